@@ -1,0 +1,35 @@
+// quantctl's commands. Each returns the process exit code: 0 done, 1 job failed or cancelled,
+// 2 usage, connection or server error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "client/lib/quantd_client.h"
+#include "client/quantctl/command_line.h"
+
+namespace quantd::client {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitJobFailed = 1;
+inline constexpr int kExitError = 2;
+
+struct CommandEnv {
+  QuantdClient* client;
+  bool json = false;
+};
+
+int RunUpload(CommandEnv& env, const CommandLine& cl);
+int RunDownload(CommandEnv& env, const CommandLine& cl);
+int RunSubmit(CommandEnv& env, const CommandLine& cl);
+int RunGet(CommandEnv& env, const CommandLine& cl);
+int RunList(CommandEnv& env, const CommandLine& cl);
+int RunCancel(CommandEnv& env, const CommandLine& cl);
+int RunWatch(CommandEnv& env, const CommandLine& cl);
+
+// Prints a status as "quantctl: CODE: message" (or JSON with --json) and returns kExitError.
+int ReportError(const CommandEnv& env, const absl::Status& status);
+// Follows a job to its end with a progress display; returns 0 / 1 by final state.
+int FollowJob(CommandEnv& env, const std::string& job_id);
+
+}  // namespace quantd::client

@@ -1,0 +1,77 @@
+// Job and event rendering.
+#include "client/quantctl/job_view.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+namespace quantd::client {
+
+std::string KindLabel(v1::JobKind kind) {
+  std::string s = v1::JobKind_Name(kind);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string StateLabel(v1::JobState state) { return v1::JobState_Name(state); }
+
+nlohmann::ordered_json JobToJson(const v1::Job& job) {
+  nlohmann::ordered_json j;
+  j["id"] = job.id();
+  j["kind"] = KindLabel(job.kind());
+  j["state"] = StateLabel(job.state());
+  j["error"] = job.error();
+  j["outputs"] = nlohmann::ordered_json::array();
+  for (const auto& o : job.outputs()) {
+    j["outputs"].push_back({{"name", o.name()}, {"sha256", o.sha256()}, {"size", o.size()},
+                            {"media_type", o.media_type()}});
+  }
+  j["progress"] = {{"phase", job.progress().phase()}, {"step", job.progress().step()},
+                   {"total", job.progress().total()}};
+  j["attempts"] = job.attempts();
+  j["created_ms"] = job.created_ms();
+  j["started_ms"] = job.started_ms();
+  j["finished_ms"] = job.finished_ms();
+  return j;
+}
+
+nlohmann::ordered_json EventToJson(const v1::JobEvent& e) {
+  return {{"seq", e.seq()},     {"job_id", e.job_id()}, {"time_ms", e.time_ms()},
+          {"type", e.type()},   {"state", StateLabel(e.state())},
+          {"phase", e.progress().phase()}, {"step", e.progress().step()},
+          {"total", e.progress().total()}, {"message", e.message()}};
+}
+
+std::string JobSummary(const v1::Job& job) {
+  std::string s = "job      " + job.id() + "\nkind     " + KindLabel(job.kind()) +
+                  "\nstate    " + StateLabel(job.state()) + "\n";
+  if (!job.error().empty()) s += "error    " + job.error() + "\n";
+  if (!job.progress().phase().empty()) {
+    s += "progress " + job.progress().phase() + " " + std::to_string(job.progress().step()) + "/" +
+         std::to_string(job.progress().total()) + "\n";
+  }
+  s += "attempts " + std::to_string(job.attempts()) + "\n";
+  for (const auto& o : job.outputs()) {
+    s += "output   " + o.name() + "  " + o.sha256() + "  " + std::to_string(o.size()) + " B\n";
+  }
+  return s;
+}
+
+std::string JobListLine(const v1::Job& job) {
+  char buf[256];
+  snprintf(buf, sizeof(buf), "%-24s %-16s %-10s %s", job.id().c_str(), KindLabel(job.kind()).c_str(),
+           StateLabel(job.state()).c_str(), job.error().substr(0, 80).c_str());
+  return buf;
+}
+
+std::string EventLine(const v1::JobEvent& e) {
+  std::string s = "[" + std::to_string(e.seq()) + "] " + e.type() + " " + StateLabel(e.state());
+  if (!e.progress().phase().empty()) {
+    s += " " + e.progress().phase() + " " + std::to_string(e.progress().step()) + "/" +
+         std::to_string(e.progress().total());
+  }
+  if (!e.message().empty()) s += " - " + e.message();
+  return s;
+}
+
+}  // namespace quantd::client

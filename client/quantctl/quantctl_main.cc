@@ -1,0 +1,60 @@
+// quantctl: the command-line client. Global flags: --server HOST:PORT (or $QUANTD_ADDR), --json.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "client/quantctl/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: quantctl [--server HOST:PORT] [--json] COMMAND ...\n"
+    "\n"
+    "commands:\n"
+    "  upload FILE [--media-type T]           store a file, print its sha256\n"
+    "  submit ptq --model FILE|SHA256 [...]   submit a job (--wait to follow it)\n"
+    "      --inputs NPY|SHA256 | --synthetic-shape D,D,... [--synthetic-count N] [--seed S]\n"
+    "      [--labels NPY|SHA256] [--granularity per-channel|per-tensor]\n"
+    "      [--engine onednn|qnnpack|auto] [--top-k K] [--latency-iterations N]\n"
+    "      [--throughput-batch B] [--request-id ID] [--max-attempts N] [--wait]\n"
+    "  watch JOB                              follow a job's events to the end\n"
+    "  get JOB                                show a job\n"
+    "  list [--state S] [--kind K] [--limit N] [--page-token T]\n"
+    "  cancel JOB                             cancel a queued or running job\n"
+    "  download JOB OUTPUT -o FILE            fetch an output (model, report, manifest)\n"
+    "  download SHA256 -o FILE                fetch any stored artifact\n"
+    "\n"
+    "job kinds: ptq (dynamic INT8; static, weight-only, qat, head_to_head, crossover_search,\n"
+    "           validate and weight_only_llm arrive in later releases)\n"
+    "exit codes: 0 done, 1 job failed or cancelled, 2 usage / connection / server error\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace quantd::client;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto cl = CommandLine::Parse(args, {"--json", "--wait", "--help"});
+  if (!cl.ok() || cl->positional().empty() || cl->Has("--help")) {
+    fprintf(stderr, "%s", kUsage);
+    return cl.ok() && cl->Has("--help") ? kExitOk : kExitError;
+  }
+  std::string address = "127.0.0.1:7070";
+  if (const char* env_addr = getenv("QUANTD_ADDR")) address = env_addr;
+  if (auto s = cl->Get("--server")) address = *s;
+  QuantdClient::Options options;
+  options.address = address;
+  QuantdClient client(options);
+  CommandEnv env{&client, cl->Has("--json")};
+
+  const std::string& command = cl->positional()[0];
+  if (command == "upload") return RunUpload(env, *cl);
+  if (command == "download") return RunDownload(env, *cl);
+  if (command == "submit") return RunSubmit(env, *cl);
+  if (command == "get") return RunGet(env, *cl);
+  if (command == "list") return RunList(env, *cl);
+  if (command == "cancel") return RunCancel(env, *cl);
+  if (command == "watch") return RunWatch(env, *cl);
+  fprintf(stderr, "quantctl: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return kExitError;
+}

@@ -1,0 +1,140 @@
+// quantctl submit KIND ...: builds the JobSpec from flags, uploading file arguments first.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "client/quantctl/commands.h"
+#include "client/quantctl/job_view.h"
+
+namespace quantd::client {
+namespace {
+
+// A flag naming an artifact takes either a local file (uploaded now) or a stored sha256.
+absl::StatusOr<std::string> ResolveArtifact(CommandEnv& env, const std::string& flag,
+                                            const std::string& value,
+                                            const std::string& media_type) {
+  struct stat st {};
+  if (stat(value.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    auto up = env.client->UploadFile(value, media_type);
+    if (!up.ok()) return Annotate(up.status(), flag + " " + value);
+    return up->artifact().sha256();
+  }
+  if (LooksLikeSha256(value)) return value;
+  return absl::InvalidArgumentError(flag + ": '" + value +
+                                    "' is neither a readable file nor a sha256");
+}
+
+absl::StatusOr<std::vector<int64_t>> ParseShape(const std::string& flag, const std::string& v) {
+  std::vector<int64_t> dims;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      long long d = std::stoll(item, &used);
+      if (used != item.size() || d <= 0) throw std::invalid_argument(item);
+      dims.push_back(d);
+    } catch (const std::exception&) {
+      return absl::InvalidArgumentError(flag + ": expected positive integers separated by "
+                                        "commas, e.g. 1,28,28; got '" + v + "'");
+    }
+  }
+  if (dims.empty()) return absl::InvalidArgumentError(flag + ": empty shape");
+  return dims;
+}
+
+absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
+  v1::PtqSpec* p = spec->mutable_ptq();
+  auto model = cl.Get("--model");
+  if (!model) return absl::InvalidArgumentError("--model: required (a TorchScript file or sha256)");
+  ASSIGN_OR_RETURN(*p->mutable_model_sha256(),
+                   ResolveArtifact(env, "--model", *model, "application/x-torchscript"));
+  if (auto mode = cl.Get("--mode")) {
+    if (*mode == "dynamic") p->set_mode(v1::DYNAMIC);
+    else if (*mode == "static") p->set_mode(v1::STATIC);
+    else if (*mode == "weight-only") p->set_mode(v1::WEIGHT_ONLY);
+    else return absl::InvalidArgumentError("--mode: expected dynamic, static or weight-only");
+  }
+  if (auto g = cl.Get("--granularity")) {
+    if (*g == "per-channel") p->set_granularity(v1::PER_CHANNEL);
+    else if (*g == "per-tensor") p->set_granularity(v1::PER_TENSOR);
+    else if (*g == "per-group") p->set_granularity(v1::PER_GROUP);
+    else return absl::InvalidArgumentError("--granularity: expected per-channel, per-tensor or per-group");
+  }
+  if (auto e = cl.Get("--engine")) {
+    if (*e == "onednn") p->set_engine(v1::ONEDNN);
+    else if (*e == "qnnpack") p->set_engine(v1::QNNPACK);
+    else if (*e == "auto") p->set_engine(v1::AUTO);
+    else return absl::InvalidArgumentError("--engine: expected onednn, qnnpack or auto");
+  }
+  v1::InputData* in = p->mutable_inputs();
+  if (auto inputs = cl.Get("--inputs")) {
+    ASSIGN_OR_RETURN(*in->mutable_npy_sha256(),
+                     ResolveArtifact(env, "--inputs", *inputs, "application/x-npy"));
+  } else if (auto shape = cl.Get("--synthetic-shape")) {
+    ASSIGN_OR_RETURN(auto dims, ParseShape("--synthetic-shape", *shape));
+    for (int64_t d : dims) in->mutable_synthetic()->add_shape(d);
+    ASSIGN_OR_RETURN(auto count, cl.GetInt("--synthetic-count", 1, 100000));
+    if (count) in->mutable_synthetic()->set_count(static_cast<uint32_t>(*count));
+    ASSIGN_OR_RETURN(auto seed, cl.GetInt("--seed", 0, INT64_MAX));
+    if (seed) in->mutable_synthetic()->set_seed(static_cast<uint64_t>(*seed));
+  }
+  if (auto labels = cl.Get("--labels")) {
+    ASSIGN_OR_RETURN(*in->mutable_labels_npy_sha256(),
+                     ResolveArtifact(env, "--labels", *labels, "application/x-npy"));
+  }
+  ASSIGN_OR_RETURN(auto top_k, cl.GetInt("--top-k", 1, 1000));
+  if (top_k) p->set_top_k(static_cast<uint32_t>(*top_k));
+  ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
+  if (iters) p->set_latency_iterations(static_cast<uint32_t>(*iters));
+  ASSIGN_OR_RETURN(auto batch, cl.GetInt("--throughput-batch", 1, 4096));
+  if (batch) p->set_throughput_batch(static_cast<uint32_t>(*batch));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunSubmit(CommandEnv& env, const CommandLine& cl) {
+  const auto& p = cl.positional();
+  if (p.size() != 2) {
+    return ReportError(env, absl::InvalidArgumentError("usage: quantctl submit ptq --model FILE|SHA256 "
+                                                       "[--inputs NPY | --synthetic-shape D,...] ..."));
+  }
+  if (auto s = cl.OnlyFlags({"--model", "--mode", "--granularity", "--engine", "--inputs",
+                             "--synthetic-shape", "--synthetic-count", "--seed", "--labels",
+                             "--top-k", "--latency-iterations", "--throughput-batch",
+                             "--request-id", "--max-attempts", "--wait", "--json", "--server"});
+      !s.ok()) {
+    return ReportError(env, s);
+  }
+  v1::JobSpec spec;
+  if (auto rid = cl.Get("--request-id")) spec.set_client_request_id(*rid);
+  auto attempts = cl.GetInt("--max-attempts", 1, 20);
+  if (!attempts.ok()) return ReportError(env, attempts.status());
+  if (*attempts) spec.set_max_attempts(static_cast<uint32_t>(**attempts));
+  absl::Status built;
+  if (p[1] == "ptq") {
+    built = BuildPtqSpec(env, cl, &spec);
+  } else {
+    built = absl::UnimplementedError("submit " + p[1] + ": only 'ptq' is available in this "
+                                     "release");
+  }
+  if (!built.ok()) return ReportError(env, built);
+  auto resp = env.client->Submit(spec);
+  if (!resp.ok()) return ReportError(env, resp.status());
+  if (!cl.Has("--wait")) {
+    if (env.json) {
+      auto j = JobToJson(resp->job());
+      j["deduplicated"] = resp->deduplicated();
+      printf("%s\n", j.dump().c_str());
+    } else {
+      printf("%s%s\n", resp->job().id().c_str(), resp->deduplicated() ? "  (existing job)" : "");
+    }
+    return kExitOk;
+  }
+  if (!env.json) fprintf(stderr, "submitted %s\n", resp->job().id().c_str());
+  return FollowJob(env, resp->job().id());
+}
+
+}  // namespace quantd::client

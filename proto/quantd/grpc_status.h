@@ -1,0 +1,14 @@
+// The one place where quantd's absl::Status meets grpc::Status, in both directions.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+
+namespace quantd {
+
+// Codes map one to one; messages are capped so an error never floods a client.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+}  // namespace quantd

@@ -1,0 +1,34 @@
+// One readable function that assembles the gRPC server.
+#include "server/grpc/grpc_server.h"
+
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+
+namespace quantd::server {
+
+absl::StatusOr<std::unique_ptr<grpc::Server>> BuildAndStartGrpcServer(
+    const GrpcServerOptions& options) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &selected_port);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  grpc::ResourceQuota quota("quantd");
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
+  for (grpc::Service* s : options.sync_services) builder.RegisterService(s);
+  for (grpc::Service* s : options.callback_services) builder.RegisterService(s);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || selected_port == 0) {
+    return absl::UnavailableError("grpc: cannot listen on " + options.listen);
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  if (health) {
+    health->SetServingStatus(true);
+    for (const auto& name : options.health_service_names) health->SetServingStatus(name, true);
+  }
+  return server;
+}
+
+}  // namespace quantd::server

@@ -1,0 +1,26 @@
+// Builds and starts quantd's gRPC server: both services, the standard health service,
+// reflection-free, bounded message sizes and a bounded thread quota.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "quantd/status.h"
+
+namespace quantd::server {
+
+struct GrpcServerOptions {
+  std::string listen;                       // host:port
+  int max_message_bytes = 8 << 20;          // per message; uploads stream in chunks below this
+  int max_threads = 64;                     // sync-service thread quota (long-polling workers)
+  std::vector<grpc::Service*> sync_services;
+  std::vector<grpc::Service*> callback_services;
+  std::vector<std::string> health_service_names;
+};
+
+absl::StatusOr<std::unique_ptr<grpc::Server>> BuildAndStartGrpcServer(
+    const GrpcServerOptions& options);
+
+}  // namespace quantd::server

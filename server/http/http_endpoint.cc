@@ -1,0 +1,36 @@
+// HTTP endpoint on cpp-httplib.
+#include "server/http/http_endpoint.h"
+
+#include <httplib.h>
+
+namespace quantd::server {
+
+absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const Options& options) {
+  std::unique_ptr<HttpEndpoint> endpoint(new HttpEndpoint());  // private constructor
+  endpoint->server_ = std::make_unique<httplib::Server>();
+  httplib::Server& srv = *endpoint->server_;
+  Scheduler* scheduler = options.scheduler;
+  QuantdMetrics* metrics = options.metrics;
+  srv.Get("/metrics", [scheduler, metrics](const httplib::Request&, httplib::Response& res) {
+    scheduler->UpdateGauges();
+    res.set_content(metrics->Scrape(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  if (!srv.bind_to_port(options.host.c_str(), options.port)) {
+    return absl::UnavailableError("http: cannot listen on " + options.host + ":" +
+                                  std::to_string(options.port));
+  }
+  endpoint->thread_ = std::thread([&srv] { srv.listen_after_bind(); });
+  return endpoint;
+}
+
+HttpEndpoint::~HttpEndpoint() { Stop(); }
+
+void HttpEndpoint::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace quantd::server

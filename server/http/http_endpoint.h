@@ -1,0 +1,37 @@
+// The HTTP side of quantd: /metrics (Prometheus text format) and /healthz.
+// Threading: runs its own accept thread; Stop() joins it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "quantd/status.h"
+#include "server/metrics/quantd_metrics.h"
+#include "server/scheduler/scheduler.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace quantd::server {
+
+class HttpEndpoint {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int port = 0;
+    Scheduler* scheduler = nullptr;  // not owned; refreshes gauges on scrape
+    QuantdMetrics* metrics = nullptr;  // not owned
+  };
+  static absl::StatusOr<std::unique_ptr<HttpEndpoint>> Start(const Options& options);
+  ~HttpEndpoint();
+  void Stop();
+
+ private:
+  HttpEndpoint() = default;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace quantd::server

@@ -1,0 +1,98 @@
+// Parses quantd's flags; every error names the flag.
+#include "server/quantd_flags.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <climits>
+#include <filesystem>
+
+namespace quantd::server {
+namespace {
+
+absl::StatusOr<int64_t> ParseInt(const std::string& flag, const std::string& value, int64_t lo,
+                                 int64_t hi) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || ptr != value.data() + value.size() || v < lo || v > hi) {
+    return absl::InvalidArgumentError(flag + ": expected an integer in [" + std::to_string(lo) +
+                                      ", " + std::to_string(hi) + "], got '" + value + "'");
+  }
+  return v;
+}
+
+absl::Status SplitHostPort(const std::string& flag, const std::string& value, std::string* host,
+                           int* port) {
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError(flag + ": expected HOST:PORT, got '" + value + "'");
+  }
+  *host = value.substr(0, colon);
+  ASSIGN_OR_RETURN(int64_t p, ParseInt(flag, value.substr(colon + 1), 1, 65535));
+  *port = static_cast<int>(p);
+  return absl::OkStatus();
+}
+
+std::string SelfDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : exe.parent_path().string();
+}
+
+}  // namespace
+
+std::string QuantdFlags::DialAddress() const {
+  auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host == "0.0.0.0" || host == "[::]" || host == "::") host = "127.0.0.1";
+  return host + listen.substr(colon);
+}
+
+std::string QuantdUsage() {
+  return "usage: quantd [--data-dir DIR] [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
+         "              [--local-workers N] [--worker-binary PATH] [--lease-seconds S]\n"
+         "              [--heartbeat-ms MS] [--max-upload-mb MB]\n";
+}
+
+absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
+  QuantdFlags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") return absl::InvalidArgumentError("help requested");
+    if (i + 1 >= argc) return absl::InvalidArgumentError(flag + ": missing value");
+    std::string value = argv[++i];
+    if (flag == "--data-dir") {
+      f.data_dir = value;
+    } else if (flag == "--listen") {
+      std::string host;
+      int port = 0;
+      RETURN_IF_ERROR(SplitHostPort(flag, value, &host, &port));
+      f.listen = value;
+    } else if (flag == "--http-listen") {
+      RETURN_IF_ERROR(SplitHostPort(flag, value, &f.http_host, &f.http_port));
+    } else if (flag == "--local-workers") {
+      ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 0, 256));
+      f.local_workers = static_cast<int>(n);
+    } else if (flag == "--worker-binary") {
+      f.worker_binary = value;
+    } else if (flag == "--lease-seconds") {
+      ASSIGN_OR_RETURN(int64_t s, ParseInt(flag, value, 1, 3600));
+      f.lease_ms = s * 1000;
+    } else if (flag == "--heartbeat-ms") {
+      ASSIGN_OR_RETURN(int64_t ms, ParseInt(flag, value, 50, 600000));
+      f.heartbeat_ms = static_cast<uint32_t>(ms);
+    } else if (flag == "--max-upload-mb") {
+      ASSIGN_OR_RETURN(int64_t mb, ParseInt(flag, value, 1, 1 << 20));
+      f.max_upload_bytes = mb << 20;
+    } else {
+      return absl::InvalidArgumentError("unknown flag " + flag);
+    }
+  }
+  if (f.worker_binary.empty()) f.worker_binary = SelfDir() + "/quantd-worker";
+  if (f.heartbeat_ms * 2 > f.lease_ms) {
+    return absl::InvalidArgumentError("--heartbeat-ms: must be at most half of --lease-seconds");
+  }
+  return f;
+}
+
+}  // namespace quantd::server

@@ -1,0 +1,29 @@
+// Command-line flags of the quantd binary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "quantd/status.h"
+
+namespace quantd::server {
+
+struct QuantdFlags {
+  std::string data_dir = "./quantd-data";
+  std::string listen = "127.0.0.1:7070";
+  std::string http_host = "127.0.0.1";
+  int http_port = 7071;
+  int local_workers = 0;
+  std::string worker_binary;  // default: quantd-worker next to quantd
+  int64_t lease_ms = 15000;
+  uint32_t heartbeat_ms = 2000;
+  int64_t max_upload_bytes = 2LL << 30;
+
+  // The address local workers dial: the listen address, with a wildcard host made loopback.
+  std::string DialAddress() const;
+};
+
+absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv);
+std::string QuantdUsage();
+
+}  // namespace quantd::server

@@ -1,0 +1,300 @@
+// Scheduler core: submit/plan, lease/heartbeat/complete/fail, expiry, cancel, notifications.
+#include "server/scheduler/scheduler.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "server/scheduler/job_kinds.h"
+
+namespace quantd::server {
+
+absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Options& options) {
+  if (!options.jobs || !options.artifacts || !options.clock) {
+    return absl::InvalidArgumentError("Scheduler needs jobs, artifacts and clock");
+  }
+  if (options.lease_ms <= 0 || options.heartbeat_interval_ms == 0 ||
+      options.heartbeat_interval_ms * 2 > options.lease_ms) {
+    return absl::InvalidArgumentError(
+        "lease_ms must be at least twice heartbeat_interval_ms so one lost heartbeat is "
+        "tolerated");
+  }
+  std::unique_ptr<Scheduler> s(new Scheduler(options));  // private constructor
+  if (options.sweep_interval_ms > 0) {
+    s->sweeper_ = std::thread([raw = s.get()] { raw->SweepLoop(); });
+  }
+  return s;
+}
+
+Scheduler::Scheduler(const Options& options)
+    : options_(options), rng_(std::random_device{}() ^ static_cast<uint64_t>(
+                                                            options.clock->NowMs())) {}
+
+Scheduler::~Scheduler() {
+  Shutdown();
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+void Scheduler::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutdown_ = true;
+  }
+  work_cv_.notify_all();
+  sweep_cv_.notify_all();
+}
+
+std::string Scheduler::NewId(const char* prefix) {
+  std::lock_guard<std::mutex> lock(mu_);
+  char buf[48];
+  snprintf(buf, sizeof(buf), "%s-%016llx", prefix, static_cast<unsigned long long>(rng_()));
+  return buf;
+}
+
+absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
+  v1::JobSpec spec = input;
+  if (!spec.client_request_id().empty()) {
+    if (spec.client_request_id().size() > 256) {
+      return absl::InvalidArgumentError("spec.client_request_id: longer than 256 characters");
+    }
+    ASSIGN_OR_RETURN(auto existing, options_.jobs->FindJobIdByRequestId(spec.client_request_id()));
+    if (existing) {
+      ASSIGN_OR_RETURN(v1::Job job, options_.jobs->GetJob(*existing));
+      return SubmitResult{std::move(job), true};
+    }
+  }
+  ASSIGN_OR_RETURN(const JobKindInfo* kind, KindOf(spec));
+  if (spec.max_attempts() == 0) spec.set_max_attempts(options_.default_max_attempts);
+  if (spec.max_attempts() > 20) {
+    return absl::InvalidArgumentError("spec.max_attempts: " +
+                                      std::to_string(spec.max_attempts()) +
+                                      " exceeds the limit of 20");
+  }
+  RETURN_IF_ERROR(kind->resolve(&spec, options_.artifacts));
+  ASSIGN_OR_RETURN(std::vector<PlannedTask> planned, kind->plan(spec));
+
+  v1::Job job;
+  job.set_id(NewId("job"));
+  job.set_kind(kind->kind);
+  job.set_state(v1::QUEUED);
+  *job.mutable_spec() = spec;
+  std::vector<storage::NewTask> tasks;
+  for (size_t i = 0; i < planned.size(); ++i) {
+    tasks.push_back({NewId("task"), static_cast<int>(i), std::move(planned[i].payload),
+                     static_cast<int>(spec.max_attempts())});
+  }
+  absl::Status inserted = options_.jobs->InsertJob(job, tasks, options_.clock->NowMs());
+  if (absl::IsAlreadyExists(inserted) && !spec.client_request_id().empty()) {
+    // Lost a race with a concurrent submit carrying the same key: return the winner.
+    ASSIGN_OR_RETURN(auto existing, options_.jobs->FindJobIdByRequestId(spec.client_request_id()));
+    if (existing) {
+      ASSIGN_OR_RETURN(v1::Job winner, options_.jobs->GetJob(*existing));
+      return SubmitResult{std::move(winner), true};
+    }
+  }
+  RETURN_IF_ERROR(inserted);
+  if (options_.metrics) options_.metrics->JobSubmitted(kind->name);
+  work_cv_.notify_all();
+  NotifyEvents();
+  ASSIGN_OR_RETURN(v1::Job stored, options_.jobs->GetJob(job.id()));
+  return SubmitResult{std::move(stored), false};
+}
+
+absl::StatusOr<v1::Job> Scheduler::Get(const std::string& job_id) {
+  if (job_id.empty()) return absl::InvalidArgumentError("job_id: missing");
+  return options_.jobs->GetJob(job_id);
+}
+
+absl::StatusOr<std::vector<v1::Job>> Scheduler::List(const storage::ListJobsQuery& query) {
+  return options_.jobs->ListJobs(query);
+}
+
+absl::StatusOr<v1::Job> Scheduler::Cancel(const std::string& job_id) {
+  if (job_id.empty()) return absl::InvalidArgumentError("job_id: missing");
+  ASSIGN_OR_RETURN(v1::Job job, options_.jobs->CancelJob(job_id, options_.clock->NowMs()));
+  NoteJobFinished(job_id, v1::CANCELLED);
+  NotifyEvents();
+  return job;
+}
+
+absl::StatusOr<std::vector<v1::JobEvent>> Scheduler::EventsAfter(const std::string& job_id,
+                                                                 uint64_t after_seq, int limit) {
+  return options_.jobs->EventsAfter(job_id, after_seq, limit);
+}
+
+absl::StatusOr<std::optional<LeaseGrant>> Scheduler::LeaseTask(const std::string& worker_id,
+                                                               uint32_t wait_ms) {
+  if (worker_id.empty()) return absl::InvalidArgumentError("worker_id: missing");
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(std::min(wait_ms, options_.max_lease_wait_ms));
+  while (true) {
+    int64_t now = options_.clock->NowMs();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutdown_) return absl::UnavailableError("scheduler is shutting down");
+      worker_last_seen_ms_[worker_id] = now;
+    }
+    std::string lease_id = NewId("lease");
+    ASSIGN_OR_RETURN(auto task, options_.jobs->LeaseNextTask(worker_id, lease_id, now,
+                                                             now + options_.lease_ms));
+    if (task) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        lease_started_[lease_id] = {task->kind, now};
+      }
+      NotifyEvents();
+      LeaseGrant grant;
+      grant.lease_id = lease_id;
+      grant.deadline_ms = task->lease_deadline_ms;
+      grant.task.set_id(task->id);
+      grant.task.set_job_id(task->job_id);
+      grant.task.set_kind(task->kind);
+      *grant.task.mutable_spec() = task->payload;
+      grant.task.set_attempt(static_cast<uint32_t>(task->attempts));
+      return std::optional<LeaseGrant>(std::move(grant));
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (shutdown_ || std::chrono::steady_clock::now() >= deadline) {
+      return std::optional<LeaseGrant>();
+    }
+    // Re-check at least every second: another scheduler process is not a thing, but a requeue
+    // by the sweeper and a submit both notify, and this bounds any missed wakeup.
+    work_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
+                                                     std::chrono::seconds(1)));
+  }
+}
+
+absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(const std::string& lease_id,
+                                                     const v1::Progress& progress) {
+  if (lease_id.empty()) return absl::InvalidArgumentError("lease_id: missing");
+  int64_t now = options_.clock->NowMs();
+  ASSIGN_OR_RETURN(storage::TaskRow task,
+                   options_.jobs->RenewLease(lease_id, progress, now, now + options_.lease_ms));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    worker_last_seen_ms_[task.worker_id] = now;
+  }
+  NotifyEvents();
+  return HeartbeatResult{task.cancel_requested, task.lease_deadline_ms};
+}
+
+absl::Status Scheduler::CompleteTask(const std::string& lease_id,
+                                     const std::vector<v1::ArtifactRef>& outputs) {
+  if (lease_id.empty()) return absl::InvalidArgumentError("lease_id: missing");
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].name().empty()) {
+      return absl::InvalidArgumentError("outputs[" + std::to_string(i) + "].name: missing");
+    }
+  }
+  ASSIGN_OR_RETURN(storage::TaskOutcome outcome,
+                   options_.jobs->CompleteTask(lease_id, outputs, options_.clock->NowMs()));
+  NoteTaskDone(lease_id, "succeeded");
+  NoteJobFinished(outcome.job_id, outcome.job_state);
+  NotifyEvents();
+  return absl::OkStatus();
+}
+
+absl::Status Scheduler::FailTask(const std::string& lease_id, v1::FailureKind kind,
+                                 const std::string& message) {
+  if (lease_id.empty()) return absl::InvalidArgumentError("lease_id: missing");
+  if (kind == v1::FAILURE_KIND_UNSPECIFIED || !v1::FailureKind_IsValid(kind)) {
+    return absl::InvalidArgumentError("kind: give a FailureKind");
+  }
+  ASSIGN_OR_RETURN(storage::TaskOutcome outcome,
+                   options_.jobs->FailTask(lease_id, kind, message, options_.clock->NowMs()));
+  NoteTaskDone(lease_id, "failed");
+  NoteJobFinished(outcome.job_id, outcome.job_state);
+  if (outcome.requeued) work_cv_.notify_all();
+  NotifyEvents();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Scheduler::ExpireLeases() {
+  ASSIGN_OR_RETURN(auto outcomes, options_.jobs->ExpireLeases(options_.clock->NowMs()));
+  for (const auto& o : outcomes) {
+    if (options_.metrics) options_.metrics->LeaseExpired();
+    NoteJobFinished(o.job_id, o.job_state);
+  }
+  if (!outcomes.empty()) {
+    work_cv_.notify_all();
+    NotifyEvents();
+  }
+  return static_cast<int>(outcomes.size());
+}
+
+void Scheduler::NoteTaskDone(const std::string& lease_id, const std::string& outcome) {
+  std::pair<v1::JobKind, int64_t> started;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = lease_started_.find(lease_id);
+    if (it == lease_started_.end()) return;  // leased before a restart: duration unknown
+    started = it->second;
+    lease_started_.erase(it);
+  }
+  if (options_.metrics) {
+    double seconds = static_cast<double>(options_.clock->NowMs() - started.second) / 1000.0;
+    options_.metrics->TaskFinished(KindName(started.first), outcome, seconds);
+  }
+}
+
+void Scheduler::NoteJobFinished(const std::string& job_id,
+                                const std::optional<v1::JobState>& state) {
+  if (!state || !options_.metrics) return;
+  auto job = options_.jobs->GetJob(job_id);
+  if (!job.ok()) return;
+  options_.metrics->JobFinished(KindName(job->kind()), v1::JobState_Name(*state));
+}
+
+uint64_t Scheduler::AddEventListener(EventListener listener) {
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  uint64_t id = next_listener_id_++;
+  listeners_[id] = std::move(listener);
+  return id;
+}
+
+void Scheduler::RemoveEventListener(uint64_t id) {
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  listeners_.erase(id);
+}
+
+void Scheduler::NotifyEvents() {
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  for (auto& [id, listener] : listeners_) listener();
+}
+
+void Scheduler::UpdateGauges() {
+  if (!options_.metrics) return;
+  auto counts = options_.jobs->CountTasks();
+  if (counts.ok()) {
+    options_.metrics->SetQueueDepth(static_cast<double>(counts->queued));
+    options_.metrics->SetTasksRunning(static_cast<double>(counts->leased));
+  }
+  int64_t now = options_.clock->NowMs();
+  std::lock_guard<std::mutex> lock(mu_);
+  int connected = 0;
+  for (auto it = worker_last_seen_ms_.begin(); it != worker_last_seen_ms_.end();) {
+    if (now - it->second > options_.lease_ms + options_.max_lease_wait_ms) {
+      it = worker_last_seen_ms_.erase(it);
+    } else {
+      ++connected;
+      ++it;
+    }
+  }
+  options_.metrics->SetWorkersConnected(connected);
+}
+
+void Scheduler::SweepLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!shutdown_) {
+    sweep_cv_.wait_for(lock, std::chrono::milliseconds(options_.sweep_interval_ms));
+    if (shutdown_) break;
+    lock.unlock();
+    auto expired = ExpireLeases();
+    if (!expired.ok()) {
+      fprintf(stderr, "quantd: lease sweep failed: %s\n", expired.status().ToString().c_str());
+    }
+    UpdateGauges();
+    lock.lock();
+  }
+}
+
+}  // namespace quantd::server

@@ -1,0 +1,63 @@
+// SQL behind ArtifactIndex.
+#include "storage/artifact_index.h"
+
+namespace quantd::storage {
+
+absl::StatusOr<bool> ArtifactIndex::Record(const std::string& sha256, int64_t size,
+                                           const std::string& media_type, int64_t now_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("INSERT OR IGNORE INTO artifacts(sha256, size, "
+                                             "media_type, created_ms) VALUES(?,?,?,?)"));
+  s.Bind(1, sha256).Bind(2, size).Bind(3, media_type).Bind(4, now_ms);
+  RETURN_IF_ERROR(s.Run());
+  return db_->Changes() == 0;
+}
+
+absl::StatusOr<v1::ArtifactRef> ArtifactIndex::Get(const std::string& sha256) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("SELECT size, media_type FROM artifacts WHERE sha256 = ?"));
+  s.Bind(1, sha256);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::NotFoundError("no artifact with sha256 " + sha256);
+  v1::ArtifactRef a;
+  a.set_sha256(sha256);
+  a.set_size(s.ColumnInt(0));
+  a.set_media_type(s.ColumnText(1));
+  return a;
+}
+
+absl::StatusOr<v1::ArtifactRef> ArtifactIndex::GetJobOutput(const std::string& job_id,
+                                                            const std::string& name) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("SELECT o.sha256, a.size, a.media_type FROM job_outputs o JOIN "
+                                "artifacts a ON a.sha256 = o.sha256 WHERE o.job_id = ? AND "
+                                "o.name = ?"));
+  s.Bind(1, job_id).Bind(2, name);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) {
+    return absl::NotFoundError("job_output: job '" + job_id + "' has no output named '" + name +
+                               "'");
+  }
+  v1::ArtifactRef a;
+  a.set_name(name);
+  a.set_sha256(s.ColumnText(0));
+  a.set_size(s.ColumnInt(1));
+  a.set_media_type(s.ColumnText(2));
+  return a;
+}
+
+absl::StatusOr<std::vector<std::string>> ArtifactIndex::AllSha256() {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT sha256 FROM artifacts ORDER BY sha256"));
+  std::vector<std::string> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.ColumnText(0));
+  }
+  return out;
+}
+
+}  // namespace quantd::storage

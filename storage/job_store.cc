@@ -1,0 +1,525 @@
+// SQL behind JobStore. Each public method takes the database lock and one IMMEDIATE transaction.
+#include "storage/job_store.h"
+
+namespace quantd::storage {
+namespace {
+
+constexpr char kTaskColumns[] =
+    "id, job_id, ordinal, kind, state, payload, attempts, max_attempts, COALESCE(lease_id, ''), "
+    "worker_id, lease_deadline_ms, cancel_requested";
+
+absl::StatusOr<TaskRow> ReadTask(const Statement& s) {
+  TaskRow t;
+  t.id = s.ColumnText(0);
+  t.job_id = s.ColumnText(1);
+  t.ordinal = static_cast<int>(s.ColumnInt(2));
+  t.kind = static_cast<v1::JobKind>(s.ColumnInt(3));
+  t.state = static_cast<TaskState>(s.ColumnInt(4));
+  if (!t.payload.ParseFromString(s.ColumnText(5))) {
+    return absl::DataLossError("task " + t.id + " has an unreadable payload");
+  }
+  t.attempts = static_cast<int>(s.ColumnInt(6));
+  t.max_attempts = static_cast<int>(s.ColumnInt(7));
+  t.lease_id = s.ColumnText(8);
+  t.worker_id = s.ColumnText(9);
+  t.lease_deadline_ms = s.ColumnInt(10);
+  t.cancel_requested = s.ColumnInt(11) != 0;
+  return t;
+}
+
+bool Retryable(v1::FailureKind kind) { return kind == v1::TRANSIENT; }
+
+}  // namespace
+
+absl::Status JobStore::AppendEvent(const std::string& job_id, int64_t now_ms,
+                                   const std::string& type, v1::JobState state,
+                                   const v1::Progress& progress, const std::string& message) {
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("INSERT INTO events(job_id, time_ms, type, state, phase, step, "
+                                "total, message) VALUES(?,?,?,?,?,?,?,?)"));
+  s.Bind(1, job_id).Bind(2, now_ms).Bind(3, type).Bind(4, static_cast<int64_t>(state));
+  s.Bind(5, progress.phase()).Bind(6, static_cast<int64_t>(progress.step()));
+  s.Bind(7, static_cast<int64_t>(progress.total())).Bind(8, message);
+  return s.Run();
+}
+
+absl::Status JobStore::InsertJob(const v1::Job& job, const std::vector<NewTask>& tasks,
+                                 int64_t now_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
+  {
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare("INSERT INTO jobs(id, kind, state, spec, client_request_id, "
+                                  "created_ms) VALUES(?,?,?,?,?,?)"));
+    s.Bind(1, job.id()).Bind(2, static_cast<int64_t>(job.kind()));
+    s.Bind(3, static_cast<int64_t>(v1::QUEUED)).BindBlob(4, job.spec().SerializeAsString());
+    const std::string& rid = job.spec().client_request_id();
+    s.BindOptional(5, rid.empty() ? std::nullopt : std::optional<std::string>(rid));
+    s.Bind(6, now_ms);
+    RETURN_IF_ERROR(s.Run());
+  }
+  for (const NewTask& t : tasks) {
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare("INSERT INTO tasks(id, job_id, ordinal, kind, state, payload, "
+                                  "max_attempts, created_ms) VALUES(?,?,?,?,?,?,?,?)"));
+    s.Bind(1, t.id).Bind(2, job.id()).Bind(3, static_cast<int64_t>(t.ordinal));
+    s.Bind(4, static_cast<int64_t>(job.kind()));
+    s.Bind(5, static_cast<int64_t>(TaskState::kQueued)).BindBlob(6, t.payload.SerializeAsString());
+    s.Bind(7, static_cast<int64_t>(t.max_attempts)).Bind(8, now_ms);
+    RETURN_IF_ERROR(s.Run());
+  }
+  v1::Progress none;
+  RETURN_IF_ERROR(AppendEvent(job.id(), now_ms, "submitted", v1::QUEUED, none,
+                              std::to_string(tasks.size()) + " task(s) planned"));
+  return txn->Commit();
+}
+
+absl::StatusOr<std::optional<std::string>> JobStore::FindJobIdByRequestId(
+    const std::string& request_id) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT id FROM jobs WHERE client_request_id = ?"));
+  s.Bind(1, request_id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.ColumnText(0));
+}
+
+absl::StatusOr<v1::Job> JobStore::GetJob(const std::string& job_id) {
+  auto lock = db_->Lock();
+  return GetJobLocked(job_id);
+}
+
+absl::StatusOr<v1::Job> JobStore::GetJobLocked(const std::string& job_id) {
+  v1::Job job;
+  {
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare("SELECT id, kind, state, spec, error, created_ms, started_ms, "
+                                  "finished_ms FROM jobs WHERE id = ?"));
+    s.Bind(1, job_id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return absl::NotFoundError("job_id: no job '" + job_id + "'");
+    job.set_id(s.ColumnText(0));
+    job.set_kind(static_cast<v1::JobKind>(s.ColumnInt(1)));
+    job.set_state(static_cast<v1::JobState>(s.ColumnInt(2)));
+    if (!job.mutable_spec()->ParseFromString(s.ColumnText(3))) {
+      return absl::DataLossError("job " + job_id + " has an unreadable spec");
+    }
+    job.set_error(s.ColumnText(4));
+    job.set_created_ms(s.ColumnInt(5));
+    job.set_started_ms(s.ColumnInt(6));
+    job.set_finished_ms(s.ColumnInt(7));
+  }
+  {
+    // Progress of a single-task job is its task's; of a fan-out job, tasks done / total.
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare("SELECT COUNT(*), SUM(state = 3), SUM(attempts), "
+                                  "MAX(CASE WHEN state = 2 THEN phase END), "
+                                  "MAX(CASE WHEN state = 2 THEN step END), "
+                                  "MAX(CASE WHEN state = 2 THEN total END) "
+                                  "FROM tasks WHERE job_id = ?"));
+    s.Bind(1, job_id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) {
+      int64_t count = s.ColumnInt(0), done = s.ColumnInt(1);
+      job.set_attempts(static_cast<uint32_t>(s.ColumnInt(2)));
+      v1::Progress* p = job.mutable_progress();
+      if (count == 1 && !s.ColumnIsNull(3)) {
+        p->set_phase(s.ColumnText(3));
+        p->set_step(static_cast<uint32_t>(s.ColumnInt(4)));
+        p->set_total(static_cast<uint32_t>(s.ColumnInt(5)));
+      } else {
+        p->set_phase(job.state() == v1::SUCCEEDED ? "done" : "tasks");
+        p->set_step(static_cast<uint32_t>(done));
+        p->set_total(static_cast<uint32_t>(count));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("SELECT o.name, o.sha256, a.size, a.media_type FROM job_outputs o "
+                                "JOIN artifacts a ON a.sha256 = o.sha256 WHERE o.job_id = ? "
+                                "ORDER BY o.name"));
+  s.Bind(1, job_id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    v1::ArtifactRef* a = job.add_outputs();
+    a->set_name(s.ColumnText(0));
+    a->set_sha256(s.ColumnText(1));
+    a->set_size(s.ColumnInt(2));
+    a->set_media_type(s.ColumnText(3));
+  }
+  return job;
+}
+
+absl::StatusOr<std::vector<v1::Job>> JobStore::ListJobs(const ListJobsQuery& q) {
+  auto lock = db_->Lock();
+  std::string sql = "SELECT id FROM jobs WHERE (?1 = 0 OR state = ?1) AND (?2 = 0 OR kind = ?2)";
+  if (q.before) sql += " AND (created_ms < ?3 OR (created_ms = ?3 AND id < ?4))";
+  sql += " ORDER BY created_ms DESC, id DESC LIMIT ?5";
+  std::vector<std::string> ids;
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare(sql));
+    s.Bind(1, static_cast<int64_t>(q.state)).Bind(2, static_cast<int64_t>(q.kind));
+    if (q.before) s.Bind(3, q.before->first).Bind(4, q.before->second);
+    s.Bind(5, static_cast<int64_t>(q.limit));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      ids.push_back(s.ColumnText(0));
+    }
+  }
+  std::vector<v1::Job> jobs;
+  for (const auto& id : ids) {
+    ASSIGN_OR_RETURN(v1::Job job, GetJobLocked(id));
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+absl::StatusOr<v1::JobState> JobStore::JobStateOf(const std::string& job_id) {
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT state FROM jobs WHERE id = ?"));
+  s.Bind(1, job_id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::NotFoundError("job_id: no job '" + job_id + "'");
+  return static_cast<v1::JobState>(s.ColumnInt(0));
+}
+
+absl::Status JobStore::SetJobState(const std::string& job_id, v1::JobState from, v1::JobState to,
+                                   int64_t now_ms, const std::string& error) {
+  RETURN_IF_ERROR(CheckTransition(from, to));
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("UPDATE jobs SET state = ?1, error = CASE WHEN ?2 = '' THEN error "
+                                "ELSE ?2 END, started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 "
+                                "THEN ?3 ELSE started_ms END, finished_ms = CASE WHEN ?1 >= 3 "
+                                "THEN ?3 ELSE finished_ms END WHERE id = ?4 AND state = ?5"));
+  s.Bind(1, static_cast<int64_t>(to)).Bind(2, error).Bind(3, now_ms).Bind(4, job_id);
+  s.Bind(5, static_cast<int64_t>(from));
+  RETURN_IF_ERROR(s.Run());
+  if (db_->Changes() == 0) {
+    return absl::FailedPreconditionError("job " + job_id + " is no longer " + ToString(from));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobStore::SetTaskState(const TaskRow& task, TaskState to, int64_t now_ms,
+                                    const std::string& error) {
+  RETURN_IF_ERROR(CheckTransition(task.state, to));
+  bool keep_lease = to == TaskState::kLeased;
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("UPDATE tasks SET state = ?1, last_error = CASE WHEN ?2 = '' "
+                                "THEN last_error ELSE ?2 END, lease_id = CASE WHEN ?3 THEN "
+                                "lease_id ELSE NULL END, finished_ms = CASE WHEN ?1 >= 3 THEN ?4 "
+                                "ELSE finished_ms END WHERE id = ?5 AND state = ?6"));
+  s.Bind(1, static_cast<int64_t>(to)).Bind(2, error).Bind(3, static_cast<int64_t>(keep_lease));
+  s.Bind(4, now_ms).Bind(5, task.id).Bind(6, static_cast<int64_t>(task.state));
+  RETURN_IF_ERROR(s.Run());
+  if (db_->Changes() == 0) {
+    return absl::FailedPreconditionError("task " + task.id + " is no longer " +
+                                         ToString(task.state));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<TaskRow>> JobStore::LeaseNextTask(const std::string& worker_id,
+                                                               const std::string& lease_id,
+                                                               int64_t now_ms,
+                                                               int64_t deadline_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
+  std::optional<TaskRow> task;
+  {
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare(std::string("SELECT ") + kTaskColumns +
+                                  " FROM tasks WHERE state = 1 ORDER BY created_ms, ordinal, id "
+                                  "LIMIT 1"));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<TaskRow>();
+    ASSIGN_OR_RETURN(task, ReadTask(s));
+  }
+  RETURN_IF_ERROR(CheckTransition(task->state, TaskState::kLeased));
+  {
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare("UPDATE tasks SET state = 2, attempts = attempts + 1, "
+                                  "lease_id = ?, worker_id = ?, lease_deadline_ms = ?, "
+                                  "started_ms = CASE WHEN started_ms = 0 THEN ? ELSE started_ms "
+                                  "END, phase = 'leased', step = 0, total = 0 "
+                                  "WHERE id = ? AND state = 1"));
+    s.Bind(1, lease_id).Bind(2, worker_id).Bind(3, deadline_ms).Bind(4, now_ms).Bind(5, task->id);
+    RETURN_IF_ERROR(s.Run());
+  }
+  ASSIGN_OR_RETURN(v1::JobState job_state, JobStateOf(task->job_id));
+  if (job_state == v1::QUEUED) {
+    RETURN_IF_ERROR(SetJobState(task->job_id, v1::QUEUED, v1::RUNNING, now_ms, ""));
+  }
+  task->state = TaskState::kLeased;
+  task->attempts += 1;
+  task->lease_id = lease_id;
+  task->worker_id = worker_id;
+  task->lease_deadline_ms = deadline_ms;
+  v1::Progress none;
+  RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "leased", v1::RUNNING, none,
+                              "task " + task->id + " attempt " + std::to_string(task->attempts) +
+                                  " on " + worker_id));
+  RETURN_IF_ERROR(txn->Commit());
+  return task;
+}
+
+absl::StatusOr<std::optional<TaskRow>> JobStore::TaskByLease(const std::string& lease_id) {
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare(std::string("SELECT ") + kTaskColumns +
+                                             " FROM tasks WHERE lease_id = ? AND state = 2"));
+  s.Bind(1, lease_id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<TaskRow>();
+  ASSIGN_OR_RETURN(TaskRow t, ReadTask(s));
+  return std::optional<TaskRow>(std::move(t));
+}
+
+absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
+                                             const v1::Progress& progress, int64_t now_ms,
+                                             int64_t deadline_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
+  ASSIGN_OR_RETURN(auto task, TaskByLease(lease_id));
+  if (!task) {
+    return absl::NotFoundError("lease_id: lease '" + lease_id + "' expired or is unknown");
+  }
+  bool changed = false;
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT phase != ? OR step != ? FROM tasks "
+                                               "WHERE id = ?"));
+    s.Bind(1, progress.phase()).Bind(2, static_cast<int64_t>(progress.step())).Bind(3, task->id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    changed = row && s.ColumnInt(0) != 0 && !progress.phase().empty();
+  }
+  {
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare("UPDATE tasks SET lease_deadline_ms = ?, "
+                                  "phase = CASE WHEN ? = '' THEN phase ELSE ? END, step = ?, "
+                                  "total = ? WHERE id = ? AND state = 2"));
+    s.Bind(1, deadline_ms).Bind(2, progress.phase()).Bind(3, progress.phase());
+    s.Bind(4, static_cast<int64_t>(progress.step())).Bind(5, static_cast<int64_t>(progress.total()));
+    s.Bind(6, task->id);
+    RETURN_IF_ERROR(s.Run());
+  }
+  if (changed) {
+    RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "progress", v1::RUNNING, progress, ""));
+  }
+  RETURN_IF_ERROR(txn->Commit());
+  task->lease_deadline_ms = deadline_ms;
+  return *task;
+}
+
+absl::StatusOr<TaskOutcome> JobStore::CompleteTask(const std::string& lease_id,
+                                                   const std::vector<v1::ArtifactRef>& outputs,
+                                                   int64_t now_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
+  ASSIGN_OR_RETURN(auto task, TaskByLease(lease_id));
+  if (!task) {
+    return absl::NotFoundError("lease_id: lease '" + lease_id + "' expired or is unknown");
+  }
+  TaskOutcome outcome{task->job_id, false, std::nullopt};
+  ASSIGN_OR_RETURN(v1::JobState job_state, JobStateOf(task->job_id));
+  if (job_state != v1::RUNNING) {
+    // The job was cancelled while the worker ran; its results are not wanted.
+    RETURN_IF_ERROR(SetTaskState(*task, TaskState::kCancelled, now_ms, "job " +
+                                 ToString(job_state)));
+    RETURN_IF_ERROR(txn->Commit());
+    return outcome;
+  }
+  for (const auto& out : outputs) {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT 1 FROM artifacts WHERE sha256 = ?"));
+    s.Bind(1, out.sha256());
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) {
+      return absl::FailedPreconditionError("outputs: artifact " + out.name() + " (" +
+                                           out.sha256() + ") was never uploaded");
+    }
+    ASSIGN_OR_RETURN(Statement ins, db_->Prepare("INSERT OR REPLACE INTO job_outputs(job_id, "
+                                                 "name, sha256) VALUES(?,?,?)"));
+    ins.Bind(1, task->job_id).Bind(2, out.name()).Bind(3, out.sha256());
+    RETURN_IF_ERROR(ins.Run());
+  }
+  RETURN_IF_ERROR(SetTaskState(*task, TaskState::kSucceeded, now_ms, ""));
+  ASSIGN_OR_RETURN(Statement left, db_->Prepare("SELECT COUNT(*) FROM tasks WHERE job_id = ? "
+                                                "AND state != 3"));
+  left.Bind(1, task->job_id);
+  ASSIGN_OR_RETURN(bool row, left.Step());
+  v1::Progress none;
+  if (row && left.ColumnInt(0) == 0) {
+    RETURN_IF_ERROR(SetJobState(task->job_id, v1::RUNNING, v1::SUCCEEDED, now_ms, ""));
+    RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "succeeded", v1::SUCCEEDED, none,
+                                std::to_string(outputs.size()) + " output(s) stored"));
+    outcome.job_state = v1::SUCCEEDED;
+  } else {
+    RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "task_succeeded", v1::RUNNING, none,
+                                "task " + task->id));
+  }
+  RETURN_IF_ERROR(txn->Commit());
+  return outcome;
+}
+
+absl::StatusOr<TaskOutcome> JobStore::FailLeasedTask(const TaskRow& task, v1::FailureKind kind,
+                                                     const std::string& message, int64_t now_ms) {
+  TaskOutcome outcome{task.job_id, false, std::nullopt};
+  ASSIGN_OR_RETURN(v1::JobState job_state, JobStateOf(task.job_id));
+  v1::Progress none;
+  if (IsTerminal(job_state) || kind == v1::CANCELLED_BY_CLIENT) {
+    RETURN_IF_ERROR(SetTaskState(task, TaskState::kCancelled, now_ms, message));
+    return outcome;
+  }
+  if (Retryable(kind) && task.attempts < task.max_attempts) {
+    RETURN_IF_ERROR(SetTaskState(task, TaskState::kQueued, now_ms, message));
+    outcome.requeued = true;
+    // A job with nothing leased any more goes back to QUEUED, so its state tells the truth.
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COUNT(*) FROM tasks WHERE job_id = ? AND "
+                                               "state IN (2, 3)"));
+    s.Bind(1, task.job_id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    v1::JobState now_state = job_state;
+    if (row && s.ColumnInt(0) == 0 && job_state == v1::RUNNING) {
+      RETURN_IF_ERROR(SetJobState(task.job_id, v1::RUNNING, v1::QUEUED, now_ms, ""));
+      now_state = v1::QUEUED;
+    }
+    RETURN_IF_ERROR(AppendEvent(task.job_id, now_ms, "requeued", now_state, none,
+                                "task " + task.id + " attempt " + std::to_string(task.attempts) +
+                                    "/" + std::to_string(task.max_attempts) + ": " + message));
+    return outcome;
+  }
+  std::string error = message;
+  if (Retryable(kind)) {
+    error = "gave up after " + std::to_string(task.attempts) + " attempt(s); last: " + message;
+  }
+  RETURN_IF_ERROR(SetTaskState(task, TaskState::kFailed, now_ms, error));
+  RETURN_IF_ERROR(SetJobState(task.job_id, job_state, v1::FAILED, now_ms, error));
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ? WHERE "
+                                             "job_id = ? AND state = 1"));
+  s.Bind(1, now_ms).Bind(2, task.job_id);
+  RETURN_IF_ERROR(s.Run());
+  ASSIGN_OR_RETURN(Statement c, db_->Prepare("UPDATE tasks SET cancel_requested = 1 WHERE "
+                                             "job_id = ? AND state = 2"));
+  c.Bind(1, task.job_id);
+  RETURN_IF_ERROR(c.Run());
+  RETURN_IF_ERROR(AppendEvent(task.job_id, now_ms, "failed", v1::FAILED, none, error));
+  outcome.job_state = v1::FAILED;
+  return outcome;
+}
+
+absl::StatusOr<TaskOutcome> JobStore::FailTask(const std::string& lease_id, v1::FailureKind kind,
+                                               const std::string& message, int64_t now_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
+  ASSIGN_OR_RETURN(auto task, TaskByLease(lease_id));
+  if (!task) {
+    return absl::NotFoundError("lease_id: lease '" + lease_id + "' expired or is unknown");
+  }
+  ASSIGN_OR_RETURN(TaskOutcome outcome, FailLeasedTask(*task, kind, message, now_ms));
+  RETURN_IF_ERROR(txn->Commit());
+  return outcome;
+}
+
+absl::StatusOr<std::vector<TaskOutcome>> JobStore::ExpireLeases(int64_t now_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
+  std::vector<TaskRow> expired;
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare(std::string("SELECT ") + kTaskColumns +
+                                               " FROM tasks WHERE state = 2 AND "
+                                               "lease_deadline_ms < ?"));
+    s.Bind(1, now_ms);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(TaskRow t, ReadTask(s));
+      expired.push_back(std::move(t));
+    }
+  }
+  std::vector<TaskOutcome> outcomes;
+  for (const TaskRow& t : expired) {
+    ASSIGN_OR_RETURN(TaskOutcome o,
+                     FailLeasedTask(t, v1::TRANSIENT,
+                                    "lease expired: worker '" + t.worker_id +
+                                        "' stopped sending heartbeats",
+                                    now_ms));
+    outcomes.push_back(std::move(o));
+  }
+  RETURN_IF_ERROR(txn->Commit());
+  return outcomes;
+}
+
+absl::StatusOr<v1::Job> JobStore::CancelJob(const std::string& job_id, int64_t now_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
+  ASSIGN_OR_RETURN(v1::JobState state, JobStateOf(job_id));
+  if (IsTerminal(state)) {
+    return absl::FailedPreconditionError("job " + job_id + " is already " + ToString(state));
+  }
+  RETURN_IF_ERROR(SetJobState(job_id, state, v1::CANCELLED, now_ms, "cancelled by client"));
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ? "
+                                               "WHERE job_id = ? AND state = 1"));
+    s.Bind(1, now_ms).Bind(2, job_id);
+    RETURN_IF_ERROR(s.Run());
+  }
+  {
+    // Leased tasks stay leased until the worker sees the flag on its next heartbeat.
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET cancel_requested = 1 WHERE "
+                                               "job_id = ? AND state = 2"));
+    s.Bind(1, job_id);
+    RETURN_IF_ERROR(s.Run());
+  }
+  v1::Progress none;
+  RETURN_IF_ERROR(AppendEvent(job_id, now_ms, "cancelled", v1::CANCELLED, none,
+                              "cancelled by client"));
+  ASSIGN_OR_RETURN(v1::Job job, GetJobLocked(job_id));
+  RETURN_IF_ERROR(txn->Commit());
+  return job;
+}
+
+absl::Status JobStore::ExtendLiveLeases(int64_t deadline_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET lease_deadline_ms = MAX("
+                                             "lease_deadline_ms, ?) WHERE state = 2"));
+  s.Bind(1, deadline_ms);
+  return s.Run();
+}
+
+absl::StatusOr<std::vector<v1::JobEvent>> JobStore::EventsAfter(const std::string& job_id,
+                                                                uint64_t after_seq, int limit) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("SELECT seq, time_ms, type, state, phase, step, total, message "
+                                "FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
+  s.Bind(1, job_id).Bind(2, static_cast<int64_t>(after_seq)).Bind(3, static_cast<int64_t>(limit));
+  std::vector<v1::JobEvent> events;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    v1::JobEvent& e = events.emplace_back();
+    e.set_seq(static_cast<uint64_t>(s.ColumnInt(0)));
+    e.set_job_id(job_id);
+    e.set_time_ms(s.ColumnInt(1));
+    e.set_type(s.ColumnText(2));
+    e.set_state(static_cast<v1::JobState>(s.ColumnInt(3)));
+    e.mutable_progress()->set_phase(s.ColumnText(4));
+    e.mutable_progress()->set_step(static_cast<uint32_t>(s.ColumnInt(5)));
+    e.mutable_progress()->set_total(static_cast<uint32_t>(s.ColumnInt(6)));
+    e.set_message(s.ColumnText(7));
+  }
+  return events;
+}
+
+absl::StatusOr<TaskCounts> JobStore::CountTasks() {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COALESCE(SUM(state = 1), 0), "
+                                             "COALESCE(SUM(state = 2), 0) FROM tasks"));
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  TaskCounts c;
+  if (row) {
+    c.queued = s.ColumnInt(0);
+    c.leased = s.ColumnInt(1);
+  }
+  return c;
+}
+
+}  // namespace quantd::storage

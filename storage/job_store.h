@@ -1,0 +1,113 @@
+// Durable jobs, tasks, leases and events in SQLite. Every method is one transaction, so a
+// scheduler killed at any point restarts from a consistent state.
+//
+// Threading: safe to call from any thread; calls serialize on the Database lock.
+// Failure: NOT_FOUND for unknown ids and leases, FAILED_PRECONDITION for a state change that
+// lost a race (the job was cancelled, the lease expired), INTERNAL/UNAVAILABLE for SQLite errors.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quantd/status.h"
+#include "quantd/v1/jobs.pb.h"
+#include "storage/sqlite_database.h"
+#include "storage/state_transitions.h"
+
+namespace quantd::storage {
+
+struct NewTask {
+  std::string id;
+  int ordinal = 0;
+  v1::JobSpec payload;  // what the worker runs
+  int max_attempts = 3;
+};
+
+struct TaskRow {
+  std::string id;
+  std::string job_id;
+  int ordinal = 0;
+  v1::JobKind kind = v1::JOB_KIND_UNSPECIFIED;
+  TaskState state = TaskState::kQueued;
+  v1::JobSpec payload;
+  int attempts = 0;
+  int max_attempts = 0;
+  std::string lease_id;
+  std::string worker_id;
+  int64_t lease_deadline_ms = 0;
+  bool cancel_requested = false;
+};
+
+struct ListJobsQuery {
+  v1::JobState state = v1::JOB_STATE_UNSPECIFIED;  // any
+  v1::JobKind kind = v1::JOB_KIND_UNSPECIFIED;     // any
+  int limit = 50;
+  // Keyset cursor: jobs strictly older than (created_ms, id) in newest-first order.
+  std::optional<std::pair<int64_t, std::string>> before;
+};
+
+struct TaskCounts {
+  int64_t queued = 0;
+  int64_t leased = 0;
+};
+
+// What a lease expiry or failure did, so the caller can count and notify.
+struct TaskOutcome {
+  std::string job_id;
+  bool requeued = false;
+  std::optional<v1::JobState> job_state;  // set when the job reached a terminal state
+};
+
+class JobStore {
+ public:
+  explicit JobStore(Database* db) : db_(db) {}
+
+  // Stores the job (state QUEUED), its tasks and a "submitted" event atomically.
+  absl::Status InsertJob(const v1::Job& job, const std::vector<NewTask>& tasks, int64_t now_ms);
+  absl::StatusOr<std::optional<std::string>> FindJobIdByRequestId(const std::string& request_id);
+  absl::StatusOr<v1::Job> GetJob(const std::string& job_id);
+  absl::StatusOr<std::vector<v1::Job>> ListJobs(const ListJobsQuery& query);
+
+  // Leases the oldest queued task of a live job, or returns nullopt when none is queued.
+  absl::StatusOr<std::optional<TaskRow>> LeaseNextTask(const std::string& worker_id,
+                                                       const std::string& lease_id,
+                                                       int64_t now_ms, int64_t deadline_ms);
+  // Extends a live lease and records progress. NOT_FOUND if the lease is gone.
+  absl::StatusOr<TaskRow> RenewLease(const std::string& lease_id, const v1::Progress& progress,
+                                     int64_t now_ms, int64_t deadline_ms);
+  absl::StatusOr<TaskOutcome> CompleteTask(const std::string& lease_id,
+                                           const std::vector<v1::ArtifactRef>& outputs,
+                                           int64_t now_ms);
+  absl::StatusOr<TaskOutcome> FailTask(const std::string& lease_id, v1::FailureKind kind,
+                                       const std::string& message, int64_t now_ms);
+  // Requeues (or fails, when out of attempts) every leased task whose deadline passed.
+  absl::StatusOr<std::vector<TaskOutcome>> ExpireLeases(int64_t now_ms);
+  absl::StatusOr<v1::Job> CancelJob(const std::string& job_id, int64_t now_ms);
+  // Pushes every live lease's deadline to at least `deadline_ms` (used once at startup, so
+  // workers that outlived a scheduler restart can reconnect before their leases expire).
+  absl::Status ExtendLiveLeases(int64_t deadline_ms);
+
+  absl::StatusOr<std::vector<v1::JobEvent>> EventsAfter(const std::string& job_id,
+                                                        uint64_t after_seq, int limit);
+  absl::StatusOr<TaskCounts> CountTasks();
+
+ private:
+  absl::StatusOr<v1::Job> GetJobLocked(const std::string& job_id);
+  absl::StatusOr<std::optional<TaskRow>> TaskByLease(const std::string& lease_id);
+  absl::StatusOr<TaskOutcome> FailLeasedTask(const TaskRow& task, v1::FailureKind kind,
+                                             const std::string& message, int64_t now_ms);
+  absl::Status SetTaskState(const TaskRow& task, TaskState to, int64_t now_ms,
+                            const std::string& error);
+  absl::Status SetJobState(const std::string& job_id, v1::JobState from, v1::JobState to,
+                           int64_t now_ms, const std::string& error);
+  absl::StatusOr<v1::JobState> JobStateOf(const std::string& job_id);
+  absl::Status AppendEvent(const std::string& job_id, int64_t now_ms, const std::string& type,
+                           v1::JobState state, const v1::Progress& progress,
+                           const std::string& message);
+
+  Database* db_;
+};
+
+}  // namespace quantd::storage

@@ -1,0 +1,33 @@
+// TorchScript load/save with errors turned into statuses.
+#include "worker/engine/model_io.h"
+
+#include <sstream>
+
+#include "worker/engine/torch_guard.h"
+
+namespace quantd::worker {
+
+absl::StatusOr<torch::jit::Module> LoadTorchScript(const std::string& bytes,
+                                                   const std::string& what) {
+  if (bytes.size() < 4 || bytes.compare(0, 2, "PK") != 0) {
+    return absl::InvalidArgumentError(what + ": not a TorchScript archive (expected a zip file "
+                                      "written by torch.jit.save)");
+  }
+  return TorchGuard(absl::StatusCode::kInvalidArgument,
+                    what + ": cannot load as TorchScript", [&] {
+                      std::istringstream in(bytes);
+                      torch::jit::Module m = torch::jit::load(in, torch::kCPU);
+                      m.eval();
+                      return m;
+                    });
+}
+
+absl::StatusOr<std::string> SaveTorchScript(const torch::jit::Module& module) {
+  return TorchGuard(absl::StatusCode::kInternal, "saving TorchScript", [&] {
+    std::ostringstream out;
+    module.save(out);
+    return out.str();
+  });
+}
+
+}  // namespace quantd::worker

@@ -1,0 +1,20 @@
+// TorchScript archives in and out of memory. Only TorchScript is accepted from users: its
+// loader never unpickles arbitrary Python objects.
+#pragma once
+
+#include <torch/script.h>
+
+#include <string>
+
+#include "quantd/status.h"
+
+namespace quantd::worker {
+
+// INVALID_ARGUMENT naming `what` when the bytes are not a loadable TorchScript archive.
+absl::StatusOr<torch::jit::Module> LoadTorchScript(const std::string& bytes,
+                                                   const std::string& what);
+// Serializes to bytes. Saving through a stream keeps the archive's root folder name fixed, so
+// the same module gives the same bytes in every process.
+absl::StatusOr<std::string> SaveTorchScript(const torch::jit::Module& module);
+
+}  // namespace quantd::worker

@@ -1,0 +1,33 @@
+// Job kind -> handler, and error code -> failure kind.
+#include "worker/handlers/task_handlers.h"
+
+#include "worker/handlers/ptq_handler.h"
+
+namespace quantd::worker {
+
+absl::StatusOr<TaskHandler> HandlerFor(v1::JobKind kind) {
+  switch (kind) {
+    case v1::PTQ: return TaskHandler(RunPtqTask);
+    default:
+      return absl::UnimplementedError("this worker has no handler for job kind " +
+                                      v1::JobKind_Name(kind));
+  }
+}
+
+v1::FailureKind FailureKindOf(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return v1::INVALID_INPUT;
+    case absl::StatusCode::kUnimplemented:
+      return v1::ENGINE_ERROR;
+    case absl::StatusCode::kCancelled:
+      return v1::CANCELLED_BY_CLIENT;
+    default:
+      return v1::TRANSIENT;
+  }
+}
+
+}  // namespace quantd::worker

@@ -1,0 +1,150 @@
+// Lease, heartbeat, run, report.
+#include "worker/lease_loop.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "worker/handlers/task_handlers.h"
+#include "worker/task_context.h"
+
+namespace quantd::worker {
+namespace {
+
+// TaskContext over the scheduler connection, shared with the heartbeat thread.
+class LeasedTaskContext : public TaskContext {
+ public:
+  LeasedTaskContext(SchedulerConnection* conn, std::string worker_id,
+                    const std::atomic<bool>* stopping)
+      : conn_(conn), worker_id_(std::move(worker_id)), stopping_(stopping) {}
+
+  absl::StatusOr<std::string> FetchArtifact(const std::string& sha256) override {
+    return conn_->Download(sha256);
+  }
+  absl::StatusOr<v1::ArtifactRef> StoreArtifact(const std::string& name,
+                                                const std::string& media_type,
+                                                const std::string& bytes) override {
+    ASSIGN_OR_RETURN(v1::ArtifactRef ref, conn_->Upload(media_type, bytes));
+    ref.set_name(name);
+    return ref;
+  }
+  void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_.set_phase(phase);
+    progress_.set_step(step);
+    progress_.set_total(total);
+  }
+  bool Cancelled() const override { return cancel_requested_ || lease_lost_ || stopping_->load(); }
+  std::string WorkerId() const override { return worker_id_; }
+
+  v1::Progress progress() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return progress_;
+  }
+  std::atomic<bool> cancel_requested_{false};
+  std::atomic<bool> lease_lost_{false};
+
+ private:
+  SchedulerConnection* conn_;
+  std::string worker_id_;
+  const std::atomic<bool>* stopping_;
+  std::mutex mu_;
+  v1::Progress progress_;
+};
+
+}  // namespace
+
+void LeaseLoop::Run() {
+  int backoff_ms = 100;
+  while (!stopping_->load()) {
+    auto lease = connection_->LeaseTask(options_.worker_id, options_.lease_wait_ms);
+    if (!lease.ok()) {
+      // Scheduler down or restarting: back off and try again.
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      backoff_ms = std::min(backoff_ms * 2, 2000);
+      continue;
+    }
+    backoff_ms = 100;
+    if (lease->granted()) RunTask(*lease);
+  }
+}
+
+void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
+  const v1::Task& task = lease.task();
+  fprintf(stderr, "worker %s: task %s (job %s, %s, attempt %u)\n", options_.worker_id.c_str(),
+          task.id().c_str(), task.job_id().c_str(), v1::JobKind_Name(task.kind()).c_str(),
+          task.attempt());
+  LeasedTaskContext ctx(connection_, options_.worker_id, stopping_);
+
+  std::mutex hb_mu;
+  std::condition_variable hb_cv;
+  bool done = false;
+  std::thread heartbeat([&] {
+    auto interval = std::chrono::milliseconds(std::max<uint32_t>(lease.heartbeat_interval_ms(), 50));
+    std::unique_lock<std::mutex> lock(hb_mu);
+    while (!hb_cv.wait_for(lock, interval, [&] { return done; })) {
+      lock.unlock();
+      v1::HeartbeatRequest req;
+      req.set_lease_id(lease.lease_id());
+      *req.mutable_progress() = ctx.progress();
+      auto resp = connection_->Heartbeat(req);
+      if (resp.ok()) {
+        if (resp->cancel()) ctx.cancel_requested_ = true;
+      } else if (absl::IsNotFound(resp.status()) || absl::IsFailedPrecondition(resp.status())) {
+        ctx.lease_lost_ = true;  // expired and requeued: someone else owns the task now
+      }
+      lock.lock();
+    }
+  });
+
+  absl::StatusOr<std::vector<v1::ArtifactRef>> result;
+  auto handler = HandlerFor(task.kind());
+  if (!handler.ok()) {
+    result = handler.status();
+  } else {
+    try {
+      result = (*handler)(task, ctx);
+    } catch (const std::exception& e) {
+      result = absl::InternalError(std::string("engine error: ") + e.what());
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(hb_mu);
+    done = true;
+  }
+  hb_cv.notify_all();
+  heartbeat.join();
+
+  if (ctx.lease_lost_) {
+    fprintf(stderr, "worker %s: lease for task %s was lost; dropping its result\n",
+            options_.worker_id.c_str(), task.id().c_str());
+    return;
+  }
+  absl::Status reported;
+  if (result.ok()) {
+    v1::CompleteTaskRequest req;
+    req.set_lease_id(lease.lease_id());
+    for (auto& o : *result) *req.add_outputs() = o;
+    reported = connection_->CompleteTask(req);
+  } else {
+    v1::FailTaskRequest req;
+    req.set_lease_id(lease.lease_id());
+    v1::FailureKind kind = FailureKindOf(result.status());
+    // Stopping the worker is not the client's cancel: the task goes back to the queue.
+    if (kind == v1::CANCELLED_BY_CLIENT && !ctx.cancel_requested_) kind = v1::TRANSIENT;
+    req.set_kind(kind);
+    req.set_message(std::string(result.status().message()));
+    reported = connection_->FailTask(req);
+    fprintf(stderr, "worker %s: task %s failed (%s): %s\n", options_.worker_id.c_str(),
+            task.id().c_str(), v1::FailureKind_Name(kind).c_str(),
+            std::string(result.status().message()).c_str());
+  }
+  if (!reported.ok()) {
+    fprintf(stderr, "worker %s: could not report task %s: %s\n", options_.worker_id.c_str(),
+            task.id().c_str(), reported.ToString().c_str());
+  }
+}
+
+}  // namespace quantd::worker

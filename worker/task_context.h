@@ -1,0 +1,29 @@
+// What a task handler may do with the outside world: fetch inputs, store outputs, report
+// progress, notice cancellation. The lease loop implements it over gRPC; tests implement it in
+// memory, so handlers run without a network.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "quantd/status.h"
+#include "quantd/v1/jobs.pb.h"
+
+namespace quantd::worker {
+
+class TaskContext {
+ public:
+  virtual ~TaskContext() = default;
+  // NOT_FOUND naming the sha256 if the scheduler has no such artifact.
+  virtual absl::StatusOr<std::string> FetchArtifact(const std::string& sha256) = 0;
+  // Stores bytes and returns the reference (with `name` set) the task reports as an output.
+  virtual absl::StatusOr<v1::ArtifactRef> StoreArtifact(const std::string& name,
+                                                        const std::string& media_type,
+                                                        const std::string& bytes) = 0;
+  virtual void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) = 0;
+  // True once the scheduler asked this task to stop (job cancelled) or the worker is stopping.
+  virtual bool Cancelled() const = 0;
+  virtual std::string WorkerId() const = 0;
+};
+
+}  // namespace quantd::worker
