@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,10 +51,27 @@ absl::StatusOr<pid_t> WorkerSupervisor::Spawn(int index) {
   std::string threads = std::to_string(options_.threads_per_worker);
   std::vector<std::string> args = {options_.worker_binary, "--server", options_.server_address,
                                    "--worker-id", id, "--threads", threads};
+  // Build argv and envp before fork: the child of a threaded parent must not allocate.
+  std::vector<std::string> env_strings = {"OPENBLAS_NUM_THREADS=" + threads,
+                                          "OMP_NUM_THREADS=" + threads};
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    if (kv.rfind("OPENBLAS_NUM_THREADS=", 0) != 0 && kv.rfind("OMP_NUM_THREADS=", 0) != 0) {
+      env_strings.push_back(kv);
+    }
+  }
+  std::vector<char*> envp;
+  for (auto& kv : env_strings) envp.push_back(kv.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return absl::ResourceExhaustedError(std::string("fork: ") + strerror(errno));
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
+    // Child: only async-signal-safe calls until exec. Local workers die with their scheduler
+    // (a SIGKILLed quantd must not leave orphans behind); remote workers are started by hand.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -63,12 +81,7 @@ absl::StatusOr<pid_t> WorkerSupervisor::Spawn(int index) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    setenv("OPENBLAS_NUM_THREADS", threads.c_str(), 1);
-    setenv("OMP_NUM_THREADS", threads.c_str(), 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   return pid;

@@ -1,0 +1,139 @@
+// A real PTQ job through the real binaries: upload, submit, worker, download, and the result
+// checked in PyTorch itself.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util/python_check.h"
+#include "test_util/quantd_process.h"
+
+namespace quantd::testing {
+namespace {
+
+constexpr double kMinTop1Agreement = 0.99;
+constexpr double kMaxAccuracyDropPoints = 1.0;
+
+std::string Download(QuantdProcess& q, const std::string& job, const std::string& name,
+                     const std::string& dir) {
+  v1::DownloadArtifactRequest req;
+  req.mutable_job_output()->set_job_id(job);
+  req.mutable_job_output()->set_name(name);
+  std::string path = dir + "/" + name;
+  auto ref = q.client().DownloadToFile(req, path);
+  EXPECT_TRUE(ref.ok()) << ref.status();
+  return path;
+}
+
+TEST(PtqEndToEndTest, QNetworkLoadsInPythonAndAgreesWithFloat) {
+  auto q = QuantdProcess::Start({});
+  std::string model = UploadFixture(q->client(), "qnetwork.pt");
+  std::string inputs = UploadFixture(q->client(), "qnetwork_inputs.npy");
+  auto submitted = q->client().Submit(PtqSpecFor(model, inputs));
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  v1::Job job = WaitTerminal(q->client(), submitted->job().id());
+  ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.error();
+  std::set<std::string> names;
+  for (const auto& o : job.outputs()) names.insert(o.name());
+  EXPECT_EQ(names, (std::set<std::string>{"manifest", "model", "report"}));
+
+  std::string dir = MakeTempDir("e2e");
+  std::string path = Download(*q, job.id(), "model", dir);
+  auto out = RunPython(
+      "import torch, numpy as np\n"
+      "q = torch.jit.load('" + path + "')\n"
+      "f = torch.jit.load('" + FixturePath("qnetwork.pt") + "')\n"
+      "x = torch.from_numpy(np.load('" + FixturePath("qnetwork_inputs.npy") + "'))\n"
+      "kinds = {n.kind() for n in q.graph.nodes()}\n"
+      "assert 'quantized::linear_dynamic' in kinds and 'aten::linear' not in kinds, kinds\n"
+      "print((q(x).argmax(1) == f(x).argmax(1)).float().mean().item())\n");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_GE(std::stod(*out), kMinTop1Agreement);
+
+  auto report = nlohmann::json::parse(ReadFile(Download(*q, job.id(), "report", dir)));
+  EXPECT_NEAR(report["accuracy"]["top1_agreement"]["value"].get<double>(), std::stod(*out), 1e-9);
+  auto manifest = nlohmann::json::parse(ReadFile(Download(*q, job.id(), "manifest", dir)));
+  EXPECT_EQ(manifest["inputs"]["model"]["sha256"], model);
+  EXPECT_EQ(manifest["inputs"]["inputs"]["sha256"], inputs);
+  EXPECT_EQ(manifest["attempt"], 1);
+  EXPECT_EQ(manifest["worker_id"], "local-0");
+}
+
+TEST(PtqEndToEndTest, FashionMlpKeepsTestAccuracyWithinOnePoint) {
+  auto q = QuantdProcess::Start({});
+  std::string model = UploadFixture(q->client(), "fashion_mlp.pt");
+  std::string images = UploadFixture(q->client(), "fashion_test_images.npy");
+  std::string labels = UploadFixture(q->client(), "fashion_test_labels.npy");
+  v1::JobSpec spec = PtqSpecFor(model, images);
+  spec.mutable_ptq()->mutable_inputs()->set_labels_npy_sha256(labels);
+  auto submitted = q->client().Submit(spec);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  v1::Job job = WaitTerminal(q->client(), submitted->job().id());
+  ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.error();
+
+  std::string path = Download(*q, job.id(), "model", MakeTempDir("e2e"));
+  auto out = RunPython(
+      "import torch, numpy as np\n"
+      "q = torch.jit.load('" + path + "')\n"
+      "f = torch.jit.load('" + FixturePath("fashion_mlp.pt") + "')\n"
+      "x = torch.from_numpy(np.load('" + FixturePath("fashion_test_images.npy") + "'))\n"
+      "y = torch.from_numpy(np.load('" + FixturePath("fashion_test_labels.npy") + "'))\n"
+      "with torch.no_grad():\n"
+      "  pq, pf = q(x).argmax(1), f(x).argmax(1)\n"
+      "print((pf == y).float().mean().item(), (pq == y).float().mean().item(),"
+      " (pq == pf).float().mean().item())\n");
+  ASSERT_TRUE(out.ok()) << out.status();
+  double float_acc, quant_acc, agreement;
+  std::istringstream(*out) >> float_acc >> quant_acc >> agreement;
+  EXPECT_GT(float_acc, 0.80);
+  EXPECT_LE(std::abs(float_acc - quant_acc) * 100, kMaxAccuracyDropPoints);
+  EXPECT_GE(agreement, kMinTop1Agreement);
+}
+
+TEST(PtqEndToEndTest, QuantctlSubmitWaitJsonAndExitCodes) {
+  auto q = QuantdProcess::Start({});
+  std::string dir = MakeTempDir("cli");
+  std::string ctl = std::string(QUANTD_BIN_DIR) + "/quantctl --server " + q->address() + " ";
+  auto run = [&](const std::string& args, int* code) {
+    std::string out_path = dir + "/out.txt";
+    int rc = system((ctl + args + " > " + out_path + " 2>/dev/null").c_str());
+    *code = WEXITSTATUS(rc);
+    return ReadFile(out_path);
+  };
+  int code = -1;
+  std::string out = run("submit ptq --model " + FixturePath("qnetwork.pt") +
+                        " --synthetic-shape 8 --synthetic-count 32 --latency-iterations 10 "
+                        "--wait --json", &code);
+  EXPECT_EQ(code, 0) << out;
+  auto job = nlohmann::json::parse(out.substr(out.rfind("\n{") == std::string::npos ? 0 : out.rfind("\n{") + 1));
+  EXPECT_EQ(job["state"], "SUCCEEDED");
+  EXPECT_EQ(job["kind"], "ptq");
+  ASSERT_EQ(job["outputs"].size(), 3u);
+  for (const auto& o : job["outputs"]) {
+    EXPECT_EQ(o["sha256"].get<std::string>().size(), 64u);
+    EXPECT_GT(o["size"].get<int64_t>(), 0);
+  }
+  std::string id = job["id"];
+  run("download " + id + " model -o " + dir + "/m.pt --json", &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_GT(ReadFile(dir + "/m.pt").size(), 1000u);
+  out = run("get " + id + " --json", &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(nlohmann::json::parse(out)["id"], id);
+  out = run("list --kind ptq --json", &code);
+  EXPECT_EQ(nlohmann::json::parse(out)["jobs"].size(), 1u);
+
+  // A job that fails: the model rejects the declared input shape -> exit 1.
+  out = run("submit ptq --model " + FixturePath("qnetwork.pt") +
+            " --synthetic-shape 5 --wait --json", &code);
+  EXPECT_EQ(code, 1) << out;
+  // Usage and server errors -> exit 2 with the code in JSON.
+  out = run("submit ptq --model /nonexistent/file.pt --json", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("--model"), std::string::npos) << out;
+  out = run("get job-does-not-exist --json", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(nlohmann::json::parse(out)["error"]["code"], "NOT_FOUND");
+}
+
+}  // namespace
+}  // namespace quantd::testing

@@ -1,0 +1,196 @@
+// Scheduler core with a fake clock and in-memory SQLite: no network, no sleeping for leases.
+#include "server/scheduler/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "test_util/fake_clock.h"
+
+namespace quantd::server {
+namespace {
+
+constexpr char kModel[] = "1111111111111111111111111111111111111111111111111111111111111111";
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(*storage::Database::Open({":memory:"}));
+    jobs_ = std::make_unique<storage::JobStore>(db_.get());
+    artifacts_ = std::make_unique<storage::ArtifactIndex>(db_.get());
+    ASSERT_TRUE(artifacts_->Record(kModel, 100, "application/x-torchscript", 0).ok());
+    Scheduler::Options o;
+    o.jobs = jobs_.get();
+    o.artifacts = artifacts_.get();
+    o.clock = &clock_;
+    o.metrics = &metrics_;
+    o.lease_ms = 1000;
+    o.heartbeat_interval_ms = 200;
+    o.sweep_interval_ms = 0;
+    scheduler_ = std::move(*Scheduler::Create(o));
+  }
+
+  static v1::JobSpec PtqSpec() {
+    v1::JobSpec spec;
+    spec.mutable_ptq()->set_model_sha256(kModel);
+    spec.mutable_ptq()->mutable_inputs()->mutable_synthetic()->add_shape(8);
+    return spec;
+  }
+
+  LeaseGrant MustLease(const std::string& worker) {
+    auto g = scheduler_->LeaseTask(worker, 0);
+    EXPECT_TRUE(g.ok() && g->has_value());
+    return **g;
+  }
+
+  testing::FakeClock clock_;
+  QuantdMetrics metrics_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::JobStore> jobs_;
+  std::unique_ptr<storage::ArtifactIndex> artifacts_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, SubmitResolvesDefaultsIntoTheStoredSpec) {
+  auto r = scheduler_->Submit(PtqSpec());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::PtqSpec& p = r->job.spec().ptq();
+  EXPECT_EQ(p.mode(), v1::DYNAMIC);
+  EXPECT_EQ(p.granularity(), v1::PER_CHANNEL);
+  EXPECT_EQ(p.engine(), v1::ONEDNN);
+  EXPECT_EQ(p.inputs().synthetic().count(), 256u);
+  EXPECT_EQ(r->job.spec().max_attempts(), 3u);
+  EXPECT_EQ(r->job.state(), v1::QUEUED);
+  LeaseGrant g = MustLease("w1");
+  EXPECT_EQ(g.task.spec().ptq().top_k(), 3u);
+  EXPECT_EQ(g.task.attempt(), 1u);
+}
+
+TEST_F(SchedulerTest, SubmitErrorsNameTheField) {
+  v1::JobSpec none;
+  EXPECT_EQ(scheduler_->Submit(none).status().code(), absl::StatusCode::kInvalidArgument);
+
+  v1::JobSpec qat;
+  qat.mutable_qat();
+  EXPECT_EQ(scheduler_->Submit(qat).status().code(), absl::StatusCode::kUnimplemented);
+
+  v1::JobSpec missing_model = PtqSpec();
+  missing_model.mutable_ptq()->clear_model_sha256();
+  auto s = scheduler_->Submit(missing_model).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("ptq.model_sha256"), std::string::npos) << s;
+
+  v1::JobSpec unknown = PtqSpec();
+  unknown.mutable_ptq()->set_model_sha256(std::string(64, 'e'));
+  s = scheduler_->Submit(unknown).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("ptq.model_sha256"), std::string::npos) << s;
+
+  v1::JobSpec bad_shape = PtqSpec();
+  bad_shape.mutable_ptq()->mutable_inputs()->mutable_synthetic()->set_shape(0, -3);
+  s = scheduler_->Submit(bad_shape).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("ptq.inputs.synthetic.shape[0]"), std::string::npos) << s;
+
+  v1::JobSpec no_inputs = PtqSpec();
+  no_inputs.mutable_ptq()->clear_inputs();
+  s = scheduler_->Submit(no_inputs).status();
+  EXPECT_NE(s.message().find("ptq.inputs"), std::string::npos) << s;
+
+  v1::JobSpec bad_enum = PtqSpec();
+  bad_enum.mutable_ptq()->set_engine(static_cast<v1::QuantEngine>(42));
+  s = scheduler_->Submit(bad_enum).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("ptq.engine"), std::string::npos) << s;
+
+  auto listed = scheduler_->List({});
+  EXPECT_TRUE(listed->empty());  // nothing half-stored
+}
+
+TEST_F(SchedulerTest, ClientRequestIdMakesSubmitIdempotent) {
+  v1::JobSpec spec = PtqSpec();
+  spec.set_client_request_id("agent-42");
+  auto a = scheduler_->Submit(spec);
+  auto b = scheduler_->Submit(spec);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->job.id(), b->job.id());
+  EXPECT_FALSE(a->deduplicated);
+  EXPECT_TRUE(b->deduplicated);
+  EXPECT_EQ(scheduler_->List({})->size(), 1u);
+}
+
+TEST_F(SchedulerTest, ExpiredLeaseRequeuesAndTheNextWorkerGetsAttemptTwo) {
+  ASSERT_TRUE(scheduler_->Submit(PtqSpec()).ok());
+  LeaseGrant first = MustLease("w1");
+  clock_.Advance(600);
+  ASSERT_TRUE(scheduler_->Heartbeat(first.lease_id, {}).ok());  // renewed to now + 1000
+  clock_.Advance(900);
+  EXPECT_EQ(*scheduler_->ExpireLeases(), 0);
+  clock_.Advance(200);
+  EXPECT_EQ(*scheduler_->ExpireLeases(), 1);
+  EXPECT_EQ(scheduler_->Heartbeat(first.lease_id, {}).status().code(), absl::StatusCode::kNotFound);
+  LeaseGrant second = MustLease("w2");
+  EXPECT_EQ(second.task.id(), first.task.id());
+  EXPECT_EQ(second.task.attempt(), 2u);
+  EXPECT_TRUE(scheduler_->CompleteTask(second.lease_id, {}).ok());
+  EXPECT_EQ(scheduler_->Get(first.task.job_id())->state(), v1::SUCCEEDED);
+  EXPECT_NE(metrics_.Scrape().find("quantd_lease_expirations_total 1"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, TransientFailuresRetryThenFailWithTheLastReason) {
+  v1::JobSpec spec = PtqSpec();
+  spec.set_max_attempts(2);
+  ASSERT_TRUE(scheduler_->Submit(spec).ok());
+  LeaseGrant a = MustLease("w1");
+  ASSERT_TRUE(scheduler_->FailTask(a.lease_id, v1::TRANSIENT, "disk hiccup").ok());
+  LeaseGrant b = MustLease("w1");
+  ASSERT_TRUE(scheduler_->FailTask(b.lease_id, v1::TRANSIENT, "disk on fire").ok());
+  auto job = scheduler_->Get(a.task.job_id());
+  EXPECT_EQ(job->state(), v1::FAILED);
+  EXPECT_NE(job->error().find("disk on fire"), std::string::npos) << job->error();
+  EXPECT_FALSE(scheduler_->LeaseTask("w1", 0)->has_value());
+}
+
+TEST_F(SchedulerTest, CancelReachesTheWorkerThroughItsHeartbeat) {
+  auto r = scheduler_->Submit(PtqSpec());
+  LeaseGrant g = MustLease("w1");
+  EXPECT_FALSE(scheduler_->Heartbeat(g.lease_id, {})->cancel);
+  auto cancelled = scheduler_->Cancel(r->job.id());
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->state(), v1::CANCELLED);
+  EXPECT_TRUE(scheduler_->Heartbeat(g.lease_id, {})->cancel);
+  EXPECT_TRUE(scheduler_->FailTask(g.lease_id, v1::CANCELLED_BY_CLIENT, "stopped").ok());
+  EXPECT_EQ(scheduler_->Get(r->job.id())->state(), v1::CANCELLED);
+}
+
+TEST_F(SchedulerTest, LongPollWakesWhenAJobArrives) {
+  std::optional<LeaseGrant> got;
+  std::thread poller([&] { got = *scheduler_->LeaseTask("w1", 5000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(scheduler_->Submit(PtqSpec()).ok());
+  poller.join();
+  EXPECT_TRUE(got.has_value());
+}
+
+TEST_F(SchedulerTest, ShutdownReleasesLongPollers) {
+  absl::Status status;
+  std::thread poller([&] { status = scheduler_->LeaseTask("w1", 20000).status(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  scheduler_->Shutdown();
+  poller.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(SchedulerTest, EventListenersHearStateChanges) {
+  int calls = 0;
+  uint64_t id = scheduler_->AddEventListener([&] { ++calls; });
+  ASSERT_TRUE(scheduler_->Submit(PtqSpec()).ok());
+  EXPECT_GE(calls, 1);
+  scheduler_->RemoveEventListener(id);
+  int before = calls;
+  MustLease("w1");
+  EXPECT_EQ(calls, before);
+}
+
+}  // namespace
+}  // namespace quantd::server

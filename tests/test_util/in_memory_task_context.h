@@ -1,0 +1,53 @@
+// TaskContext backed by a map: handlers run in-process without a scheduler.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "storage/sha256.h"
+#include "worker/task_context.h"
+
+namespace quantd::testing {
+
+class InMemoryTaskContext : public worker::TaskContext {
+ public:
+  // Stores bytes under their content address and returns it.
+  std::string Add(const std::string& bytes) {
+    std::string sha = storage::Sha256::Of(bytes);
+    blobs_[sha] = bytes;
+    return sha;
+  }
+  absl::StatusOr<std::string> FetchArtifact(const std::string& sha256) override {
+    auto it = blobs_.find(sha256);
+    if (it == blobs_.end()) return absl::NotFoundError("no artifact with sha256 " + sha256);
+    return it->second;
+  }
+  absl::StatusOr<v1::ArtifactRef> StoreArtifact(const std::string& name,
+                                                const std::string& media_type,
+                                                const std::string& bytes) override {
+    stored[name] = bytes;
+    v1::ArtifactRef ref;
+    ref.set_name(name);
+    ref.set_sha256(Add(bytes));
+    ref.set_size(static_cast<int64_t>(bytes.size()));
+    ref.set_media_type(media_type);
+    return ref;
+  }
+  void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) override {
+    phases.push_back(phase);
+    if (cancel_at_phase == phase) cancelled = true;
+  }
+  bool Cancelled() const override { return cancelled; }
+  std::string WorkerId() const override { return "test-worker"; }
+
+  std::map<std::string, std::string> stored;
+  std::vector<std::string> phases;
+  std::string cancel_at_phase;
+  bool cancelled = false;
+
+ private:
+  std::map<std::string, std::string> blobs_;
+};
+
+}  // namespace quantd::testing

@@ -1,0 +1,75 @@
+// .npy parsing against bytes written the way NumPy writes them.
+#include "worker/data/npy_array.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace quantd::worker {
+namespace {
+
+std::string Npy(const std::string& descr, const std::string& shape, const std::string& data,
+                bool fortran = false) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " +
+                       (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  return out + header + data;
+}
+
+std::string Floats(std::vector<float> v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4);
+}
+
+TEST(NpyArrayTest, ReadsFloat32Matrix) {
+  auto a = ParseNpy(Npy("<f4", "(2, 3)", Floats({1, 2, 3, 4, 5, 6})), "inputs");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->shape, (std::vector<int64_t>{2, 3}));
+  auto f = NpyToFloat32(*a, "inputs");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)[5], 6.0f);
+}
+
+TEST(NpyArrayTest, ReadsInt64LabelsAndOneDimShapes) {
+  std::vector<int64_t> ids = {3, 1, 4};
+  auto a = ParseNpy(Npy("<i8", "(3,)", std::string(reinterpret_cast<char*>(ids.data()), 24)), "l");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->shape, (std::vector<int64_t>{3}));
+  EXPECT_EQ(*NpyToInt64(*a, "l"), ids);
+  EXPECT_EQ(NpyToFloat32(*a, "l").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(NpyArrayTest, RejectsWithTheFieldAndTheDefect) {
+  auto s = ParseNpy("not numpy at all", "ptq.inputs.npy_sha256").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("ptq.inputs.npy_sha256"), std::string::npos);
+  EXPECT_NE(s.message().find("magic"), std::string::npos);
+
+  s = ParseNpy(Npy(">f4", "(1,)", Floats({1})), "x").status();
+  EXPECT_NE(s.message().find("dtype '>f4'"), std::string::npos) << s;
+
+  s = ParseNpy(Npy("<f4", "(2, 2)", Floats({1, 2, 3, 4}), true), "x").status();
+  EXPECT_NE(s.message().find("Fortran"), std::string::npos) << s;
+
+  s = ParseNpy(Npy("<f4", "(2, 2)", Floats({1, 2, 3})), "x").status();
+  EXPECT_NE(s.message().find("need 16 data bytes, file has 12"), std::string::npos) << s;
+}
+
+TEST(NpyArrayTest, NonFiniteValuesAreRejectedWithTheirIndex) {
+  auto a = ParseNpy(Npy("<f4", "(3,)", Floats({1, NAN, 2})), "x");
+  ASSERT_TRUE(a.ok());
+  auto s = NpyToFloat32(*a, "ptq.inputs").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("element 1 is NaN"), std::string::npos) << s;
+  a = ParseNpy(Npy("<f4", "(1,)", Floats({INFINITY})), "x");
+  EXPECT_NE(NpyToFloat32(*a, "x").status().message().find("infinite"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace quantd::worker

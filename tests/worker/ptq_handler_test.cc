@@ -1,0 +1,133 @@
+// The PTQ handler end to end in-process: outputs, report fields, errors and cancellation.
+#include "worker/handlers/ptq_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util/in_memory_task_context.h"
+#include "test_util/quantd_process.h"
+#include "worker/engine/runtime_setup.h"
+
+namespace quantd::worker {
+namespace {
+
+v1::Task PtqTask(testing::InMemoryTaskContext& ctx, const std::string& model_file) {
+  v1::Task task;
+  task.set_id("task-1");
+  task.set_job_id("job-1");
+  task.set_kind(v1::PTQ);
+  task.set_attempt(1);
+  v1::PtqSpec* p = task.mutable_spec()->mutable_ptq();
+  p->set_model_sha256(ctx.Add(testing::ReadFile(testing::FixturePath(model_file))));
+  p->set_mode(v1::DYNAMIC);
+  p->set_granularity(v1::PER_CHANNEL);
+  p->set_engine(v1::ONEDNN);
+  p->set_top_k(2);
+  p->set_latency_iterations(20);
+  p->set_throughput_batch(16);
+  return task;
+}
+
+TEST(PtqHandlerTest, QNetworkProducesModelReportAndManifest) {
+  SetIntraOpThreads(1);
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "qnetwork.pt");
+  task.mutable_spec()->mutable_ptq()->mutable_inputs()->set_npy_sha256(
+      ctx.Add(testing::ReadFile(testing::FixturePath("qnetwork_inputs.npy"))));
+  auto outputs = RunPtqTask(task, ctx);
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  ASSERT_EQ(outputs->size(), 3u);
+  EXPECT_EQ((*outputs)[0].name(), "model");
+  EXPECT_EQ((*outputs)[1].name(), "report");
+  EXPECT_EQ((*outputs)[2].name(), "manifest");
+
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  EXPECT_EQ(report["inputs"]["samples"], 2048);
+  EXPECT_GE(report["accuracy"]["top1_agreement"]["value"].get<double>(), 0.99);
+  EXPECT_LT(report["accuracy"]["output_mse"]["value"].get<double>(), 1e-2);
+  EXPECT_EQ(report["accuracy"]["k"], 2);
+  EXPECT_LT(report["size"]["ratio"].get<double>(), 0.6);
+  EXPECT_GT(report["latency"]["batch1"]["float"]["median_ms"].get<double>(), 0.0);
+  EXPECT_GT(report["latency"]["throughput"]["quantized_samples_per_s"].get<double>(), 0.0);
+  EXPECT_EQ(report["latency"]["throughput"]["batch"], 16);
+  EXPECT_EQ(report["host"]["threads"], 1);
+  EXPECT_EQ(report["layers"].size(), 3u);
+
+  auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
+  EXPECT_EQ(manifest["outputs"]["model"]["sha256"], (*outputs)[0].sha256());
+  EXPECT_EQ(manifest["inputs"]["model"]["sha256"], task.spec().ptq().model_sha256());
+  EXPECT_EQ(manifest["resolved_spec"]["ptq"]["top_k"], 2);
+  EXPECT_EQ(manifest["worker_id"], "test-worker");
+  EXPECT_TRUE(manifest["timings_ms"].contains("quantize"));
+  EXPECT_FALSE(manifest["versions"]["libtorch"].get<std::string>().empty());
+}
+
+TEST(PtqHandlerTest, SyntheticInputsAreSeededAndRecorded) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "qnetwork.pt");
+  auto* syn = task.mutable_spec()->mutable_ptq()->mutable_inputs()->mutable_synthetic();
+  syn->add_shape(8);
+  syn->set_count(64);
+  syn->set_seed(7);
+  auto a = RunPtqTask(task, ctx);
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto report_a = nlohmann::json::parse(ctx.stored["report"]);
+  auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
+  EXPECT_EQ(manifest["seeds"]["synthetic_inputs"], 7);
+  auto b = RunPtqTask(task, ctx);
+  auto report_b = nlohmann::json::parse(ctx.stored["report"]);
+  EXPECT_EQ(report_a["accuracy"]["output_mse"], report_b["accuracy"]["output_mse"]);
+  EXPECT_EQ((*a)[0].sha256(), (*b)[0].sha256()) << "same spec, same model bytes";
+}
+
+TEST(PtqHandlerTest, WrongInputShapeNamesTheShape) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "qnetwork.pt");
+  auto* syn = task.mutable_spec()->mutable_ptq()->mutable_inputs()->mutable_synthetic();
+  syn->add_shape(7);
+  syn->set_count(4);
+  auto r = RunPtqTask(task, ctx);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("[4, 7]"), std::string::npos) << r.status();
+}
+
+TEST(PtqHandlerTest, CorruptModelIsInvalidArgument) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "qnetwork.pt");
+  task.mutable_spec()->mutable_ptq()->set_model_sha256(ctx.Add("PK\x03\x04 garbage"));
+  task.mutable_spec()->mutable_ptq()->mutable_inputs()->mutable_synthetic()->add_shape(8);
+  auto r = RunPtqTask(task, ctx);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("ptq.model_sha256"), std::string::npos) << r.status();
+}
+
+TEST(PtqHandlerTest, CancellationStopsBetweenPhasesAndStoresNothing) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "qnetwork.pt");
+  task.mutable_spec()->mutable_ptq()->mutable_inputs()->mutable_synthetic()->add_shape(8);
+  task.mutable_spec()->mutable_ptq()->mutable_inputs()->mutable_synthetic()->set_count(16);
+  ctx.cancel_at_phase = "quantize";
+  auto r = RunPtqTask(task, ctx);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(ctx.stored.empty());
+}
+
+TEST(PtqHandlerTest, LabelsTurnOnTaskAccuracy) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "fashion_mlp.pt");
+  auto* in = task.mutable_spec()->mutable_ptq()->mutable_inputs();
+  in->set_npy_sha256(ctx.Add(testing::ReadFile(testing::FixturePath("fashion_test_images.npy"))));
+  in->set_labels_npy_sha256(
+      ctx.Add(testing::ReadFile(testing::FixturePath("fashion_test_labels.npy"))));
+  auto r = RunPtqTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  double f = report["accuracy"]["task_accuracy"]["float"]["value"];
+  double q = report["accuracy"]["task_accuracy"]["quantized"]["value"];
+  EXPECT_GT(f, 0.8);
+  EXPECT_NEAR(q, f, 0.01);
+}
+
+}  // namespace
+}  // namespace quantd::worker
