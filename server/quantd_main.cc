@@ -76,10 +76,14 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   fprintf(stderr, "quantd: signal %d, shutting down\n", sig);
+  scheduler->Shutdown();  // releases workers' long-polls first, so they exit promptly
   if (supervisor) supervisor->Stop();
-  scheduler->Shutdown();
-  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // In-flight RPCs get one second to finish. The deadline is always used in full while any
+  // client keeps a connection open (gRPC 1.51), so it is kept short: workers are already gone
+  // and clients retry.
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   http->Stop();
+  fprintf(stderr, "quantd: stopped\n");
   return absl::OkStatus();
 }
 

@@ -18,8 +18,9 @@ void ExpectStatus(const absl::Status& s, absl::StatusCode code, const std::strin
 
 bool HealthServing(const std::string& address) {
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::ByteBuffer request, response;
-  // grpc.health.v1.HealthCheckRequest{service: ""} is the empty message.
+  // grpc.health.v1.HealthCheckRequest{service: ""} serializes to zero bytes.
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1), response;
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));

@@ -45,7 +45,9 @@ TEST(PtqEndToEndTest, QNetworkLoadsInPythonAndAgreesWithFloat) {
       "x = torch.from_numpy(np.load('" + FixturePath("qnetwork_inputs.npy") + "'))\n"
       "kinds = {n.kind() for n in q.graph.nodes()}\n"
       "assert 'quantized::linear_dynamic' in kinds and 'aten::linear' not in kinds, kinds\n"
-      "print((q(x).argmax(1) == f(x).argmax(1)).float().mean().item())\n");
+      "# dynamic int8 picks activation ranges per batch: evaluate in the worker's batches\n"
+      "pq = torch.cat([q(x[i:i + 512]) for i in range(0, len(x), 512)])\n"
+      "print((pq.argmax(1) == f(x).argmax(1)).float().mean().item())\n");
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_GE(std::stod(*out), kMinTop1Agreement);
 

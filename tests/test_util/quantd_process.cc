@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -116,6 +117,20 @@ std::unique_ptr<QuantdProcess> QuantdProcess::Start(Options options) {
     execv(argv[0], argv.data());
     _exit(127);
   }
+  // Wait for the port with plain connects first: a gRPC channel that fails early backs off
+  // for seconds before it tries again.
+  auto port_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < port_deadline && p->Running()) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(options.grpc_port));
+    int rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    close(fd);
+    if (rc == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   client::QuantdClient::Options copts;
   copts.address = p->address();
   copts.rpc_timeout = std::chrono::milliseconds(5000);
@@ -143,10 +158,15 @@ bool QuantdProcess::Running() const {
 }
 
 std::vector<pid_t> QuantdProcess::WorkerPids() const {
+  // Children are listed per thread: the supervisor's monitor thread forks restarted workers.
   std::vector<pid_t> pids;
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children");
-  pid_t child;
-  while (in >> child) pids.push_back(child);
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid_) + "/task", ec)) {
+    std::ifstream in(task.path() / "children");
+    pid_t child;
+    while (in >> child) pids.push_back(child);
+  }
   return pids;
 }
 

@@ -182,6 +182,7 @@ absl::StatusOr<std::vector<v1::ArtifactRef>> RunPtqTask(const v1::Task& task,
   report["weights"] = chosen.quant.quantized.front().scheme;
   report["activations"] = "dynamic per-tensor affine quint8 (computed per batch at run time)";
   report["inputs"] = {{"description", inputs.description}, {"samples", agreement.samples},
+                      {"evaluation_batch", kEvalBatch},
                       {"output_width", agreement.classes}};
   json acc;
   acc["output_mse"] = EstimateJson(agreement.mse);
