@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -31,11 +32,16 @@ class LeasedTaskContext : public TaskContext {
     return ref;
   }
   void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    progress_.set_phase(phase);
-    progress_.set_step(step);
-    progress_.set_total(total);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      progress_.set_phase(phase);
+      progress_.set_step(step);
+      progress_.set_total(total);
+    }
+    if (on_progress_) on_progress_();
   }
+  // Lets the heartbeat thread send a phase change right away instead of at the next tick.
+  void SetProgressListener(std::function<void()> listener) { on_progress_ = std::move(listener); }
   bool Cancelled() const override { return cancel_requested_ || lease_lost_ || stopping_->load(); }
   std::string WorkerId() const override { return worker_id_; }
 
@@ -52,6 +58,7 @@ class LeasedTaskContext : public TaskContext {
   const std::atomic<bool>* stopping_;
   std::mutex mu_;
   v1::Progress progress_;
+  std::function<void()> on_progress_;
 };
 
 }  // namespace
@@ -81,10 +88,22 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
   std::mutex hb_mu;
   std::condition_variable hb_cv;
   bool done = false;
+  bool progress_changed = false;
+  ctx.SetProgressListener([&] {
+    {
+      std::lock_guard<std::mutex> lock(hb_mu);
+      progress_changed = true;
+    }
+    hb_cv.notify_all();
+  });
   std::thread heartbeat([&] {
     auto interval = std::chrono::milliseconds(std::max<uint32_t>(lease.heartbeat_interval_ms(), 50));
     std::unique_lock<std::mutex> lock(hb_mu);
-    while (!hb_cv.wait_for(lock, interval, [&] { return done; })) {
+    while (true) {
+      // Beat on every interval, and at once when the handler enters a new phase.
+      hb_cv.wait_for(lock, interval, [&] { return done || progress_changed; });
+      if (done) break;
+      progress_changed = false;
       lock.unlock();
       v1::HeartbeatRequest req;
       req.set_lease_id(lease.lease_id());
