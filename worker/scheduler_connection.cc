@@ -7,12 +7,11 @@
 #include <sstream>
 
 #include "quantd/artifact_transfer.h"
+#include "quantd/channel.h"
 #include "quantd/grpc_status.h"
 
 namespace quantd::worker {
 namespace {
-
-constexpr int kMaxMessageBytes = 8 << 20;
 
 bool Transient(const absl::Status& s) {
   return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
@@ -28,17 +27,10 @@ std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::millisecon
 
 SchedulerConnection::SchedulerConnection(const std::string& address,
                                          const std::atomic<bool>* stopping)
-    : stopping_(stopping) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-  workers_ = v1::WorkerService::NewStub(channel_);
-  artifacts_ = v1::QuantizationService::NewStub(channel_);
-}
+    : channel_(CreateQuantdChannel(address)),
+      workers_(v1::WorkerService::NewStub(channel_)),
+      artifacts_(v1::QuantizationService::NewStub(channel_)),
+      stopping_(stopping) {}
 
 template <typename Call>
 absl::Status SchedulerConnection::WithRetry(const char* what, int max_attempts, Call&& call) {

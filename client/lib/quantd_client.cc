@@ -9,28 +9,20 @@
 #include <thread>
 
 #include "quantd/artifact_transfer.h"
+#include "quantd/channel.h"
 #include "quantd/grpc_status.h"
 
 namespace quantd::client {
 namespace {
-constexpr int kMaxMessageBytes = 8 << 20;
-
 bool IsTerminal(v1::JobState s) {
   return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
 }
 }  // namespace
 
-QuantdClient::QuantdClient(const Options& options) : options_(options) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
-  // Reconnect quickly after a scheduler restart instead of gRPC's default backoff of up to 2 min.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ = grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
-  stub_ = v1::QuantizationService::NewStub(channel_);
-}
+QuantdClient::QuantdClient(const Options& options)
+    : options_(options),
+      channel_(CreateQuantdChannel(options.address)),
+      stub_(v1::QuantizationService::NewStub(channel_)) {}
 
 std::unique_ptr<grpc::ClientContext> QuantdClient::Context() const {
   auto ctx = std::make_unique<grpc::ClientContext>();

@@ -25,6 +25,30 @@ void DrawProgress(const v1::JobEvent& e) {
   fflush(stderr);
 }
 
+// Case-insensitive enum flag: "--state succeeded" -> SUCCEEDED.
+template <typename Enum>
+absl::StatusOr<std::optional<Enum>> ParseEnumFlag(const CommandLine& cl, const std::string& flag,
+                                                  bool (*parse)(const std::string&, Enum*),
+                                                  const std::string& expected) {
+  auto value = cl.Get(flag);
+  if (!value) return std::optional<Enum>();
+  std::string upper = *value;
+  for (auto& c : upper) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  Enum parsed;
+  if (!parse(upper, &parsed)) {
+    return absl::InvalidArgumentError(flag + ": expected " + expected + ", got '" + *value + "'");
+  }
+  return std::optional<Enum>(parsed);
+}
+
+void PrintJob(const CommandEnv& env, const v1::Job& job) {
+  if (env.json) {
+    printf("%s\n", JobToJson(job).dump().c_str());
+  } else {
+    printf("%s", JobSummary(job).c_str());
+  }
+}
+
 }  // namespace
 
 int ReportError(const CommandEnv& env, const absl::Status& status) {
@@ -51,11 +75,7 @@ int FollowJob(CommandEnv& env, const std::string& job_id) {
   });
   if (tty) fprintf(stderr, "\n");
   if (!job.ok()) return ReportError(env, job.status());
-  if (env.json) {
-    printf("%s\n", JobToJson(*job).dump().c_str());
-  } else {
-    printf("%s", JobSummary(*job).c_str());
-  }
+  PrintJob(env, *job);
   return ExitFor(*job);
 }
 
@@ -65,11 +85,7 @@ int RunGet(CommandEnv& env, const CommandLine& cl) {
   }
   auto job = env.client->Get(cl.positional()[1]);
   if (!job.ok()) return ReportError(env, job.status());
-  if (env.json) {
-    printf("%s\n", JobToJson(*job).dump().c_str());
-  } else {
-    printf("%s", JobSummary(*job).c_str());
-  }
+  PrintJob(env, *job);
   return kExitOk;
 }
 
@@ -80,27 +96,15 @@ int RunList(CommandEnv& env, const CommandLine& cl) {
     return ReportError(env, s);
   }
   v1::ListJobsRequest req;
-  if (auto state = cl.Get("--state")) {
-    std::string upper = *state;
-    for (auto& c : upper) c = static_cast<char>(toupper(c));
-    v1::JobState parsed;
-    if (!v1::JobState_Parse(upper, &parsed)) {
-      return ReportError(env, absl::InvalidArgumentError(
-                                  "--state: expected QUEUED, RUNNING, SUCCEEDED, FAILED or "
-                                  "CANCELLED, got '" + *state + "'"));
-    }
-    req.set_state(parsed);
-  }
-  if (auto kind = cl.Get("--kind")) {
-    std::string upper = *kind;
-    for (auto& c : upper) c = static_cast<char>(toupper(c));
-    v1::JobKind parsed;
-    if (!v1::JobKind_Parse(upper, &parsed)) {
-      return ReportError(env, absl::InvalidArgumentError("--kind: unknown job kind '" + *kind +
-                                                         "'"));
-    }
-    req.set_kind(parsed);
-  }
+  auto state = ParseEnumFlag<v1::JobState>(cl, "--state", v1::JobState_Parse,
+                                           "QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED");
+  if (!state.ok()) return ReportError(env, state.status());
+  if (*state) req.set_state(**state);
+  auto kind = ParseEnumFlag<v1::JobKind>(cl, "--kind", v1::JobKind_Parse,
+                                         "ptq, qat, head_to_head, crossover_search, validate or "
+                                         "weight_only_llm");
+  if (!kind.ok()) return ReportError(env, kind.status());
+  if (*kind) req.set_kind(**kind);
   auto limit = cl.GetInt("--limit", 1, 500);
   if (!limit.ok()) return ReportError(env, limit.status());
   if (*limit) req.set_page_size(static_cast<uint32_t>(**limit));
@@ -128,11 +132,7 @@ int RunCancel(CommandEnv& env, const CommandLine& cl) {
   }
   auto job = env.client->Cancel(cl.positional()[1]);
   if (!job.ok()) return ReportError(env, job.status());
-  if (env.json) {
-    printf("%s\n", JobToJson(*job).dump().c_str());
-  } else {
-    printf("%s", JobSummary(*job).c_str());
-  }
+  PrintJob(env, *job);
   return kExitOk;
 }
 

@@ -8,6 +8,7 @@ namespace quantd::server {
 namespace {
 
 constexpr uint32_t kDefaultTopK = 3;
+constexpr uint32_t kMaxTopK = 1000;
 constexpr uint32_t kDefaultLatencyIterations = 200;
 constexpr uint32_t kMaxLatencyIterations = 100000;
 constexpr uint32_t kDefaultThroughputBatch = 64;
@@ -15,6 +16,17 @@ constexpr uint32_t kMaxThroughputBatch = 4096;
 constexpr uint32_t kDefaultSyntheticCount = 256;
 constexpr uint32_t kMaxSyntheticCount = 100000;
 constexpr int64_t kMaxSyntheticElements = 50'000'000;
+
+// Fills `default_value` when unset (0) and enforces `limit`.
+absl::Status DefaultAndLimit(const std::string& field, uint32_t default_value, uint32_t limit,
+                             uint32_t* value) {
+  if (*value == 0) *value = default_value;
+  if (*value > limit) {
+    return absl::InvalidArgumentError(field + ": " + std::to_string(*value) +
+                                      " exceeds the limit of " + std::to_string(limit));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ResolveInputs(v1::InputData* in, storage::ArtifactIndex* artifacts) {
   switch (in->source_case()) {
@@ -37,12 +49,10 @@ absl::Status ResolveInputs(v1::InputData* in, storage::ArtifactIndex* artifacts)
         elements *= s->shape(i);
         if (elements > kMaxSyntheticElements) break;
       }
-      if (s->count() == 0) s->set_count(kDefaultSyntheticCount);
-      if (s->count() > kMaxSyntheticCount) {
-        return absl::InvalidArgumentError("ptq.inputs.synthetic.count: " +
-                                          std::to_string(s->count()) + " exceeds the limit of " +
-                                          std::to_string(kMaxSyntheticCount));
-      }
+      uint32_t count = s->count();
+      RETURN_IF_ERROR(DefaultAndLimit("ptq.inputs.synthetic.count", kDefaultSyntheticCount,
+                                      kMaxSyntheticCount, &count));
+      s->set_count(count);
       if (elements * s->count() > kMaxSyntheticElements) {
         return absl::InvalidArgumentError(
             "ptq.inputs.synthetic: count x shape is more than " +
@@ -89,21 +99,16 @@ absl::Status ResolvePtqSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts
   }
   if (p->engine() == v1::QUANT_ENGINE_UNSPECIFIED) p->set_engine(v1::ONEDNN);
   RETURN_IF_ERROR(ResolveInputs(p->mutable_inputs(), artifacts));
-  if (p->top_k() == 0) p->set_top_k(kDefaultTopK);
-  if (p->latency_iterations() == 0) p->set_latency_iterations(kDefaultLatencyIterations);
-  if (p->latency_iterations() > kMaxLatencyIterations) {
-    return absl::InvalidArgumentError("ptq.latency_iterations: " +
-                                      std::to_string(p->latency_iterations()) +
-                                      " exceeds the limit of " +
-                                      std::to_string(kMaxLatencyIterations));
-  }
-  if (p->throughput_batch() == 0) p->set_throughput_batch(kDefaultThroughputBatch);
-  if (p->throughput_batch() > kMaxThroughputBatch) {
-    return absl::InvalidArgumentError("ptq.throughput_batch: " +
-                                      std::to_string(p->throughput_batch()) +
-                                      " exceeds the limit of " +
-                                      std::to_string(kMaxThroughputBatch));
-  }
+  uint32_t top_k = p->top_k(), iterations = p->latency_iterations(),
+           batch = p->throughput_batch();
+  RETURN_IF_ERROR(DefaultAndLimit("ptq.top_k", kDefaultTopK, kMaxTopK, &top_k));
+  RETURN_IF_ERROR(DefaultAndLimit("ptq.latency_iterations", kDefaultLatencyIterations,
+                                  kMaxLatencyIterations, &iterations));
+  RETURN_IF_ERROR(DefaultAndLimit("ptq.throughput_batch", kDefaultThroughputBatch,
+                                  kMaxThroughputBatch, &batch));
+  p->set_top_k(top_k);
+  p->set_latency_iterations(iterations);
+  p->set_throughput_batch(batch);
   return absl::OkStatus();
 }
 

@@ -4,42 +4,25 @@
 #include <gtest/gtest.h>
 
 #include "server/api/worker_api.h"
-#include "test_util/fake_clock.h"
+#include "test_util/scheduler_harness.h"
 
 namespace quantd::server {
 namespace {
 
-constexpr char kModel[] = "2222222222222222222222222222222222222222222222222222222222222222";
-
 class QuantizationApiTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    db_ = std::move(*storage::Database::Open({":memory:"}));
-    jobs_ = std::make_unique<storage::JobStore>(db_.get());
-    artifacts_ = std::make_unique<storage::ArtifactIndex>(db_.get());
-    ASSERT_TRUE(artifacts_->Record(kModel, 1, "x", 0).ok());
-    Scheduler::Options o;
-    o.jobs = jobs_.get();
-    o.artifacts = artifacts_.get();
-    o.clock = &clock_;
-    o.sweep_interval_ms = 0;
-    scheduler_ = std::move(*Scheduler::Create(o));
-  }
   std::string Submit() {
     v1::SubmitJobRequest req;
-    req.mutable_spec()->mutable_ptq()->set_model_sha256(kModel);
-    req.mutable_spec()->mutable_ptq()->mutable_inputs()->mutable_synthetic()->add_shape(4);
+    *req.mutable_spec() = testing::SchedulerHarness::PtqSpec();
     v1::SubmitJobResponse resp;
     EXPECT_TRUE(SubmitJobImpl(*scheduler_, req, &resp).ok());
     clock_.Advance(1);
     return resp.job().id();
   }
 
-  testing::FakeClock clock_;
-  std::unique_ptr<storage::Database> db_;
-  std::unique_ptr<storage::JobStore> jobs_;
-  std::unique_ptr<storage::ArtifactIndex> artifacts_;
-  std::unique_ptr<Scheduler> scheduler_;
+  testing::SchedulerHarness harness_;
+  testing::FakeClock& clock_ = harness_.clock;
+  std::unique_ptr<Scheduler>& scheduler_ = harness_.scheduler;
 };
 
 TEST_F(QuantizationApiTest, SubmitWithoutSpecIsInvalid) {

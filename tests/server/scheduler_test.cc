@@ -5,37 +5,14 @@
 
 #include <thread>
 
-#include "test_util/fake_clock.h"
+#include "test_util/scheduler_harness.h"
 
 namespace quantd::server {
 namespace {
 
-constexpr char kModel[] = "1111111111111111111111111111111111111111111111111111111111111111";
-
 class SchedulerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    db_ = std::move(*storage::Database::Open({":memory:"}));
-    jobs_ = std::make_unique<storage::JobStore>(db_.get());
-    artifacts_ = std::make_unique<storage::ArtifactIndex>(db_.get());
-    ASSERT_TRUE(artifacts_->Record(kModel, 100, "application/x-torchscript", 0).ok());
-    Scheduler::Options o;
-    o.jobs = jobs_.get();
-    o.artifacts = artifacts_.get();
-    o.clock = &clock_;
-    o.metrics = &metrics_;
-    o.lease_ms = 1000;
-    o.heartbeat_interval_ms = 200;
-    o.sweep_interval_ms = 0;
-    scheduler_ = std::move(*Scheduler::Create(o));
-  }
-
-  static v1::JobSpec PtqSpec() {
-    v1::JobSpec spec;
-    spec.mutable_ptq()->set_model_sha256(kModel);
-    spec.mutable_ptq()->mutable_inputs()->mutable_synthetic()->add_shape(8);
-    return spec;
-  }
+  static v1::JobSpec PtqSpec() { return testing::SchedulerHarness::PtqSpec(); }
 
   LeaseGrant MustLease(const std::string& worker) {
     auto g = scheduler_->LeaseTask(worker, 0);
@@ -43,12 +20,10 @@ class SchedulerTest : public ::testing::Test {
     return **g;
   }
 
-  testing::FakeClock clock_;
-  QuantdMetrics metrics_;
-  std::unique_ptr<storage::Database> db_;
-  std::unique_ptr<storage::JobStore> jobs_;
-  std::unique_ptr<storage::ArtifactIndex> artifacts_;
-  std::unique_ptr<Scheduler> scheduler_;
+  testing::SchedulerHarness harness_;
+  testing::FakeClock& clock_ = harness_.clock;
+  QuantdMetrics& metrics_ = harness_.metrics;
+  std::unique_ptr<Scheduler>& scheduler_ = harness_.scheduler;
 };
 
 TEST_F(SchedulerTest, SubmitResolvesDefaultsIntoTheStoredSpec) {

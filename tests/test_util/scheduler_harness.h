@@ -1,0 +1,52 @@
+// A Scheduler over in-memory SQLite with a fake clock and no sweeper thread, plus one stored
+// "model" artifact, for tests of the scheduler core and the gRPC-free RPC bodies.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "server/scheduler/scheduler.h"
+#include "test_util/fake_clock.h"
+
+namespace quantd::testing {
+
+class SchedulerHarness {
+ public:
+  static constexpr char kModel[] =
+      "1111111111111111111111111111111111111111111111111111111111111111";
+
+  SchedulerHarness() {
+    db = std::move(*storage::Database::Open({":memory:"}));
+    jobs = std::make_unique<storage::JobStore>(db.get());
+    artifacts = std::make_unique<storage::ArtifactIndex>(db.get());
+    EXPECT_TRUE(artifacts->Record(kModel, 100, "application/x-torchscript", 0).ok());
+    server::Scheduler::Options o;
+    o.jobs = jobs.get();
+    o.artifacts = artifacts.get();
+    o.clock = &clock;
+    o.metrics = &metrics;
+    o.lease_ms = 1000;
+    o.heartbeat_interval_ms = 200;
+    o.sweep_interval_ms = 0;
+    scheduler = std::move(*server::Scheduler::Create(o));
+  }
+
+  // A valid PTQ spec on kModel with synthetic inputs.
+  static v1::JobSpec PtqSpec() {
+    v1::JobSpec spec;
+    spec.mutable_ptq()->set_model_sha256(kModel);
+    spec.mutable_ptq()->mutable_inputs()->mutable_synthetic()->add_shape(8);
+    return spec;
+  }
+
+  FakeClock clock;
+  server::QuantdMetrics metrics;
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<storage::JobStore> jobs;
+  std::unique_ptr<storage::ArtifactIndex> artifacts;
+  std::unique_ptr<server::Scheduler> scheduler;
+};
+
+}  // namespace quantd::testing
