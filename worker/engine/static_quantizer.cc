@@ -1,0 +1,179 @@
+// Graph-mode static quantization driven from C++ with recorder observers.
+#include "worker/engine/static_quantizer.h"
+
+#include <torch/csrc/jit/passes/fold_conv_bn.h>
+#include <torch/csrc/jit/passes/quantization/finalize.h>
+#include <torch/csrc/jit/passes/quantization/insert_observers.h>
+#include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
+
+#include <set>
+
+#include "worker/engine/recorder_observers.h"
+#include "worker/engine/torch_guard.h"
+
+namespace quantd::worker {
+namespace {
+
+using torch::jit::Module;
+using torch::jit::QuantType;
+
+// Ops that only move or reshape data; they are not "computing in float" when they sit between
+// a dequantize and the next quantize.
+const std::set<std::string>& DataMovementOps() {
+  static const std::set<std::string> kOps = {
+      "aten::dequantize", "aten::quantize_per_tensor", "aten::quantize_per_channel",
+      "aten::size",       "aten::flatten",             "aten::view",
+      "aten::reshape",    "aten::contiguous",          "aten::dropout",
+      "aten::dim",        "aten::len",                 "aten::__getitem__",
+      "aten::Int",        "aten::ListConstruct",       "aten::TupleConstruct"};
+  return kOps;
+}
+
+absl::StatusOr<torch::jit::QConfigDict> BuildQConfig(const Module& module,
+                                                     const StaticQuantOptions& options,
+                                                     std::vector<std::string>* kept) {
+  torch::jit::QConfigDict qconfig;
+  qconfig[""] = std::make_tuple(MakeActivationRecorder(),
+                                MakeWeightRecorder(options.per_channel_weights));
+  std::set<std::string> names;
+  for (const auto& sub : module.named_modules()) names.insert(sub.name);
+  for (const auto& name : options.keep_float_modules) {
+    if (!names.count(name) || name.empty()) {
+      std::string known;
+      for (const auto& n : names) {
+        if (!n.empty()) known += (known.empty() ? "" : ", ") + n;
+      }
+      return absl::InvalidArgumentError("ptq.keep_float_modules: the model has no module '" +
+                                        name + "' (it has: " + known + ")");
+    }
+    qconfig[name] = c10::nullopt;
+    kept->push_back(name);
+  }
+  std::set<std::string> types(options.keep_float_types.begin(), options.keep_float_types.end());
+  std::set<std::string> matched;
+  for (const auto& sub : module.named_modules()) {
+    if (sub.name.empty()) continue;
+    std::string type = sub.value.type()->name()->name();
+    if (types.count(type)) {
+      qconfig[sub.name] = c10::nullopt;
+      kept->push_back(sub.name);
+      matched.insert(type);
+    }
+  }
+  for (const auto& t : types) {
+    if (!matched.count(t)) {
+      return absl::InvalidArgumentError("ptq.keep_float_types: no module of type '" + t +
+                                        "' in the model");
+    }
+  }
+  return qconfig;
+}
+
+absl::Status Calibrate(Module& observed, const at::Tensor& data, int64_t batch,
+                       const std::function<bool()>& should_stop) {
+  return TorchGuardVoid(absl::StatusCode::kInvalidArgument,
+                        "calibration: the model rejects inputs of shape " +
+                            c10::str(data.sizes()),
+                        [&] {
+                          torch::NoGradGuard no_grad;
+                          for (int64_t i = 0; i < data.size(0); i += batch) {
+                            if (should_stop && should_stop()) return;
+                            observed.forward({data.slice(0, i, std::min(i + batch, data.size(0)))});
+                          }
+                        });
+}
+
+std::vector<FloatOp> FindFloatOps(Module& quantized) {
+  std::vector<FloatOp> out;
+  std::set<std::string> seen;
+  auto graph = quantized.get_method("forward").graph();
+  for (torch::jit::Node* n : graph->nodes()) {
+    std::string kind = n->kind().toQualString();
+    if (kind.rfind("aten::", 0) != 0 || DataMovementOps().count(kind) || seen.count(kind)) continue;
+    bool float_input = false;
+    for (torch::jit::Value* in : n->inputs()) {
+      float_input |= in->node()->kind().toQualString() == std::string("aten::dequantize");
+    }
+    if (!float_input) continue;
+    seen.insert(kind);
+    out.push_back({kind, "no quantized kernel is fused for it here: it runs in float between "
+                         "dequantize and quantize"});
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<StaticQuantResult> QuantizeStatic(const Module& float_module,
+                                                 const at::Tensor& calibration,
+                                                 const StaticQuantOptions& options,
+                                                 const std::function<bool()>& should_stop) {
+  if (!options.method) return absl::InvalidArgumentError("calibration method missing");
+  if (calibration.size(0) == 0) {
+    return absl::InvalidArgumentError("ptq.calibration: no calibration samples");
+  }
+  StaticQuantResult result;
+  result.calibration_samples = calibration.size(0);
+  ASSIGN_OR_RETURN(Module folded,
+                   TorchGuard(absl::StatusCode::kUnimplemented, "folding Conv-BatchNorm", [&] {
+                     torch::NoGradGuard no_grad;
+                     Module copy = float_module.clone();
+                     copy.eval();
+                     return torch::jit::FoldConvBatchNorm(copy);
+                   }));
+  ASSIGN_OR_RETURN(torch::jit::QConfigDict qconfig,
+                   BuildQConfig(folded, options, &result.kept_float_modules));
+  ASSIGN_OR_RETURN(Module observed,
+                   TorchGuard(absl::StatusCode::kUnimplemented, "inserting observers", [&] {
+                     return torch::jit::InsertObservers(folded, "forward", qconfig, false,
+                                                        QuantType::STATIC);
+                   }));
+  RETURN_IF_ERROR(Calibrate(observed, calibration, options.calibration_batch, should_stop));
+  std::vector<Module> recorders;
+  for (const auto& sub : observed.named_modules()) {
+    if (IsRecorder(sub.value)) recorders.push_back(sub.value);
+  }
+  if (options.method->needs_histogram) {
+    for (auto& r : recorders) {
+      if (!IsWeightRecorder(r)) EnableHistograms(r);
+    }
+    RETURN_IF_ERROR(Calibrate(observed, calibration, options.calibration_batch, should_stop));
+  }
+  if (should_stop && should_stop()) return absl::CancelledError("task cancelled");
+  for (const auto& sub : observed.named_modules()) {
+    if (!IsRecorder(sub.value)) continue;
+    Module r = sub.value;
+    CalibratedTensor t;
+    t.observer = sub.name;
+    t.weight = IsWeightRecorder(r);
+    Histogram h = ReadHistogram(r);
+    t.observed_min = h.lo;
+    t.observed_max = h.hi;
+    if (t.weight) {
+      at::Tensor scales = SetSymmetricWeightQParams(r);
+      t.scale = scales.min().item<double>();
+      t.range_min = -scales.max().item<double>() * 127.0;
+      t.range_max = scales.max().item<double>() * 127.0;
+    } else {
+      Range range = std::isfinite(h.lo) ? options.method->choose_range(h, options.params)
+                                        : Range{0.0, 1.0};  // never reached during calibration
+      AffineQParams q = AffineQParamsFor(range);
+      SetActivationQParams(r, q);
+      t.range_min = range.lo;
+      t.range_max = range.hi;
+      t.scale = q.scale;
+      t.zero_point = q.zero_point;
+    }
+    result.tensors.push_back(t);
+  }
+  ASSIGN_OR_RETURN(result.module,
+                   TorchGuard(absl::StatusCode::kUnimplemented, "converting to int8", [&] {
+                     Module qdq = torch::jit::InsertQuantDeQuant(observed, "forward", false,
+                                                                 false, QuantType::STATIC);
+                     return torch::jit::Finalize(qdq, QuantType::STATIC, {});
+                   }));
+  result.float_ops = FindFloatOps(result.module);
+  return result;
+}
+
+}  // namespace quantd::worker
