@@ -12,7 +12,7 @@
 #include <string>
 
 #include "quantd/status.h"
-#include "storage/sha256.h"
+#include "quantd/sha256.h"
 
 namespace quantd::storage {
 

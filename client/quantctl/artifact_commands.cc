@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "client/quantctl/commands.h"
+#include "quantd/sha256.h"
 
 
 namespace quantd::client {
@@ -40,7 +41,7 @@ int RunDownload(CommandEnv& env, const CommandLine& cl) {
   if (p.size() == 3) {
     req.mutable_job_output()->set_job_id(p[1]);
     req.mutable_job_output()->set_name(p[2]);
-  } else if (p.size() == 2 && LooksLikeSha256(p[1])) {
+  } else if (p.size() == 2 && Sha256::IsValidHex(p[1])) {
     req.set_sha256(p[1]);
   } else {
     return ReportError(env, absl::InvalidArgumentError(

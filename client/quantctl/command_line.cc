@@ -55,12 +55,4 @@ absl::Status CommandLine::OnlyFlags(const std::set<std::string>& known) const {
   return absl::OkStatus();
 }
 
-bool LooksLikeSha256(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 }  // namespace quantd::client

@@ -30,7 +30,4 @@ class CommandLine {
   std::map<std::string, std::string> flags_;
 };
 
-// 64 lowercase hex characters: an artifact address rather than a file name.
-bool LooksLikeSha256(const std::string& s);
-
 }  // namespace quantd::client

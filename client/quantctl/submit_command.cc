@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "client/quantctl/commands.h"
+#include "quantd/sha256.h"
 #include "client/quantctl/job_view.h"
 
 namespace quantd::client {
@@ -20,7 +21,7 @@ absl::StatusOr<std::string> ResolveArtifact(CommandEnv& env, const std::string& 
     if (!up.ok()) return Annotate(up.status(), flag + " " + value);
     return up->artifact().sha256();
   }
-  if (LooksLikeSha256(value)) return value;
+  if (Sha256::IsValidHex(value)) return value;
   return absl::InvalidArgumentError(flag + ": '" + value +
                                     "' is neither a readable file nor a sha256");
 }

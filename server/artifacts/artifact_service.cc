@@ -1,7 +1,7 @@
 // Artifact upload sessions and download lookups.
 #include "server/artifacts/artifact_service.h"
 
-#include "storage/sha256.h"
+#include "quantd/sha256.h"
 
 namespace quantd::server {
 namespace {
@@ -49,7 +49,7 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ArtifactService::StartUpload(
     const v1::UploadHeader& header) {
   RETURN_IF_ERROR(CheckMediaType(header.media_type()));
   if (!header.expected_sha256().empty() &&
-      !storage::Sha256::IsValidHex(header.expected_sha256())) {
+      !Sha256::IsValidHex(header.expected_sha256())) {
     return absl::InvalidArgumentError("header.expected_sha256: not a sha256 (64 lowercase hex)");
   }
   ASSIGN_OR_RETURN(auto writer, blobs_->StartWrite());
@@ -60,7 +60,7 @@ absl::StatusOr<OpenedArtifact> ArtifactService::Open(const v1::DownloadArtifactR
   OpenedArtifact opened;
   switch (request.target_case()) {
     case v1::DownloadArtifactRequest::kSha256: {
-      if (!storage::Sha256::IsValidHex(request.sha256())) {
+      if (!Sha256::IsValidHex(request.sha256())) {
         return absl::InvalidArgumentError("sha256: '" + request.sha256() +
                                           "' is not a sha256 (64 lowercase hex)");
       }

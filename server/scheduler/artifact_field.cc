@@ -1,7 +1,7 @@
 // Artifact-reference validation shared by every job kind's resolver.
 #include "server/scheduler/artifact_field.h"
 
-#include "storage/sha256.h"
+#include "quantd/sha256.h"
 
 namespace quantd::server {
 
@@ -10,7 +10,7 @@ absl::Status RequireArtifact(const std::string& field, const std::string& sha256
   if (sha256.empty()) {
     return absl::InvalidArgumentError(field + ": missing; upload the file and pass its sha256");
   }
-  if (!storage::Sha256::IsValidHex(sha256)) {
+  if (!Sha256::IsValidHex(sha256)) {
     return absl::InvalidArgumentError(field + ": '" + sha256 +
                                       "' is not a sha256 (64 lowercase hex characters)");
   }

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "storage/sha256.h"
+#include "quantd/sha256.h"
 #include "test_util/quantd_process.h"
 
 namespace quantd::testing {
@@ -26,7 +26,7 @@ int VerifyAllBlobs(const std::string& data_dir) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir + "/blobs")) {
     if (!entry.is_regular_file() || entry.path().parent_path().filename() == "tmp") continue;
     std::string name = entry.path().filename();
-    EXPECT_EQ(storage::Sha256::Of(ReadFile(entry.path())), name) << entry.path();
+    EXPECT_EQ(Sha256::Of(ReadFile(entry.path())), name) << entry.path();
     ++checked;
   }
   return checked;

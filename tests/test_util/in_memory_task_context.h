@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/sha256.h"
+#include "quantd/sha256.h"
 #include "worker/task_context.h"
 
 namespace quantd::testing {
@@ -14,7 +14,7 @@ class InMemoryTaskContext : public worker::TaskContext {
  public:
   // Stores bytes under their content address and returns it.
   std::string Add(const std::string& bytes) {
-    std::string sha = storage::Sha256::Of(bytes);
+    std::string sha = Sha256::Of(bytes);
     blobs_[sha] = bytes;
     return sha;
   }

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace quantd::storage {
+namespace quantd {
 
 class Sha256 {
  public:
@@ -24,4 +24,4 @@ class Sha256 {
   std::unique_ptr<Ctx> ctx_;
 };
 
-}  // namespace quantd::storage
+}  // namespace quantd

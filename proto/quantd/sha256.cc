@@ -1,9 +1,9 @@
 // SHA-256 on OpenSSL's EVP interface.
-#include "storage/sha256.h"
+#include "quantd/sha256.h"
 
 #include <openssl/evp.h>
 
-namespace quantd::storage {
+namespace quantd {
 
 struct Sha256::Ctx {
   EVP_MD_CTX* md = EVP_MD_CTX_new();
@@ -47,4 +47,4 @@ bool Sha256::IsValidHex(std::string_view s) {
   return true;
 }
 
-}  // namespace quantd::storage
+}  // namespace quantd
