@@ -15,7 +15,10 @@ constexpr char kUsage[] =
     "  upload FILE [--media-type T]           store a file, print its sha256\n"
     "  submit ptq --model FILE|SHA256 [...]   submit a job (--wait to follow it)\n"
     "      --inputs NPY|SHA256 | --synthetic-shape D,D,... [--synthetic-count N] [--seed S]\n"
-    "      [--labels NPY|SHA256] [--granularity per-channel|per-tensor]\n"
+    "      [--labels NPY|SHA256] [--mode dynamic|static] [--granularity per-channel|per-tensor]\n"
+    "      [--calibration minmax|percentile|entropy|mse] [--percentile P]\n"
+    "      [--calibration-data NPY|SHA256] [--calibration-samples N] [--calibration-batch B]\n"
+    "      [--keep-float NAME,...] [--keep-float-type TYPE,...]\n"
     "      [--engine onednn|qnnpack|auto] [--top-k K] [--latency-iterations N]\n"
     "      [--throughput-batch B] [--request-id ID] [--max-attempts N] [--wait]\n"
     "  watch JOB                              follow a job's events to the end\n"
@@ -25,8 +28,10 @@ constexpr char kUsage[] =
     "  download JOB OUTPUT -o FILE            fetch an output (model, report, manifest)\n"
     "  download SHA256 -o FILE                fetch any stored artifact\n"
     "\n"
-    "job kinds: ptq (dynamic INT8; static, weight-only, qat, head_to_head, crossover_search,\n"
+    "job kinds: ptq (dynamic or static INT8; weight-only, qat, head_to_head, crossover_search,\n"
     "           validate and weight_only_llm arrive in later releases)\n"
+    "calibration methods (static): minmax (observed range), percentile (clip tails),\n"
+    "           entropy (KL-optimal threshold), mse (least expected quantization error)\n"
     "exit codes: 0 done, 1 job failed or cancelled, 2 usage / connection / server error\n";
 
 }  // namespace

@@ -45,6 +45,49 @@ absl::StatusOr<std::vector<int64_t>> ParseShape(const std::string& flag, const s
   return dims;
 }
 
+std::vector<std::string> SplitList(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+absl::Status BuildCalibration(CommandEnv& env, const CommandLine& cl, v1::PtqSpec* p) {
+  bool any = cl.Has("--calibration") || cl.Has("--percentile") || cl.Has("--calibration-data") ||
+             cl.Has("--calibration-samples") || cl.Has("--calibration-batch");
+  if (!any) return absl::OkStatus();
+  v1::CalibrationSpec* c = p->mutable_calibration();
+  if (auto m = cl.Get("--calibration")) {
+    std::string upper = *m;
+    for (auto& ch : upper) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
+    v1::CalibrationMethod method;
+    if (!v1::CalibrationMethod_Parse(upper, &method) || method == 0) {
+      return absl::InvalidArgumentError("--calibration: expected minmax, percentile, entropy or "
+                                        "mse, got '" + *m + "'");
+    }
+    c->set_method(method);
+  }
+  if (auto pct = cl.Get("--percentile")) {
+    try {
+      c->set_percentile(std::stod(*pct));
+    } catch (const std::exception&) {
+      return absl::InvalidArgumentError("--percentile: expected a number, got '" + *pct + "'");
+    }
+  }
+  if (auto data = cl.Get("--calibration-data")) {
+    ASSIGN_OR_RETURN(*c->mutable_data()->mutable_npy_sha256(),
+                     ResolveArtifact(env, "--calibration-data", *data, "application/x-npy"));
+  }
+  ASSIGN_OR_RETURN(auto samples, cl.GetInt("--calibration-samples", 1, 100000));
+  if (samples) c->set_max_samples(static_cast<uint32_t>(*samples));
+  ASSIGN_OR_RETURN(auto batch, cl.GetInt("--calibration-batch", 1, 4096));
+  if (batch) c->set_batch_size(static_cast<uint32_t>(*batch));
+  return absl::OkStatus();
+}
+
 absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
   v1::PtqSpec* p = spec->mutable_ptq();
   auto model = cl.Get("--model");
@@ -85,6 +128,13 @@ absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
     ASSIGN_OR_RETURN(*in->mutable_labels_npy_sha256(),
                      ResolveArtifact(env, "--labels", *labels, "application/x-npy"));
   }
+  if (auto keep = cl.Get("--keep-float")) {
+    for (const auto& name : SplitList(*keep)) p->add_keep_float_modules(name);
+  }
+  if (auto keep = cl.Get("--keep-float-type")) {
+    for (const auto& type : SplitList(*keep)) p->add_keep_float_types(type);
+  }
+  RETURN_IF_ERROR(BuildCalibration(env, cl, p));
   ASSIGN_OR_RETURN(auto top_k, cl.GetInt("--top-k", 1, 1000));
   if (top_k) p->set_top_k(static_cast<uint32_t>(*top_k));
   ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
@@ -104,7 +154,9 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl) {
   }
   if (auto s = cl.OnlyFlags({"--model", "--mode", "--granularity", "--engine", "--inputs",
                              "--synthetic-shape", "--synthetic-count", "--seed", "--labels",
-                             "--top-k", "--latency-iterations", "--throughput-batch",
+                             "--top-k", "--latency-iterations", "--throughput-batch", "--keep-float",
+                             "--keep-float-type", "--calibration", "--percentile",
+                             "--calibration-data", "--calibration-samples", "--calibration-batch",
                              "--request-id", "--max-attempts", "--wait", "--json", "--server"});
       !s.ok()) {
     return ReportError(env, s);

@@ -7,7 +7,7 @@ namespace quantd::server {
 
 const std::vector<JobKindInfo>& JobKinds() {
   static const std::vector<JobKindInfo> kKinds = {
-      {v1::PTQ, "ptq", "post-training quantization (dynamic INT8 of Linear layers)", ResolvePtqSpec,
+      {v1::PTQ, "ptq", "post-training quantization: dynamic or static INT8", ResolvePtqSpec,
        PlanPtq},
       {v1::QAT, "qat", "quantization-aware training (not implemented yet)", nullptr, nullptr},
       {v1::HEAD_TO_HEAD, "head_to_head", "PTQ vs QAT under gates (not implemented yet)", nullptr,

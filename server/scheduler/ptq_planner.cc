@@ -1,5 +1,5 @@
 // PTQ spec checks and defaults. Defaults follow seed 000: dynamic INT8 of Linear layers,
-// per-channel symmetric weights, oneDNN.
+// per-channel symmetric weights, oneDNN; static calibrates on 10 batches of 64 with min/max.
 #include "server/scheduler/ptq_planner.h"
 
 #include "server/scheduler/artifact_field.h"
@@ -16,6 +16,9 @@ constexpr uint32_t kMaxThroughputBatch = 4096;
 constexpr uint32_t kDefaultSyntheticCount = 256;
 constexpr uint32_t kMaxSyntheticCount = 100000;
 constexpr int64_t kMaxSyntheticElements = 50'000'000;
+constexpr double kDefaultPercentile = 99.99;
+constexpr uint32_t kDefaultCalibrationSamples = 640;
+constexpr uint32_t kDefaultCalibrationBatch = 64;
 
 // Fills `default_value` when unset (0) and enforces `limit`.
 absl::Status DefaultAndLimit(const std::string& field, uint32_t default_value, uint32_t limit,
@@ -28,21 +31,23 @@ absl::Status DefaultAndLimit(const std::string& field, uint32_t default_value, u
   return absl::OkStatus();
 }
 
-absl::Status ResolveInputs(v1::InputData* in, storage::ArtifactIndex* artifacts) {
+// `field` names the InputData in errors, e.g. "ptq.inputs" or "ptq.calibration.data".
+absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
+                           storage::ArtifactIndex* artifacts) {
   switch (in->source_case()) {
     case v1::InputData::kNpySha256:
-      RETURN_IF_ERROR(RequireArtifact("ptq.inputs.npy_sha256", in->npy_sha256(), artifacts));
+      RETURN_IF_ERROR(RequireArtifact(field + ".npy_sha256", in->npy_sha256(), artifacts));
       break;
     case v1::InputData::kSynthetic: {
       v1::SyntheticInputs* s = in->mutable_synthetic();
       if (s->shape_size() == 0) {
         return absl::InvalidArgumentError(
-            "ptq.inputs.synthetic.shape: empty; give the per-sample shape, e.g. [8]");
+            field + ".synthetic.shape: empty; give the per-sample shape, e.g. [8]");
       }
       int64_t elements = 1;
       for (int i = 0; i < s->shape_size(); ++i) {
         if (s->shape(i) <= 0) {
-          return absl::InvalidArgumentError("ptq.inputs.synthetic.shape[" + std::to_string(i) +
+          return absl::InvalidArgumentError(field + ".synthetic.shape[" + std::to_string(i) +
                                             "]: must be positive, got " +
                                             std::to_string(s->shape(i)));
         }
@@ -50,25 +55,68 @@ absl::Status ResolveInputs(v1::InputData* in, storage::ArtifactIndex* artifacts)
         if (elements > kMaxSyntheticElements) break;
       }
       uint32_t count = s->count();
-      RETURN_IF_ERROR(DefaultAndLimit("ptq.inputs.synthetic.count", kDefaultSyntheticCount,
+      RETURN_IF_ERROR(DefaultAndLimit(field + ".synthetic.count", kDefaultSyntheticCount,
                                       kMaxSyntheticCount, &count));
       s->set_count(count);
       if (elements * s->count() > kMaxSyntheticElements) {
         return absl::InvalidArgumentError(
-            "ptq.inputs.synthetic: count x shape is more than " +
+            field + ".synthetic: count x shape is more than " +
             std::to_string(kMaxSyntheticElements) + " elements");
       }
       break;
     }
     case v1::InputData::SOURCE_NOT_SET:
-      return absl::InvalidArgumentError(
-          "ptq.inputs: missing; give inputs.npy_sha256 or inputs.synthetic.shape");
+      return absl::InvalidArgumentError(field +
+                                        ": missing; give npy_sha256 or synthetic.shape");
   }
   if (!in->labels_npy_sha256().empty()) {
     RETURN_IF_ERROR(
-        RequireArtifact("ptq.inputs.labels_npy_sha256", in->labels_npy_sha256(), artifacts));
+        RequireArtifact(field + ".labels_npy_sha256", in->labels_npy_sha256(), artifacts));
   }
   return absl::OkStatus();
+}
+
+absl::Status ResolveCalibration(v1::PtqSpec* p, storage::ArtifactIndex* artifacts) {
+  for (size_t i = 0; i < static_cast<size_t>(p->keep_float_modules_size()); ++i) {
+    if (p->keep_float_modules(i).empty()) {
+      return absl::InvalidArgumentError("ptq.keep_float_modules[" + std::to_string(i) +
+                                        "]: empty module name");
+    }
+  }
+  if (p->mode() != v1::STATIC) {
+    if (p->has_calibration()) {
+      return absl::InvalidArgumentError("ptq.calibration: only STATIC mode calibrates; DYNAMIC "
+                                        "computes activation ranges at run time");
+    }
+    if (p->keep_float_types_size() > 0) {
+      return absl::InvalidArgumentError("ptq.keep_float_types: applies to STATIC mode; use "
+                                        "keep_float_modules with DYNAMIC");
+    }
+    return absl::OkStatus();
+  }
+  v1::CalibrationSpec* c = p->mutable_calibration();
+  if (!v1::CalibrationMethod_IsValid(c->method())) {
+    return absl::InvalidArgumentError("ptq.calibration.method: unknown value " +
+                                      std::to_string(c->method()));
+  }
+  if (c->method() == v1::CALIBRATION_METHOD_UNSPECIFIED) c->set_method(v1::MINMAX);
+  if (c->percentile() == 0) c->set_percentile(kDefaultPercentile);
+  if (!(c->percentile() > 50.0 && c->percentile() <= 100.0)) {
+    return absl::InvalidArgumentError("ptq.calibration.percentile: must be in (50, 100], got " +
+                                      std::to_string(c->percentile()));
+  }
+  uint32_t samples = c->max_samples(), batch = c->batch_size();
+  RETURN_IF_ERROR(DefaultAndLimit("ptq.calibration.max_samples", kDefaultCalibrationSamples,
+                                  kMaxSyntheticCount, &samples));
+  RETURN_IF_ERROR(DefaultAndLimit("ptq.calibration.batch_size", kDefaultCalibrationBatch,
+                                  kMaxThroughputBatch, &batch));
+  c->set_max_samples(samples);
+  c->set_batch_size(batch);
+  if (!c->has_data()) {
+    *c->mutable_data() = p->inputs();
+    c->mutable_data()->clear_labels_npy_sha256();
+  }
+  return ResolveInputs("ptq.calibration.data", c->mutable_data(), artifacts);
 }
 
 }  // namespace
@@ -80,9 +128,9 @@ absl::Status ResolvePtqSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts
     return absl::InvalidArgumentError("ptq.mode: unknown value " + std::to_string(p->mode()));
   }
   if (p->mode() == v1::PTQ_MODE_UNSPECIFIED) p->set_mode(v1::DYNAMIC);
-  if (p->mode() != v1::DYNAMIC) {
-    return absl::UnimplementedError("ptq.mode: " + v1::PtqMode_Name(p->mode()) +
-                                    " is not implemented yet; DYNAMIC is");
+  if (p->mode() == v1::WEIGHT_ONLY) {
+    return absl::UnimplementedError("ptq.mode: WEIGHT_ONLY is not implemented yet; DYNAMIC and "
+                                    "STATIC are");
   }
   if (!v1::Granularity_IsValid(p->granularity())) {
     return absl::InvalidArgumentError("ptq.granularity: unknown value " +
@@ -91,14 +139,15 @@ absl::Status ResolvePtqSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts
   if (p->granularity() == v1::GRANULARITY_UNSPECIFIED) p->set_granularity(v1::PER_CHANNEL);
   if (p->granularity() == v1::PER_GROUP) {
     return absl::InvalidArgumentError(
-        "ptq.granularity: PER_GROUP applies to weight-only mode; dynamic INT8 takes "
-        "PER_CHANNEL or PER_TENSOR");
+        "ptq.granularity: PER_GROUP applies to weight-only mode; INT8 takes PER_CHANNEL or "
+        "PER_TENSOR");
   }
   if (!v1::QuantEngine_IsValid(p->engine())) {
     return absl::InvalidArgumentError("ptq.engine: unknown value " + std::to_string(p->engine()));
   }
   if (p->engine() == v1::QUANT_ENGINE_UNSPECIFIED) p->set_engine(v1::ONEDNN);
-  RETURN_IF_ERROR(ResolveInputs(p->mutable_inputs(), artifacts));
+  RETURN_IF_ERROR(ResolveInputs("ptq.inputs", p->mutable_inputs(), artifacts));
+  RETURN_IF_ERROR(ResolveCalibration(p, artifacts));
   uint32_t top_k = p->top_k(), iterations = p->latency_iterations(),
            batch = p->throughput_batch();
   RETURN_IF_ERROR(DefaultAndLimit("ptq.top_k", kDefaultTopK, kMaxTopK, &top_k));

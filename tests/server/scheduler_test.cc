@@ -169,3 +169,53 @@ TEST_F(SchedulerTest, EventListenersHearStateChanges) {
 
 }  // namespace
 }  // namespace quantd::server
+
+namespace quantd::server {
+namespace {
+
+TEST(StaticSpecTest, StaticDefaultsCalibrateOnTheInputsWithoutLabels) {
+  testing::SchedulerHarness h;
+  ASSERT_TRUE(h.artifacts->Record(std::string(64, '3'), 10, "application/x-npy", 0).ok());
+  v1::JobSpec spec = testing::SchedulerHarness::PtqSpec();
+  spec.mutable_ptq()->set_mode(v1::STATIC);
+  spec.mutable_ptq()->mutable_inputs()->set_labels_npy_sha256(std::string(64, '3'));
+  auto r = h.scheduler->Submit(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::CalibrationSpec& c = r->job.spec().ptq().calibration();
+  EXPECT_EQ(c.method(), v1::MINMAX);
+  EXPECT_EQ(c.max_samples(), 640u);
+  EXPECT_EQ(c.batch_size(), 64u);
+  EXPECT_DOUBLE_EQ(c.percentile(), 99.99);
+  EXPECT_EQ(c.data().synthetic().shape(0), 8);
+  EXPECT_TRUE(c.data().labels_npy_sha256().empty());
+}
+
+TEST(StaticSpecTest, CalibrationFieldsAreChecked) {
+  testing::SchedulerHarness h;
+  v1::JobSpec dynamic = testing::SchedulerHarness::PtqSpec();
+  dynamic.mutable_ptq()->mutable_calibration()->set_method(v1::ENTROPY);
+  auto s = h.scheduler->Submit(dynamic).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("ptq.calibration"), std::string::npos) << s;
+
+  v1::JobSpec pct = testing::SchedulerHarness::PtqSpec();
+  pct.mutable_ptq()->set_mode(v1::STATIC);
+  pct.mutable_ptq()->mutable_calibration()->set_percentile(120);
+  s = h.scheduler->Submit(pct).status();
+  EXPECT_NE(s.message().find("ptq.calibration.percentile"), std::string::npos) << s;
+
+  v1::JobSpec data = testing::SchedulerHarness::PtqSpec();
+  data.mutable_ptq()->set_mode(v1::STATIC);
+  data.mutable_ptq()->mutable_calibration()->mutable_data()->set_npy_sha256(std::string(64, '9'));
+  s = h.scheduler->Submit(data).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("ptq.calibration.data.npy_sha256"), std::string::npos) << s;
+
+  v1::JobSpec types = testing::SchedulerHarness::PtqSpec();
+  types.mutable_ptq()->add_keep_float_types("LayerNorm");
+  s = h.scheduler->Submit(types).status();
+  EXPECT_NE(s.message().find("ptq.keep_float_types"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace quantd::server

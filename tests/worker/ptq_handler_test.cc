@@ -131,3 +131,77 @@ TEST(PtqHandlerTest, LabelsTurnOnTaskAccuracy) {
 
 }  // namespace
 }  // namespace quantd::worker
+
+namespace quantd::worker {
+namespace {
+
+TEST(PtqHandlerStaticTest, CnnStaticReportCarriesCalibrationAndAccuracy) {
+  SetIntraOpThreads(1);
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "fashion_cnn.pt");
+  v1::PtqSpec* p = task.mutable_spec()->mutable_ptq();
+  p->set_mode(v1::STATIC);
+  p->mutable_inputs()->set_npy_sha256(
+      ctx.Add(testing::ReadFile(testing::FixturePath("fashion_test_images_nchw.npy"))));
+  p->mutable_inputs()->set_labels_npy_sha256(
+      ctx.Add(testing::ReadFile(testing::FixturePath("fashion_test_labels.npy"))));
+  v1::CalibrationSpec* c = p->mutable_calibration();
+  c->set_method(v1::PERCENTILE);
+  c->set_percentile(99.99);
+  c->set_max_samples(320);
+  c->set_batch_size(64);
+  c->mutable_data()->set_npy_sha256(
+      ctx.Add(testing::ReadFile(testing::FixturePath("fashion_calib_images_nchw.npy"))));
+  auto r = RunPtqTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  EXPECT_EQ(report["mode"], "static");
+  EXPECT_EQ(report["calibration"]["method"], "percentile");
+  EXPECT_EQ(report["calibration"]["samples"], 320);
+  EXPECT_GE(report["calibration"]["tensors"].size(), 7u);
+  double f = report["accuracy"]["task_accuracy"]["float"]["value"];
+  double q = report["accuracy"]["task_accuracy"]["quantized"]["value"];
+  EXPECT_NEAR(q, f, 0.01);
+  EXPECT_LT(report["size"]["ratio"].get<double>(), 0.4);
+  auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
+  EXPECT_EQ(manifest["calibration"]["samples"], 320);
+  EXPECT_EQ(manifest["calibration"]["digest_sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(manifest["inputs"]["calibration"]["sha256"], c->data().npy_sha256());
+}
+
+TEST(PtqHandlerStaticTest, DynamicKeepFloatLeavesThatLinearAlone) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "fashion_mlp.pt");
+  auto* syn = task.mutable_spec()->mutable_ptq()->mutable_inputs()->mutable_synthetic();
+  syn->add_shape(784);
+  syn->set_count(64);
+  task.mutable_spec()->mutable_ptq()->add_keep_float_modules("fc3");
+  auto r = RunPtqTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  EXPECT_EQ(report["layers"].size(), 2u);
+  EXPECT_EQ(report["kept_float"][0]["name"], "self.fc3.weight");
+  task.mutable_spec()->mutable_ptq()->set_keep_float_modules(0, "fc9");
+  EXPECT_EQ(RunPtqTask(task, ctx).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PtqHandlerStaticTest, AutoEngineMeasuresEachCandidate) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "qnetwork.pt");
+  task.mutable_spec()->mutable_ptq()->set_engine(v1::AUTO);
+  auto* syn = task.mutable_spec()->mutable_ptq()->mutable_inputs()->mutable_synthetic();
+  syn->add_shape(8);
+  syn->set_count(64);
+  auto r = RunPtqTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  ASSERT_TRUE(report.contains("engine_selection"));
+  EXPECT_EQ(report["engine_selection"]["candidates"].size(), 3u);  // onednn, qnnpack, float
+  std::string chosen = report["engine"];
+  EXPECT_TRUE(chosen == "onednn" || chosen == "qnnpack");
+  // The Q-network is too small for int8 to beat float at batch 1; the report says so.
+  EXPECT_FALSE(report["notes"].empty());
+}
+
+}  // namespace
+}  // namespace quantd::worker

@@ -8,6 +8,7 @@
 #include <torch/csrc/jit/passes/freeze_module.h>
 
 #include <cmath>
+#include <set>
 
 #include "worker/engine/torch_guard.h"
 
@@ -40,6 +41,19 @@ at::Tensor QuantizeWeightSymmetric(const at::Tensor& weight, WeightGranularity g
 
 absl::StatusOr<DynamicQuantResult> QuantizeDynamic(const torch::jit::Module& float_module,
                                                    const DynamicQuantOptions& options) {
+  // After freezing, a Linear's weight constant is named after its module: self.<path>.weight.
+  std::set<std::string> keep_weights;
+  {
+    std::set<std::string> names;
+    for (const auto& sub : float_module.named_modules()) names.insert(sub.name);
+    for (const auto& name : options.keep_float_modules) {
+      if (name.empty() || !names.count(name)) {
+        return absl::InvalidArgumentError("ptq.keep_float_modules: the model has no module '" +
+                                          name + "'");
+      }
+      keep_weights.insert("self." + name + ".weight");
+    }
+  }
   DynamicQuantResult result;
   ASSIGN_OR_RETURN(result.module,
                    TorchGuard(absl::StatusCode::kInvalidArgument, "freezing the model", [&] {
@@ -67,6 +81,10 @@ absl::StatusOr<DynamicQuantResult> QuantizeDynamic(const torch::jit::Module& flo
       auto bias = torch::jit::toIValue(n->input(2));
       if (!weight || !weight->isTensor() || weight->toTensor().dim() != 2) {
         result.skipped.push_back({name, "weight is not a constant 2-D tensor after freezing"});
+        continue;
+      }
+      if (keep_weights.count(name)) {
+        result.skipped.push_back({name, "kept in float by ptq.keep_float_modules"});
         continue;
       }
       at::Tensor w = weight->toTensor();

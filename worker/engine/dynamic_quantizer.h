@@ -16,6 +16,7 @@ enum class WeightGranularity { kPerChannel, kPerTensor };
 
 struct DynamicQuantOptions {
   WeightGranularity granularity = WeightGranularity::kPerChannel;
+  std::vector<std::string> keep_float_modules;  // qualified names, e.g. "fc1" or "network.8"
 };
 
 // What happened to one Linear: kept for the report and the manifest.
@@ -44,7 +45,7 @@ at::Tensor QuantizeWeightSymmetric(const at::Tensor& weight, WeightGranularity g
 
 // Freezes `float_module` (a copy; the input is untouched) and rewrites its Linears. The active
 // quantized engine (at::globalContext().qEngine()) packs the weights. FAILED_PRECONDITION when
-// the model has no Linear to quantize.
+// the model has no Linear to quantize, INVALID_ARGUMENT for unknown keep_float_modules.
 absl::StatusOr<DynamicQuantResult> QuantizeDynamic(const torch::jit::Module& float_module,
                                                    const DynamicQuantOptions& options);
 

@@ -1,0 +1,116 @@
+// Dynamic and static PTQ with their report sections.
+#include "worker/handlers/ptq_modes.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "worker/engine/dynamic_quantizer.h"
+#include "worker/engine/static_quantizer.h"
+
+namespace quantd::worker {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+absl::StatusOr<QuantizedModel> Dynamic(const torch::jit::Module& float_model,
+                                       const v1::PtqSpec& spec) {
+  DynamicQuantOptions options;
+  options.granularity = spec.granularity() == v1::PER_TENSOR ? WeightGranularity::kPerTensor
+                                                             : WeightGranularity::kPerChannel;
+  options.keep_float_modules.assign(spec.keep_float_modules().begin(),
+                                    spec.keep_float_modules().end());
+  ASSIGN_OR_RETURN(DynamicQuantResult r, QuantizeDynamic(float_model, options));
+  QuantizedModel out;
+  out.module = std::move(r.module);
+  out.weights = r.quantized.front().scheme;
+  out.activations = "dynamic per-tensor affine quint8 (range computed per batch at run time)";
+  json layers = json::array();
+  for (const auto& l : r.quantized) {
+    layers.push_back({{"name", l.name}, {"in_features", l.in_features},
+                      {"out_features", l.out_features}, {"scheme", l.scheme},
+                      {"weight_sqnr_db", l.weight_sqnr_db}});
+    out.decisions.push_back({{"layer", l.name}, {"decision", l.scheme}});
+  }
+  json kept = json::array();
+  for (const auto& s : r.skipped) {
+    kept.push_back({{"name", s.name}, {"reason", s.reason}});
+    out.decisions.push_back({{"layer", s.name}, {"decision", "float"}, {"reason", s.reason}});
+  }
+  kept.push_back({{"name", "all other ops"},
+                  {"reason", "dynamic mode quantizes Linear weights only; everything else runs "
+                             "in float"}});
+  out.details["layers"] = layers;
+  out.details["kept_float"] = kept;
+  return out;
+}
+
+absl::StatusOr<QuantizedModel> Static(const torch::jit::Module& float_model,
+                                      const v1::PtqSpec& spec, const at::Tensor& calibration,
+                                      const std::function<bool()>& should_stop) {
+  const v1::CalibrationSpec& c = spec.calibration();
+  StaticQuantOptions options;
+  ASSIGN_OR_RETURN(options.method,
+                   FindCalibrationMethod(Lower(v1::CalibrationMethod_Name(c.method()))));
+  options.params.percentile = c.percentile();
+  options.per_channel_weights = spec.granularity() != v1::PER_TENSOR;
+  options.keep_float_modules.assign(spec.keep_float_modules().begin(),
+                                    spec.keep_float_modules().end());
+  options.keep_float_types.assign(spec.keep_float_types().begin(),
+                                  spec.keep_float_types().end());
+  options.calibration_batch = c.batch_size();
+  ASSIGN_OR_RETURN(StaticQuantResult r,
+                   QuantizeStatic(float_model, calibration, options, should_stop));
+  QuantizedModel out;
+  out.module = std::move(r.module);
+  out.weights = options.per_channel_weights ? "per_channel_symmetric_qint8"
+                                            : "per_tensor_symmetric_qint8";
+  out.activations = std::string("static per-tensor affine quint8, calibrated with ") +
+                    options.method->name;
+  json tensors = json::array();
+  for (const auto& t : r.tensors) {
+    tensors.push_back({{"observer", t.observer}, {"kind", t.weight ? "weight" : "activation"},
+                       {"observed", {t.observed_min, t.observed_max}},
+                       {"range", {t.range_min, t.range_max}}, {"scale", t.scale},
+                       {"zero_point", t.zero_point}});
+  }
+  out.details["calibration"] = {{"method", options.method->name},
+                                {"description", options.method->description},
+                                {"samples", r.calibration_samples},
+                                {"batch_size", options.calibration_batch},
+                                {"tensors", tensors}};
+  if (std::string(options.method->name) == "percentile") {
+    out.details["calibration"]["percentile"] = options.params.percentile;
+  }
+  json kept = json::array();
+  for (const auto& name : r.kept_float_modules) {
+    std::string reason = "kept in float by ptq.keep_float_modules / keep_float_types";
+    kept.push_back({{"name", name}, {"reason", reason}});
+    out.decisions.push_back({{"layer", name}, {"decision", "float"}, {"reason", reason}});
+  }
+  for (const auto& op : r.float_ops) kept.push_back({{"name", op.op}, {"reason", op.reason}});
+  out.details["kept_float"] = kept;
+  for (const auto& t : r.tensors) {
+    if (t.weight) out.decisions.push_back({{"layer", t.observer}, {"decision", out.weights}});
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<QuantizedModel> QuantizePtq(const torch::jit::Module& float_model,
+                                           const v1::PtqSpec& spec,
+                                           const std::optional<at::Tensor>& calibration,
+                                           const std::function<bool()>& should_stop) {
+  if (spec.mode() == v1::STATIC) {
+    if (!calibration) return absl::InternalError("static PTQ without calibration data");
+    return Static(float_model, spec, *calibration, should_stop);
+  }
+  return Dynamic(float_model, spec);
+}
+
+}  // namespace quantd::worker

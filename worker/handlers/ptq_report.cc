@@ -1,0 +1,76 @@
+// PTQ report assembly.
+#include "worker/handlers/ptq_report.h"
+
+#include "worker/engine/runtime_setup.h"
+
+namespace quantd::worker {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json EstimateJson(const Estimate& e) { return {{"value", e.value}, {"stderr", e.stderr_}}; }
+
+json LatencyJson(const LatencyStats& s) {
+  return {{"median_ms", s.median_ms}, {"mean_ms", s.mean_ms}, {"p95_ms", s.p95_ms},
+          {"iterations", s.iterations}};
+}
+
+double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+}  // namespace
+
+json BuildPtqReport(const PtqReportInputs& in) {
+  const OutputAgreement& a = in.agreement;
+  json report;
+  report["schema_version"] = "1.1";
+  report["kind"] = "ptq";
+  report["mode"] = in.mode;
+  report["engine"] = in.engine;
+  report["weights"] = in.weights;
+  report["activations"] = in.activations;
+  report["inputs"] = {{"description", in.inputs_description}, {"samples", a.samples},
+                      {"evaluation_batch", in.evaluation_batch}, {"output_width", a.classes}};
+  json acc;
+  acc["output_mse"] = EstimateJson(a.mse);
+  acc["max_abs_error"] = a.max_abs_error;
+  acc["kl_divergence"] = EstimateJson(a.kl_divergence);
+  acc["top1_agreement"] = EstimateJson(a.top1_agreement);
+  acc["topk_agreement"] = EstimateJson(a.topk_agreement);
+  acc["k"] = a.k;
+  if (a.float_accuracy) {
+    acc["task_accuracy"] = {{"float", EstimateJson(*a.float_accuracy)},
+                            {"quantized", EstimateJson(*a.quantized_accuracy)},
+                            {"delta", a.quantized_accuracy->value - a.float_accuracy->value}};
+  }
+  report["accuracy"] = acc;
+  report["size"] = {{"float_bytes", in.float_bytes}, {"quantized_bytes", in.quantized_bytes},
+                    {"ratio", Ratio(static_cast<double>(in.quantized_bytes),
+                                    static_cast<double>(in.float_bytes))}};
+  const ModelTiming& f = in.float_timing;
+  const ModelTiming& q = in.quantized_timing;
+  double speedup = Ratio(f.batch1.median_ms, q.batch1.median_ms);
+  double tput = Ratio(q.throughput.samples_per_second, f.throughput.samples_per_second);
+  report["latency"] = {
+      {"batch1", {{"float", LatencyJson(f.batch1)}, {"quantized", LatencyJson(q.batch1)},
+                  {"speedup_vs_float", speedup}}},
+      {"throughput", {{"batch", q.throughput.batch},
+                      {"float_samples_per_s", f.throughput.samples_per_second},
+                      {"quantized_samples_per_s", q.throughput.samples_per_second},
+                      {"ratio_vs_float", tput}}}};
+  json notes = json::array();
+  if (speedup > 0 && speedup < 1.0) {
+    notes.push_back(
+        "the int8 model is slower than float at batch 1 here (" + std::to_string(speedup) +
+        "x); for single-sample latency serve the float model, use int8 for size" +
+        (tput > 1.0 ? " or batched throughput" : ""));
+  }
+  report["notes"] = notes;
+  if (!in.engine_selection.is_null()) report["engine_selection"] = in.engine_selection;
+  for (auto it = in.details.begin(); it != in.details.end(); ++it) report[it.key()] = it.value();
+  report["host"] = {{"threads", IntraOpThreads()}, {"engine", in.engine},
+                    {"cpu_flags", CpuFlags()}, {"peak_rss_bytes", PeakRssBytes()},
+                    {"libtorch", TorchVersion()}};
+  return report;
+}
+
+}  // namespace quantd::worker

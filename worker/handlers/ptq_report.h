@@ -1,0 +1,31 @@
+// The PTQ validation report: the same sections, in the same order, for every PTQ mode.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "worker/engine/output_metrics.h"
+#include "worker/handlers/model_timing.h"
+
+namespace quantd::worker {
+
+struct PtqReportInputs {
+  std::string mode;            // dynamic / static
+  std::string engine;
+  std::string weights;         // scheme description
+  std::string activations;     // scheme description
+  std::string inputs_description;
+  int64_t evaluation_batch = 0;
+  OutputAgreement agreement;
+  int64_t float_bytes = 0;
+  int64_t quantized_bytes = 0;
+  ModelTiming float_timing;
+  ModelTiming quantized_timing;
+  nlohmann::ordered_json details = nlohmann::ordered_json::object();  // mode-specific sections
+  nlohmann::ordered_json engine_selection;                            // null unless auto
+};
+
+nlohmann::ordered_json BuildPtqReport(const PtqReportInputs& in);
+
+}  // namespace quantd::worker
