@@ -94,7 +94,7 @@ absl::StatusOr<v1::Job> JobStore::GetJobLocked(const std::string& job_id) {
   {
     ASSIGN_OR_RETURN(Statement s,
                      db_->Prepare("SELECT id, kind, state, spec, error, created_ms, started_ms, "
-                                  "finished_ms FROM jobs WHERE id = ?"));
+                                  "finished_ms, failure_kind FROM jobs WHERE id = ?"));
     s.Bind(1, job_id);
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return absl::NotFoundError("job_id: no job '" + job_id + "'");
@@ -108,6 +108,7 @@ absl::StatusOr<v1::Job> JobStore::GetJobLocked(const std::string& job_id) {
     job.set_created_ms(s.ColumnInt(5));
     job.set_started_ms(s.ColumnInt(6));
     job.set_finished_ms(s.ColumnInt(7));
+    job.set_failure_kind(static_cast<v1::FailureKind>(s.ColumnInt(8)));
   }
   {
     // Progress of a single-task job is its task's; of a fan-out job, tasks done / total.
@@ -185,15 +186,17 @@ absl::StatusOr<v1::JobState> JobStore::JobStateOf(const std::string& job_id) {
 }
 
 absl::Status JobStore::SetJobState(const std::string& job_id, v1::JobState from, v1::JobState to,
-                                   int64_t now_ms, const std::string& error) {
+                                   int64_t now_ms, const std::string& error,
+                                   v1::FailureKind failure) {
   RETURN_IF_ERROR(CheckTransition(from, to));
   ASSIGN_OR_RETURN(Statement s,
                    db_->Prepare("UPDATE jobs SET state = ?1, error = CASE WHEN ?2 = '' THEN error "
                                 "ELSE ?2 END, started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 "
                                 "THEN ?3 ELSE started_ms END, finished_ms = CASE WHEN ?1 >= 3 "
-                                "THEN ?3 ELSE finished_ms END WHERE id = ?4 AND state = ?5"));
+                                "THEN ?3 ELSE finished_ms END, failure_kind = ?6 "
+                                "WHERE id = ?4 AND state = ?5"));
   s.Bind(1, static_cast<int64_t>(to)).Bind(2, error).Bind(3, now_ms).Bind(4, job_id);
-  s.Bind(5, static_cast<int64_t>(from));
+  s.Bind(5, static_cast<int64_t>(from)).Bind(6, static_cast<int64_t>(failure));
   RETURN_IF_ERROR(s.Run());
   if (db_->Changes() == 0) {
     return absl::FailedPreconditionError("job " + job_id + " is no longer " + ToString(from));
@@ -311,6 +314,7 @@ absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
 
 absl::StatusOr<TaskOutcome> JobStore::CompleteTask(const std::string& lease_id,
                                                    const std::vector<v1::ArtifactRef>& outputs,
+                                                   const std::string& gate_failure,
                                                    int64_t now_ms) {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
@@ -339,6 +343,14 @@ absl::StatusOr<TaskOutcome> JobStore::CompleteTask(const std::string& lease_id,
                                                  "name, sha256) VALUES(?,?,?)"));
     ins.Bind(1, task->job_id).Bind(2, out.name()).Bind(3, out.sha256());
     RETURN_IF_ERROR(ins.Run());
+  }
+  if (!gate_failure.empty()) {
+    std::string error = "gate failed: " + gate_failure;
+    RETURN_IF_ERROR(SetTaskState(*task, TaskState::kFailed, now_ms, error));
+    RETURN_IF_ERROR(FailJobAndSiblings(*task, v1::RUNNING, v1::GATE_FAILED, error, now_ms));
+    outcome.job_state = v1::FAILED;
+    RETURN_IF_ERROR(txn->Commit());
+    return outcome;
   }
   RETURN_IF_ERROR(SetTaskState(*task, TaskState::kSucceeded, now_ms, ""));
   ASSIGN_OR_RETURN(Statement left, db_->Prepare("SELECT COUNT(*) FROM tasks WHERE job_id = ? "
@@ -391,7 +403,15 @@ absl::StatusOr<TaskOutcome> JobStore::FailLeasedTask(const TaskRow& task, v1::Fa
     error = "gave up after " + std::to_string(task.attempts) + " attempt(s); last: " + message;
   }
   RETURN_IF_ERROR(SetTaskState(task, TaskState::kFailed, now_ms, error));
-  RETURN_IF_ERROR(SetJobState(task.job_id, job_state, v1::FAILED, now_ms, error));
+  RETURN_IF_ERROR(FailJobAndSiblings(task, job_state, kind, error, now_ms));
+  outcome.job_state = v1::FAILED;
+  return outcome;
+}
+
+absl::Status JobStore::FailJobAndSiblings(const TaskRow& task, v1::JobState from,
+                                          v1::FailureKind kind, const std::string& error,
+                                          int64_t now_ms) {
+  RETURN_IF_ERROR(SetJobState(task.job_id, from, v1::FAILED, now_ms, error, kind));
   ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ? WHERE "
                                              "job_id = ? AND state = 1"));
   s.Bind(1, now_ms).Bind(2, task.job_id);
@@ -400,9 +420,8 @@ absl::StatusOr<TaskOutcome> JobStore::FailLeasedTask(const TaskRow& task, v1::Fa
                                              "job_id = ? AND state = 2"));
   c.Bind(1, task.job_id);
   RETURN_IF_ERROR(c.Run());
-  RETURN_IF_ERROR(AppendEvent(task.job_id, now_ms, "failed", v1::FAILED, none, error));
-  outcome.job_state = v1::FAILED;
-  return outcome;
+  v1::Progress none;
+  return AppendEvent(task.job_id, now_ms, "failed", v1::FAILED, none, error);
 }
 
 absl::StatusOr<TaskOutcome> JobStore::FailTask(const std::string& lease_id, v1::FailureKind kind,

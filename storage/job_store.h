@@ -77,9 +77,10 @@ class JobStore {
   // Extends a live lease and records progress. NOT_FOUND if the lease is gone.
   absl::StatusOr<TaskRow> RenewLease(const std::string& lease_id, const v1::Progress& progress,
                                      int64_t now_ms, int64_t deadline_ms);
+  // A non-empty `gate_failure` stores the outputs and then fails the job with GATE_FAILED.
   absl::StatusOr<TaskOutcome> CompleteTask(const std::string& lease_id,
                                            const std::vector<v1::ArtifactRef>& outputs,
-                                           int64_t now_ms);
+                                           const std::string& gate_failure, int64_t now_ms);
   absl::StatusOr<TaskOutcome> FailTask(const std::string& lease_id, v1::FailureKind kind,
                                        const std::string& message, int64_t now_ms);
   // Requeues (or fails, when out of attempts) every leased task whose deadline passed.
@@ -98,10 +99,13 @@ class JobStore {
   absl::StatusOr<std::optional<TaskRow>> TaskByLease(const std::string& lease_id);
   absl::StatusOr<TaskOutcome> FailLeasedTask(const TaskRow& task, v1::FailureKind kind,
                                              const std::string& message, int64_t now_ms);
+  absl::Status FailJobAndSiblings(const TaskRow& task, v1::JobState from, v1::FailureKind kind,
+                                  const std::string& error, int64_t now_ms);
   absl::Status SetTaskState(const TaskRow& task, TaskState to, int64_t now_ms,
                             const std::string& error);
   absl::Status SetJobState(const std::string& job_id, v1::JobState from, v1::JobState to,
-                           int64_t now_ms, const std::string& error);
+                           int64_t now_ms, const std::string& error,
+                           v1::FailureKind failure = v1::FAILURE_KIND_UNSPECIFIED);
   absl::StatusOr<v1::JobState> JobStateOf(const std::string& job_id);
   absl::Status AppendEvent(const std::string& job_id, int64_t now_ms, const std::string& type,
                            v1::JobState state, const v1::Progress& progress,

@@ -9,7 +9,7 @@
 namespace quantd::storage {
 namespace {
 
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: jobs, tasks, events, artifacts, job outputs.
     R"sql(
 CREATE TABLE jobs (
@@ -71,6 +71,10 @@ CREATE TABLE job_outputs (
   sha256 TEXT NOT NULL REFERENCES artifacts(sha256),
   PRIMARY KEY (job_id, name)
 );
+)sql",
+    // 2: typed failures on jobs (GATE_FAILED keeps outputs).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN failure_kind INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -118,7 +118,7 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
     }
   });
 
-  absl::StatusOr<std::vector<v1::ArtifactRef>> result;
+  absl::StatusOr<TaskResult> result;
   auto handler = HandlerFor(task.kind());
   if (!handler.ok()) {
     result = handler.status();
@@ -145,7 +145,8 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
   if (result.ok()) {
     v1::CompleteTaskRequest req;
     req.set_lease_id(lease.lease_id());
-    for (auto& o : *result) *req.add_outputs() = o;
+    for (auto& o : result->outputs) *req.add_outputs() = o;
+    req.set_gate_failure(result->gate_failure);
     reported = connection_->CompleteTask(req);
   } else {
     v1::FailTaskRequest req;

@@ -21,6 +21,9 @@ nlohmann::ordered_json JobToJson(const v1::Job& job) {
   j["kind"] = KindLabel(job.kind());
   j["state"] = StateLabel(job.state());
   j["error"] = job.error();
+  j["failure_kind"] = job.failure_kind() == v1::FAILURE_KIND_UNSPECIFIED
+                          ? ""
+                          : v1::FailureKind_Name(job.failure_kind());
   j["outputs"] = nlohmann::ordered_json::array();
   for (const auto& o : job.outputs()) {
     j["outputs"].push_back({{"name", o.name()}, {"sha256", o.sha256()}, {"size", o.size()},
@@ -46,6 +49,9 @@ std::string JobSummary(const v1::Job& job) {
   std::string s = "job      " + job.id() + "\nkind     " + KindLabel(job.kind()) +
                   "\nstate    " + StateLabel(job.state()) + "\n";
   if (!job.error().empty()) s += "error    " + job.error() + "\n";
+  if (job.failure_kind() == v1::GATE_FAILED) {
+    s += "note     the job ran to the end; its outputs are kept for inspection\n";
+  }
   if (!job.progress().phase().empty()) {
     s += "progress " + job.progress().phase() + " " + std::to_string(job.progress().step()) + "/" +
          std::to_string(job.progress().total()) + "\n";

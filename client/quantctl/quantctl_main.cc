@@ -19,6 +19,8 @@ constexpr char kUsage[] =
     "      [--calibration minmax|percentile|entropy|mse] [--percentile P]\n"
     "      [--calibration-data NPY|SHA256] [--calibration-samples N] [--calibration-batch B]\n"
     "      [--keep-float NAME,...] [--keep-float-type TYPE,...]\n"
+    "      [--max-drop D [--budget-metric accuracy|top1-agreement|output-mse] [--relative]\n"
+    "       [--accuracy-aware]]   gate; accuracy-aware reverts the worst layers to float\n"
     "      [--engine onednn|qnnpack|auto] [--top-k K] [--latency-iterations N]\n"
     "      [--throughput-batch B] [--request-id ID] [--max-attempts N] [--wait]\n"
     "  watch JOB                              follow a job's events to the end\n"
@@ -32,14 +34,16 @@ constexpr char kUsage[] =
     "           validate and weight_only_llm arrive in later releases)\n"
     "calibration methods (static): minmax (observed range), percentile (clip tails),\n"
     "           entropy (KL-optimal threshold), mse (least expected quantization error)\n"
-    "exit codes: 0 done, 1 job failed or cancelled, 2 usage / connection / server error\n";
+    "exit codes: 0 done, 1 job failed (including a failed gate, whose outputs are kept) or\n"
+    "            cancelled, 2 usage / connection / server error\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace quantd::client;
   std::vector<std::string> args(argv + 1, argv + argc);
-  auto cl = CommandLine::Parse(args, {"--json", "--wait", "--help"});
+  auto cl = CommandLine::Parse(args, {"--json", "--wait", "--help", "--relative",
+                                      "--accuracy-aware"});
   if (!cl.ok() || cl->positional().empty() || cl->Has("--help")) {
     fprintf(stderr, "%s", kUsage);
     return cl.ok() && cl->Has("--help") ? kExitOk : kExitError;

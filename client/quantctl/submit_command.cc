@@ -88,6 +88,32 @@ absl::Status BuildCalibration(CommandEnv& env, const CommandLine& cl, v1::PtqSpe
   return absl::OkStatus();
 }
 
+absl::Status BuildBudget(const CommandLine& cl, v1::PtqSpec* p) {
+  auto max_drop = cl.Get("--max-drop");
+  if (!max_drop) {
+    if (cl.Has("--budget-metric") || cl.Has("--accuracy-aware") || cl.Has("--relative")) {
+      return absl::InvalidArgumentError("--max-drop: required with a budget");
+    }
+    return absl::OkStatus();
+  }
+  v1::AccuracyBudget* b = p->mutable_budget();
+  try {
+    b->set_max_drop(std::stod(*max_drop));
+  } catch (const std::exception&) {
+    return absl::InvalidArgumentError("--max-drop: expected a number, got '" + *max_drop + "'");
+  }
+  if (auto m = cl.Get("--budget-metric")) {
+    if (*m == "accuracy") b->set_metric(v1::ACCURACY);
+    else if (*m == "top1-agreement") b->set_metric(v1::TOP1_AGREEMENT);
+    else if (*m == "output-mse") b->set_metric(v1::OUTPUT_MSE);
+    else return absl::InvalidArgumentError("--budget-metric: expected accuracy, top1-agreement "
+                                           "or output-mse");
+  }
+  b->set_relative(cl.Has("--relative"));
+  b->set_accuracy_aware(cl.Has("--accuracy-aware"));
+  return absl::OkStatus();
+}
+
 absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
   v1::PtqSpec* p = spec->mutable_ptq();
   auto model = cl.Get("--model");
@@ -135,6 +161,7 @@ absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
     for (const auto& type : SplitList(*keep)) p->add_keep_float_types(type);
   }
   RETURN_IF_ERROR(BuildCalibration(env, cl, p));
+  RETURN_IF_ERROR(BuildBudget(cl, p));
   ASSIGN_OR_RETURN(auto top_k, cl.GetInt("--top-k", 1, 1000));
   if (top_k) p->set_top_k(static_cast<uint32_t>(*top_k));
   ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
@@ -157,6 +184,7 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl) {
                              "--top-k", "--latency-iterations", "--throughput-batch", "--keep-float",
                              "--keep-float-type", "--calibration", "--percentile",
                              "--calibration-data", "--calibration-samples", "--calibration-batch",
+                             "--max-drop", "--budget-metric", "--relative", "--accuracy-aware",
                              "--request-id", "--max-attempts", "--wait", "--json", "--server"});
       !s.ok()) {
     return ReportError(env, s);

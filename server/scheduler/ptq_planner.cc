@@ -2,6 +2,8 @@
 // per-channel symmetric weights, oneDNN; static calibrates on 10 batches of 64 with min/max.
 #include "server/scheduler/ptq_planner.h"
 
+#include <cmath>
+
 #include "server/scheduler/artifact_field.h"
 
 namespace quantd::server {
@@ -119,6 +121,29 @@ absl::Status ResolveCalibration(v1::PtqSpec* p, storage::ArtifactIndex* artifact
   return ResolveInputs("ptq.calibration.data", c->mutable_data(), artifacts);
 }
 
+absl::Status ResolveBudget(v1::PtqSpec* p) {
+  if (!p->has_budget()) return absl::OkStatus();
+  const v1::AccuracyBudget& b = p->budget();
+  if (!(b.max_drop() > 0) || !std::isfinite(b.max_drop())) {
+    return absl::InvalidArgumentError("ptq.budget.max_drop: must be a positive number, got " +
+                                      std::to_string(b.max_drop()));
+  }
+  if (!v1::BudgetMetric_IsValid(b.metric())) {
+    return absl::InvalidArgumentError("ptq.budget.metric: unknown value " +
+                                      std::to_string(b.metric()));
+  }
+  bool labels = !p->inputs().labels_npy_sha256().empty();
+  if (b.metric() == v1::ACCURACY && !labels) {
+    return absl::InvalidArgumentError("ptq.budget.metric: ACCURACY needs "
+                                      "ptq.inputs.labels_npy_sha256");
+  }
+  bool accuracy = b.metric() == v1::ACCURACY || (b.metric() == 0 && labels);
+  if (b.relative() && !accuracy) {
+    return absl::InvalidArgumentError("ptq.budget.relative: applies to the ACCURACY metric only");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ResolvePtqSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {
@@ -148,6 +173,7 @@ absl::Status ResolvePtqSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts
   if (p->engine() == v1::QUANT_ENGINE_UNSPECIFIED) p->set_engine(v1::ONEDNN);
   RETURN_IF_ERROR(ResolveInputs("ptq.inputs", p->mutable_inputs(), artifacts));
   RETURN_IF_ERROR(ResolveCalibration(p, artifacts));
+  RETURN_IF_ERROR(ResolveBudget(p));
   uint32_t top_k = p->top_k(), iterations = p->latency_iterations(),
            batch = p->throughput_batch();
   RETURN_IF_ERROR(DefaultAndLimit("ptq.top_k", kDefaultTopK, kMaxTopK, &top_k));

@@ -178,7 +178,8 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(const std::string& lease_id
 }
 
 absl::Status Scheduler::CompleteTask(const std::string& lease_id,
-                                     const std::vector<v1::ArtifactRef>& outputs) {
+                                     const std::vector<v1::ArtifactRef>& outputs,
+                                     const std::string& gate_failure) {
   if (lease_id.empty()) return absl::InvalidArgumentError("lease_id: missing");
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (outputs[i].name().empty()) {
@@ -186,8 +187,9 @@ absl::Status Scheduler::CompleteTask(const std::string& lease_id,
     }
   }
   ASSIGN_OR_RETURN(storage::TaskOutcome outcome,
-                   options_.jobs->CompleteTask(lease_id, outputs, options_.clock->NowMs()));
-  NoteTaskDone(lease_id, "succeeded");
+                   options_.jobs->CompleteTask(lease_id, outputs, gate_failure,
+                                               options_.clock->NowMs()));
+  NoteTaskDone(lease_id, gate_failure.empty() ? "succeeded" : "gate_failed");
   NoteJobFinished(outcome.job_id, outcome.job_state);
   NotifyEvents();
   return absl::OkStatus();

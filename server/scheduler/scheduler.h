@@ -75,8 +75,10 @@ class Scheduler {
                                                       uint32_t wait_ms);
   absl::StatusOr<HeartbeatResult> Heartbeat(const std::string& lease_id,
                                             const v1::Progress& progress);
+  // A non-empty gate_failure keeps the outputs and fails the job with GATE_FAILED.
   absl::Status CompleteTask(const std::string& lease_id,
-                            const std::vector<v1::ArtifactRef>& outputs);
+                            const std::vector<v1::ArtifactRef>& outputs,
+                            const std::string& gate_failure = "");
   absl::Status FailTask(const std::string& lease_id, v1::FailureKind kind,
                         const std::string& message);
   // Requeues or fails tasks whose lease deadline passed; returns how many expired.

@@ -128,6 +128,19 @@ TEST(PtqEndToEndTest, QuantctlSubmitWaitJsonAndExitCodes) {
   out = run("submit ptq --model " + FixturePath("qnetwork.pt") +
             " --synthetic-shape 5 --wait --json", &code);
   EXPECT_EQ(code, 1) << out;
+  // An impossible accuracy budget: the job runs, keeps its outputs, and fails its gate -> exit 1.
+  out = run("submit ptq --model " + FixturePath("qnetwork.pt") + " --inputs " +
+            FixturePath("qnetwork_inputs.npy") + " --max-drop 1e-30 --budget-metric output-mse "
+            "--latency-iterations 10 --wait --json", &code);
+  EXPECT_EQ(code, 1) << out;
+  auto gated = nlohmann::json::parse(out);
+  EXPECT_EQ(gated["state"], "FAILED");
+  EXPECT_EQ(gated["failure_kind"], "GATE_FAILED");
+  EXPECT_NE(gated["error"].get<std::string>().find("output_mse"), std::string::npos);
+  EXPECT_EQ(gated["outputs"].size(), 3u);
+  run("download " + gated["id"].get<std::string>() + " report -o " + dir + "/gated.json", &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_FALSE(nlohmann::json::parse(ReadFile(dir + "/gated.json"))["gates"][0]["passed"]);
   // Usage and server errors -> exit 2 with the code in JSON.
   out = run("submit ptq --model /nonexistent/file.pt --json", &code);
   EXPECT_EQ(code, 2);

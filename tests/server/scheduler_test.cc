@@ -219,3 +219,45 @@ TEST(StaticSpecTest, CalibrationFieldsAreChecked) {
 
 }  // namespace
 }  // namespace quantd::server
+
+namespace quantd::server {
+namespace {
+
+TEST(BudgetSpecTest, BudgetFieldsAreChecked) {
+  testing::SchedulerHarness h;
+  v1::JobSpec spec = testing::SchedulerHarness::PtqSpec();
+  spec.mutable_ptq()->mutable_budget()->set_max_drop(0);
+  auto s = h.scheduler->Submit(spec).status();
+  EXPECT_NE(s.message().find("ptq.budget.max_drop"), std::string::npos) << s;
+  spec.mutable_ptq()->mutable_budget()->set_max_drop(0.01);
+  spec.mutable_ptq()->mutable_budget()->set_metric(v1::ACCURACY);
+  s = h.scheduler->Submit(spec).status();
+  EXPECT_NE(s.message().find("labels_npy_sha256"), std::string::npos) << s;
+  spec.mutable_ptq()->mutable_budget()->set_metric(v1::OUTPUT_MSE);
+  spec.mutable_ptq()->mutable_budget()->set_relative(true);
+  s = h.scheduler->Submit(spec).status();
+  EXPECT_NE(s.message().find("ptq.budget.relative"), std::string::npos) << s;
+  spec.mutable_ptq()->mutable_budget()->set_relative(false);
+  EXPECT_TRUE(h.scheduler->Submit(spec).ok());
+}
+
+TEST(GateFailureTest, GateFailureKeepsOutputsAndFailsTyped) {
+  testing::SchedulerHarness h;
+  auto r = h.scheduler->Submit(testing::SchedulerHarness::PtqSpec());
+  auto g = h.scheduler->LeaseTask("w", 0);
+  ASSERT_TRUE(g.ok() && g->has_value());
+  ASSERT_TRUE(h.artifacts->Record(std::string(64, 'd'), 3, "application/json", 0).ok());
+  v1::ArtifactRef out;
+  out.set_name("report");
+  out.set_sha256(std::string(64, 'd'));
+  ASSERT_TRUE(h.scheduler->CompleteTask((*g)->lease_id, {out}, "accuracy_drop 0.05 > 0.01").ok());
+  auto job = h.scheduler->Get(r->job.id());
+  EXPECT_EQ(job->state(), v1::FAILED);
+  EXPECT_EQ(job->failure_kind(), v1::GATE_FAILED);
+  EXPECT_EQ(job->error(), "gate failed: accuracy_drop 0.05 > 0.01");
+  ASSERT_EQ(job->outputs_size(), 1);
+  EXPECT_EQ(job->outputs(0).name(), "report");
+}
+
+}  // namespace
+}  // namespace quantd::server

@@ -59,7 +59,7 @@ TEST_F(JobStoreTest, LeaseCompleteSucceedsTheJob) {
   v1::ArtifactRef out;
   out.set_name("report");
   out.set_sha256(std::string(64, 'a'));
-  auto done = store_->CompleteTask("L1", {out}, now_ + 50);
+  auto done = store_->CompleteTask("L1", {out}, "", now_ + 50);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->job_state, v1::SUCCEEDED);
   auto job = store_->GetJob("j1");
@@ -67,7 +67,7 @@ TEST_F(JobStoreTest, LeaseCompleteSucceedsTheJob) {
   EXPECT_EQ(job->outputs(0).name(), "report");
   EXPECT_EQ(job->outputs(0).size(), 5);
   // The lease is spent: a second completion is refused.
-  EXPECT_EQ(store_->CompleteTask("L1", {out}, now_).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->CompleteTask("L1", {out}, "", now_).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(JobStoreTest, CompletionWithAnOutputNeverUploadedIsRefused) {
@@ -76,7 +76,7 @@ TEST_F(JobStoreTest, CompletionWithAnOutputNeverUploadedIsRefused) {
   v1::ArtifactRef out;
   out.set_name("model");
   out.set_sha256(std::string(64, 'c'));
-  EXPECT_EQ(store_->CompleteTask("L1", {out}, now_).status().code(),
+  EXPECT_EQ(store_->CompleteTask("L1", {out}, "", now_).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(StateOf("j1"), v1::RUNNING);  // rolled back: still leased, still running
 }
@@ -124,7 +124,7 @@ TEST_F(JobStoreTest, CancelRunningJobFlagsTheLeaseAndDropsLateResults) {
   EXPECT_TRUE(hb->cancel_requested);
   // The second task never gets leased.
   EXPECT_FALSE(store_->LeaseNextTask("w2", "L2", now_, now_ + 100)->has_value());
-  EXPECT_TRUE(store_->CompleteTask("L1", {}, now_).ok());
+  EXPECT_TRUE(store_->CompleteTask("L1", {}, "", now_).ok());
   EXPECT_EQ(StateOf("j1"), v1::CANCELLED);
   EXPECT_EQ(store_->CancelJob("j1", now_).status().code(), absl::StatusCode::kFailedPrecondition);
 }

@@ -37,10 +37,10 @@ TEST(PtqHandlerTest, QNetworkProducesModelReportAndManifest) {
       ctx.Add(testing::ReadFile(testing::FixturePath("qnetwork_inputs.npy"))));
   auto outputs = RunPtqTask(task, ctx);
   ASSERT_TRUE(outputs.ok()) << outputs.status();
-  ASSERT_EQ(outputs->size(), 3u);
-  EXPECT_EQ((*outputs)[0].name(), "model");
-  EXPECT_EQ((*outputs)[1].name(), "report");
-  EXPECT_EQ((*outputs)[2].name(), "manifest");
+  ASSERT_EQ(outputs->outputs.size(), 3u);
+  EXPECT_EQ(outputs->outputs[0].name(), "model");
+  EXPECT_EQ(outputs->outputs[1].name(), "report");
+  EXPECT_EQ(outputs->outputs[2].name(), "manifest");
 
   auto report = nlohmann::json::parse(ctx.stored["report"]);
   EXPECT_EQ(report["inputs"]["samples"], 2048);
@@ -55,7 +55,7 @@ TEST(PtqHandlerTest, QNetworkProducesModelReportAndManifest) {
   EXPECT_EQ(report["layers"].size(), 3u);
 
   auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
-  EXPECT_EQ(manifest["outputs"]["model"]["sha256"], (*outputs)[0].sha256());
+  EXPECT_EQ(manifest["outputs"]["model"]["sha256"], outputs->outputs[0].sha256());
   EXPECT_EQ(manifest["inputs"]["model"]["sha256"], task.spec().ptq().model_sha256());
   EXPECT_EQ(manifest["resolved_spec"]["ptq"]["top_k"], 2);
   EXPECT_EQ(manifest["worker_id"], "test-worker");
@@ -78,7 +78,7 @@ TEST(PtqHandlerTest, SyntheticInputsAreSeededAndRecorded) {
   auto b = RunPtqTask(task, ctx);
   auto report_b = nlohmann::json::parse(ctx.stored["report"]);
   EXPECT_EQ(report_a["accuracy"]["output_mse"], report_b["accuracy"]["output_mse"]);
-  EXPECT_EQ((*a)[0].sha256(), (*b)[0].sha256()) << "same spec, same model bytes";
+  EXPECT_EQ(a->outputs[0].sha256(), b->outputs[0].sha256()) << "same spec, same model bytes";
 }
 
 TEST(PtqHandlerTest, WrongInputShapeNamesTheShape) {
@@ -201,6 +201,62 @@ TEST(PtqHandlerStaticTest, AutoEngineMeasuresEachCandidate) {
   EXPECT_TRUE(chosen == "onednn" || chosen == "qnnpack");
   // The Q-network is too small for int8 to beat float at batch 1; the report says so.
   EXPECT_FALSE(report["notes"].empty());
+}
+
+}  // namespace
+}  // namespace quantd::worker
+
+namespace quantd::worker {
+namespace {
+
+v1::Task MlpWithImages(testing::InMemoryTaskContext& ctx) {
+  v1::Task task = PtqTask(ctx, "fashion_mlp.pt");
+  task.mutable_spec()->mutable_ptq()->mutable_inputs()->set_npy_sha256(
+      ctx.Add(testing::ReadFile(testing::FixturePath("fashion_test_images.npy"))));
+  return task;
+}
+
+TEST(AccuracyBudgetTest, AccuracyAwareRevertsTheWorstLayersUntilTheBudgetHolds) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = MlpWithImages(ctx);
+  auto plain = RunPtqTask(task, ctx);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  double all_int8_mse = report["accuracy"]["output_mse"]["value"];
+  auto worst = report["per_layer"]["worst_first"];
+  ASSERT_EQ(worst.size(), 3u);
+  EXPECT_LE(worst[0]["output_sqnr_db"].get<double>(), worst[2]["output_sqnr_db"].get<double>());
+
+  v1::AccuracyBudget* b = task.mutable_spec()->mutable_ptq()->mutable_budget();
+  b->set_metric(v1::OUTPUT_MSE);
+  b->set_max_drop(all_int8_mse * 0.5);
+  b->set_accuracy_aware(true);
+  auto aware = RunPtqTask(task, ctx);
+  ASSERT_TRUE(aware.ok()) << aware.status();
+  EXPECT_EQ(aware->gate_failure, "");
+  report = nlohmann::json::parse(ctx.stored["report"]);
+  auto reverted = report["budget"]["reverted_to_float"];
+  ASSERT_GE(reverted.size(), 1u);
+  EXPECT_EQ(reverted[0], worst[0]["layer"]) << "the worst layer goes back first";
+  EXPECT_LE(report["accuracy"]["output_mse"]["value"].get<double>(), all_int8_mse * 0.5);
+  EXPECT_TRUE(report["gates"][0]["passed"].get<bool>());
+  EXPECT_EQ(report["layers"].size(), 3u - reverted.size());
+}
+
+TEST(AccuracyBudgetTest, ImpossibleBudgetIsAGateFailureWithEveryArtifactStored) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = MlpWithImages(ctx);
+  v1::AccuracyBudget* b = task.mutable_spec()->mutable_ptq()->mutable_budget();
+  b->set_metric(v1::OUTPUT_MSE);
+  b->set_max_drop(1e-30);
+  auto r = RunPtqTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NE(r->gate_failure.find("output_mse"), std::string::npos) << r->gate_failure;
+  EXPECT_EQ(r->outputs.size(), 3u);
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  EXPECT_FALSE(report["gates"][0]["passed"].get<bool>());
+  auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
+  EXPECT_FALSE(manifest["gates"][0]["passed"].get<bool>());
 }
 
 }  // namespace

@@ -7,13 +7,16 @@
 #include <nlohmann/json.hpp>
 
 #include "quantd/sha256.h"
+#include "worker/engine/batched_forward.h"
 #include "worker/engine/evaluation_inputs.h"
 #include "worker/engine/model_io.h"
 #include "worker/engine/output_metrics.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/handlers/manifest.h"
+#include "worker/handlers/accuracy_budget.h"
 #include "worker/handlers/model_timing.h"
+#include "worker/handlers/ptq_accuracy.h"
 #include "worker/handlers/ptq_modes.h"
 #include "worker/handlers/ptq_report.h"
 
@@ -24,29 +27,12 @@ using json = nlohmann::ordered_json;
 
 constexpr int64_t kEvalBatch = 512;
 constexpr uint32_t kPhases = 6;
+constexpr uint32_t kDefaultSensitivityLayers = 32;
+constexpr int64_t kSensitivitySamples = 1024;
 
-// Runs `module` over all samples in batches; a shape or dtype the model rejects is the
-// user's input error, reported with the shape it was given.
 absl::StatusOr<at::Tensor> RunAll(torch::jit::Module& module, const at::Tensor& samples,
                                   const std::string& which) {
-  return TorchGuard(
-      absl::StatusCode::kInvalidArgument,
-      "ptq.inputs: the " + which + " model rejects inputs of shape " + c10::str(samples.sizes()),
-      [&] {
-        c10::InferenceMode guard;
-        std::vector<at::Tensor> outs;
-        for (int64_t i = 0; i < samples.size(0); i += kEvalBatch) {
-          at::Tensor batch = samples.slice(0, i, std::min(i + kEvalBatch, samples.size(0)));
-          c10::IValue out = module.forward({batch});
-          if (out.isTuple()) out = out.toTupleRef().elements().at(0);
-          if (!out.isTensor()) {
-            throw std::runtime_error("forward must return a tensor (or a tuple whose first "
-                                     "element is one)");
-          }
-          outs.push_back(out.toTensor().to(at::kFloat));
-        }
-        return at::cat(outs, 0);
-      });
+  return RunBatched(module, samples, kEvalBatch, "ptq.inputs: the " + which + " model");
 }
 
 absl::Status CheckCancelled(TaskContext& ctx) {
@@ -89,8 +75,7 @@ absl::StatusOr<CalibrationSet> LoadCalibration(const v1::PtqSpec& spec, TaskCont
 
 }  // namespace
 
-absl::StatusOr<std::vector<v1::ArtifactRef>> RunPtqTask(const v1::Task& task,
-                                                        TaskContext& ctx) {
+absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   const v1::PtqSpec& spec = task.spec().ptq();
   auto should_stop = [&ctx] { return ctx.Cancelled(); };
   PhaseTimer timer;
@@ -123,6 +108,7 @@ absl::StatusOr<std::vector<v1::ArtifactRef>> RunPtqTask(const v1::Task& task,
   ctx.ReportProgress("quantize", 3, kPhases);
   std::vector<std::string> engines = EnginesFor(spec);
   bool choose = engines.size() > 1;
+  bool timed = choose;  // candidates were timed while choosing the engine
   std::optional<at::Tensor> calib_samples;
   if (calibration) calib_samples = calibration->samples;
   struct Candidate {
@@ -155,11 +141,51 @@ absl::StatusOr<std::vector<v1::ArtifactRef>> RunPtqTask(const v1::Task& task,
   OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), inputs.labels);
   RETURN_IF_ERROR(CheckCancelled(ctx));
 
+  // Which layers hurt (one quantized layer at a time), and, under an accuracy-aware budget,
+  // the worst of them put back in float until the budget holds.
+  Evaluation eval{inputs.samples, inputs.labels, float_out};
+  uint32_t max_layers = spec.max_sensitivity_layers() ? spec.max_sensitivity_layers()
+                                                       : kDefaultSensitivityLayers;
+  std::vector<LayerSensitivity> sensitivity;
+  bool aware = spec.has_budget() && spec.budget().accuracy_aware();
+  if (chosen.model.layers.size() <= max_layers || aware) {
+    ASSIGN_OR_RETURN(sensitivity,
+                     MeasureSensitivity(loaded, spec, chosen.model.layers, calib_samples, eval,
+                                        kSensitivitySamples, should_stop));
+  }
+  std::vector<Gate> gates;
+  json budget_report;
+  if (spec.has_budget()) {
+    Gate gate = BudgetGate(spec.budget(), agreement);
+    budget_report = {{"metric", v1::BudgetMetric_Name(ResolvedMetric(
+                                    spec.budget(), inputs.labels.has_value()))},
+                     {"max_drop", spec.budget().max_drop()},
+                     {"relative", spec.budget().relative()},
+                     {"accuracy_aware", aware},
+                     {"all_layers_int8", {{gate.name, gate.value}, {"passed", gate.Passed()}}}};
+    if (!gate.Passed() && aware) {
+      ASSIGN_OR_RETURN(RevertedModel r,
+                       RevertUntilBudget(loaded, spec, sensitivity, calib_samples, eval,
+                                         static_cast<int>(spec.top_k()), should_stop));
+      if (!r.reverted.empty()) {
+        chosen.model = std::move(r.model);
+        quant_out = r.quant_out;
+        agreement = r.agreement;
+        gate = r.gate;
+        timed = false;  // measure the model that is kept
+      }
+      budget_report["reverted_to_float"] = r.reverted;
+      budget_report["steps"] = r.steps;
+    }
+    gates.push_back(gate);
+  }
+  RETURN_IF_ERROR(CheckCancelled(ctx));
+
   timer.Start("benchmark");
   ctx.ReportProgress("benchmark", 5, kPhases);
   ModelTiming float_timing = TimeModel(float_model, inputs.samples, spec.latency_iterations(),
                                        spec.throughput_batch(), ctx);
-  if (!choose) {
+  if (!timed) {
     chosen.timing = TimeModel(chosen.model.module, inputs.samples, spec.latency_iterations(),
                               spec.throughput_batch(), ctx);
   }
@@ -181,6 +207,19 @@ absl::StatusOr<std::vector<v1::ArtifactRef>> RunPtqTask(const v1::Task& task,
   ri.float_timing = float_timing;
   ri.quantized_timing = chosen.timing;
   ri.details = chosen.model.details;
+  if (!sensitivity.empty()) {
+    json per_layer = json::array();
+    for (const auto& s : sensitivity) {
+      per_layer.push_back({{"layer", s.layer}, {"output_sqnr_db", s.output_sqnr_db}});
+    }
+    ri.details["per_layer"] = {
+        {"method", "quantize one layer at a time, the rest float; model-output SQNR vs float"},
+        {"worst_first", per_layer}};
+  }
+  if (!budget_report.is_null()) {
+    ri.details["budget"] = budget_report;
+    ri.details["gates"] = GatesJson(gates);
+  }
   if (choose) {
     json cands = json::array();
     for (const auto& c : candidates) {
@@ -227,11 +266,12 @@ absl::StatusOr<std::vector<v1::ArtifactRef>> RunPtqTask(const v1::Task& task,
   mi.extra["engine"] = chosen.engine;
   mi.extra["evaluation_samples"] = agreement.samples;
   mi.extra["layer_decisions"] = chosen.model.decisions;
+  if (!gates.empty()) mi.extra["gates"] = GatesJson(gates);
   json manifest = BuildManifest(task, ctx.WorkerId(), mi, timer);
   ASSIGN_OR_RETURN(v1::ArtifactRef manifest_ref,
                    ctx.StoreArtifact("manifest", "application/json", manifest.dump(2)));
   outputs.push_back(manifest_ref);
-  return outputs;
+  return TaskResult{outputs, GateFailureSummary(gates)};
 }
 
 }  // namespace quantd::worker

@@ -6,11 +6,11 @@
 
 #include "quantd/status.h"
 #include "quantd/v1/worker_service.pb.h"
+#include "worker/handlers/task_handlers.h"
 #include "worker/task_context.h"
 
 namespace quantd::worker {
 
-absl::StatusOr<std::vector<v1::ArtifactRef>> RunPtqTask(const v1::Task& task,
-                                                        TaskContext& context);
+absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& context);
 
 }  // namespace quantd::worker

@@ -35,6 +35,12 @@ absl::StatusOr<QuantizedModel> Dynamic(const torch::jit::Module& float_model,
                       {"out_features", l.out_features}, {"scheme", l.scheme},
                       {"weight_sqnr_db", l.weight_sqnr_db}});
     out.decisions.push_back({{"layer", l.name}, {"decision", l.scheme}});
+    // Frozen weight constants are named self.<module path>.weight.
+    std::string path = l.name;
+    if (path.rfind("self.", 0) == 0) path = path.substr(5);
+    if (path.size() > 7 && path.substr(path.size() - 7) == ".weight") {
+      out.layers.push_back(path.substr(0, path.size() - 7));
+    }
   }
   json kept = json::array();
   for (const auto& s : r.skipped) {
@@ -95,7 +101,11 @@ absl::StatusOr<QuantizedModel> Static(const torch::jit::Module& float_model,
   for (const auto& op : r.float_ops) kept.push_back({{"name", op.op}, {"reason", op.reason}});
   out.details["kept_float"] = kept;
   for (const auto& t : r.tensors) {
-    if (t.weight) out.decisions.push_back({{"layer", t.observer}, {"decision", out.weights}});
+    if (!t.weight) continue;
+    out.decisions.push_back({{"layer", t.observer}, {"decision", out.weights}});
+    // Weight recorders sit inside their module: "<module path>._observer_N".
+    auto cut = t.observer.find("._observer_");
+    if (cut != std::string::npos) out.layers.push_back(t.observer.substr(0, cut));
   }
   return out;
 }

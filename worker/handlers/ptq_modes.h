@@ -20,6 +20,7 @@ struct QuantizedModel {
   std::string activations;  // scheme description for the report
   nlohmann::ordered_json details = nlohmann::ordered_json::object();  // report sections
   nlohmann::ordered_json decisions = nlohmann::ordered_json::array();  // manifest, per layer
+  std::vector<std::string> layers;  // module paths whose weights were quantized, e.g. "conv1"
 };
 
 // Quantizes with the currently selected quantized engine. `calibration` is required for STATIC.

@@ -10,8 +10,14 @@
 
 namespace quantd::worker {
 
-using TaskHandler =
-    std::function<absl::StatusOr<std::vector<v1::ArtifactRef>>(const v1::Task&, TaskContext&)>;
+// What a finished task reports: its stored outputs, and a gate failure when an acceptance gate
+// did not hold (the outputs are kept either way).
+struct TaskResult {
+  std::vector<v1::ArtifactRef> outputs;
+  std::string gate_failure;
+};
+
+using TaskHandler = std::function<absl::StatusOr<TaskResult>(const v1::Task&, TaskContext&)>;
 
 // UNIMPLEMENTED for kinds this worker has no handler for.
 absl::StatusOr<TaskHandler> HandlerFor(v1::JobKind kind);

@@ -1,0 +1,17 @@
+// Runs a model over many samples in fixed-size batches and concatenates the outputs. A model
+// that rejects the inputs is the caller's input error, reported with the shape it was given.
+#pragma once
+
+#include <torch/script.h>
+
+#include <string>
+
+#include "quantd/status.h"
+
+namespace quantd::worker {
+
+// `context` starts the error message, e.g. "ptq.inputs: the float model".
+absl::StatusOr<at::Tensor> RunBatched(torch::jit::Module& module, const at::Tensor& samples,
+                                      int64_t batch, const std::string& context);
+
+}  // namespace quantd::worker
