@@ -21,7 +21,8 @@ struct CommandEnv {
 
 int RunUpload(CommandEnv& env, const CommandLine& cl);
 int RunDownload(CommandEnv& env, const CommandLine& cl);
-int RunSubmit(CommandEnv& env, const CommandLine& cl);
+// `submit KIND ...`; `validate ...` is `submit validate ... --wait`.
+int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default = false);
 int RunGet(CommandEnv& env, const CommandLine& cl);
 int RunList(CommandEnv& env, const CommandLine& cl);
 int RunCancel(CommandEnv& env, const CommandLine& cl);

@@ -23,6 +23,9 @@ constexpr char kUsage[] =
     "       [--accuracy-aware]]   gate; accuracy-aware reverts the worst layers to float\n"
     "      [--engine onednn|qnnpack|auto] [--top-k K] [--latency-iterations N]\n"
     "      [--throughput-batch B] [--request-id ID] [--max-attempts N] [--wait]\n"
+    "  validate --float F --quantized Q [--teacher T] (--inputs NPY | --synthetic-shape ...)\n"
+    "      [--labels NPY] [--min-top1 0.75] [--min-topk 0.5] [--min-teacher 0.75]\n"
+    "      [--max-latency-ratio 2.0] [--max-accuracy-drop D]   compare and judge; waits\n"
     "  watch JOB                              follow a job's events to the end\n"
     "  get JOB                                show a job\n"
     "  list [--state S] [--kind K] [--limit N] [--page-token T]\n"
@@ -30,8 +33,8 @@ constexpr char kUsage[] =
     "  download JOB OUTPUT -o FILE            fetch an output (model, report, manifest)\n"
     "  download SHA256 -o FILE                fetch any stored artifact\n"
     "\n"
-    "job kinds: ptq (dynamic or static INT8; weight-only, qat, head_to_head, crossover_search,\n"
-    "           validate and weight_only_llm arrive in later releases)\n"
+    "job kinds: ptq (dynamic or static INT8), validate; qat, head_to_head, crossover_search and\n"
+    "           weight_only_llm arrive in later releases\n"
     "calibration methods (static): minmax (observed range), percentile (clip tails),\n"
     "           entropy (KL-optimal threshold), mse (least expected quantization error)\n"
     "exit codes: 0 done, 1 job failed (including a failed gate, whose outputs are kept) or\n"
@@ -60,6 +63,12 @@ int main(int argc, char** argv) {
   if (command == "upload") return RunUpload(env, *cl);
   if (command == "download") return RunDownload(env, *cl);
   if (command == "submit") return RunSubmit(env, *cl);
+  if (command == "validate") {
+    std::vector<std::string> submit_args = {"submit"};
+    submit_args.insert(submit_args.end(), args.begin(), args.end());
+    auto as_submit = CommandLine::Parse(submit_args, {"--json", "--wait", "--help"});
+    return as_submit.ok() ? RunSubmit(env, *as_submit, true) : kExitError;
+  }
   if (command == "get") return RunGet(env, *cl);
   if (command == "list") return RunList(env, *cl);
   if (command == "cancel") return RunCancel(env, *cl);

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 #include "client/quantctl/commands.h"
@@ -43,6 +44,76 @@ absl::StatusOr<std::vector<int64_t>> ParseShape(const std::string& flag, const s
   }
   if (dims.empty()) return absl::InvalidArgumentError(flag + ": empty shape");
   return dims;
+}
+
+// --inputs NPY|SHA256 or --synthetic-shape/--synthetic-count/--seed, plus --labels.
+absl::Status BuildInputs(CommandEnv& env, const CommandLine& cl, v1::InputData* in) {
+  if (auto inputs = cl.Get("--inputs")) {
+    ASSIGN_OR_RETURN(*in->mutable_npy_sha256(),
+                     ResolveArtifact(env, "--inputs", *inputs, "application/x-npy"));
+  } else if (auto shape = cl.Get("--synthetic-shape")) {
+    ASSIGN_OR_RETURN(auto dims, ParseShape("--synthetic-shape", *shape));
+    for (int64_t d : dims) in->mutable_synthetic()->add_shape(d);
+    ASSIGN_OR_RETURN(auto count, cl.GetInt("--synthetic-count", 1, 100000));
+    if (count) in->mutable_synthetic()->set_count(static_cast<uint32_t>(*count));
+    ASSIGN_OR_RETURN(auto seed, cl.GetInt("--seed", 0, INT64_MAX));
+    if (seed) in->mutable_synthetic()->set_seed(static_cast<uint64_t>(*seed));
+  }
+  if (auto labels = cl.Get("--labels")) {
+    ASSIGN_OR_RETURN(*in->mutable_labels_npy_sha256(),
+                     ResolveArtifact(env, "--labels", *labels, "application/x-npy"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<double>> GetDouble(const CommandLine& cl, const std::string& flag) {
+  auto v = cl.Get(flag);
+  if (!v) return std::optional<double>();
+  try {
+    size_t used = 0;
+    double d = std::stod(*v, &used);
+    if (used != v->size()) throw std::invalid_argument(*v);
+    return std::optional<double>(d);
+  } catch (const std::exception&) {
+    return absl::InvalidArgumentError(flag + ": expected a number, got '" + *v + "'");
+  }
+}
+
+absl::Status BuildValidateSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
+  v1::ValidateSpec* v = spec->mutable_validate();
+  auto float_model = cl.Get("--float");
+  auto quantized = cl.Get("--quantized");
+  if (!float_model || !quantized) {
+    return absl::InvalidArgumentError("--float and --quantized: both required (TorchScript files "
+                                      "or sha256)");
+  }
+  ASSIGN_OR_RETURN(*v->mutable_float_model_sha256(),
+                   ResolveArtifact(env, "--float", *float_model, "application/x-torchscript"));
+  ASSIGN_OR_RETURN(*v->mutable_quantized_model_sha256(),
+                   ResolveArtifact(env, "--quantized", *quantized, "application/x-torchscript"));
+  if (auto teacher = cl.Get("--teacher")) {
+    ASSIGN_OR_RETURN(*v->mutable_teacher_model_sha256(),
+                     ResolveArtifact(env, "--teacher", *teacher, "application/x-torchscript"));
+  }
+  RETURN_IF_ERROR(BuildInputs(env, cl, v->mutable_inputs()));
+  ASSIGN_OR_RETURN(auto top_k, cl.GetInt("--top-k", 1, 1000));
+  if (top_k) v->set_top_k(static_cast<uint32_t>(*top_k));
+  ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
+  if (iters) v->set_latency_iterations(static_cast<uint32_t>(*iters));
+  ASSIGN_OR_RETURN(auto batch, cl.GetInt("--throughput-batch", 1, 4096));
+  if (batch) v->set_throughput_batch(static_cast<uint32_t>(*batch));
+  v1::ValidateThresholds* t = v->mutable_thresholds();
+  ASSIGN_OR_RETURN(auto top1, GetDouble(cl, "--min-top1"));
+  if (top1) t->set_min_top1_agreement(*top1);
+  ASSIGN_OR_RETURN(auto topk, GetDouble(cl, "--min-topk"));
+  if (topk) t->set_min_topk_agreement(*topk);
+  ASSIGN_OR_RETURN(auto teacher_min, GetDouble(cl, "--min-teacher"));
+  if (teacher_min) t->set_min_teacher_agreement(*teacher_min);
+  ASSIGN_OR_RETURN(auto latency, GetDouble(cl, "--max-latency-ratio"));
+  if (latency) t->set_max_latency_ratio(*latency);
+  ASSIGN_OR_RETURN(auto drop, GetDouble(cl, "--max-accuracy-drop"));
+  if (drop) t->set_max_accuracy_drop(*drop);
+  return absl::OkStatus();
 }
 
 std::vector<std::string> SplitList(const std::string& v) {
@@ -138,22 +209,7 @@ absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
     else if (*e == "auto") p->set_engine(v1::AUTO);
     else return absl::InvalidArgumentError("--engine: expected onednn, qnnpack or auto");
   }
-  v1::InputData* in = p->mutable_inputs();
-  if (auto inputs = cl.Get("--inputs")) {
-    ASSIGN_OR_RETURN(*in->mutable_npy_sha256(),
-                     ResolveArtifact(env, "--inputs", *inputs, "application/x-npy"));
-  } else if (auto shape = cl.Get("--synthetic-shape")) {
-    ASSIGN_OR_RETURN(auto dims, ParseShape("--synthetic-shape", *shape));
-    for (int64_t d : dims) in->mutable_synthetic()->add_shape(d);
-    ASSIGN_OR_RETURN(auto count, cl.GetInt("--synthetic-count", 1, 100000));
-    if (count) in->mutable_synthetic()->set_count(static_cast<uint32_t>(*count));
-    ASSIGN_OR_RETURN(auto seed, cl.GetInt("--seed", 0, INT64_MAX));
-    if (seed) in->mutable_synthetic()->set_seed(static_cast<uint64_t>(*seed));
-  }
-  if (auto labels = cl.Get("--labels")) {
-    ASSIGN_OR_RETURN(*in->mutable_labels_npy_sha256(),
-                     ResolveArtifact(env, "--labels", *labels, "application/x-npy"));
-  }
+  RETURN_IF_ERROR(BuildInputs(env, cl, p->mutable_inputs()));
   if (auto keep = cl.Get("--keep-float")) {
     for (const auto& name : SplitList(*keep)) p->add_keep_float_modules(name);
   }
@@ -173,7 +229,7 @@ absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
 
 }  // namespace
 
-int RunSubmit(CommandEnv& env, const CommandLine& cl) {
+int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
   const auto& p = cl.positional();
   if (p.size() != 2) {
     return ReportError(env, absl::InvalidArgumentError("usage: quantctl submit ptq --model FILE|SHA256 "
@@ -185,6 +241,8 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl) {
                              "--keep-float-type", "--calibration", "--percentile",
                              "--calibration-data", "--calibration-samples", "--calibration-batch",
                              "--max-drop", "--budget-metric", "--relative", "--accuracy-aware",
+                             "--float", "--quantized", "--teacher", "--min-top1", "--min-topk",
+                             "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop",
                              "--request-id", "--max-attempts", "--wait", "--json", "--server"});
       !s.ok()) {
     return ReportError(env, s);
@@ -197,14 +255,16 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl) {
   absl::Status built;
   if (p[1] == "ptq") {
     built = BuildPtqSpec(env, cl, &spec);
+  } else if (p[1] == "validate") {
+    built = BuildValidateSpec(env, cl, &spec);
   } else {
-    built = absl::UnimplementedError("submit " + p[1] + ": only 'ptq' is available in this "
-                                     "release");
+    built = absl::UnimplementedError("submit " + p[1] + ": only 'ptq' and 'validate' are "
+                                     "available in this release");
   }
   if (!built.ok()) return ReportError(env, built);
   auto resp = env.client->Submit(spec);
   if (!resp.ok()) return ReportError(env, resp.status());
-  if (!cl.Has("--wait")) {
+  if (!cl.Has("--wait") && !wait_by_default) {
     if (env.json) {
       auto j = JobToJson(resp->job());
       j["deduplicated"] = resp->deduplicated();

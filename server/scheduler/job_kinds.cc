@@ -2,6 +2,7 @@
 #include "server/scheduler/job_kinds.h"
 
 #include "server/scheduler/ptq_planner.h"
+#include "server/scheduler/validate_planner.h"
 
 namespace quantd::server {
 
@@ -14,8 +15,8 @@ const std::vector<JobKindInfo>& JobKinds() {
        nullptr},
       {v1::CROSSOVER_SEARCH, "crossover_search", "recombine two parents (not implemented yet)",
        nullptr, nullptr},
-      {v1::VALIDATE, "validate", "compare float and quantized models (not implemented yet)",
-       nullptr, nullptr},
+      {v1::VALIDATE, "validate", "compare a float and a quantized model under gates",
+       ResolveValidateSpec, PlanValidate},
       {v1::WEIGHT_ONLY_LLM, "weight_only_llm", "GPTQ/AWQ for language models (not implemented "
        "yet)", nullptr, nullptr},
   };

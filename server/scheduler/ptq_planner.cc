@@ -4,79 +4,14 @@
 
 #include <cmath>
 
-#include "server/scheduler/artifact_field.h"
+#include "server/scheduler/spec_fields.h"
 
 namespace quantd::server {
 namespace {
 
-constexpr uint32_t kDefaultTopK = 3;
-constexpr uint32_t kMaxTopK = 1000;
-constexpr uint32_t kDefaultLatencyIterations = 200;
-constexpr uint32_t kMaxLatencyIterations = 100000;
-constexpr uint32_t kDefaultThroughputBatch = 64;
-constexpr uint32_t kMaxThroughputBatch = 4096;
-constexpr uint32_t kDefaultSyntheticCount = 256;
-constexpr uint32_t kMaxSyntheticCount = 100000;
-constexpr int64_t kMaxSyntheticElements = 50'000'000;
 constexpr double kDefaultPercentile = 99.99;
 constexpr uint32_t kDefaultCalibrationSamples = 640;
 constexpr uint32_t kDefaultCalibrationBatch = 64;
-
-// Fills `default_value` when unset (0) and enforces `limit`.
-absl::Status DefaultAndLimit(const std::string& field, uint32_t default_value, uint32_t limit,
-                             uint32_t* value) {
-  if (*value == 0) *value = default_value;
-  if (*value > limit) {
-    return absl::InvalidArgumentError(field + ": " + std::to_string(*value) +
-                                      " exceeds the limit of " + std::to_string(limit));
-  }
-  return absl::OkStatus();
-}
-
-// `field` names the InputData in errors, e.g. "ptq.inputs" or "ptq.calibration.data".
-absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
-                           storage::ArtifactIndex* artifacts) {
-  switch (in->source_case()) {
-    case v1::InputData::kNpySha256:
-      RETURN_IF_ERROR(RequireArtifact(field + ".npy_sha256", in->npy_sha256(), artifacts));
-      break;
-    case v1::InputData::kSynthetic: {
-      v1::SyntheticInputs* s = in->mutable_synthetic();
-      if (s->shape_size() == 0) {
-        return absl::InvalidArgumentError(
-            field + ".synthetic.shape: empty; give the per-sample shape, e.g. [8]");
-      }
-      int64_t elements = 1;
-      for (int i = 0; i < s->shape_size(); ++i) {
-        if (s->shape(i) <= 0) {
-          return absl::InvalidArgumentError(field + ".synthetic.shape[" + std::to_string(i) +
-                                            "]: must be positive, got " +
-                                            std::to_string(s->shape(i)));
-        }
-        elements *= s->shape(i);
-        if (elements > kMaxSyntheticElements) break;
-      }
-      uint32_t count = s->count();
-      RETURN_IF_ERROR(DefaultAndLimit(field + ".synthetic.count", kDefaultSyntheticCount,
-                                      kMaxSyntheticCount, &count));
-      s->set_count(count);
-      if (elements * s->count() > kMaxSyntheticElements) {
-        return absl::InvalidArgumentError(
-            field + ".synthetic: count x shape is more than " +
-            std::to_string(kMaxSyntheticElements) + " elements");
-      }
-      break;
-    }
-    case v1::InputData::SOURCE_NOT_SET:
-      return absl::InvalidArgumentError(field +
-                                        ": missing; give npy_sha256 or synthetic.shape");
-  }
-  if (!in->labels_npy_sha256().empty()) {
-    RETURN_IF_ERROR(
-        RequireArtifact(field + ".labels_npy_sha256", in->labels_npy_sha256(), artifacts));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ResolveCalibration(v1::PtqSpec* p, storage::ArtifactIndex* artifacts) {
   for (size_t i = 0; i < static_cast<size_t>(p->keep_float_modules_size()); ++i) {
@@ -109,9 +44,9 @@ absl::Status ResolveCalibration(v1::PtqSpec* p, storage::ArtifactIndex* artifact
   }
   uint32_t samples = c->max_samples(), batch = c->batch_size();
   RETURN_IF_ERROR(DefaultAndLimit("ptq.calibration.max_samples", kDefaultCalibrationSamples,
-                                  kMaxSyntheticCount, &samples));
+                                  kMaxSamples, &samples));
   RETURN_IF_ERROR(DefaultAndLimit("ptq.calibration.batch_size", kDefaultCalibrationBatch,
-                                  kMaxThroughputBatch, &batch));
+                                  kMaxBatch, &batch));
   c->set_max_samples(samples);
   c->set_batch_size(batch);
   if (!c->has_data()) {
@@ -176,11 +111,7 @@ absl::Status ResolvePtqSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts
   RETURN_IF_ERROR(ResolveBudget(p));
   uint32_t top_k = p->top_k(), iterations = p->latency_iterations(),
            batch = p->throughput_batch();
-  RETURN_IF_ERROR(DefaultAndLimit("ptq.top_k", kDefaultTopK, kMaxTopK, &top_k));
-  RETURN_IF_ERROR(DefaultAndLimit("ptq.latency_iterations", kDefaultLatencyIterations,
-                                  kMaxLatencyIterations, &iterations));
-  RETURN_IF_ERROR(DefaultAndLimit("ptq.throughput_batch", kDefaultThroughputBatch,
-                                  kMaxThroughputBatch, &batch));
+  RETURN_IF_ERROR(ResolveMeasurement("ptq", &top_k, &iterations, &batch));
   p->set_top_k(top_k);
   p->set_latency_iterations(iterations);
   p->set_throughput_batch(batch);

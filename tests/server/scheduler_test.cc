@@ -261,3 +261,39 @@ TEST(GateFailureTest, GateFailureKeepsOutputsAndFailsTyped) {
 
 }  // namespace
 }  // namespace quantd::server
+
+namespace quantd::server {
+namespace {
+
+TEST(ValidateSpecTest, SeedDefaultsAndFieldChecks) {
+  testing::SchedulerHarness h;
+  v1::JobSpec spec;
+  v1::ValidateSpec* v = spec.mutable_validate();
+  v->set_float_model_sha256(testing::SchedulerHarness::kModel);
+  v->set_quantized_model_sha256(testing::SchedulerHarness::kModel);
+  v->mutable_inputs()->mutable_synthetic()->add_shape(8);
+  auto r = h.scheduler->Submit(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::ValidateThresholds& t = r->job.spec().validate().thresholds();
+  EXPECT_DOUBLE_EQ(t.min_top1_agreement(), 0.75);
+  EXPECT_DOUBLE_EQ(t.min_topk_agreement(), 0.5);
+  EXPECT_DOUBLE_EQ(t.max_latency_ratio(), 2.0);
+  EXPECT_FALSE(t.has_min_teacher_agreement());
+  EXPECT_EQ(r->job.kind(), v1::VALIDATE);
+
+  v->set_quantized_model_sha256(std::string(64, 'f'));
+  auto s = h.scheduler->Submit(spec).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("validate.quantized_model_sha256"), std::string::npos) << s;
+  v->set_quantized_model_sha256(testing::SchedulerHarness::kModel);
+  v->mutable_thresholds()->set_min_top1_agreement(1.5);
+  s = h.scheduler->Submit(spec).status();
+  EXPECT_NE(s.message().find("validate.thresholds.min_top1_agreement"), std::string::npos) << s;
+  v->mutable_thresholds()->clear_min_top1_agreement();
+  v->mutable_thresholds()->set_min_teacher_agreement(0.9);
+  s = h.scheduler->Submit(spec).status();
+  EXPECT_NE(s.message().find("teacher_model_sha256"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace quantd::server

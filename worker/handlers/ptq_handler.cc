@@ -18,7 +18,7 @@
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/ptq_accuracy.h"
 #include "worker/handlers/ptq_modes.h"
-#include "worker/handlers/ptq_report.h"
+#include "worker/handlers/validation_report.h"
 
 namespace quantd::worker {
 namespace {
@@ -194,7 +194,7 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   timer.Start("store");
   ctx.ReportProgress("store", 6, kPhases);
   ASSIGN_OR_RETURN(std::string quant_bytes, SaveTorchScript(chosen.model.module));
-  PtqReportInputs ri;
+  ValidationReportInputs ri;
   ri.mode = spec.mode() == v1::STATIC ? "static" : "dynamic";
   ri.engine = chosen.engine;
   ri.weights = chosen.model.weights;
@@ -231,7 +231,7 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
     ri.engine_selection = {{"rule", "fastest int8 engine at batch-1 median"},
                            {"candidates", cands}};
   }
-  json report = BuildPtqReport(ri);
+  json report = BuildValidationReport(ri);
 
   std::vector<v1::ArtifactRef> outputs;
   ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,

@@ -2,12 +2,14 @@
 #include "worker/handlers/task_handlers.h"
 
 #include "worker/handlers/ptq_handler.h"
+#include "worker/handlers/validate_handler.h"
 
 namespace quantd::worker {
 
 absl::StatusOr<TaskHandler> HandlerFor(v1::JobKind kind) {
   switch (kind) {
     case v1::PTQ: return TaskHandler(RunPtqTask);
+    case v1::VALIDATE: return TaskHandler(RunValidateTask);
     default:
       return absl::UnimplementedError("this worker has no handler for job kind " +
                                       v1::JobKind_Name(kind));

@@ -1,5 +1,5 @@
-// PTQ report assembly.
-#include "worker/handlers/ptq_report.h"
+// Validation report assembly.
+#include "worker/handlers/validation_report.h"
 
 #include "worker/engine/runtime_setup.h"
 
@@ -19,12 +19,12 @@ double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 }  // namespace
 
-json BuildPtqReport(const PtqReportInputs& in) {
+json BuildValidationReport(const ValidationReportInputs& in) {
   const OutputAgreement& a = in.agreement;
   json report;
   report["schema_version"] = "1.1";
-  report["kind"] = "ptq";
-  report["mode"] = in.mode;
+  report["kind"] = in.kind;
+  if (!in.mode.empty()) report["mode"] = in.mode;
   report["engine"] = in.engine;
   report["weights"] = in.weights;
   report["activations"] = in.activations;

@@ -1,4 +1,5 @@
-// The PTQ validation report: the same sections, in the same order, for every PTQ mode.
+// The validation report: the same sections, in the same order, for every PTQ mode and for
+// VALIDATE jobs, so reports compare across jobs.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -10,8 +11,9 @@
 
 namespace quantd::worker {
 
-struct PtqReportInputs {
-  std::string mode;            // dynamic / static
+struct ValidationReportInputs {
+  std::string kind = "ptq";    // ptq / validate
+  std::string mode;            // dynamic / static; empty for validate
   std::string engine;
   std::string weights;         // scheme description
   std::string activations;     // scheme description
@@ -26,6 +28,6 @@ struct PtqReportInputs {
   nlohmann::ordered_json engine_selection;                            // null unless auto
 };
 
-nlohmann::ordered_json BuildPtqReport(const PtqReportInputs& in);
+nlohmann::ordered_json BuildValidationReport(const ValidationReportInputs& in);
 
 }  // namespace quantd::worker

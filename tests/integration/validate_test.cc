@@ -1,0 +1,56 @@
+// quantctl validate against a live server: a PTQ job's own output judged by seed 000's gates.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util/quantd_process.h"
+
+namespace quantd::testing {
+namespace {
+
+TEST(ValidateTest, QuantctlValidateJudgesAPtqOutput) {
+  auto q = QuantdProcess::Start({});
+  auto& c = q->client();
+  std::string model = UploadFixture(c, "qnetwork.pt");
+  std::string inputs = UploadFixture(c, "qnetwork_inputs.npy");
+  auto s = c.Submit(PtqSpecFor(model, inputs));
+  ASSERT_TRUE(s.ok()) << s.status();
+  v1::Job ptq = WaitTerminal(c, s->job().id());
+  ASSERT_EQ(ptq.state(), v1::SUCCEEDED) << ptq.error();
+  std::string quantized;
+  for (const auto& o : ptq.outputs()) {
+    if (o.name() == "model") quantized = o.sha256();
+  }
+  std::string dir = MakeTempDir("validate");
+  std::string cmd = std::string(QUANTD_BIN_DIR) + "/quantctl --server " + q->address() +
+                    " validate --float " + model + " --quantized " + quantized + " --inputs " +
+                    inputs + " --teacher " + FixturePath("qnetwork.pt") +
+                    " --latency-iterations 50 --max-latency-ratio 1000 --json > " + dir +
+                    "/out.json 2>" + dir + "/err.txt";
+  int rc = WEXITSTATUS(system(cmd.c_str()));
+  std::string out = ReadFile(dir + "/out.json");
+  ASSERT_EQ(rc, 0) << out << ReadFile(dir + "/err.txt");
+  auto job = nlohmann::json::parse(out);
+  EXPECT_EQ(job["kind"], "validate");
+  EXPECT_EQ(job["state"], "SUCCEEDED");
+  v1::DownloadArtifactRequest req;
+  req.mutable_job_output()->set_job_id(job["id"].get<std::string>());
+  req.mutable_job_output()->set_name("report");
+  auto report = nlohmann::json::parse(*c.DownloadBytes(req));
+  EXPECT_EQ(report["verdict"], "pass");
+  EXPECT_EQ(report["gates"].size(), 4u);
+
+  // The same pair under a latency gate it cannot meet: exit 1, GATE_FAILED, report kept.
+  cmd = std::string(QUANTD_BIN_DIR) + "/quantctl --server " + q->address() +
+        " validate --float " + model + " --quantized " + quantized + " --inputs " + inputs +
+        " --latency-iterations 20 --max-latency-ratio 0.000001 --json > " + dir + "/out2.json";
+  rc = WEXITSTATUS(system(cmd.c_str()));
+  EXPECT_EQ(rc, 1);
+  auto failed = nlohmann::json::parse(ReadFile(dir + "/out2.json"));
+  EXPECT_EQ(failed["failure_kind"], "GATE_FAILED");
+  EXPECT_NE(failed["error"].get<std::string>().find("latency_ratio"), std::string::npos);
+  EXPECT_EQ(failed["outputs"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace quantd::testing

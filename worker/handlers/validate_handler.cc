@@ -1,0 +1,159 @@
+// VALIDATE orchestration: models in, outputs compared, gates judged, report + manifest out.
+#include "worker/handlers/validate_handler.h"
+
+#include <torch/csrc/jit/passes/freeze_module.h>
+
+#include "worker/engine/batched_forward.h"
+#include "worker/engine/evaluation_inputs.h"
+#include "worker/engine/model_io.h"
+#include "worker/engine/output_metrics.h"
+#include "worker/engine/runtime_setup.h"
+#include "worker/engine/torch_guard.h"
+#include "worker/handlers/gates.h"
+#include "worker/handlers/manifest.h"
+#include "worker/handlers/model_timing.h"
+#include "worker/handlers/validation_report.h"
+
+namespace quantd::worker {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr int64_t kEvalBatch = 512;
+constexpr uint32_t kPhases = 4;
+
+absl::StatusOr<torch::jit::Module> FetchModel(TaskContext& ctx, const std::string& sha,
+                                              const std::string& field) {
+  ASSIGN_OR_RETURN(std::string bytes, ctx.FetchArtifact(sha));
+  return LoadTorchScript(bytes, field);
+}
+
+absl::Status SameShape(const at::Tensor& a, const at::Tensor& b, const std::string& what) {
+  if (a.sizes() == b.sizes()) return absl::OkStatus();
+  return absl::InvalidArgumentError(what + ": outputs differ in shape, " + c10::str(a.sizes()) +
+                                    " vs " + c10::str(b.sizes()));
+}
+
+}  // namespace
+
+absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ctx) {
+  const v1::ValidateSpec& spec = task.spec().validate();
+  RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+  PhaseTimer timer;
+  timer.Start("download");
+  ctx.ReportProgress("download", 1, kPhases);
+  ASSIGN_OR_RETURN(std::string float_bytes, ctx.FetchArtifact(spec.float_model_sha256()));
+  ASSIGN_OR_RETURN(std::string quant_bytes, ctx.FetchArtifact(spec.quantized_model_sha256()));
+  ASSIGN_OR_RETURN(torch::jit::Module float_loaded,
+                   LoadTorchScript(float_bytes, "validate.float_model_sha256"));
+  ASSIGN_OR_RETURN(torch::jit::Module quantized,
+                   LoadTorchScript(quant_bytes, "validate.quantized_model_sha256"));
+  ASSIGN_OR_RETURN(torch::jit::Module float_model,
+                   TorchGuard(absl::StatusCode::kInvalidArgument,
+                              "validate.float_model_sha256: freezing",
+                              [&] { return torch::jit::freeze_module(float_loaded.clone()); }));
+  std::optional<torch::jit::Module> teacher;
+  if (!spec.teacher_model_sha256().empty()) {
+    ASSIGN_OR_RETURN(teacher, FetchModel(ctx, spec.teacher_model_sha256(),
+                                         "validate.teacher_model_sha256"));
+  }
+  ASSIGN_OR_RETURN(EvaluationInputs inputs,
+                   LoadEvaluationInputs(spec.inputs(), ctx, "validate.inputs"));
+  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+
+  timer.Start("evaluate");
+  ctx.ReportProgress("evaluate", 2, kPhases);
+  ASSIGN_OR_RETURN(at::Tensor float_out, RunBatched(float_model, inputs.samples, kEvalBatch,
+                                                    "validate.inputs: the float model"));
+  ASSIGN_OR_RETURN(at::Tensor quant_out, RunBatched(quantized, inputs.samples, kEvalBatch,
+                                                    "validate.inputs: the quantized model"));
+  RETURN_IF_ERROR(SameShape(float_out, quant_out, "validate.quantized_model_sha256"));
+  OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), inputs.labels);
+  std::optional<OutputAgreement> vs_teacher;
+  if (teacher) {
+    ASSIGN_OR_RETURN(at::Tensor teacher_out, RunBatched(*teacher, inputs.samples, kEvalBatch,
+                                                        "validate.inputs: the teacher model"));
+    RETURN_IF_ERROR(SameShape(teacher_out, quant_out, "validate.teacher_model_sha256"));
+    vs_teacher = CompareOutputs(teacher_out, quant_out, spec.top_k(), std::nullopt);
+  }
+  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+
+  timer.Start("benchmark");
+  ctx.ReportProgress("benchmark", 3, kPhases);
+  ModelTiming float_timing = TimeModel(float_model, inputs.samples, spec.latency_iterations(),
+                                       spec.throughput_batch(), ctx);
+  ModelTiming quant_timing = TimeModel(quantized, inputs.samples, spec.latency_iterations(),
+                                       spec.throughput_batch(), ctx);
+  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+
+  timer.Start("store");
+  ctx.ReportProgress("store", 4, kPhases);
+  const v1::ValidateThresholds& t = spec.thresholds();
+  std::vector<Gate> gates;
+  gates.push_back({"top1_agreement", agreement.top1_agreement.value, t.min_top1_agreement()});
+  gates.push_back({"topk_agreement", agreement.topk_agreement.value, t.min_topk_agreement()});
+  if (vs_teacher) {
+    gates.push_back({"teacher_top1_agreement", vs_teacher->top1_agreement.value,
+                     t.min_teacher_agreement()});
+  }
+  double ratio = float_timing.batch1.median_ms > 0
+                     ? quant_timing.batch1.median_ms / float_timing.batch1.median_ms
+                     : 0;
+  gates.push_back({"latency_ratio", ratio, t.max_latency_ratio(), true});
+  if (t.has_max_accuracy_drop() && agreement.float_accuracy) {
+    gates.push_back({"accuracy_drop",
+                     agreement.float_accuracy->value - agreement.quantized_accuracy->value,
+                     t.max_accuracy_drop(), true});
+  }
+
+  ValidationReportInputs ri;
+  ri.kind = "validate";
+  ri.engine = "onednn";
+  ri.weights = "as stored in the quantized model";
+  ri.activations = "as stored in the quantized model";
+  ri.inputs_description = inputs.description;
+  ri.evaluation_batch = kEvalBatch;
+  ri.agreement = agreement;
+  ri.float_bytes = static_cast<int64_t>(float_bytes.size());
+  ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
+  ri.float_timing = float_timing;
+  ri.quantized_timing = quant_timing;
+  if (vs_teacher) {
+    ri.details["teacher"] = {
+        {"top1_agreement", {{"value", vs_teacher->top1_agreement.value},
+                            {"stderr", vs_teacher->top1_agreement.stderr_}}},
+        {"topk_agreement", vs_teacher->topk_agreement.value},
+        {"output_mse", vs_teacher->mse.value},
+        {"kl_divergence", vs_teacher->kl_divergence.value}};
+  }
+  ri.details["gates"] = GatesJson(gates);
+  std::string failure = GateFailureSummary(gates);
+  ri.details["verdict"] = failure.empty() ? "pass" : "fail";
+  json report = BuildValidationReport(ri);
+
+  std::vector<v1::ArtifactRef> outputs;
+  ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
+                   ctx.StoreArtifact("report", "application/json", report.dump(2)));
+  outputs.push_back(report_ref);
+  ManifestInputs mi;
+  mi.input_sha256["float_model"] = spec.float_model_sha256();
+  mi.input_sha256["quantized_model"] = spec.quantized_model_sha256();
+  if (teacher) mi.input_sha256["teacher_model"] = spec.teacher_model_sha256();
+  if (spec.inputs().source_case() == v1::InputData::kNpySha256) {
+    mi.input_sha256["inputs"] = spec.inputs().npy_sha256();
+  } else {
+    mi.seeds["synthetic_inputs"] = inputs.seed;
+  }
+  if (!spec.inputs().labels_npy_sha256().empty()) {
+    mi.input_sha256["labels"] = spec.inputs().labels_npy_sha256();
+  }
+  mi.outputs = outputs;
+  mi.extra["gates"] = GatesJson(gates);
+  json manifest = BuildManifest(task, ctx.WorkerId(), mi, timer);
+  ASSIGN_OR_RETURN(v1::ArtifactRef manifest_ref,
+                   ctx.StoreArtifact("manifest", "application/json", manifest.dump(2)));
+  outputs.push_back(manifest_ref);
+  return TaskResult{outputs, failure};
+}
+
+}  // namespace quantd::worker
