@@ -1,0 +1,99 @@
+// Benchmark plumbing shared by ptq_dynamic_bench and ptq_static_bench.
+#include "tests/bench/bench_harness.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "worker/data/npy_array.h"
+#include "worker/engine/latency_probe.h"
+#include "worker/engine/model_io.h"
+
+namespace quantd::bench {
+namespace {
+constexpr int kBatch1Iterations = 2000;
+constexpr int kBatch64Iterations = 200;
+}  // namespace
+
+std::string Slurp(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "rb");
+  if (!f) {
+    fprintf(stderr, "cannot read %s\n", path.c_str());
+    exit(2);
+  }
+  std::string s;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
+  fclose(f);
+  return s;
+}
+
+torch::jit::Module Load(const std::string& bytes, const std::string& what) {
+  auto m = worker::LoadTorchScript(bytes, what);
+  if (!m.ok()) {
+    fprintf(stderr, "%s\n", m.status().ToString().c_str());
+    exit(2);
+  }
+  return *m;
+}
+
+at::Tensor Npy(const std::string& path) {
+  auto arr = worker::ParseNpy(Slurp(path), path);
+  if (!arr.ok()) {
+    fprintf(stderr, "%s\n", arr.status().ToString().c_str());
+    exit(2);
+  }
+  if (arr->dtype == worker::NpyDtype::kInt64) {
+    auto v = worker::NpyToInt64(*arr, path);
+    return torch::from_blob(v->data(), arr->shape, at::kLong).clone();
+  }
+  auto v = worker::NpyToFloat32(*arr, path);
+  return torch::from_blob(v->data(), arr->shape, at::kFloat).clone();
+}
+
+Timing Time(torch::jit::Module& m, const at::Tensor& x) {
+  worker::LatencyStats b1 = worker::MeasureLatency(m, x.slice(0, 0, 1), kBatch1Iterations, {});
+  worker::ThroughputStats b64 =
+      worker::MeasureThroughput(m, x.slice(0, 0, 64).contiguous(), kBatch64Iterations, {});
+  return {b1.median_ms, b64.batch_ms};
+}
+
+int Fp32Only(const std::string& model, const std::string& inputs) {
+  torch::jit::Module frozen = torch::jit::freeze(Load(Slurp(model), model));
+  Timing t = Time(frozen, Npy(inputs));
+  printf("%.6f %.6f\n", t.b1_median_ms, t.b64_ms);
+  return 0;
+}
+
+Timing Fp32WithOwnKernels(const char* self, const std::string& model, const std::string& inputs) {
+  std::string cmd = std::string("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ") + self +
+                    " --fp32-only " + model + " " + inputs;
+  FILE* p = popen(cmd.c_str(), "r");
+  Timing t;
+  if (!p || fscanf(p, "%lf %lf", &t.b1_median_ms, &t.b64_ms) != 2) {
+    fprintf(stderr, "fp32 child run failed\n");
+  }
+  if (p) pclose(p);
+  return t;
+}
+
+void PrintHeader(const char* quality_column) {
+  const char* coretype = getenv("OPENBLAS_CORETYPE");
+  printf("threads: 1 (OpenMP and OpenBLAS); engine: onednn; OPENBLAS_CORETYPE=%s\n",
+         coretype ? coretype : "(unset)");
+  printf("speedups are against the faster fp32 (env as-is vs OPENBLAS_CORETYPE/L2_SIZE unset)\n\n");
+  printf("| %-11s | %-27s | %9s | %6s | %10s | %7s | %10s | %7s | %-12s |\n", "model", "variant",
+         "size (B)", "size x", "b1 med ms", "b1 spd", "b64 ms", "b64 spd", quality_column);
+  printf("|-------------|-----------------------------|-----------|--------|------------|---------|"
+         "------------|---------|--------------|\n");
+}
+
+void Row(const std::string& model, const std::string& variant, int64_t size, int64_t fp32_size,
+         Timing t, Timing best, double quality) {
+  printf("| %-11s | %-27s | %9lld | %5.2fx | %10.4f | %6.2fx | %10.3f | %6.2fx | %12.4f |\n",
+         model.c_str(), variant.c_str(), static_cast<long long>(size),
+         static_cast<double>(fp32_size) / static_cast<double>(size), t.b1_median_ms,
+         best.b1_median_ms / t.b1_median_ms, t.b64_ms, best.b64_ms / t.b64_ms, quality);
+}
+
+}  // namespace quantd::bench

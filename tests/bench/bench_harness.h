@@ -1,0 +1,29 @@
+// Shared pieces of the PTQ benchmarks: loading fixtures, timing a model at batch 1 and 64 on
+// one thread, timing fp32 in a child process with OPENBLAS_CORETYPE/L2_SIZE unset, and
+// printing a row. Speedups are stated against the faster fp32.
+#pragma once
+
+#include <torch/script.h>
+
+#include <string>
+
+namespace quantd::bench {
+
+struct Timing {
+  double b1_median_ms = 0;
+  double b64_ms = 0;
+};
+
+std::string Slurp(const std::string& path);
+torch::jit::Module Load(const std::string& bytes, const std::string& what);
+at::Tensor Npy(const std::string& path);
+Timing Time(torch::jit::Module& m, const at::Tensor& x);
+// Runs `self --fp32-only MODEL INPUTS` with the two OpenBLAS variables unset.
+Timing Fp32WithOwnKernels(const char* self, const std::string& model, const std::string& inputs);
+// Child-mode entry: prints "b1_ms b64_ms" for the frozen float model.
+int Fp32Only(const std::string& model, const std::string& inputs);
+void PrintHeader(const char* quality_column);
+void Row(const std::string& model, const std::string& variant, int64_t size, int64_t fp32_size,
+         Timing t, Timing best_fp32, double quality);
+
+}  // namespace quantd::bench
