@@ -261,3 +261,32 @@ TEST(AccuracyBudgetTest, ImpossibleBudgetIsAGateFailureWithEveryArtifactStored) 
 
 }  // namespace
 }  // namespace quantd::worker
+
+namespace quantd::worker {
+namespace {
+
+TEST(PtqHandlerOutputsTest, TwoHeadedModelReportsTheSecondOutput) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "alphazero_resnet.pt");
+  v1::PtqSpec* p = task.mutable_spec()->mutable_ptq();
+  p->set_mode(v1::STATIC);
+  p->mutable_inputs()->set_npy_sha256(
+      ctx.Add(testing::ReadFile(testing::FixturePath("alphazero_boards.npy"))));
+  p->mutable_calibration()->set_method(v1::MINMAX);
+  p->mutable_calibration()->set_max_samples(256);
+  p->mutable_calibration()->set_batch_size(64);
+  *p->mutable_calibration()->mutable_data() = p->inputs();
+  auto r = RunPtqTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  EXPECT_EQ(report["outputs"]["count"], 2);
+  ASSERT_EQ(report["outputs"]["others"].size(), 1u);
+  EXPECT_LT(report["outputs"]["others"][0]["max_abs_error"].get<double>(), 0.1);
+  EXPECT_GE(report["accuracy"]["top1_agreement"]["value"].get<double>(), 0.9);
+  // Residual blocks share module classes, so one-layer-at-a-time analysis cannot run; the
+  // report says why instead of failing the job.
+  EXPECT_TRUE(report["per_layer"].contains("unavailable"));
+}
+
+}  // namespace
+}  // namespace quantd::worker

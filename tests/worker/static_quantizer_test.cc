@@ -166,3 +166,33 @@ TEST_F(StaticQuantizerTest, QNetworkLayerNormStaysUsable) {
 
 }  // namespace
 }  // namespace quantd::worker
+
+namespace quantd::worker {
+namespace {
+
+TEST(ResidualNetTest, ResidualAddsAndBothHeadsQuantize) {
+  SetIntraOpThreads(1);
+  ASSERT_TRUE(SelectQuantizedEngine("onednn").ok());
+  torch::jit::Module net = *LoadTorchScript(
+      testing::ReadFile(testing::FixturePath("alphazero_resnet.pt")), "alphazero");
+  at::Tensor boards = LoadNpy("alphazero_boards.npy");
+  StaticQuantOptions o;
+  o.method = *FindCalibrationMethod("minmax");
+  auto result = QuantizeStatic(net, boards.slice(0, 0, 512), o, {});
+  ASSERT_TRUE(result.ok()) << result.status();
+  int adds = CountNodes(result->module, "quantized::add_relu") +
+             CountNodes(result->module, "quantized::add");
+  EXPECT_EQ(adds, 2) << "one residual add per block runs as a quantized kernel";
+  EXPECT_GE(CountNodes(result->module, "quantized::conv2d_relu"), 3);
+  c10::InferenceMode guard;
+  at::Tensor held_out = boards.slice(0, 512);
+  auto f = net.forward({held_out}).toTuple();
+  auto q = result->module.forward({held_out}).toTuple();
+  at::Tensor fp = f->elements()[0].toTensor(), qp = q->elements()[0].toTensor();
+  at::Tensor fv = f->elements()[1].toTensor(), qv = q->elements()[1].toTensor();
+  EXPECT_GE(fp.argmax(1).eq(qp.argmax(1)).to(at::kDouble).mean().item<double>(), 0.9);
+  EXPECT_LT((fv - qv).abs().max().item<double>(), 0.1) << "value head stays within 0.1";
+}
+
+}  // namespace
+}  // namespace quantd::worker

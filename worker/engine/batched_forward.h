@@ -5,12 +5,19 @@
 #include <torch/script.h>
 
 #include <string>
+#include <vector>
 
 #include "quantd/status.h"
 
 namespace quantd::worker {
 
-// `context` starts the error message, e.g. "ptq.inputs: the float model".
+// Every tensor output (the tensor, or each tensor of a returned tuple), each concatenated over
+// the batches. `context` starts the error message, e.g. "ptq.inputs: the float model".
+absl::StatusOr<std::vector<at::Tensor>> RunBatchedOutputs(torch::jit::Module& module,
+                                                          const at::Tensor& samples,
+                                                          int64_t batch,
+                                                          const std::string& context);
+// The first output only: the one agreement metrics are computed on.
 absl::StatusOr<at::Tensor> RunBatched(torch::jit::Module& module, const at::Tensor& samples,
                                       int64_t batch, const std::string& context);
 

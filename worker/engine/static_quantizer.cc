@@ -123,11 +123,18 @@ absl::StatusOr<StaticQuantResult> QuantizeStatic(const Module& float_module,
                    }));
   ASSIGN_OR_RETURN(torch::jit::QConfigDict qconfig,
                    BuildQConfig(folded, options, &result.kept_float_modules));
-  ASSIGN_OR_RETURN(Module observed,
-                   TorchGuard(absl::StatusCode::kUnimplemented, "inserting observers", [&] {
-                     return torch::jit::InsertObservers(folded, "forward", qconfig, false,
-                                                        QuantType::STATIC);
-                   }));
+  auto inserted = TorchGuard(absl::StatusCode::kUnimplemented, "inserting observers", [&] {
+    return torch::jit::InsertObservers(folded, "forward", qconfig, false, QuantType::STATIC);
+  });
+  if (!inserted.ok() && inserted.status().message().find("is not compatible with the type") !=
+                            std::string::npos) {
+    // Graph-mode quantization decides per module class: instances of one class (e.g. the
+    // conv1 of every residual block) must all be quantized or all stay float.
+    return absl::InvalidArgumentError(
+        "ptq.keep_float_modules: modules of one class must share one decision in static mode "
+        "(keep all instances, or use keep_float_types); " + std::string(inserted.status().message()));
+  }
+  ASSIGN_OR_RETURN(Module observed, std::move(inserted));
   RETURN_IF_ERROR(Calibrate(observed, calibration, options.calibration_batch, should_stop));
   std::vector<Module> recorders;
   for (const auto& sub : observed.named_modules()) {

@@ -50,7 +50,8 @@ struct StaticQuantResult {
 };
 
 // `calibration` is [N, ...] float32; it is fed in batches of options.calibration_batch.
-// INVALID_ARGUMENT for unknown keep_float names or inputs the model rejects.
+// INVALID_ARGUMENT for unknown keep_float names, for keeping only some instances of a module
+// class in float (graph-mode passes decide per class), or inputs the model rejects.
 absl::StatusOr<StaticQuantResult> QuantizeStatic(const torch::jit::Module& float_module,
                                                  const at::Tensor& calibration,
                                                  const StaticQuantOptions& options,

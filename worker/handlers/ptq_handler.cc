@@ -30,9 +30,22 @@ constexpr uint32_t kPhases = 6;
 constexpr uint32_t kDefaultSensitivityLayers = 32;
 constexpr int64_t kSensitivitySamples = 1024;
 
-absl::StatusOr<at::Tensor> RunAll(torch::jit::Module& module, const at::Tensor& samples,
-                                  const std::string& which) {
-  return RunBatched(module, samples, kEvalBatch, "ptq.inputs: the " + which + " model");
+absl::StatusOr<std::vector<at::Tensor>> RunAll(torch::jit::Module& module,
+                                               const at::Tensor& samples,
+                                               const std::string& which) {
+  return RunBatchedOutputs(module, samples, kEvalBatch, "ptq.inputs: the " + which + " model");
+}
+
+// Agreement metrics use output 0; every further output (e.g. a value head) gets its error.
+json OtherOutputs(const std::vector<at::Tensor>& f, const std::vector<at::Tensor>& q) {
+  json others = json::array();
+  for (size_t k = 1; k < f.size() && k < q.size(); ++k) {
+    at::Tensor d = (f[k] - q[k]).to(at::kDouble);
+    others.push_back({{"index", k}, {"shape", f[k].sizes().vec()},
+                      {"output_mse", d.pow(2).mean().item<double>()},
+                      {"max_abs_error", d.abs().max().item<double>()}});
+  }
+  return others;
 }
 
 absl::Status CheckCancelled(TaskContext& ctx) {
@@ -96,7 +109,9 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
 
   timer.Start("float_reference");
   ctx.ReportProgress("float_reference", 2, kPhases);
-  ASSIGN_OR_RETURN(at::Tensor float_out, RunAll(float_model, inputs.samples, "float"));
+  ASSIGN_OR_RETURN(std::vector<at::Tensor> float_outs,
+                   RunAll(float_model, inputs.samples, "float"));
+  at::Tensor float_out = float_outs.front();
   if (inputs.labels && float_out.dim() != 2) {
     return absl::InvalidArgumentError("ptq.inputs.labels_npy_sha256: labels need a [N, classes] "
                                       "output, the model returns " +
@@ -137,7 +152,9 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
 
   timer.Start("evaluate");
   ctx.ReportProgress("evaluate", 4, kPhases);
-  ASSIGN_OR_RETURN(at::Tensor quant_out, RunAll(chosen.model.module, inputs.samples, "quantized"));
+  ASSIGN_OR_RETURN(std::vector<at::Tensor> quant_outs,
+                   RunAll(chosen.model.module, inputs.samples, "quantized"));
+  at::Tensor quant_out = quant_outs.front();
   OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), inputs.labels);
   RETURN_IF_ERROR(CheckCancelled(ctx));
 
@@ -148,10 +165,18 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
                                                        : kDefaultSensitivityLayers;
   std::vector<LayerSensitivity> sensitivity;
   bool aware = spec.has_budget() && spec.budget().accuracy_aware();
+  std::string sensitivity_error;
   if (chosen.model.layers.size() <= max_layers || aware) {
-    ASSIGN_OR_RETURN(sensitivity,
-                     MeasureSensitivity(loaded, spec, chosen.model.layers, calib_samples, eval,
-                                        kSensitivitySamples, should_stop));
+    auto measured = MeasureSensitivity(loaded, spec, chosen.model.layers, calib_samples, eval,
+                                       kSensitivitySamples, should_stop);
+    if (absl::IsCancelled(measured.status())) return measured.status();
+    if (measured.ok()) {
+      sensitivity = std::move(*measured);
+    } else {
+      // Not every model can quantize one layer alone (see static_quantizer.h); the job still
+      // produces its model, and says why this section is missing.
+      sensitivity_error = std::string(measured.status().message());
+    }
   }
   std::vector<Gate> gates;
   json budget_report;
@@ -163,6 +188,10 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
                      {"relative", spec.budget().relative()},
                      {"accuracy_aware", aware},
                      {"all_layers_int8", {{gate.name, gate.value}, {"passed", gate.Passed()}}}};
+    if (!gate.Passed() && aware && sensitivity.empty()) {
+      return absl::FailedPreconditionError("ptq.budget.accuracy_aware: needs per-layer "
+                                           "sensitivity, which failed: " + sensitivity_error);
+    }
     if (!gate.Passed() && aware) {
       ASSIGN_OR_RETURN(RevertedModel r,
                        RevertUntilBudget(loaded, spec, sensitivity, calib_samples, eval,
@@ -173,6 +202,9 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
         agreement = r.agreement;
         gate = r.gate;
         timed = false;  // measure the model that is kept
+      }
+      if (!r.reverted.empty()) {
+        ASSIGN_OR_RETURN(quant_outs, RunAll(chosen.model.module, inputs.samples, "quantized"));
       }
       budget_report["reverted_to_float"] = r.reverted;
       budget_report["steps"] = r.steps;
@@ -207,6 +239,9 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   ri.float_timing = float_timing;
   ri.quantized_timing = chosen.timing;
   ri.details = chosen.model.details;
+  ri.details["outputs"] = {{"count", float_outs.size()},
+                           {"compared", "output 0 carries the agreement metrics"},
+                           {"others", OtherOutputs(float_outs, quant_outs)}};
   if (!sensitivity.empty()) {
     json per_layer = json::array();
     for (const auto& s : sensitivity) {
@@ -215,6 +250,9 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
     ri.details["per_layer"] = {
         {"method", "quantize one layer at a time, the rest float; model-output SQNR vs float"},
         {"worst_first", per_layer}};
+  }
+  if (!sensitivity_error.empty()) {
+    ri.details["per_layer"] = {{"unavailable", sensitivity_error}};
   }
   if (!budget_report.is_null()) {
     ri.details["budget"] = budget_report;
