@@ -48,7 +48,14 @@ absl::StatusOr<std::vector<int64_t>> ParseShape(const std::string& flag, const s
 
 // --inputs NPY|SHA256 or --synthetic-shape/--synthetic-count/--seed, plus --labels.
 absl::Status BuildInputs(CommandEnv& env, const CommandLine& cl, v1::InputData* in) {
-  if (auto inputs = cl.Get("--inputs")) {
+  auto inputs = cl.Get("--inputs");
+  bool npz = (inputs && inputs->size() > 4 && inputs->substr(inputs->size() - 4) == ".npz") ||
+             cl.Has("--npz-array");
+  if (inputs && npz) {
+    ASSIGN_OR_RETURN(*in->mutable_npz_sha256(),
+                     ResolveArtifact(env, "--inputs", *inputs, "application/x-npz"));
+    if (auto name = cl.Get("--npz-array")) in->set_npz_array(*name);
+  } else if (inputs) {
     ASSIGN_OR_RETURN(*in->mutable_npy_sha256(),
                      ResolveArtifact(env, "--inputs", *inputs, "application/x-npy"));
   } else if (auto shape = cl.Get("--synthetic-shape")) {
@@ -241,7 +248,7 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--keep-float-type", "--calibration", "--percentile",
                              "--calibration-data", "--calibration-samples", "--calibration-batch",
                              "--max-drop", "--budget-metric", "--relative", "--accuracy-aware",
-                             "--float", "--quantized", "--teacher", "--min-top1", "--min-topk",
+                             "--npz-array", "--float", "--quantized", "--teacher", "--min-top1", "--min-topk",
                              "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop",
                              "--request-id", "--max-attempts", "--wait", "--json", "--server"});
       !s.ok()) {

@@ -46,6 +46,9 @@ absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
     case v1::InputData::kNpySha256:
       RETURN_IF_ERROR(RequireArtifact(field + ".npy_sha256", in->npy_sha256(), artifacts));
       break;
+    case v1::InputData::kNpzSha256:
+      RETURN_IF_ERROR(RequireArtifact(field + ".npz_sha256", in->npz_sha256(), artifacts));
+      break;
     case v1::InputData::kSynthetic: {
       v1::SyntheticInputs* s = in->mutable_synthetic();
       if (s->shape_size() == 0) {
@@ -75,7 +78,10 @@ absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
     }
     case v1::InputData::SOURCE_NOT_SET:
       return absl::InvalidArgumentError(field +
-                                        ": missing; give npy_sha256 or synthetic.shape");
+                                        ": missing; give npy_sha256, npz_sha256 or synthetic.shape");
+  }
+  if (!in->npz_array().empty() && in->source_case() != v1::InputData::kNpzSha256) {
+    return absl::InvalidArgumentError(field + ".npz_array: only applies with npz_sha256");
   }
   if (!in->labels_npy_sha256().empty()) {
     RETURN_IF_ERROR(

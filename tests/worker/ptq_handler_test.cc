@@ -290,3 +290,30 @@ TEST(PtqHandlerOutputsTest, TwoHeadedModelReportsTheSecondOutput) {
 
 }  // namespace
 }  // namespace quantd::worker
+
+namespace quantd::worker {
+namespace {
+
+TEST(PtqHandlerNpzTest, NpzInputsArePickedByTheModelsArgumentName) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "qnetwork.pt");
+  auto* in = task.mutable_spec()->mutable_ptq()->mutable_inputs();
+  in->set_npz_sha256(ctx.Add(testing::ReadFile(testing::FixturePath("qnetwork_inputs.npz"))));
+  auto r = RunPtqTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  EXPECT_EQ(report["inputs"]["samples"], 2048);
+  auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
+  EXPECT_EQ(manifest["inputs"]["inputs"]["sha256"], in->npz_sha256());
+
+  in->set_npz_array("returns");  // a real array, the wrong shape for this model
+  auto wrong = RunPtqTask(task, ctx);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("[2048]"), std::string::npos) << wrong.status();
+  in->set_npz_array("missing");
+  auto missing = RunPtqTask(task, ctx);
+  EXPECT_NE(missing.status().message().find("returns, x"), std::string::npos) << missing.status();
+}
+
+}  // namespace
+}  // namespace quantd::worker

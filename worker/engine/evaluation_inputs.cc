@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "worker/data/npy_array.h"
+#include "worker/data/npz_archive.h"
 
 namespace quantd::worker {
 namespace {
@@ -16,20 +17,51 @@ std::string ShapeString(at::IntArrayRef shape) {
 
 }  // namespace
 
+// Picks the array a model's single input reads from a .npz.
+absl::StatusOr<NpyArray> PickNpzArray(std::map<std::string, NpyArray> arrays,
+                                      const std::string& wanted, const std::string& input_name,
+                                      const std::string& what) {
+  std::string names;
+  for (const auto& [name, a] : arrays) names += (names.empty() ? "" : ", ") + name;
+  if (!wanted.empty()) {
+    if (!arrays.count(wanted)) {
+      return absl::InvalidArgumentError(what + ": no array named '" + wanted + "' (it has: " +
+                                        names + ")");
+    }
+    return std::move(arrays[wanted]);
+  }
+  if (!input_name.empty() && arrays.count(input_name)) return std::move(arrays[input_name]);
+  if (arrays.size() == 1) return std::move(arrays.begin()->second);
+  return absl::InvalidArgumentError(what + ": " + std::to_string(arrays.size()) +
+                                    " arrays (" + names + ") and none is named after the "
+                                    "model's input '" + input_name + "'; set npz_array");
+}
+
 absl::StatusOr<EvaluationInputs> LoadEvaluationInputs(const v1::InputData& spec,
                                                       TaskContext& context,
-                                                      const std::string& field) {
+                                                      const std::string& field,
+                                                      const std::string& input_name) {
   EvaluationInputs out;
-  if (spec.source_case() == v1::InputData::kNpySha256) {
-    std::string what = field + ".npy_sha256";
-    ASSIGN_OR_RETURN(std::string bytes, context.FetchArtifact(spec.npy_sha256()));
-    ASSIGN_OR_RETURN(NpyArray array, ParseNpy(bytes, what));
+  if (spec.source_case() == v1::InputData::kNpySha256 ||
+      spec.source_case() == v1::InputData::kNpzSha256) {
+    bool npz = spec.source_case() == v1::InputData::kNpzSha256;
+    std::string what = field + (npz ? ".npz_sha256" : ".npy_sha256");
+    const std::string& sha = npz ? spec.npz_sha256() : spec.npy_sha256();
+    ASSIGN_OR_RETURN(std::string bytes, context.FetchArtifact(sha));
+    NpyArray array;
+    if (npz) {
+      ASSIGN_OR_RETURN(auto arrays, ParseNpz(bytes, what));
+      ASSIGN_OR_RETURN(array, PickNpzArray(std::move(arrays), spec.npz_array(), input_name, what));
+    } else {
+      ASSIGN_OR_RETURN(array, ParseNpy(bytes, what));
+    }
     if (array.shape.empty() || array.shape[0] == 0) {
       return absl::InvalidArgumentError(what + ": needs at least one sample along dim 0");
     }
     ASSIGN_OR_RETURN(std::vector<float> values, NpyToFloat32(array, what));
     out.samples = torch::from_blob(values.data(), array.shape, at::kFloat).clone();
-    out.description = "npy " + spec.npy_sha256().substr(0, 12) + " " + ShapeString(array.shape);
+    out.description = std::string(npz ? "npz " : "npy ") + sha.substr(0, 12) + " " +
+                      ShapeString(array.shape);
   } else {
     const v1::SyntheticInputs& s = spec.synthetic();
     std::vector<int64_t> shape{static_cast<int64_t>(s.count())};

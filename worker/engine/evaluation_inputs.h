@@ -20,9 +20,11 @@ struct EvaluationInputs {
   uint64_t seed = 0;                // synthetic only
 };
 
-// `field` prefixes errors, e.g. "ptq.inputs".
+// `field` prefixes errors, e.g. "ptq.inputs". `input_name` is the model's forward argument,
+// which picks the array from a .npz unless the spec names one.
 absl::StatusOr<EvaluationInputs> LoadEvaluationInputs(const v1::InputData& spec,
                                                       TaskContext& context,
-                                                      const std::string& field);
+                                                      const std::string& field,
+                                                      const std::string& input_name = "");
 
 }  // namespace quantd::worker

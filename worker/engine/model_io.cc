@@ -22,6 +22,18 @@ absl::StatusOr<torch::jit::Module> LoadTorchScript(const std::string& bytes,
                     });
 }
 
+absl::StatusOr<std::string> SingleInputName(torch::jit::Module& module, const std::string& what) {
+  ASSIGN_OR_RETURN(std::vector<c10::Argument> args,
+                   TorchGuard(absl::StatusCode::kInvalidArgument, what + ": no forward method",
+                              [&] { return module.get_method("forward").function().getSchema()
+                                               .arguments(); }));
+  if (args.size() != 2) {
+    return absl::UnimplementedError(what + ": forward takes " + std::to_string(args.size() - 1) +
+                                    " inputs; only single-input models are supported");
+  }
+  return args[1].name();
+}
+
 absl::StatusOr<std::string> SaveTorchScript(const torch::jit::Module& module) {
   return TorchGuard(absl::StatusCode::kInternal, "saving TorchScript", [&] {
     std::ostringstream out;

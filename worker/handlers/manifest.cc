@@ -33,6 +33,18 @@ nlohmann::ordered_json PhaseTimer::ToJson() {
   return out;
 }
 
+void RecordInputData(const std::string& role, const v1::InputData& data, ManifestInputs* out) {
+  switch (data.source_case()) {
+    case v1::InputData::kNpySha256: out->input_sha256[role] = data.npy_sha256(); break;
+    case v1::InputData::kNpzSha256: out->input_sha256[role] = data.npz_sha256(); break;
+    case v1::InputData::kSynthetic: out->seeds["synthetic_" + role] = data.synthetic().seed(); break;
+    case v1::InputData::SOURCE_NOT_SET: break;
+  }
+  if (!data.labels_npy_sha256().empty()) {
+    out->input_sha256[role == "inputs" ? "labels" : role + "_labels"] = data.labels_npy_sha256();
+  }
+}
+
 nlohmann::ordered_json BuildManifest(const v1::Task& task, const std::string& worker_id,
                                      const ManifestInputs& inputs, PhaseTimer& timer) {
   nlohmann::ordered_json m;

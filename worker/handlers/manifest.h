@@ -32,6 +32,10 @@ struct ManifestInputs {
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();  // kind-specific facts
 };
 
+// Records where an InputData came from: its artifact's sha256 under `role`, or its seed under
+// "synthetic_<role>"; labels go under "<role>_labels".
+void RecordInputData(const std::string& role, const v1::InputData& data, ManifestInputs* out);
+
 nlohmann::ordered_json BuildManifest(const v1::Task& task, const std::string& worker_id,
                                      const ManifestInputs& inputs, PhaseTimer& timer);
 

@@ -13,8 +13,8 @@
 #include "worker/engine/output_metrics.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
-#include "worker/handlers/manifest.h"
 #include "worker/handlers/accuracy_budget.h"
+#include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/ptq_accuracy.h"
 #include "worker/handlers/ptq_modes.h"
@@ -70,10 +70,11 @@ struct CalibrationSet {
   std::string description;
 };
 
-absl::StatusOr<CalibrationSet> LoadCalibration(const v1::PtqSpec& spec, TaskContext& ctx) {
+absl::StatusOr<CalibrationSet> LoadCalibration(const v1::PtqSpec& spec, TaskContext& ctx,
+                                               const std::string& input_name) {
   const v1::CalibrationSpec& c = spec.calibration();
   ASSIGN_OR_RETURN(EvaluationInputs data,
-                   LoadEvaluationInputs(c.data(), ctx, "ptq.calibration.data"));
+                   LoadEvaluationInputs(c.data(), ctx, "ptq.calibration.data", input_name));
   CalibrationSet set;
   int64_t n = std::min<int64_t>(data.samples.size(0), c.max_samples());
   set.samples = data.samples.slice(0, 0, n).contiguous();
@@ -96,12 +97,14 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   timer.Start("download");
   ctx.ReportProgress("download", 1, kPhases);
   ASSIGN_OR_RETURN(std::string model_bytes, ctx.FetchArtifact(spec.model_sha256()));
-  ASSIGN_OR_RETURN(EvaluationInputs inputs, LoadEvaluationInputs(spec.inputs(), ctx, "ptq.inputs"));
+  ASSIGN_OR_RETURN(torch::jit::Module loaded, LoadTorchScript(model_bytes, "ptq.model_sha256"));
+  ASSIGN_OR_RETURN(std::string input_name, SingleInputName(loaded, "ptq.model_sha256"));
+  ASSIGN_OR_RETURN(EvaluationInputs inputs,
+                   LoadEvaluationInputs(spec.inputs(), ctx, "ptq.inputs", input_name));
   std::optional<CalibrationSet> calibration;
   if (spec.mode() == v1::STATIC) {
-    ASSIGN_OR_RETURN(calibration, LoadCalibration(spec, ctx));
+    ASSIGN_OR_RETURN(calibration, LoadCalibration(spec, ctx, input_name));
   }
-  ASSIGN_OR_RETURN(torch::jit::Module loaded, LoadTorchScript(model_bytes, "ptq.model_sha256"));
   ASSIGN_OR_RETURN(torch::jit::Module float_model,
                    TorchGuard(absl::StatusCode::kInvalidArgument, "ptq.model_sha256: freezing",
                               [&] { return torch::jit::freeze_module(loaded.clone()); }));
@@ -281,21 +284,9 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
 
   ManifestInputs mi;
   mi.input_sha256["model"] = spec.model_sha256();
-  if (spec.inputs().source_case() == v1::InputData::kNpySha256) {
-    mi.input_sha256["inputs"] = spec.inputs().npy_sha256();
-  } else {
-    mi.seeds["synthetic_inputs"] = inputs.seed;
-  }
-  if (!spec.inputs().labels_npy_sha256().empty()) {
-    mi.input_sha256["labels"] = spec.inputs().labels_npy_sha256();
-  }
+  RecordInputData("inputs", spec.inputs(), &mi);
   if (calibration) {
-    const v1::InputData& cd = spec.calibration().data();
-    if (cd.source_case() == v1::InputData::kNpySha256) {
-      mi.input_sha256["calibration"] = cd.npy_sha256();
-    } else {
-      mi.seeds["synthetic_calibration"] = cd.synthetic().seed();
-    }
+    RecordInputData("calibration", spec.calibration().data(), &mi);
     mi.extra["calibration"] = {{"samples", calibration->samples.size(0)},
                                {"digest_sha256", calibration->digest},
                                {"source", calibration->description}};

@@ -57,8 +57,10 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
     ASSIGN_OR_RETURN(teacher, FetchModel(ctx, spec.teacher_model_sha256(),
                                          "validate.teacher_model_sha256"));
   }
+  ASSIGN_OR_RETURN(std::string input_name,
+                   SingleInputName(float_loaded, "validate.float_model_sha256"));
   ASSIGN_OR_RETURN(EvaluationInputs inputs,
-                   LoadEvaluationInputs(spec.inputs(), ctx, "validate.inputs"));
+                   LoadEvaluationInputs(spec.inputs(), ctx, "validate.inputs", input_name));
   if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
 
   timer.Start("evaluate");
@@ -139,14 +141,7 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
   mi.input_sha256["float_model"] = spec.float_model_sha256();
   mi.input_sha256["quantized_model"] = spec.quantized_model_sha256();
   if (teacher) mi.input_sha256["teacher_model"] = spec.teacher_model_sha256();
-  if (spec.inputs().source_case() == v1::InputData::kNpySha256) {
-    mi.input_sha256["inputs"] = spec.inputs().npy_sha256();
-  } else {
-    mi.seeds["synthetic_inputs"] = inputs.seed;
-  }
-  if (!spec.inputs().labels_npy_sha256().empty()) {
-    mi.input_sha256["labels"] = spec.inputs().labels_npy_sha256();
-  }
+  RecordInputData("inputs", spec.inputs(), &mi);
   mi.outputs = outputs;
   mi.extra["gates"] = GatesJson(gates);
   json manifest = BuildManifest(task, ctx.WorkerId(), mi, timer);

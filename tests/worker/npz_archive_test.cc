@@ -1,0 +1,43 @@
+// .npz reading on an archive written by NumPy's savez_compressed (a build-time fixture).
+#include "worker/data/npz_archive.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace quantd::worker {
+namespace {
+
+std::string Fixture(const std::string& name) {
+  std::ifstream in(std::string(QUANTD_FIXTURE_DIR) + "/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(NpzArchiveTest, ReadsEveryDeflatedMember) {
+  auto arrays = ParseNpz(Fixture("qnetwork_inputs.npz"), "inputs");
+  ASSERT_TRUE(arrays.ok()) << arrays.status();
+  ASSERT_EQ(arrays->size(), 2u);
+  EXPECT_EQ(arrays->at("x").shape, (std::vector<int64_t>{2048, 8}));
+  EXPECT_EQ(arrays->at("returns").shape, (std::vector<int64_t>{2048}));
+  // Same values as the .npy written from the same array.
+  auto npy = ParseNpy(Fixture("qnetwork_inputs.npy"), "npy");
+  ASSERT_TRUE(npy.ok());
+  EXPECT_EQ(arrays->at("x").data, npy->data);
+}
+
+TEST(NpzArchiveTest, DamagedArchivesAreInvalidArgument) {
+  std::string bytes = Fixture("qnetwork_inputs.npz");
+  auto truncated = ParseNpz(bytes.substr(0, bytes.size() / 2), "ptq.inputs.npz_sha256");
+  EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(truncated.status().message().find("ptq.inputs.npz_sha256"), std::string::npos);
+  std::string flipped = bytes;
+  flipped[60] ^= 0x5a;  // inside the first member's compressed data
+  EXPECT_EQ(ParseNpz(flipped, "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseNpz("not a zip", "x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace quantd::worker
