@@ -7,6 +7,7 @@
 #include "worker/data/npy_array.h"
 #include "worker/engine/latency_probe.h"
 #include "worker/engine/model_io.h"
+#include "worker/engine/runtime_setup.h"
 
 namespace quantd::bench {
 namespace {
@@ -77,6 +78,32 @@ Timing Fp32WithOwnKernels(const char* self, const std::string& model, const std:
   return t;
 }
 
+Timing Fp32Rows(const char* self, const std::string& name, const std::string& model_path,
+                const std::string& inputs_path, const std::string& float_bytes, const at::Tensor& x,
+                double quality) {
+  torch::jit::Module fp32 = torch::jit::freeze(Load(float_bytes, name));
+  Timing as_is = Time(fp32, x);
+  Timing own = Fp32WithOwnKernels(self, model_path, inputs_path);
+  Timing best{std::min(as_is.b1_median_ms, own.b1_median_ms), std::min(as_is.b64_ms, own.b64_ms)};
+  int64_t size = static_cast<int64_t>(float_bytes.size());
+  Row(name, "fp32 (env as-is)", size, size, as_is, best, quality);
+  Row(name, "fp32 (OpenBLAS own kernels)", size, size, own, best, quality);
+  return best;
+}
+
+int BenchMain(int argc, char** argv, const char* quality_column,
+              const std::function<int(const char*, const std::string&, const std::string&)>& body) {
+  worker::SetIntraOpThreads(1);
+  if (argc == 4 && std::string(argv[1]) == "--fp32-only") return Fp32Only(argv[2], argv[3]);
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s FIXTURE_DIR PYTORCH_REFERENCE_DIR\n", argv[0]);
+    return 2;
+  }
+  (void)worker::SelectQuantizedEngine("onednn");
+  PrintHeader(quality_column);
+  return body(argv[0], argv[1], argv[2]);
+}
+
 void PrintHeader(const char* quality_column) {
   const char* coretype = getenv("OPENBLAS_CORETYPE");
   printf("threads: 1 (OpenMP and OpenBLAS); engine: onednn; OPENBLAS_CORETYPE=%s\n",
@@ -84,8 +111,9 @@ void PrintHeader(const char* quality_column) {
   printf("speedups are against the faster fp32 (env as-is vs OPENBLAS_CORETYPE/L2_SIZE unset)\n\n");
   printf("| %-11s | %-27s | %9s | %6s | %10s | %7s | %10s | %7s | %-12s |\n", "model", "variant",
          "size (B)", "size x", "b1 med ms", "b1 spd", "b64 ms", "b64 spd", quality_column);
-  printf("|-------------|-----------------------------|-----------|--------|------------|---------|"
-         "------------|---------|--------------|\n");
+  printf(
+      "|-------------|-----------------------------|-----------|--------|------------|---------|"
+      "------------|---------|--------------|\n");
 }
 
 void Row(const std::string& model, const std::string& variant, int64_t size, int64_t fp32_size,

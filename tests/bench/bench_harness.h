@@ -5,6 +5,7 @@
 
 #include <torch/script.h>
 
+#include <functional>
 #include <string>
 
 namespace quantd::bench {
@@ -23,6 +24,15 @@ Timing Fp32WithOwnKernels(const char* self, const std::string& model, const std:
 // Child-mode entry: prints "b1_ms b64_ms" for the frozen float model.
 int Fp32Only(const std::string& model, const std::string& inputs);
 void PrintHeader(const char* quality_column);
+// Common main(): one thread, oneDNN, the --fp32-only child mode, usage, the table header; then
+// `body(self, fixture_dir, reference_dir)`.
+int BenchMain(int argc, char** argv, const char* quality_column,
+              const std::function<int(const char*, const std::string&, const std::string&)>& body);
+// Times the frozen float model both ways (env as-is, and OpenBLAS's own kernels in a child),
+// prints both rows with `quality`, and returns the faster of the two per column.
+Timing Fp32Rows(const char* self, const std::string& name, const std::string& model_path,
+                const std::string& inputs_path, const std::string& float_bytes,
+                const at::Tensor& x, double quality);
 void Row(const std::string& model, const std::string& variant, int64_t size, int64_t fp32_size,
          Timing t, Timing best_fp32, double quality);
 

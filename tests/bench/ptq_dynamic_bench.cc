@@ -17,8 +17,12 @@ double Agreement(torch::jit::Module& ref, torch::jit::Module& m, const at::Tenso
   int64_t same = 0;
   for (int64_t i = 0; i < x.size(0); i += 64) {
     at::Tensor b = x.slice(0, i, std::min(i + 64, x.size(0)));
-    same += ref.forward({b}).toTensor().argmax(1).eq(m.forward({b}).toTensor().argmax(1))
-                .sum().item<int64_t>();
+    same += ref.forward({b})
+                .toTensor()
+                .argmax(1)
+                .eq(m.forward({b}).toTensor().argmax(1))
+                .sum()
+                .item<int64_t>();
   }
   return static_cast<double>(same) / static_cast<double>(x.size(0));
 }
@@ -27,43 +31,36 @@ double Agreement(torch::jit::Module& ref, torch::jit::Module& m, const at::Tenso
 
 int main(int argc, char** argv) {
   using namespace quantd;
-  worker::SetIntraOpThreads(1);
-  if (argc == 4 && std::string(argv[1]) == "--fp32-only") return bench::Fp32Only(argv[2], argv[3]);
-  if (argc != 3) {
-    fprintf(stderr, "usage: ptq_dynamic_bench FIXTURE_DIR PYTORCH_REFERENCE_DIR\n");
-    return 2;
-  }
-  std::string fixtures = argv[1], refs = argv[2];
-  (void)worker::SelectQuantizedEngine("onednn");
-  bench::PrintHeader("top1 vs fp32");
-  for (const std::string name : {"qnetwork", "fashion_mlp"}) {
-    std::string model_path = fixtures + "/" + name + ".pt";
-    std::string inputs_path =
-        fixtures + "/" + (name == "qnetwork" ? "qnetwork_inputs.npy" : "fashion_test_images.npy");
-    std::string float_bytes = bench::Slurp(model_path);
-    at::Tensor x = bench::Npy(inputs_path);
-    torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
-    auto ours = worker::QuantizeDynamic(bench::Load(float_bytes, name), {});
-    std::string our_bytes = *worker::SaveTorchScript(ours->module);
-    std::string ref_bytes = bench::Slurp(refs + "/" + name + "_pytorch_dynamic.pt");
-    torch::jit::Module ref = bench::Load(ref_bytes, "reference");
+  return bench::BenchMain(
+      argc, argv, "top1 vs fp32",
+      [](const char* self, const std::string& fixtures, const std::string& refs) {
+        for (const std::string name : {"qnetwork", "fashion_mlp"}) {
+          std::string model_path = fixtures + "/" + name + ".pt";
+          std::string inputs_path =
+              fixtures + "/" +
+              (name == "qnetwork" ? "qnetwork_inputs.npy" : "fashion_test_images.npy");
+          std::string float_bytes = bench::Slurp(model_path);
+          at::Tensor x = bench::Npy(inputs_path);
+          torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
+          auto ours = worker::QuantizeDynamic(bench::Load(float_bytes, name), {});
+          std::string our_bytes = *worker::SaveTorchScript(ours->module);
+          std::string ref_bytes = bench::Slurp(refs + "/" + name + "_pytorch_dynamic.pt");
+          torch::jit::Module ref = bench::Load(ref_bytes, "reference");
 
-    bench::Timing t_fp32 = bench::Time(fp32, x);
-    bench::Timing t_own = bench::Fp32WithOwnKernels(argv[0], model_path, inputs_path);
-    bench::Timing t_ours = bench::Time(ours->module, x);
-    bench::Timing t_ref = bench::Time(ref, x);
-    bench::Timing best{std::min(t_fp32.b1_median_ms, t_own.b1_median_ms),
-                       std::min(t_fp32.b64_ms, t_own.b64_ms)};
-    int64_t fsize = static_cast<int64_t>(float_bytes.size());
-    bench::Row(name, "fp32 (env as-is)", fsize, fsize, t_fp32, best, 1.0);
-    bench::Row(name, "fp32 (OpenBLAS own kernels)", fsize, fsize, t_own, best, 1.0);
-    bench::Row(name, "quantd dynamic int8", static_cast<int64_t>(our_bytes.size()), fsize, t_ours,
-               best, Agreement(fp32, ours->module, x));
-    bench::Row(name, "pytorch quantize_dynamic", static_cast<int64_t>(ref_bytes.size()), fsize,
-               t_ref, best, Agreement(fp32, ref, x));
-    printf("quantd vs pytorch on %s: size %.2fx smaller, batch-1 %.2fx, batch-64 %.2fx faster\n",
-           name.c_str(), static_cast<double>(ref_bytes.size()) / our_bytes.size(),
-           t_ref.b1_median_ms / t_ours.b1_median_ms, t_ref.b64_ms / t_ours.b64_ms);
-  }
-  return 0;
+          bench::Timing best =
+              bench::Fp32Rows(self, name, model_path, inputs_path, float_bytes, x, 1.0);
+          bench::Timing t_ours = bench::Time(ours->module, x);
+          bench::Timing t_ref = bench::Time(ref, x);
+          int64_t fsize = static_cast<int64_t>(float_bytes.size());
+          bench::Row(name, "quantd dynamic int8", static_cast<int64_t>(our_bytes.size()), fsize,
+                     t_ours, best, Agreement(fp32, ours->module, x));
+          bench::Row(name, "pytorch quantize_dynamic", static_cast<int64_t>(ref_bytes.size()),
+                     fsize, t_ref, best, Agreement(fp32, ref, x));
+          printf(
+              "quantd vs pytorch on %s: size %.2fx smaller, batch-1 %.2fx, batch-64 %.2fx faster\n",
+              name.c_str(), static_cast<double>(ref_bytes.size()) / our_bytes.size(),
+              t_ref.b1_median_ms / t_ours.b1_median_ms, t_ref.b64_ms / t_ours.b64_ms);
+        }
+        return 0;
+      });
 }

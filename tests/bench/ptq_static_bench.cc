@@ -16,8 +16,12 @@ double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& y)
   c10::InferenceMode guard;
   int64_t correct = 0;
   for (int64_t i = 0; i < x.size(0); i += 500) {
-    correct += m.forward({x.slice(0, i, i + 500)}).toTensor().argmax(1)
-                   .eq(y.slice(0, i, i + 500)).sum().item<int64_t>();
+    correct += m.forward({x.slice(0, i, i + 500)})
+                   .toTensor()
+                   .argmax(1)
+                   .eq(y.slice(0, i, i + 500))
+                   .sum()
+                   .item<int64_t>();
   }
   return static_cast<double>(correct) / static_cast<double>(x.size(0));
 }
@@ -26,61 +30,53 @@ double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& y)
 
 int main(int argc, char** argv) {
   using namespace quantd;
-  worker::SetIntraOpThreads(1);
-  if (argc == 4 && std::string(argv[1]) == "--fp32-only") return bench::Fp32Only(argv[2], argv[3]);
-  if (argc != 3) {
-    fprintf(stderr, "usage: ptq_static_bench FIXTURE_DIR PYTORCH_REFERENCE_DIR\n");
-    return 2;
-  }
-  std::string fixtures = argv[1], refs = argv[2];
-  (void)worker::SelectQuantizedEngine("onednn");
-  bench::PrintHeader("test accuracy");
-  at::Tensor labels = bench::Npy(fixtures + "/fashion_test_labels.npy");
-  for (const std::string name : {"fashion_cnn", "fashion_mlp"}) {
-    bool cnn = name == "fashion_cnn";
-    std::string model_path = fixtures + "/" + name + ".pt";
-    std::string inputs_path =
-        fixtures + (cnn ? "/fashion_test_images_nchw.npy" : "/fashion_test_images.npy");
-    std::string float_bytes = bench::Slurp(model_path);
-    at::Tensor x = bench::Npy(inputs_path);
-    // The calibration set both tools see: the same 640 training images.
-    at::Tensor calib = bench::Npy(fixtures + "/fashion_calib_images_nchw.npy");
-    if (!cnn) calib = calib.reshape({calib.size(0), 784});
-    torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
-    bench::Timing t_fp32 = bench::Time(fp32, x);
-    bench::Timing t_own = bench::Fp32WithOwnKernels(argv[0], model_path, inputs_path);
-    bench::Timing best{std::min(t_fp32.b1_median_ms, t_own.b1_median_ms),
-                       std::min(t_fp32.b64_ms, t_own.b64_ms)};
-    int64_t fsize = static_cast<int64_t>(float_bytes.size());
-    double float_acc = Accuracy(fp32, x, labels);
-    bench::Row(name, "fp32 (env as-is)", fsize, fsize, t_fp32, best, float_acc);
-    bench::Row(name, "fp32 (OpenBLAS own kernels)", fsize, fsize, t_own, best, float_acc);
+  return bench::BenchMain(
+      argc, argv, "test accuracy",
+      [](const char* self, const std::string& fixtures, const std::string& refs) {
+        at::Tensor labels = bench::Npy(fixtures + "/fashion_test_labels.npy");
+        for (const std::string name : {"fashion_cnn", "fashion_mlp"}) {
+          bool cnn = name == "fashion_cnn";
+          std::string model_path = fixtures + "/" + name + ".pt";
+          std::string inputs_path =
+              fixtures + (cnn ? "/fashion_test_images_nchw.npy" : "/fashion_test_images.npy");
+          std::string float_bytes = bench::Slurp(model_path);
+          at::Tensor x = bench::Npy(inputs_path);
+          // The calibration set both tools see: the same 640 training images.
+          at::Tensor calib = bench::Npy(fixtures + "/fashion_calib_images_nchw.npy");
+          if (!cnn) calib = calib.reshape({calib.size(0), 784});
+          torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
+          bench::Timing best = bench::Fp32Rows(self, name, model_path, inputs_path, float_bytes, x,
+                                               Accuracy(fp32, x, labels));
+          int64_t fsize = static_cast<int64_t>(float_bytes.size());
 
-    std::string ref_bytes = bench::Slurp(refs + "/" + name + "_pytorch_static.pt");
-    torch::jit::Module ref = bench::Load(ref_bytes, "reference");
-    bench::Timing t_ref = bench::Time(ref, x);
-    double ref_acc = Accuracy(ref, x, labels);
-    for (const auto& method : worker::CalibrationMethods()) {
-      worker::StaticQuantOptions o;
-      o.method = &method;
-      auto ours = worker::QuantizeStatic(bench::Load(float_bytes, name), calib, o, {});
-      if (!ours.ok()) {
-        fprintf(stderr, "%s: %s\n", method.name, ours.status().ToString().c_str());
-        return 1;
-      }
-      std::string bytes = *worker::SaveTorchScript(ours->module);
-      bench::Timing t = bench::Time(ours->module, x);
-      bench::Row(name, std::string("quantd static ") + method.name,
-                 static_cast<int64_t>(bytes.size()), fsize, t, best,
-                 Accuracy(ours->module, x, labels));
-      if (std::string(method.name) == "minmax") {
-        printf("quantd minmax vs pytorch FX on %s: size %.2fx smaller, batch-1 %.2fx, batch-64 "
-               "%.2fx faster\n", name.c_str(), static_cast<double>(ref_bytes.size()) / bytes.size(),
-               t_ref.b1_median_ms / t.b1_median_ms, t_ref.b64_ms / t.b64_ms);
-      }
-    }
-    bench::Row(name, "pytorch FX static (minmax)", static_cast<int64_t>(ref_bytes.size()), fsize,
-               t_ref, best, ref_acc);
-  }
-  return 0;
+          std::string ref_bytes = bench::Slurp(refs + "/" + name + "_pytorch_static.pt");
+          torch::jit::Module ref = bench::Load(ref_bytes, "reference");
+          bench::Timing t_ref = bench::Time(ref, x);
+          double ref_acc = Accuracy(ref, x, labels);
+          for (const auto& method : worker::CalibrationMethods()) {
+            worker::StaticQuantOptions o;
+            o.method = &method;
+            auto ours = worker::QuantizeStatic(bench::Load(float_bytes, name), calib, o, {});
+            if (!ours.ok()) {
+              fprintf(stderr, "%s: %s\n", method.name, ours.status().ToString().c_str());
+              return 1;
+            }
+            std::string bytes = *worker::SaveTorchScript(ours->module);
+            bench::Timing t = bench::Time(ours->module, x);
+            bench::Row(name, std::string("quantd static ") + method.name,
+                       static_cast<int64_t>(bytes.size()), fsize, t, best,
+                       Accuracy(ours->module, x, labels));
+            if (std::string(method.name) == "minmax") {
+              printf(
+                  "quantd minmax vs pytorch FX on %s: size %.2fx smaller, batch-1 %.2fx, batch-64 "
+                  "%.2fx faster\n",
+                  name.c_str(), static_cast<double>(ref_bytes.size()) / bytes.size(),
+                  t_ref.b1_median_ms / t.b1_median_ms, t_ref.b64_ms / t.b64_ms);
+            }
+          }
+          bench::Row(name, "pytorch FX static (minmax)", static_cast<int64_t>(ref_bytes.size()),
+                     fsize, t_ref, best, ref_acc);
+        }
+        return 0;
+      });
 }
