@@ -1,0 +1,76 @@
+// Fake-quant observers defined with TorchScript source. (`torch.long` is not accepted as a
+// value in define(): integer dtypes are written as `.to(4)`.)
+#include "worker/engine/fake_quant_observers.h"
+
+#include <limits>
+
+namespace quantd::worker {
+namespace {
+
+constexpr char kActivationSource[] = R"(
+def forward(self, x: Tensor) -> Tensor:
+    v = x.detach()
+    self.min_val = min(self.min_val, float(v.min()))
+    self.max_val = max(self.max_val, float(v.max()))
+    lo = min(self.min_val, 0.0)
+    hi = max(self.max_val, 0.0)
+    scale = max((hi - lo) / 255.0, 1e-8)
+    zp = int(min(max(round(-lo / scale), 0.0), 255.0))
+    self.scale = torch.full([1], scale).double()
+    self.zero_point = torch.full([1], zp).to(4)
+    return torch.fake_quantize_per_tensor_affine(x, scale, zp, 0, 255)
+
+def calculate_qparams(self):
+    return self.scale, self.zero_point
+)";
+
+constexpr char kWeightSource[] = R"(
+def forward(self, w: Tensor) -> Tensor:
+    v = w.detach()
+    if self.per_channel:
+        absmax = v.flatten(1).abs().amax(1)
+    else:
+        absmax = v.abs().max().reshape(1)
+    scale = (absmax / 127.0).clamp_min(1e-8)
+    self.scale = scale.double()
+    self.zero_point = torch.zeros_like(scale).to(4)
+    if self.per_channel:
+        return torch.fake_quantize_per_channel_affine(w, scale.float(), self.zero_point.to(3), 0, -128, 127)
+    return torch.fake_quantize_per_tensor_affine(w, float(scale[0]), 0, -128, 127)
+
+def calculate_qparams(self):
+    return self.scale, self.zero_point
+)";
+
+torch::jit::Module Base(const char* name, bool weight, bool per_channel) {
+  torch::jit::Module m(name);
+  m.register_attribute("dtype", c10::IntType::get(),
+                       static_cast<int64_t>(weight ? at::kQInt8 : at::kQUInt8));
+  at::QScheme scheme = !weight        ? at::kPerTensorAffine
+                       : per_channel ? at::kPerChannelSymmetric
+                                     : at::kPerTensorSymmetric;
+  m.register_attribute("qscheme", c10::IntType::get(), static_cast<int64_t>(scheme));
+  m.register_attribute("ch_axis", c10::IntType::get(), static_cast<int64_t>(0));
+  m.register_attribute("per_channel", c10::BoolType::get(), per_channel);
+  m.register_attribute("min_val", c10::FloatType::get(), std::numeric_limits<double>::infinity());
+  m.register_attribute("max_val", c10::FloatType::get(), -std::numeric_limits<double>::infinity());
+  m.register_attribute("scale", c10::TensorType::get(), at::ones({1}, at::kDouble));
+  m.register_attribute("zero_point", c10::TensorType::get(), at::zeros({1}, at::kLong));
+  return m;
+}
+
+}  // namespace
+
+torch::jit::Module MakeFakeQuantActivationObserver() {
+  torch::jit::Module m = Base("__torch__.quantd.FakeQuantActivation", false, false);
+  m.define(kActivationSource);
+  return m;
+}
+
+torch::jit::Module MakeFakeQuantWeightObserver(bool per_channel) {
+  torch::jit::Module m = Base("__torch__.quantd.FakeQuantWeight", true, per_channel);
+  m.define(kWeightSource);
+  return m;
+}
+
+}  // namespace quantd::worker

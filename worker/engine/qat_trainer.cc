@@ -1,0 +1,119 @@
+// QAT: fake-quant observers, an Adam loop through the TorchScript graph, and conversion.
+#include "worker/engine/qat_trainer.h"
+
+#include <torch/csrc/jit/passes/fold_conv_bn.h>
+#include <torch/csrc/jit/passes/quantization/finalize.h>
+#include <torch/csrc/jit/passes/quantization/insert_observers.h>
+#include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
+#include <torch/optim/adam.h>
+
+#include "worker/engine/fake_quant_observers.h"
+#include "worker/engine/torch_guard.h"
+
+namespace quantd::worker {
+namespace {
+
+using torch::jit::Module;
+using torch::jit::QuantType;
+
+at::Tensor Output(Module& m, const at::Tensor& x) {
+  c10::IValue out = m.forward({x});
+  if (out.isTuple()) out = out.toTupleRef().elements().at(0);
+  return out.toTensor();
+}
+
+at::Tensor Loss(const at::Tensor& out, const std::optional<at::Tensor>& target,
+                const std::optional<at::Tensor>& labels, const QatOptions& o) {
+  switch (o.loss) {
+    case QatLoss::kCrossEntropy:
+      return at::cross_entropy_loss(out, *labels);
+    case QatLoss::kKl: {
+      double t = o.temperature;
+      at::Tensor log_p = at::log_softmax(out / t, 1);
+      at::Tensor q = at::softmax(*target / t, 1);
+      // KL(teacher || student), batch mean, scaled by T^2 as in seed 000's distillation.
+      return (q * (at::log(q.clamp_min(1e-12)) - log_p)).sum(1).mean() * (t * t);
+    }
+    case QatLoss::kMse:
+      break;
+  }
+  return at::mse_loss(out, *target);
+}
+
+}  // namespace
+
+absl::StatusOr<QatResult> TrainQat(const Module& float_model, const at::Tensor& inputs,
+                                   const std::optional<at::Tensor>& teacher_outputs,
+                                   const std::optional<at::Tensor>& labels,
+                                   const QatOptions& o,
+                                   const std::function<bool(const QatEpoch&)>& on_epoch) {
+  if (o.loss == QatLoss::kCrossEntropy ? !labels : !teacher_outputs) {
+    return absl::InvalidArgumentError(o.loss == QatLoss::kCrossEntropy
+                                          ? "qat.labels: cross-entropy needs labels"
+                                          : "qat.teacher: distillation needs teacher outputs");
+  }
+  if (inputs.size(0) == 0) return absl::InvalidArgumentError("qat.inputs: no training samples");
+  ASSIGN_OR_RETURN(Module observed,
+                   TorchGuard(absl::StatusCode::kUnimplemented, "preparing QAT", [&] {
+                     // Folded weights must be leaves, or Adam rejects them.
+                     torch::NoGradGuard no_grad;
+                     Module copy = float_model.clone();
+                     copy.eval();
+                     Module folded = torch::jit::FoldConvBatchNorm(copy);
+                     torch::jit::QConfigDict qconfig;
+                     qconfig[""] = std::make_tuple(MakeFakeQuantActivationObserver(),
+                                                   MakeFakeQuantWeightObserver(
+                                                       o.per_channel_weights));
+                     return torch::jit::InsertObservers(folded, "forward", qconfig, false,
+                                                        QuantType::STATIC);
+                   }));
+  QatResult result;
+  bool cancelled = false;
+  RETURN_IF_ERROR(TorchGuardVoid(absl::StatusCode::kInvalidArgument, "qat training", [&] {
+    std::vector<at::Tensor> params;
+    for (const auto& p : observed.parameters(/*recurse=*/true)) {
+      p.set_requires_grad(true);
+      params.push_back(p);
+    }
+    torch::optim::Adam adam(params, torch::optim::AdamOptions(o.lr));
+    at::Generator gen = at::detail::createCPUGenerator(o.seed);
+    int64_t n = inputs.size(0);
+    for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+      at::Tensor perm = at::randperm(n, gen);
+      double total = 0;
+      int64_t batches = 0;
+      for (int64_t i = 0; i < n; i += o.batch_size) {
+        at::Tensor idx = perm.slice(0, i, std::min(i + o.batch_size, n));
+        at::Tensor out = Output(observed, inputs.index_select(0, idx));
+        std::optional<at::Tensor> target, y;
+        if (teacher_outputs) target = teacher_outputs->index_select(0, idx);
+        if (labels) y = labels->index_select(0, idx);
+        at::Tensor loss = Loss(out, target, y, o);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+        total += loss.item<double>();
+        ++batches;
+      }
+      QatEpoch e{epoch, total / static_cast<double>(batches)};
+      result.curve.push_back(e);
+      if (on_epoch && !on_epoch(e)) {
+        cancelled = true;
+        return;
+      }
+    }
+  }));
+  if (cancelled) return absl::CancelledError("task cancelled");
+  ASSIGN_OR_RETURN(result.module,
+                   TorchGuard(absl::StatusCode::kUnimplemented, "converting QAT model", [&] {
+                     torch::NoGradGuard no_grad;
+                     // One forward with the trained weights fixes every observer's qparams.
+                     Output(observed, inputs.slice(0, 0, std::min<int64_t>(inputs.size(0), 256)));
+                     Module qdq = torch::jit::InsertQuantDeQuant(observed, "forward", false,
+                                                                 false, QuantType::STATIC);
+                     return torch::jit::Finalize(qdq, QuantType::STATIC, {});
+                   }));
+  return result;
+}
+
+}  // namespace quantd::worker

@@ -1,0 +1,48 @@
+// Quantization-aware training on the graph-mode path: fold Conv-BN, insert fake-quant
+// observers, train the observed module with Adam toward a teacher's outputs (distillation) or
+// labels, then convert to real int8 kernels with InsertQuantDeQuant + Finalize.
+#pragma once
+
+#include <torch/script.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quantd/status.h"
+
+namespace quantd::worker {
+
+enum class QatLoss { kMse, kKl, kCrossEntropy };
+
+struct QatOptions {
+  int epochs = 5;              // seed 000 defaults: 5 epochs, lr 1e-4, Adam, MSE
+  double lr = 1e-4;
+  int64_t batch_size = 32;
+  QatLoss loss = QatLoss::kMse;
+  double temperature = 3.0;    // KL only; the loss is scaled by T^2
+  bool per_channel_weights = true;
+  uint64_t seed = 42;          // shuffling
+};
+
+struct QatEpoch {
+  int epoch = 0;       // 1-based
+  double train_loss = 0;
+};
+
+struct QatResult {
+  torch::jit::Module module;  // real int8 kernels
+  std::vector<QatEpoch> curve;
+};
+
+// `teacher_outputs` are the targets per sample for MSE/KL ([N, C]); `labels` ([N] class ids)
+// for cross-entropy. `on_epoch` is called after each epoch (progress, checkpoints); returning
+// false stops training (cancellation) with CANCELLED.
+absl::StatusOr<QatResult> TrainQat(const torch::jit::Module& float_model, const at::Tensor& inputs,
+                                   const std::optional<at::Tensor>& teacher_outputs,
+                                   const std::optional<at::Tensor>& labels,
+                                   const QatOptions& options,
+                                   const std::function<bool(const QatEpoch&)>& on_epoch);
+
+}  // namespace quantd::worker
