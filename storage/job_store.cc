@@ -6,7 +6,7 @@ namespace {
 
 constexpr char kTaskColumns[] =
     "id, job_id, ordinal, kind, state, payload, attempts, max_attempts, COALESCE(lease_id, ''), "
-    "worker_id, lease_deadline_ms, cancel_requested";
+    "worker_id, lease_deadline_ms, cancel_requested, checkpoint_sha256, checkpoint_step";
 
 absl::StatusOr<TaskRow> ReadTask(const Statement& s) {
   TaskRow t;
@@ -24,6 +24,8 @@ absl::StatusOr<TaskRow> ReadTask(const Statement& s) {
   t.worker_id = s.ColumnText(9);
   t.lease_deadline_ms = s.ColumnInt(10);
   t.cancel_requested = s.ColumnInt(11) != 0;
+  t.checkpoint_sha256 = s.ColumnText(12);
+  t.checkpoint_step = static_cast<int>(s.ColumnInt(13));
   return t;
 }
 
@@ -279,7 +281,8 @@ absl::StatusOr<std::optional<TaskRow>> JobStore::TaskByLease(const std::string& 
 
 absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
                                              const v1::Progress& progress, int64_t now_ms,
-                                             int64_t deadline_ms) {
+                                             int64_t deadline_ms,
+                                             const std::optional<Checkpoint>& checkpoint) {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
   ASSIGN_OR_RETURN(auto task, TaskByLease(lease_id));
@@ -306,6 +309,23 @@ absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
   }
   if (changed) {
     RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "progress", v1::RUNNING, progress, ""));
+  }
+  if (checkpoint) {
+    ASSIGN_OR_RETURN(Statement a, db_->Prepare("SELECT 1 FROM artifacts WHERE sha256 = ?"));
+    a.Bind(1, checkpoint->sha256);
+    ASSIGN_OR_RETURN(bool known, a.Step());
+    if (!known) {
+      return absl::FailedPreconditionError("checkpoint: artifact " + checkpoint->sha256 +
+                                           " was never uploaded");
+    }
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET checkpoint_sha256 = ?, "
+                                               "checkpoint_step = ? WHERE id = ?"));
+    s.Bind(1, checkpoint->sha256).Bind(2, static_cast<int64_t>(checkpoint->step)).Bind(3, task->id);
+    RETURN_IF_ERROR(s.Run());
+    task->checkpoint_sha256 = checkpoint->sha256;
+    task->checkpoint_step = checkpoint->step;
+    RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "checkpoint", v1::RUNNING, progress,
+                                "task " + task->id + " step " + std::to_string(checkpoint->step)));
   }
   RETURN_IF_ERROR(txn->Commit());
   task->lease_deadline_ms = deadline_ms;

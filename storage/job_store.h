@@ -38,6 +38,14 @@ struct TaskRow {
   std::string worker_id;
   int64_t lease_deadline_ms = 0;
   bool cancel_requested = false;
+  std::string checkpoint_sha256;  // last checkpoint stored by any attempt
+  int checkpoint_step = 0;
+};
+
+// A checkpoint a worker reports with a heartbeat.
+struct Checkpoint {
+  std::string sha256;
+  int step = 0;
 };
 
 struct ListJobsQuery {
@@ -76,7 +84,8 @@ class JobStore {
                                                        int64_t now_ms, int64_t deadline_ms);
   // Extends a live lease and records progress. NOT_FOUND if the lease is gone.
   absl::StatusOr<TaskRow> RenewLease(const std::string& lease_id, const v1::Progress& progress,
-                                     int64_t now_ms, int64_t deadline_ms);
+                                     int64_t now_ms, int64_t deadline_ms,
+                                     const std::optional<Checkpoint>& checkpoint = std::nullopt);
   // A non-empty `gate_failure` stores the outputs and then fails the job with GATE_FAILED.
   absl::StatusOr<TaskOutcome> CompleteTask(const std::string& lease_id,
                                            const std::vector<v1::ArtifactRef>& outputs,

@@ -9,7 +9,7 @@
 namespace quantd::storage {
 namespace {
 
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: jobs, tasks, events, artifacts, job outputs.
     R"sql(
 CREATE TABLE jobs (
@@ -75,6 +75,11 @@ CREATE TABLE job_outputs (
     // 2: typed failures on jobs (GATE_FAILED keeps outputs).
     R"sql(
 ALTER TABLE jobs ADD COLUMN failure_kind INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 3: task checkpoints, so a re-leased task resumes instead of starting over.
+    R"sql(
+ALTER TABLE tasks ADD COLUMN checkpoint_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN checkpoint_step INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

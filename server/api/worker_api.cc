@@ -17,8 +17,13 @@ absl::Status LeaseTaskImpl(Scheduler& scheduler, const v1::LeaseTaskRequest& req
 
 absl::Status HeartbeatImpl(Scheduler& scheduler, const v1::HeartbeatRequest& request,
                            v1::HeartbeatResponse* response) {
+  std::optional<storage::Checkpoint> checkpoint;
+  if (!request.checkpoint().sha256().empty()) {
+    checkpoint = storage::Checkpoint{request.checkpoint().sha256(),
+                                     static_cast<int>(request.checkpoint_step())};
+  }
   ASSIGN_OR_RETURN(HeartbeatResult result,
-                   scheduler.Heartbeat(request.lease_id(), request.progress()));
+                   scheduler.Heartbeat(request.lease_id(), request.progress(), checkpoint));
   response->set_cancel(result.cancel);
   response->set_lease_deadline_ms(result.deadline_ms);
   return absl::OkStatus();

@@ -2,6 +2,7 @@
 #include "server/scheduler/job_kinds.h"
 
 #include "server/scheduler/ptq_planner.h"
+#include "server/scheduler/qat_planner.h"
 #include "server/scheduler/validate_planner.h"
 
 namespace quantd::server {
@@ -10,7 +11,8 @@ const std::vector<JobKindInfo>& JobKinds() {
   static const std::vector<JobKindInfo> kKinds = {
       {v1::PTQ, "ptq", "post-training quantization: dynamic or static INT8", ResolvePtqSpec,
        PlanPtq},
-      {v1::QAT, "qat", "quantization-aware training (not implemented yet)", nullptr, nullptr},
+      {v1::QAT, "qat", "quantization-aware training, converted to real int8 kernels",
+       ResolveQatSpec, PlanQat},
       {v1::HEAD_TO_HEAD, "head_to_head", "PTQ vs QAT under gates (not implemented yet)", nullptr,
        nullptr},
       {v1::CROSSOVER_SEARCH, "crossover_search", "recombine two parents (not implemented yet)",

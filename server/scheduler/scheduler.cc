@@ -150,6 +150,13 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::LeaseTask(const std::string
       grant.task.set_kind(task->kind);
       *grant.task.mutable_spec() = task->payload;
       grant.task.set_attempt(static_cast<uint32_t>(task->attempts));
+      if (!task->checkpoint_sha256.empty()) {
+        auto ref = options_.artifacts->Get(task->checkpoint_sha256);
+        if (ref.ok()) {
+          *grant.task.mutable_checkpoint() = *ref;
+          grant.task.set_checkpoint_step(static_cast<uint32_t>(task->checkpoint_step));
+        }
+      }
       return std::optional<LeaseGrant>(std::move(grant));
     }
     std::unique_lock<std::mutex> lock(mu_);
@@ -163,12 +170,14 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::LeaseTask(const std::string
   }
 }
 
-absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(const std::string& lease_id,
-                                                     const v1::Progress& progress) {
+absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(
+    const std::string& lease_id, const v1::Progress& progress,
+    const std::optional<storage::Checkpoint>& checkpoint) {
   if (lease_id.empty()) return absl::InvalidArgumentError("lease_id: missing");
   int64_t now = options_.clock->NowMs();
   ASSIGN_OR_RETURN(storage::TaskRow task,
-                   options_.jobs->RenewLease(lease_id, progress, now, now + options_.lease_ms));
+                   options_.jobs->RenewLease(lease_id, progress, now, now + options_.lease_ms,
+                                             checkpoint));
   {
     std::lock_guard<std::mutex> lock(mu_);
     worker_last_seen_ms_[task.worker_id] = now;

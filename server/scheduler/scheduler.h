@@ -73,8 +73,9 @@ class Scheduler {
   // Waits up to wait_ms (capped) for a queued task; nullopt when none came.
   absl::StatusOr<std::optional<LeaseGrant>> LeaseTask(const std::string& worker_id,
                                                       uint32_t wait_ms);
-  absl::StatusOr<HeartbeatResult> Heartbeat(const std::string& lease_id,
-                                            const v1::Progress& progress);
+  absl::StatusOr<HeartbeatResult> Heartbeat(
+      const std::string& lease_id, const v1::Progress& progress,
+      const std::optional<storage::Checkpoint>& checkpoint = std::nullopt);
   // A non-empty gate_failure keeps the outputs and fails the job with GATE_FAILED.
   absl::Status CompleteTask(const std::string& lease_id,
                             const std::vector<v1::ArtifactRef>& outputs,

@@ -61,9 +61,9 @@ TEST(ApiErrorsTest, BadSpecsAndUnknownArtifacts) {
   ExpectStatus(c.Submit(bad_count).status(), absl::StatusCode::kInvalidArgument,
                "ptq.inputs.synthetic.count");
 
-  v1::JobSpec qat;
-  qat.mutable_qat();
-  ExpectStatus(c.Submit(qat).status(), absl::StatusCode::kUnimplemented, "qat");
+  v1::JobSpec h2h;
+  h2h.mutable_head_to_head();
+  ExpectStatus(c.Submit(h2h).status(), absl::StatusCode::kUnimplemented, "head_to_head");
 
   ExpectStatus(c.Get("").status(), absl::StatusCode::kInvalidArgument, "job_id");
   ExpectStatus(c.Get("job-nope").status(), absl::StatusCode::kNotFound, "job-nope");

@@ -45,9 +45,15 @@ TEST_F(SchedulerTest, SubmitErrorsNameTheField) {
   v1::JobSpec none;
   EXPECT_EQ(scheduler_->Submit(none).status().code(), absl::StatusCode::kInvalidArgument);
 
+  v1::JobSpec h2h;
+  h2h.mutable_head_to_head();
+  EXPECT_EQ(scheduler_->Submit(h2h).status().code(), absl::StatusCode::kUnimplemented);
+
   v1::JobSpec qat;
   qat.mutable_qat();
-  EXPECT_EQ(scheduler_->Submit(qat).status().code(), absl::StatusCode::kUnimplemented);
+  auto qs = scheduler_->Submit(qat).status();
+  EXPECT_EQ(qs.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(qs.message().find("qat.model_sha256"), std::string::npos) << qs;
 
   v1::JobSpec missing_model = PtqSpec();
   missing_model.mutable_ptq()->clear_model_sha256();
@@ -293,6 +299,59 @@ TEST(ValidateSpecTest, SeedDefaultsAndFieldChecks) {
   v->mutable_thresholds()->set_min_teacher_agreement(0.9);
   s = h.scheduler->Submit(spec).status();
   EXPECT_NE(s.message().find("teacher_model_sha256"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace quantd::server
+
+namespace quantd::server {
+namespace {
+
+TEST(QatSpecTest, SeedDefaultsAndChecks) {
+  testing::SchedulerHarness h;
+  v1::JobSpec spec;
+  v1::QatSpec* q = spec.mutable_qat();
+  q->set_model_sha256(testing::SchedulerHarness::kModel);
+  q->mutable_train()->mutable_synthetic()->add_shape(8);
+  auto r = h.scheduler->Submit(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::QatSpec& got = r->job.spec().qat();
+  EXPECT_EQ(got.epochs(), 5u);
+  EXPECT_DOUBLE_EQ(got.lr(), 1e-4);
+  EXPECT_EQ(got.batch_size(), 32u);
+  EXPECT_EQ(got.loss(), v1::QAT_MSE);
+  EXPECT_DOUBLE_EQ(got.temperature(), 3.0);
+  EXPECT_EQ(got.seed(), 42u);
+  EXPECT_EQ(got.inputs().synthetic().shape(0), 8) << "evaluation defaults to the training data";
+
+  q->set_loss(v1::QAT_CROSS_ENTROPY);
+  auto s = h.scheduler->Submit(spec).status();
+  EXPECT_NE(s.message().find("qat.train.labels_npy_sha256"), std::string::npos) << s;
+  q->set_loss(v1::QAT_KL);
+  q->set_lr(3);
+  s = h.scheduler->Submit(spec).status();
+  EXPECT_NE(s.message().find("qat.lr"), std::string::npos) << s;
+}
+
+TEST(CheckpointTest, ReleasedTaskCarriesTheLastCheckpoint) {
+  testing::SchedulerHarness h;
+  ASSERT_TRUE(h.scheduler->Submit(testing::SchedulerHarness::PtqSpec()).ok());
+  auto first = *h.scheduler->LeaseTask("w1", 0);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(first->task.checkpoint().sha256().empty());
+  std::string ckpt(64, 'c');
+  EXPECT_EQ(h.scheduler->Heartbeat(first->lease_id, {}, storage::Checkpoint{ckpt, 2})
+                .status().code(),
+            absl::StatusCode::kFailedPrecondition) << "a checkpoint must be uploaded first";
+  ASSERT_TRUE(h.artifacts->Record(ckpt, 10, "application/x-torchscript", 0).ok());
+  ASSERT_TRUE(h.scheduler->Heartbeat(first->lease_id, {}, storage::Checkpoint{ckpt, 2}).ok());
+  h.clock.Advance(5000);
+  ASSERT_EQ(*h.scheduler->ExpireLeases(), 1);
+  auto second = *h.scheduler->LeaseTask("w2", 0);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->task.checkpoint().sha256(), ckpt);
+  EXPECT_EQ(second->task.checkpoint_step(), 2u);
+  EXPECT_EQ(second->task.attempt(), 2u);
 }
 
 }  // namespace
