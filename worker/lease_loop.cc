@@ -17,9 +17,10 @@ namespace {
 // TaskContext over the scheduler connection, shared with the heartbeat thread.
 class LeasedTaskContext : public TaskContext {
  public:
-  LeasedTaskContext(SchedulerConnection* conn, std::string worker_id,
+  LeasedTaskContext(SchedulerConnection* conn, std::string worker_id, std::string lease_id,
                     const std::atomic<bool>* stopping)
-      : conn_(conn), worker_id_(std::move(worker_id)), stopping_(stopping) {}
+      : conn_(conn), worker_id_(std::move(worker_id)), lease_id_(std::move(lease_id)),
+        stopping_(stopping) {}
 
   absl::StatusOr<std::string> FetchArtifact(const std::string& sha256) override {
     return conn_->Download(sha256);
@@ -42,6 +43,15 @@ class LeasedTaskContext : public TaskContext {
   }
   // Lets the heartbeat thread send a phase change right away instead of at the next tick.
   void SetProgressListener(std::function<void()> listener) { on_progress_ = std::move(listener); }
+  absl::Status SaveCheckpoint(const std::string& bytes, uint32_t step) override {
+    ASSIGN_OR_RETURN(v1::ArtifactRef ref, conn_->Upload("application/x-torchscript", bytes));
+    v1::HeartbeatRequest req;
+    req.set_lease_id(lease_id_);
+    *req.mutable_progress() = progress();
+    *req.mutable_checkpoint() = ref;
+    req.set_checkpoint_step(step);
+    return conn_->Heartbeat(req).status();
+  }
   bool Cancelled() const override { return cancel_requested_ || lease_lost_ || stopping_->load(); }
   std::string WorkerId() const override { return worker_id_; }
 
@@ -55,6 +65,7 @@ class LeasedTaskContext : public TaskContext {
  private:
   SchedulerConnection* conn_;
   std::string worker_id_;
+  std::string lease_id_;
   const std::atomic<bool>* stopping_;
   std::mutex mu_;
   v1::Progress progress_;
@@ -83,7 +94,7 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
   fprintf(stderr, "worker %s: task %s (job %s, %s, attempt %u)\n", options_.worker_id.c_str(),
           task.id().c_str(), task.job_id().c_str(), v1::JobKind_Name(task.kind()).c_str(),
           task.attempt());
-  LeasedTaskContext ctx(connection_, options_.worker_id, stopping_);
+  LeasedTaskContext ctx(connection_, options_.worker_id, lease.lease_id(), stopping_);
 
   std::mutex hb_mu;
   std::condition_variable hb_cv;

@@ -21,6 +21,9 @@ class TaskContext {
                                                         const std::string& media_type,
                                                         const std::string& bytes) = 0;
   virtual void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) = 0;
+  // Stores a checkpoint and tells the scheduler at once, so a re-leased attempt of this task
+  // starts from `step` (it arrives as Task.checkpoint / checkpoint_step).
+  virtual absl::Status SaveCheckpoint(const std::string& bytes, uint32_t step) = 0;
   // True once the scheduler asked this task to stop (job cancelled) or the worker is stopping.
   virtual bool Cancelled() const = 0;
   virtual std::string WorkerId() const = 0;

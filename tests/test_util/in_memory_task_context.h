@@ -38,12 +38,19 @@ class InMemoryTaskContext : public worker::TaskContext {
     phases.push_back(phase);
     if (cancel_at_phase == phase) cancelled = true;
   }
+  absl::Status SaveCheckpoint(const std::string& bytes, uint32_t step) override {
+    checkpoints.emplace_back(Add(bytes), step);
+    if (cancel_after_checkpoint == static_cast<int>(step)) cancelled = true;
+    return absl::OkStatus();
+  }
   bool Cancelled() const override { return cancelled; }
   std::string WorkerId() const override { return "test-worker"; }
 
   std::map<std::string, std::string> stored;
   std::vector<std::string> phases;
   std::string cancel_at_phase;
+  std::vector<std::pair<std::string, uint32_t>> checkpoints;  // (sha256, step)
+  int cancel_after_checkpoint = -1;
   bool cancelled = false;
 
  private:

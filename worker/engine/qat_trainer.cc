@@ -45,16 +45,18 @@ at::Tensor Loss(const at::Tensor& out, const std::optional<at::Tensor>& target,
 absl::StatusOr<QatResult> TrainQat(const Module& float_model, const at::Tensor& inputs,
                                    const std::optional<at::Tensor>& teacher_outputs,
                                    const std::optional<at::Tensor>& labels,
-                                   const QatOptions& o,
-                                   const std::function<bool(const QatEpoch&)>& on_epoch) {
+                                   const QatOptions& o, const QatStart& start,
+                                   const QatEpochCallback& on_epoch) {
   if (o.loss == QatLoss::kCrossEntropy ? !labels : !teacher_outputs) {
     return absl::InvalidArgumentError(o.loss == QatLoss::kCrossEntropy
                                           ? "qat.labels: cross-entropy needs labels"
                                           : "qat.teacher: distillation needs teacher outputs");
   }
   if (inputs.size(0) == 0) return absl::InvalidArgumentError("qat.inputs: no training samples");
+  std::optional<Module> resumed = start.checkpoint;
   ASSIGN_OR_RETURN(Module observed,
                    TorchGuard(absl::StatusCode::kUnimplemented, "preparing QAT", [&] {
+                     if (resumed) return *resumed;
                      // Folded weights must be leaves, or Adam rejects them.
                      torch::NoGradGuard no_grad;
                      Module copy = float_model.clone();
@@ -79,7 +81,9 @@ absl::StatusOr<QatResult> TrainQat(const Module& float_model, const at::Tensor& 
     at::Generator gen = at::detail::createCPUGenerator(o.seed);
     int64_t n = inputs.size(0);
     for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+      // Skipped epochs still draw their permutation, so a resumed run shuffles like a fresh one.
       at::Tensor perm = at::randperm(n, gen);
+      if (epoch <= start.completed_epochs) continue;
       double total = 0;
       int64_t batches = 0;
       for (int64_t i = 0; i < n; i += o.batch_size) {
@@ -97,7 +101,7 @@ absl::StatusOr<QatResult> TrainQat(const Module& float_model, const at::Tensor& 
       }
       QatEpoch e{epoch, total / static_cast<double>(batches)};
       result.curve.push_back(e);
-      if (on_epoch && !on_epoch(e)) {
+      if (on_epoch && !on_epoch(e, observed)) {
         cancelled = true;
         return;
       }

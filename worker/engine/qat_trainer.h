@@ -33,16 +33,26 @@ struct QatEpoch {
 
 struct QatResult {
   torch::jit::Module module;  // real int8 kernels
-  std::vector<QatEpoch> curve;
+  std::vector<QatEpoch> curve;  // the epochs this call trained
 };
 
+// Where training starts: a fresh model, or an observed (fake-quant) module saved by an earlier
+// attempt after `completed_epochs` epochs.
+struct QatStart {
+  std::optional<torch::jit::Module> checkpoint;
+  int completed_epochs = 0;
+};
+
+// Called after each epoch with the observed module (to checkpoint or evaluate); returning false
+// stops training with CANCELLED.
+using QatEpochCallback = std::function<bool(const QatEpoch&, const torch::jit::Module& observed)>;
+
 // `teacher_outputs` are the targets per sample for MSE/KL ([N, C]); `labels` ([N] class ids)
-// for cross-entropy. `on_epoch` is called after each epoch (progress, checkpoints); returning
-// false stops training (cancellation) with CANCELLED.
+// for cross-entropy.
 absl::StatusOr<QatResult> TrainQat(const torch::jit::Module& float_model, const at::Tensor& inputs,
                                    const std::optional<at::Tensor>& teacher_outputs,
                                    const std::optional<at::Tensor>& labels,
-                                   const QatOptions& options,
-                                   const std::function<bool(const QatEpoch&)>& on_epoch);
+                                   const QatOptions& options, const QatStart& start,
+                                   const QatEpochCallback& on_epoch);
 
 }  // namespace quantd::worker

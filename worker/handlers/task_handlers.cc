@@ -2,6 +2,7 @@
 #include "worker/handlers/task_handlers.h"
 
 #include "worker/handlers/ptq_handler.h"
+#include "worker/handlers/qat_handler.h"
 #include "worker/handlers/validate_handler.h"
 
 namespace quantd::worker {
@@ -10,6 +11,7 @@ absl::StatusOr<TaskHandler> HandlerFor(v1::JobKind kind) {
   switch (kind) {
     case v1::PTQ: return TaskHandler(RunPtqTask);
     case v1::VALIDATE: return TaskHandler(RunValidateTask);
+    case v1::QAT: return TaskHandler(RunQatTask);
     default:
       return absl::UnimplementedError("this worker has no handler for job kind " +
                                       v1::JobKind_Name(kind));

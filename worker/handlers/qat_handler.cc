@@ -1,0 +1,168 @@
+// QAT orchestration.
+#include "worker/handlers/qat_handler.h"
+
+#include <torch/csrc/jit/passes/freeze_module.h>
+
+#include "worker/engine/batched_forward.h"
+#include "worker/engine/evaluation_inputs.h"
+#include "worker/engine/model_io.h"
+#include "worker/engine/output_metrics.h"
+#include "worker/engine/qat_trainer.h"
+#include "worker/engine/runtime_setup.h"
+#include "worker/engine/torch_guard.h"
+#include "worker/handlers/manifest.h"
+#include "worker/handlers/model_timing.h"
+#include "worker/handlers/validation_report.h"
+
+namespace quantd::worker {
+namespace {
+
+using json = nlohmann::ordered_json;
+constexpr int64_t kEvalBatch = 512;
+
+QatLoss LossOf(v1::QatLoss l) {
+  if (l == v1::QAT_KL) return QatLoss::kKl;
+  if (l == v1::QAT_CROSS_ENTROPY) return QatLoss::kCrossEntropy;
+  return QatLoss::kMse;
+}
+
+// Validation metric of the fake-quant model after an epoch: accuracy with labels, else top-1
+// agreement with the teacher. Runs on a clone so evaluation never moves the observers' ranges.
+absl::StatusOr<double> Validate(const torch::jit::Module& observed, const EvaluationInputs& eval,
+                                const at::Tensor& teacher_out) {
+  torch::jit::Module copy = observed.clone();
+  ASSIGN_OR_RETURN(at::Tensor out, RunBatched(copy, eval.samples, kEvalBatch, "qat.inputs"));
+  const at::Tensor& target = eval.labels ? *eval.labels : teacher_out.argmax(1);
+  return out.argmax(1).eq(target).to(at::kDouble).mean().item<double>();
+}
+
+}  // namespace
+
+absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
+  const v1::QatSpec& spec = task.spec().qat();
+  RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+  PhaseTimer timer;
+  timer.Start("download");
+  ctx.ReportProgress("download", 0, spec.epochs());
+  ASSIGN_OR_RETURN(std::string model_bytes, ctx.FetchArtifact(spec.model_sha256()));
+  ASSIGN_OR_RETURN(torch::jit::Module loaded, LoadTorchScript(model_bytes, "qat.model_sha256"));
+  ASSIGN_OR_RETURN(std::string input_name, SingleInputName(loaded, "qat.model_sha256"));
+  torch::jit::Module teacher = loaded;
+  if (!spec.teacher_model_sha256().empty()) {
+    ASSIGN_OR_RETURN(std::string t, ctx.FetchArtifact(spec.teacher_model_sha256()));
+    ASSIGN_OR_RETURN(teacher, LoadTorchScript(t, "qat.teacher_model_sha256"));
+  }
+  ASSIGN_OR_RETURN(EvaluationInputs train, LoadEvaluationInputs(spec.train(), ctx, "qat.train",
+                                                                input_name));
+  ASSIGN_OR_RETURN(EvaluationInputs eval, LoadEvaluationInputs(spec.inputs(), ctx, "qat.inputs",
+                                                               input_name));
+  QatStart start;
+  if (!task.checkpoint().sha256().empty()) {
+    ASSIGN_OR_RETURN(std::string bytes, ctx.FetchArtifact(task.checkpoint().sha256()));
+    ASSIGN_OR_RETURN(start.checkpoint, LoadTorchScript(bytes, "checkpoint"));
+    start.completed_epochs = static_cast<int>(task.checkpoint_step());
+  }
+
+  timer.Start("teacher");
+  ASSIGN_OR_RETURN(at::Tensor teacher_train, RunBatched(teacher, train.samples, kEvalBatch,
+                                                        "qat.train: the teacher model"));
+  ASSIGN_OR_RETURN(at::Tensor teacher_eval, RunBatched(teacher, eval.samples, kEvalBatch,
+                                                       "qat.inputs: the teacher model"));
+
+  timer.Start("train");
+  QatOptions o;
+  o.epochs = static_cast<int>(spec.epochs());
+  o.lr = spec.lr();
+  o.batch_size = spec.batch_size();
+  o.loss = LossOf(spec.loss());
+  o.temperature = spec.temperature();
+  o.per_channel_weights = spec.granularity() != v1::PER_TENSOR;
+  o.seed = spec.seed();
+  json curve = json::array();
+  absl::Status epoch_error;
+  auto on_epoch = [&](const QatEpoch& e, const torch::jit::Module& observed) {
+    auto metric = Validate(observed, eval, teacher_eval);
+    auto bytes = SaveTorchScript(observed);
+    if (!metric.ok() || !bytes.ok()) {
+      epoch_error = metric.ok() ? bytes.status() : metric.status();
+      return false;
+    }
+    curve.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss},
+                     {eval.labels ? "val_accuracy" : "val_teacher_agreement", *metric}});
+    epoch_error = ctx.SaveCheckpoint(*bytes, static_cast<uint32_t>(e.epoch));
+    ctx.ReportProgress("train", static_cast<uint32_t>(e.epoch), spec.epochs());
+    return epoch_error.ok() && !ctx.Cancelled();
+  };
+  std::optional<at::Tensor> targets;
+  if (o.loss != QatLoss::kCrossEntropy) targets = teacher_train;
+  auto trained = TrainQat(loaded, train.samples, targets, train.labels, o, start, on_epoch);
+  RETURN_IF_ERROR(epoch_error);
+  RETURN_IF_ERROR(trained.status());
+
+  timer.Start("evaluate");
+  ctx.ReportProgress("evaluate", spec.epochs(), spec.epochs());
+  ASSIGN_OR_RETURN(torch::jit::Module float_model,
+                   TorchGuard(absl::StatusCode::kInvalidArgument, "qat.model_sha256: freezing",
+                              [&] { return torch::jit::freeze_module(loaded.clone()); }));
+  ASSIGN_OR_RETURN(at::Tensor float_out, RunBatched(float_model, eval.samples, kEvalBatch,
+                                                    "qat.inputs: the float model"));
+  ASSIGN_OR_RETURN(at::Tensor quant_out, RunBatched(trained->module, eval.samples, kEvalBatch,
+                                                    "qat.inputs: the int8 model"));
+  OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), eval.labels);
+  OutputAgreement vs_teacher = CompareOutputs(teacher_eval, quant_out, spec.top_k(), std::nullopt);
+
+  timer.Start("benchmark");
+  ModelTiming float_timing = TimeModel(float_model, eval.samples, spec.latency_iterations(),
+                                       spec.throughput_batch(), ctx);
+  ModelTiming quant_timing = TimeModel(trained->module, eval.samples, spec.latency_iterations(),
+                                       spec.throughput_batch(), ctx);
+  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+
+  timer.Start("store");
+  ASSIGN_OR_RETURN(std::string quant_bytes, SaveTorchScript(trained->module));
+  ValidationReportInputs ri;
+  ri.kind = "qat";
+  ri.engine = "onednn";
+  ri.weights = o.per_channel_weights ? "per_channel_symmetric_qint8" : "per_tensor_symmetric_qint8";
+  ri.activations = "static per-tensor affine quint8, ranges learned during fake-quant training";
+  ri.inputs_description = eval.description;
+  ri.evaluation_batch = kEvalBatch;
+  ri.agreement = agreement;
+  ri.float_bytes = static_cast<int64_t>(model_bytes.size());
+  ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
+  ri.float_timing = float_timing;
+  ri.quantized_timing = quant_timing;
+  ri.details["training"] = {
+      {"loss", v1::QatLoss_Name(spec.loss())}, {"epochs", spec.epochs()}, {"lr", spec.lr()},
+      {"batch_size", spec.batch_size()}, {"optimizer", "Adam"},
+      {"samples", train.samples.size(0)},
+      {"resumed_from_epoch", start.completed_epochs},
+      {"curve", curve}};
+  ri.details["teacher"] = {{"top1_agreement", vs_teacher.top1_agreement.value},
+                           {"output_mse", vs_teacher.mse.value}};
+  json report = BuildValidationReport(ri);
+
+  std::vector<v1::ArtifactRef> outputs;
+  ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,
+                   ctx.StoreArtifact("model", "application/x-torchscript", quant_bytes));
+  outputs.push_back(model_ref);
+  ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
+                   ctx.StoreArtifact("report", "application/json", report.dump(2)));
+  outputs.push_back(report_ref);
+  ManifestInputs mi;
+  mi.input_sha256["model"] = spec.model_sha256();
+  if (!spec.teacher_model_sha256().empty()) mi.input_sha256["teacher"] = spec.teacher_model_sha256();
+  RecordInputData("train", spec.train(), &mi);
+  RecordInputData("inputs", spec.inputs(), &mi);
+  mi.seeds["shuffle"] = spec.seed();
+  mi.outputs = outputs;
+  mi.extra["resumed_from_epoch"] = start.completed_epochs;
+  if (start.checkpoint) mi.input_sha256["checkpoint"] = task.checkpoint().sha256();
+  json manifest = BuildManifest(task, ctx.WorkerId(), mi, timer);
+  ASSIGN_OR_RETURN(v1::ArtifactRef manifest_ref,
+                   ctx.StoreArtifact("manifest", "application/json", manifest.dump(2)));
+  outputs.push_back(manifest_ref);
+  return TaskResult{outputs, ""};
+}
+
+}  // namespace quantd::worker
