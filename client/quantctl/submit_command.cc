@@ -123,6 +123,55 @@ absl::Status BuildValidateSpec(CommandEnv& env, const CommandLine& cl, v1::JobSp
   return absl::OkStatus();
 }
 
+absl::Status BuildQatSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
+  v1::QatSpec* q = spec->mutable_qat();
+  auto model = cl.Get("--model");
+  if (!model) return absl::InvalidArgumentError("--model: required (a TorchScript file or sha256)");
+  ASSIGN_OR_RETURN(*q->mutable_model_sha256(),
+                   ResolveArtifact(env, "--model", *model, "application/x-torchscript"));
+  if (auto teacher = cl.Get("--teacher")) {
+    ASSIGN_OR_RETURN(*q->mutable_teacher_model_sha256(),
+                     ResolveArtifact(env, "--teacher", *teacher, "application/x-torchscript"));
+  }
+  auto train = cl.Get("--train");
+  if (!train) return absl::InvalidArgumentError("--train: required (.npy of training inputs)");
+  ASSIGN_OR_RETURN(*q->mutable_train()->mutable_npy_sha256(),
+                   ResolveArtifact(env, "--train", *train, "application/x-npy"));
+  if (auto labels = cl.Get("--train-labels")) {
+    ASSIGN_OR_RETURN(*q->mutable_train()->mutable_labels_npy_sha256(),
+                     ResolveArtifact(env, "--train-labels", *labels, "application/x-npy"));
+  }
+  if (cl.Has("--inputs") || cl.Has("--synthetic-shape")) {
+    RETURN_IF_ERROR(BuildInputs(env, cl, q->mutable_inputs()));
+  } else if (cl.Has("--labels")) {
+    return absl::InvalidArgumentError("--labels: give --inputs for evaluation with labels");
+  }
+  ASSIGN_OR_RETURN(auto epochs, cl.GetInt("--epochs", 1, 1000));
+  if (epochs) q->set_epochs(static_cast<uint32_t>(*epochs));
+  ASSIGN_OR_RETURN(auto batch, cl.GetInt("--batch-size", 1, 4096));
+  if (batch) q->set_batch_size(static_cast<uint32_t>(*batch));
+  ASSIGN_OR_RETURN(auto lr, GetDouble(cl, "--lr"));
+  if (lr) q->set_lr(*lr);
+  ASSIGN_OR_RETURN(auto temperature, GetDouble(cl, "--temperature"));
+  if (temperature) q->set_temperature(*temperature);
+  if (auto loss = cl.Get("--loss")) {
+    if (*loss == "mse") q->set_loss(v1::QAT_MSE);
+    else if (*loss == "kl") q->set_loss(v1::QAT_KL);
+    else if (*loss == "ce") q->set_loss(v1::QAT_CROSS_ENTROPY);
+    else return absl::InvalidArgumentError("--loss: expected mse, kl or ce");
+  }
+  if (auto g = cl.Get("--granularity")) {
+    if (*g == "per-channel") q->set_granularity(v1::PER_CHANNEL);
+    else if (*g == "per-tensor") q->set_granularity(v1::PER_TENSOR);
+    else return absl::InvalidArgumentError("--granularity: expected per-channel or per-tensor");
+  }
+  ASSIGN_OR_RETURN(auto seed, cl.GetInt("--seed", 0, INT64_MAX));
+  if (seed) q->set_seed(static_cast<uint64_t>(*seed));
+  ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
+  if (iters) q->set_latency_iterations(static_cast<uint32_t>(*iters));
+  return absl::OkStatus();
+}
+
 std::vector<std::string> SplitList(const std::string& v) {
   std::vector<std::string> out;
   std::stringstream ss(v);
@@ -248,7 +297,9 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--keep-float-type", "--calibration", "--percentile",
                              "--calibration-data", "--calibration-samples", "--calibration-batch",
                              "--max-drop", "--budget-metric", "--relative", "--accuracy-aware",
-                             "--npz-array", "--float", "--quantized", "--teacher", "--min-top1", "--min-topk",
+                             "--npz-array", "--float", "--quantized", "--train",
+                             "--train-labels", "--epochs", "--batch-size", "--lr",
+                             "--temperature", "--loss", "--teacher", "--min-top1", "--min-topk",
                              "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop",
                              "--request-id", "--max-attempts", "--wait", "--json", "--server"});
       !s.ok()) {
@@ -262,6 +313,8 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
   absl::Status built;
   if (p[1] == "ptq") {
     built = BuildPtqSpec(env, cl, &spec);
+  } else if (p[1] == "qat") {
+    built = BuildQatSpec(env, cl, &spec);
   } else if (p[1] == "validate") {
     built = BuildValidateSpec(env, cl, &spec);
   } else {
