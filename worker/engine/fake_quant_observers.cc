@@ -2,7 +2,7 @@
 // value in define(): integer dtypes are written as `.to(4)`.)
 #include "worker/engine/fake_quant_observers.h"
 
-#include <limits>
+#include "worker/engine/recorder_observers.h"
 
 namespace quantd::worker {
 namespace {
@@ -42,33 +42,16 @@ def calculate_qparams(self):
     return self.scale, self.zero_point
 )";
 
-torch::jit::Module Base(const char* name, bool weight, bool per_channel) {
-  torch::jit::Module m(name);
-  m.register_attribute("dtype", c10::IntType::get(),
-                       static_cast<int64_t>(weight ? at::kQInt8 : at::kQUInt8));
-  at::QScheme scheme = !weight        ? at::kPerTensorAffine
-                       : per_channel ? at::kPerChannelSymmetric
-                                     : at::kPerTensorSymmetric;
-  m.register_attribute("qscheme", c10::IntType::get(), static_cast<int64_t>(scheme));
-  m.register_attribute("ch_axis", c10::IntType::get(), static_cast<int64_t>(0));
-  m.register_attribute("per_channel", c10::BoolType::get(), per_channel);
-  m.register_attribute("min_val", c10::FloatType::get(), std::numeric_limits<double>::infinity());
-  m.register_attribute("max_val", c10::FloatType::get(), -std::numeric_limits<double>::infinity());
-  m.register_attribute("scale", c10::TensorType::get(), at::ones({1}, at::kDouble));
-  m.register_attribute("zero_point", c10::TensorType::get(), at::zeros({1}, at::kLong));
-  return m;
-}
-
 }  // namespace
 
 torch::jit::Module MakeFakeQuantActivationObserver() {
-  torch::jit::Module m = Base("__torch__.quantd.FakeQuantActivation", false, false);
+  torch::jit::Module m = NewObserverModule("__torch__.quantd.FakeQuantActivation", false, false);
   m.define(kActivationSource);
   return m;
 }
 
 torch::jit::Module MakeFakeQuantWeightObserver(bool per_channel) {
-  torch::jit::Module m = Base("__torch__.quantd.FakeQuantWeight", true, per_channel);
+  torch::jit::Module m = NewObserverModule("__torch__.quantd.FakeQuantWeight", true, per_channel);
   m.define(kWeightSource);
   return m;
 }

@@ -28,9 +28,21 @@ def calculate_qparams(self):
 constexpr double kMinScale = 1e-8;
 
 torch::jit::Module MakeRecorder(bool weight, bool per_channel) {
-  torch::jit::Module m(weight ? "__torch__.quantd.WeightRecorder"
-                              : "__torch__.quantd.ActivationRecorder");
-  // dtype / qscheme / ch_axis are what the quantization passes read.
+  torch::jit::Module m = NewObserverModule(
+      weight ? "__torch__.quantd.WeightRecorder" : "__torch__.quantd.ActivationRecorder", weight,
+      per_channel);
+  m.register_attribute("is_weight", c10::BoolType::get(), weight);
+  m.register_attribute("hist_enabled", c10::BoolType::get(), false);
+  m.register_attribute("histogram", c10::TensorType::get(), at::zeros({kHistogramBins}));
+  m.register_attribute("absmax", c10::TensorType::get(), at::zeros({1}));
+  m.define(kRecorderSource);
+  return m;
+}
+
+}  // namespace
+
+torch::jit::Module NewObserverModule(const char* class_name, bool weight, bool per_channel) {
+  torch::jit::Module m(class_name);
   m.register_attribute("dtype", c10::IntType::get(),
                        static_cast<int64_t>(weight ? at::kQInt8 : at::kQUInt8));
   at::QScheme scheme = !weight        ? at::kPerTensorAffine
@@ -38,20 +50,13 @@ torch::jit::Module MakeRecorder(bool weight, bool per_channel) {
                                      : at::kPerTensorSymmetric;
   m.register_attribute("qscheme", c10::IntType::get(), static_cast<int64_t>(scheme));
   m.register_attribute("ch_axis", c10::IntType::get(), static_cast<int64_t>(0));
-  m.register_attribute("is_weight", c10::BoolType::get(), weight);
   m.register_attribute("per_channel", c10::BoolType::get(), per_channel);
   m.register_attribute("min_val", c10::FloatType::get(), std::numeric_limits<double>::infinity());
   m.register_attribute("max_val", c10::FloatType::get(), -std::numeric_limits<double>::infinity());
-  m.register_attribute("hist_enabled", c10::BoolType::get(), false);
-  m.register_attribute("histogram", c10::TensorType::get(), at::zeros({kHistogramBins}));
-  m.register_attribute("absmax", c10::TensorType::get(), at::zeros({1}));
   m.register_attribute("scale", c10::TensorType::get(), at::ones({1}, at::kDouble));
   m.register_attribute("zero_point", c10::TensorType::get(), at::zeros({1}, at::kLong));
-  m.define(kRecorderSource);
   return m;
 }
-
-}  // namespace
 
 torch::jit::Module MakeActivationRecorder() { return MakeRecorder(false, false); }
 torch::jit::Module MakeWeightRecorder(bool per_channel) { return MakeRecorder(true, per_channel); }

@@ -12,6 +12,11 @@ namespace quantd::worker {
 
 inline constexpr int64_t kHistogramBins = 2048;
 
+// A module with the attributes the quantization passes read from any observer (dtype, qscheme,
+// ch_axis) plus min/max and the scale/zero_point calculate_qparams returns. Activations are
+// per-tensor affine quint8; weights symmetric qint8 per channel (axis 0) or per tensor.
+torch::jit::Module NewObserverModule(const char* class_name, bool weight, bool per_channel);
+
 torch::jit::Module MakeActivationRecorder();
 // Symmetric qint8 weights, per output channel (axis 0) or per tensor.
 torch::jit::Module MakeWeightRecorder(bool per_channel);

@@ -14,6 +14,7 @@
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/handlers/accuracy_budget.h"
+#include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/ptq_accuracy.h"
@@ -274,13 +275,6 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   }
   json report = BuildValidationReport(ri);
 
-  std::vector<v1::ArtifactRef> outputs;
-  ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,
-                   ctx.StoreArtifact("model", "application/x-torchscript", quant_bytes));
-  outputs.push_back(model_ref);
-  ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
-                   ctx.StoreArtifact("report", "application/json", report.dump(2)));
-  outputs.push_back(report_ref);
 
   ManifestInputs mi;
   mi.input_sha256["model"] = spec.model_sha256();
@@ -291,15 +285,12 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
                                {"digest_sha256", calibration->digest},
                                {"source", calibration->description}};
   }
-  mi.outputs = outputs;
   mi.extra["engine"] = chosen.engine;
   mi.extra["evaluation_samples"] = agreement.samples;
   mi.extra["layer_decisions"] = chosen.model.decisions;
   if (!gates.empty()) mi.extra["gates"] = GatesJson(gates);
-  json manifest = BuildManifest(task, ctx.WorkerId(), mi, timer);
-  ASSIGN_OR_RETURN(v1::ArtifactRef manifest_ref,
-                   ctx.StoreArtifact("manifest", "application/json", manifest.dump(2)));
-  outputs.push_back(manifest_ref);
+  ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
+                   StoreJobOutputs(task, ctx, quant_bytes, report, std::move(mi), timer));
   return TaskResult{outputs, GateFailureSummary(gates)};
 }
 

@@ -10,6 +10,7 @@
 #include "worker/engine/qat_trainer.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
+#include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/validation_report.h"
@@ -142,26 +143,16 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
                            {"output_mse", vs_teacher.mse.value}};
   json report = BuildValidationReport(ri);
 
-  std::vector<v1::ArtifactRef> outputs;
-  ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,
-                   ctx.StoreArtifact("model", "application/x-torchscript", quant_bytes));
-  outputs.push_back(model_ref);
-  ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
-                   ctx.StoreArtifact("report", "application/json", report.dump(2)));
-  outputs.push_back(report_ref);
   ManifestInputs mi;
   mi.input_sha256["model"] = spec.model_sha256();
   if (!spec.teacher_model_sha256().empty()) mi.input_sha256["teacher"] = spec.teacher_model_sha256();
   RecordInputData("train", spec.train(), &mi);
   RecordInputData("inputs", spec.inputs(), &mi);
   mi.seeds["shuffle"] = spec.seed();
-  mi.outputs = outputs;
   mi.extra["resumed_from_epoch"] = start.completed_epochs;
   if (start.checkpoint) mi.input_sha256["checkpoint"] = task.checkpoint().sha256();
-  json manifest = BuildManifest(task, ctx.WorkerId(), mi, timer);
-  ASSIGN_OR_RETURN(v1::ArtifactRef manifest_ref,
-                   ctx.StoreArtifact("manifest", "application/json", manifest.dump(2)));
-  outputs.push_back(manifest_ref);
+  ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
+                   StoreJobOutputs(task, ctx, quant_bytes, report, std::move(mi), timer));
   return TaskResult{outputs, ""};
 }
 

@@ -10,6 +10,7 @@
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/handlers/gates.h"
+#include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/validation_report.h"
@@ -133,21 +134,14 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
   ri.details["verdict"] = failure.empty() ? "pass" : "fail";
   json report = BuildValidationReport(ri);
 
-  std::vector<v1::ArtifactRef> outputs;
-  ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
-                   ctx.StoreArtifact("report", "application/json", report.dump(2)));
-  outputs.push_back(report_ref);
   ManifestInputs mi;
   mi.input_sha256["float_model"] = spec.float_model_sha256();
   mi.input_sha256["quantized_model"] = spec.quantized_model_sha256();
   if (teacher) mi.input_sha256["teacher_model"] = spec.teacher_model_sha256();
   RecordInputData("inputs", spec.inputs(), &mi);
-  mi.outputs = outputs;
   mi.extra["gates"] = GatesJson(gates);
-  json manifest = BuildManifest(task, ctx.WorkerId(), mi, timer);
-  ASSIGN_OR_RETURN(v1::ArtifactRef manifest_ref,
-                   ctx.StoreArtifact("manifest", "application/json", manifest.dump(2)));
-  outputs.push_back(manifest_ref);
+  ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
+                   StoreJobOutputs(task, ctx, std::nullopt, report, std::move(mi), timer));
   return TaskResult{outputs, failure};
 }
 
