@@ -10,8 +10,14 @@ namespace {
 constexpr char kActivationSource[] = R"(
 def forward(self, x: Tensor) -> Tensor:
     v = x.detach()
-    self.min_val = min(self.min_val, float(v.min()))
-    self.max_val = max(self.max_val, float(v.max()))
+    if self.min_val > self.max_val:
+        self.min_val = float(v.min())
+        self.max_val = float(v.max())
+    else:
+        # Moving average (PyTorch's QAT default, constant 0.01): ranges follow the weights as
+        # they train instead of remembering the widest batch forever.
+        self.min_val = self.min_val + 0.01 * (float(v.min()) - self.min_val)
+        self.max_val = self.max_val + 0.01 * (float(v.max()) - self.max_val)
     lo = min(self.min_val, 0.0)
     hi = max(self.max_val, 0.0)
     scale = max((hi - lo) / 255.0, 1e-8)

@@ -8,7 +8,8 @@
 
 namespace quantd::worker {
 
-// Per-tensor affine quint8 from the running min/max of everything seen so far.
+// Per-tensor affine quint8 from a moving average of batch min/max (constant 0.01, as PyTorch's
+// default QAT observer).
 torch::jit::Module MakeFakeQuantActivationObserver();
 // Symmetric qint8 from max|w| per output channel (axis 0) or per tensor.
 torch::jit::Module MakeFakeQuantWeightObserver(bool per_channel);
