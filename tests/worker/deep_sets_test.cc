@@ -2,6 +2,7 @@
 // the model stays permutation-invariant.
 #include <gtest/gtest.h>
 
+#include "test_util/fixture_tensors.h"
 #include "test_util/quantd_process.h"
 #include "worker/data/npy_array.h"
 #include "worker/engine/model_io.h"
@@ -14,16 +15,6 @@ namespace {
 
 constexpr double kMaxAccuracyDropPoints = 3.0;
 constexpr double kMinPermutedAgreement = 0.99;
-
-at::Tensor Npy(const std::string& name) {
-  auto arr = ParseNpy(testing::ReadFile(testing::FixturePath(name)), name);
-  if (arr->dtype == NpyDtype::kInt64) {
-    auto v = NpyToInt64(*arr, name);
-    return torch::from_blob(v->data(), arr->shape, at::kLong).clone();
-  }
-  auto v = NpyToFloat32(*arr, name);
-  return torch::from_blob(v->data(), arr->shape, at::kFloat).clone();
-}
 
 at::Tensor Predict(torch::jit::Module& m, const at::Tensor& x) {
   c10::InferenceMode guard;
@@ -47,9 +38,9 @@ class DeepSetsTest : public ::testing::Test {
     EXPECT_GE(same, kMinPermutedAgreement);
   }
   torch::jit::Module model_{"unset"};
-  at::Tensor x_ = Npy("deep_sets_inputs.npy");
-  at::Tensor y_ = Npy("deep_sets_labels.npy");
-  at::Tensor train_ = Npy("deep_sets_train.npy");
+  at::Tensor x_ = testing::FixtureTensor("deep_sets_inputs.npy");
+  at::Tensor y_ = testing::FixtureTensor("deep_sets_labels.npy");
+  at::Tensor train_ = testing::FixtureTensor("deep_sets_train.npy");
 };
 
 TEST_F(DeepSetsTest, StaticPtqKeepsAccuracyAndPermutationInvariance) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util/fixture_tensors.h"
 #include "test_util/quantd_process.h"
 #include "worker/data/npy_array.h"
 #include "worker/engine/model_io.h"
@@ -13,16 +14,6 @@ namespace quantd::worker {
 namespace {
 
 constexpr double kMaxAccuracyDropPoints = 1.5;
-
-at::Tensor Npy(const std::string& name) {
-  auto arr = ParseNpy(testing::ReadFile(testing::FixturePath(name)), name);
-  if (arr->dtype == NpyDtype::kInt64) {
-    auto v = NpyToInt64(*arr, name);
-    return torch::from_blob(v->data(), arr->shape, at::kLong).clone();
-  }
-  auto v = NpyToFloat32(*arr, name);
-  return torch::from_blob(v->data(), arr->shape, at::kFloat).clone();
-}
 
 double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& y) {
   c10::InferenceMode guard;
@@ -40,8 +31,8 @@ TEST(QatTrainerTest, DistillationToTheFloatModelGivesRealInt8Kernels) {
   ASSERT_TRUE(SelectQuantizedEngine("onednn").ok());
   torch::jit::Module cnn =
       *LoadTorchScript(testing::ReadFile(testing::FixturePath("fashion_cnn.pt")), "cnn");
-  at::Tensor test_x = Npy("fashion_test_images_nchw.npy");
-  at::Tensor test_y = Npy("fashion_test_labels.npy");
+  at::Tensor test_x = testing::FixtureTensor("fashion_test_images_nchw.npy");
+  at::Tensor test_y = testing::FixtureTensor("fashion_test_labels.npy");
   at::Tensor train_x = test_x.slice(0, 0, 2000);  // the student only needs the teacher's outputs
   at::Tensor teacher;
   {
@@ -75,8 +66,8 @@ TEST(QatTrainerTest, DistillationToTheFloatModelGivesRealInt8Kernels) {
 TEST(QatTrainerTest, StopsWhenTheEpochCallbackSaysSo) {
   torch::jit::Module cnn =
       *LoadTorchScript(testing::ReadFile(testing::FixturePath("fashion_cnn.pt")), "cnn");
-  at::Tensor x = Npy("fashion_calib_images_nchw.npy").slice(0, 0, 128);
-  at::Tensor y = Npy("fashion_test_labels.npy").slice(0, 0, 128);
+  at::Tensor x = testing::FixtureTensor("fashion_calib_images_nchw.npy").slice(0, 0, 128);
+  at::Tensor y = testing::FixtureTensor("fashion_test_labels.npy").slice(0, 0, 128);
   QatOptions o;
   o.loss = QatLoss::kCrossEntropy;
   o.epochs = 5;

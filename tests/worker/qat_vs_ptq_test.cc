@@ -3,6 +3,7 @@
 // per-tensor symmetric weights, per-tensor affine activations and the same 640 training images.
 #include <gtest/gtest.h>
 
+#include "test_util/fixture_tensors.h"
 #include "test_util/quantd_process.h"
 #include "worker/data/npy_array.h"
 #include "worker/engine/model_io.h"
@@ -15,16 +16,6 @@ namespace {
 
 constexpr double kMinQatGainPoints = 20.0;  // QAT test accuracy - PTQ test accuracy
 
-at::Tensor Npy(const std::string& name) {
-  auto arr = ParseNpy(testing::ReadFile(testing::FixturePath(name)), name);
-  if (arr->dtype == NpyDtype::kInt64) {
-    auto v = NpyToInt64(*arr, name);
-    return torch::from_blob(v->data(), arr->shape, at::kLong).clone();
-  }
-  auto v = NpyToFloat32(*arr, name);
-  return torch::from_blob(v->data(), arr->shape, at::kFloat).clone();
-}
-
 double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& y) {
   c10::InferenceMode guard;
   return m.forward({x}).toTensor().argmax(1).eq(y).to(at::kDouble).mean().item<double>();
@@ -35,8 +26,8 @@ TEST(QatVsPtqTest, QatBeatsStaticPtqWhereOneChannelDominatesTheScale) {
   ASSERT_TRUE(SelectQuantizedEngine("onednn").ok());
   torch::jit::Module mlp = *LoadTorchScript(
       testing::ReadFile(testing::FixturePath("fashion_mlp_outlier.pt")), "outlier");
-  at::Tensor x = Npy("fashion_test_images.npy"), y = Npy("fashion_test_labels.npy");
-  at::Tensor train = Npy("fashion_calib_images_nchw.npy").reshape({-1, 784});
+  at::Tensor x = testing::FixtureTensor("fashion_test_images.npy"), y = testing::FixtureTensor("fashion_test_labels.npy");
+  at::Tensor train = testing::FixtureTensor("fashion_calib_images_nchw.npy").reshape({-1, 784});
   at::Tensor teacher;
   {
     c10::InferenceMode guard;

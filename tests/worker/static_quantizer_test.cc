@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util/fixture_tensors.h"
 #include "test_util/quantd_process.h"
 #include "worker/data/npy_array.h"
 #include "worker/engine/model_io.h"
@@ -13,17 +14,6 @@ namespace quantd::worker {
 namespace {
 
 constexpr double kMaxAccuracyDropPoints = 1.0;
-
-at::Tensor LoadNpy(const std::string& name) {
-  auto arr = ParseNpy(testing::ReadFile(testing::FixturePath(name)), name);
-  EXPECT_TRUE(arr.ok()) << arr.status();
-  if (arr->dtype == NpyDtype::kInt64) {
-    auto v = NpyToInt64(*arr, name);
-    return torch::from_blob(v->data(), arr->shape, at::kLong).clone();
-  }
-  auto v = NpyToFloat32(*arr, name);
-  return torch::from_blob(v->data(), arr->shape, at::kFloat).clone();
-}
 
 double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& y) {
   c10::InferenceMode guard;
@@ -43,9 +33,9 @@ int CountNodes(torch::jit::Module& m, const std::string& kind) {
 
 // The test set is loaded once for the whole suite.
 struct FashionData {
-  at::Tensor images = LoadNpy("fashion_test_images_nchw.npy");
-  at::Tensor labels = LoadNpy("fashion_test_labels.npy");
-  at::Tensor calibration = LoadNpy("fashion_calib_images_nchw.npy");
+  at::Tensor images = testing::FixtureTensor("fashion_test_images_nchw.npy");
+  at::Tensor labels = testing::FixtureTensor("fashion_test_labels.npy");
+  at::Tensor calibration = testing::FixtureTensor("fashion_calib_images_nchw.npy");
 };
 
 const FashionData& Data() {
@@ -155,7 +145,7 @@ TEST_F(StaticQuantizerTest, WrongCalibrationShapeIsInvalidArgument) {
 TEST_F(StaticQuantizerTest, QNetworkLayerNormStaysUsable) {
   torch::jit::Module qnet =
       *LoadTorchScript(testing::ReadFile(testing::FixturePath("qnetwork.pt")), "qnet");
-  at::Tensor x = LoadNpy("qnetwork_inputs.npy");
+  at::Tensor x = testing::FixtureTensor("qnetwork_inputs.npy");
   auto result = QuantizeStatic(qnet, x.slice(0, 0, 640), Options("minmax"), {});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(CountNodes(result->module, "quantized::linear"), 3);
@@ -175,7 +165,7 @@ TEST(ResidualNetTest, ResidualAddsAndBothHeadsQuantize) {
   ASSERT_TRUE(SelectQuantizedEngine("onednn").ok());
   torch::jit::Module net = *LoadTorchScript(
       testing::ReadFile(testing::FixturePath("alphazero_resnet.pt")), "alphazero");
-  at::Tensor boards = LoadNpy("alphazero_boards.npy");
+  at::Tensor boards = testing::FixtureTensor("alphazero_boards.npy");
   StaticQuantOptions o;
   o.method = *FindCalibrationMethod("minmax");
   auto result = QuantizeStatic(net, boards.slice(0, 0, 512), o, {});
