@@ -58,7 +58,6 @@ absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
   QuantdFlags f;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") return absl::InvalidArgumentError("help requested");
     if (i + 1 >= argc) return absl::InvalidArgumentError(flag + ": missing value");
     std::string value = argv[++i];
     if (flag == "--data-dir") {

@@ -91,6 +91,12 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
 }  // namespace quantd::server
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      printf("%s", quantd::server::QuantdUsage().c_str());
+      return 0;
+    }
+  }
   auto flags = quantd::server::ParseQuantdFlags(argc, argv);
   if (!flags.ok()) {
     fprintf(stderr, "quantd: %s\n\n%s", std::string(flags.status().message()).c_str(),

@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   int threads = 1;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      printf("usage: quantd-worker --server HOST:PORT [--worker-id ID] [--threads N]\n");
+      return 0;
+    }
     if (i + 1 >= argc) return Usage(flag + ": missing value");
     std::string value = argv[++i];
     if (flag == "--server") {
