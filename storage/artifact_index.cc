@@ -48,16 +48,4 @@ absl::StatusOr<v1::ArtifactRef> ArtifactIndex::GetJobOutput(const std::string& j
   return a;
 }
 
-absl::StatusOr<std::vector<std::string>> ArtifactIndex::AllSha256() {
-  auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT sha256 FROM artifacts ORDER BY sha256"));
-  std::vector<std::string> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.ColumnText(0));
-  }
-  return out;
-}
-
 }  // namespace quantd::storage

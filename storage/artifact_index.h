@@ -23,7 +23,6 @@ class ArtifactIndex {
   // NOT_FOUND naming the sha256 when it was never uploaded.
   absl::StatusOr<v1::ArtifactRef> Get(const std::string& sha256);
   absl::StatusOr<v1::ArtifactRef> GetJobOutput(const std::string& job_id, const std::string& name);
-  absl::StatusOr<std::vector<std::string>> AllSha256();
 
  private:
   Database* db_;

@@ -282,7 +282,8 @@ absl::StatusOr<std::optional<TaskRow>> JobStore::TaskByLease(const std::string& 
 absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
                                              const v1::Progress& progress, int64_t now_ms,
                                              int64_t deadline_ms,
-                                             const std::optional<Checkpoint>& checkpoint) {
+                                             const std::optional<Checkpoint>& checkpoint,
+                                             bool* event_appended) {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
   ASSIGN_OR_RETURN(auto task, TaskByLease(lease_id));
@@ -328,6 +329,7 @@ absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
                                 "task " + task->id + " step " + std::to_string(checkpoint->step)));
   }
   RETURN_IF_ERROR(txn->Commit());
+  if (event_appended) *event_appended = changed || checkpoint.has_value();
   task->lease_deadline_ms = deadline_ms;
   return *task;
 }
@@ -342,7 +344,7 @@ absl::StatusOr<TaskOutcome> JobStore::CompleteTask(const std::string& lease_id,
   if (!task) {
     return absl::NotFoundError("lease_id: lease '" + lease_id + "' expired or is unknown");
   }
-  TaskOutcome outcome{task->job_id, false, std::nullopt};
+  TaskOutcome outcome{task->job_id, task->kind, false, std::nullopt};
   ASSIGN_OR_RETURN(v1::JobState job_state, JobStateOf(task->job_id));
   if (job_state != v1::RUNNING) {
     // The job was cancelled while the worker ran; its results are not wanted.
@@ -393,7 +395,7 @@ absl::StatusOr<TaskOutcome> JobStore::CompleteTask(const std::string& lease_id,
 
 absl::StatusOr<TaskOutcome> JobStore::FailLeasedTask(const TaskRow& task, v1::FailureKind kind,
                                                      const std::string& message, int64_t now_ms) {
-  TaskOutcome outcome{task.job_id, false, std::nullopt};
+  TaskOutcome outcome{task.job_id, task.kind, false, std::nullopt};
   ASSIGN_OR_RETURN(v1::JobState job_state, JobStateOf(task.job_id));
   v1::Progress none;
   if (IsTerminal(job_state) || kind == v1::CANCELLED_BY_CLIENT) {

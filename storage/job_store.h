@@ -64,6 +64,7 @@ struct TaskCounts {
 // What a lease expiry or failure did, so the caller can count and notify.
 struct TaskOutcome {
   std::string job_id;
+  v1::JobKind kind = v1::JOB_KIND_UNSPECIFIED;
   bool requeued = false;
   std::optional<v1::JobState> job_state;  // set when the job reached a terminal state
 };
@@ -83,9 +84,11 @@ class JobStore {
                                                        const std::string& lease_id,
                                                        int64_t now_ms, int64_t deadline_ms);
   // Extends a live lease and records progress. NOT_FOUND if the lease is gone.
+  // `*event_appended` (optional) tells whether the renewal added to the job's event log.
   absl::StatusOr<TaskRow> RenewLease(const std::string& lease_id, const v1::Progress& progress,
                                      int64_t now_ms, int64_t deadline_ms,
-                                     const std::optional<Checkpoint>& checkpoint = std::nullopt);
+                                     const std::optional<Checkpoint>& checkpoint = std::nullopt,
+                                     bool* event_appended = nullptr);
   // A non-empty `gate_failure` stores the outputs and then fails the job with GATE_FAILED.
   absl::StatusOr<TaskOutcome> CompleteTask(const std::string& lease_id,
                                            const std::vector<v1::ArtifactRef>& outputs,

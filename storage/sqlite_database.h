@@ -36,7 +36,6 @@ class Database {
   absl::Status Exec(std::string_view sql);
   absl::StatusOr<Statement> Prepare(std::string_view sql);
   int64_t Changes() const { return sqlite3_changes64(db_); }
-  sqlite3* handle() { return db_; }
   absl::Status Error(std::string_view what) const;
 
  private:

@@ -29,7 +29,6 @@ class QuantdMetrics {
 
   // Text exposition format of everything registered.
   std::string Scrape() const;
-  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

@@ -111,7 +111,7 @@ absl::StatusOr<std::vector<v1::Job>> Scheduler::List(const storage::ListJobsQuer
 absl::StatusOr<v1::Job> Scheduler::Cancel(const std::string& job_id) {
   if (job_id.empty()) return absl::InvalidArgumentError("job_id: missing");
   ASSIGN_OR_RETURN(v1::Job job, options_.jobs->CancelJob(job_id, options_.clock->NowMs()));
-  NoteJobFinished(job_id, v1::CANCELLED);
+  NoteJobFinished(job.kind(), v1::CANCELLED);
   NotifyEvents();
   return job;
 }
@@ -175,14 +175,16 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(
     const std::optional<storage::Checkpoint>& checkpoint) {
   if (lease_id.empty()) return absl::InvalidArgumentError("lease_id: missing");
   int64_t now = options_.clock->NowMs();
+  bool event_appended = false;
   ASSIGN_OR_RETURN(storage::TaskRow task,
                    options_.jobs->RenewLease(lease_id, progress, now, now + options_.lease_ms,
-                                             checkpoint));
+                                             checkpoint, &event_appended));
   {
     std::lock_guard<std::mutex> lock(mu_);
     worker_last_seen_ms_[task.worker_id] = now;
   }
-  NotifyEvents();
+  // Most heartbeats only extend the lease; watchers are woken only when the log grew.
+  if (event_appended) NotifyEvents();
   return HeartbeatResult{task.cancel_requested, task.lease_deadline_ms};
 }
 
@@ -199,7 +201,7 @@ absl::Status Scheduler::CompleteTask(const std::string& lease_id,
                    options_.jobs->CompleteTask(lease_id, outputs, gate_failure,
                                                options_.clock->NowMs()));
   NoteTaskDone(lease_id, gate_failure.empty() ? "succeeded" : "gate_failed");
-  NoteJobFinished(outcome.job_id, outcome.job_state);
+  NoteJobFinished(outcome.kind, outcome.job_state);
   NotifyEvents();
   return absl::OkStatus();
 }
@@ -213,7 +215,7 @@ absl::Status Scheduler::FailTask(const std::string& lease_id, v1::FailureKind ki
   ASSIGN_OR_RETURN(storage::TaskOutcome outcome,
                    options_.jobs->FailTask(lease_id, kind, message, options_.clock->NowMs()));
   NoteTaskDone(lease_id, "failed");
-  NoteJobFinished(outcome.job_id, outcome.job_state);
+  NoteJobFinished(outcome.kind, outcome.job_state);
   if (outcome.requeued) work_cv_.notify_all();
   NotifyEvents();
   return absl::OkStatus();
@@ -223,7 +225,7 @@ absl::StatusOr<int> Scheduler::ExpireLeases() {
   ASSIGN_OR_RETURN(auto outcomes, options_.jobs->ExpireLeases(options_.clock->NowMs()));
   for (const auto& o : outcomes) {
     if (options_.metrics) options_.metrics->LeaseExpired();
-    NoteJobFinished(o.job_id, o.job_state);
+    NoteJobFinished(o.kind, o.job_state);
   }
   if (!outcomes.empty()) {
     work_cv_.notify_all();
@@ -247,12 +249,9 @@ void Scheduler::NoteTaskDone(const std::string& lease_id, const std::string& out
   }
 }
 
-void Scheduler::NoteJobFinished(const std::string& job_id,
-                                const std::optional<v1::JobState>& state) {
+void Scheduler::NoteJobFinished(v1::JobKind kind, const std::optional<v1::JobState>& state) {
   if (!state || !options_.metrics) return;
-  auto job = options_.jobs->GetJob(job_id);
-  if (!job.ok()) return;
-  options_.metrics->JobFinished(KindName(job->kind()), v1::JobState_Name(*state));
+  options_.metrics->JobFinished(KindName(kind), v1::JobState_Name(*state));
 }
 
 uint64_t Scheduler::AddEventListener(EventListener listener) {

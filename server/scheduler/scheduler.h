@@ -100,7 +100,7 @@ class Scheduler {
   std::string NewId(const char* prefix);
   void NotifyEvents();
   void NoteTaskDone(const std::string& lease_id, const std::string& outcome);
-  void NoteJobFinished(const std::string& job_id, const std::optional<v1::JobState>& state);
+  void NoteJobFinished(v1::JobKind kind, const std::optional<v1::JobState>& state);
   void SweepLoop();
 
   Options options_;

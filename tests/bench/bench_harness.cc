@@ -59,6 +59,20 @@ Timing Time(torch::jit::Module& m, const at::Tensor& x) {
   return {b1.median_ms, b64.batch_ms};
 }
 
+double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& labels) {
+  c10::InferenceMode guard;
+  int64_t correct = 0;
+  for (int64_t i = 0; i < x.size(0); i += 500) {
+    correct += m.forward({x.slice(0, i, i + 500)})
+                   .toTensor()
+                   .argmax(1)
+                   .eq(labels.slice(0, i, i + 500))
+                   .sum()
+                   .item<int64_t>();
+  }
+  return static_cast<double>(correct) / static_cast<double>(x.size(0));
+}
+
 int Fp32Only(const std::string& model, const std::string& inputs) {
   torch::jit::Module frozen = torch::jit::freeze(Load(Slurp(model), model));
   Timing t = Time(frozen, Npy(inputs));

@@ -19,6 +19,8 @@ std::string Slurp(const std::string& path);
 torch::jit::Module Load(const std::string& bytes, const std::string& what);
 at::Tensor Npy(const std::string& path);
 Timing Time(torch::jit::Module& m, const at::Tensor& x);
+// Top-1 accuracy against class ids, in batches of 500.
+double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& labels);
 // Runs `self --fp32-only MODEL INPUTS` with the two OpenBLAS variables unset.
 Timing Fp32WithOwnKernels(const char* self, const std::string& model, const std::string& inputs);
 // Child-mode entry: prints "b1_ms b64_ms" for the frozen float model.

@@ -10,24 +10,6 @@
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/static_quantizer.h"
 
-namespace {
-
-double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& y) {
-  c10::InferenceMode guard;
-  int64_t correct = 0;
-  for (int64_t i = 0; i < x.size(0); i += 500) {
-    correct += m.forward({x.slice(0, i, i + 500)})
-                   .toTensor()
-                   .argmax(1)
-                   .eq(y.slice(0, i, i + 500))
-                   .sum()
-                   .item<int64_t>();
-  }
-  return static_cast<double>(correct) / static_cast<double>(x.size(0));
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace quantd;
   return bench::BenchMain(
@@ -46,13 +28,13 @@ int main(int argc, char** argv) {
           if (!cnn) calib = calib.reshape({calib.size(0), 784});
           torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
           bench::Timing best = bench::Fp32Rows(self, name, model_path, inputs_path, float_bytes, x,
-                                               Accuracy(fp32, x, labels));
+                                               bench::Accuracy(fp32, x, labels));
           int64_t fsize = static_cast<int64_t>(float_bytes.size());
 
           std::string ref_bytes = bench::Slurp(refs + "/" + name + "_pytorch_static.pt");
           torch::jit::Module ref = bench::Load(ref_bytes, "reference");
           bench::Timing t_ref = bench::Time(ref, x);
-          double ref_acc = Accuracy(ref, x, labels);
+          double ref_acc = bench::Accuracy(ref, x, labels);
           for (const auto& method : worker::CalibrationMethods()) {
             worker::StaticQuantOptions o;
             o.method = &method;
@@ -65,7 +47,7 @@ int main(int argc, char** argv) {
             bench::Timing t = bench::Time(ours->module, x);
             bench::Row(name, std::string("quantd static ") + method.name,
                        static_cast<int64_t>(bytes.size()), fsize, t, best,
-                       Accuracy(ours->module, x, labels));
+                       bench::Accuracy(ours->module, x, labels));
             if (std::string(method.name) == "minmax") {
               printf(
                   "quantd minmax vs pytorch FX on %s: size %.2fx smaller, batch-1 %.2fx, batch-64 "

@@ -13,66 +13,57 @@
 #include "worker/engine/qat_trainer.h"
 #include "worker/engine/static_quantizer.h"
 
-namespace {
-
-double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& y) {
-  c10::InferenceMode guard;
-  return m.forward({x}).toTensor().argmax(1).eq(y).to(at::kDouble).mean().item<double>();
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace quantd;
-  return bench::BenchMain(argc, argv, "test accuracy", [](const char* self,
-                                                          const std::string& fixtures,
-                                                          const std::string&) {
-    at::Tensor labels = bench::Npy(fixtures + "/fashion_test_labels.npy");
-    at::Tensor calib = bench::Npy(fixtures + "/fashion_calib_images_nchw.npy");
-    for (const std::string name : {"fashion_cnn", "fashion_mlp_outlier"}) {
-      bool cnn = name == "fashion_cnn";
-      std::string model_path = fixtures + "/" + name + ".pt";
-      std::string inputs_path =
-          fixtures + (cnn ? "/fashion_test_images_nchw.npy" : "/fashion_test_images.npy");
-      std::string float_bytes = bench::Slurp(model_path);
-      at::Tensor x = bench::Npy(inputs_path);
-      at::Tensor train = cnn ? calib : calib.reshape({calib.size(0), 784});
-      torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
-      bench::Timing best = bench::Fp32Rows(self, name, model_path, inputs_path, float_bytes, x,
-                                           Accuracy(fp32, x, labels));
-      int64_t fsize = static_cast<int64_t>(float_bytes.size());
-      at::Tensor teacher;
-      {
-        c10::InferenceMode guard;
-        teacher = fp32.forward({train}).toTensor().clone();
-      }
-      for (bool per_channel : {false, true}) {
-        const char* g = per_channel ? "per-channel" : "per-tensor";
-        worker::StaticQuantOptions ptq;
-        ptq.method = *worker::FindCalibrationMethod("minmax");
-        ptq.per_channel_weights = per_channel;
-        auto p = worker::QuantizeStatic(bench::Load(float_bytes, name), train, ptq, {});
-        worker::QatOptions qo;
-        qo.epochs = 5;
-        qo.lr = 1e-3;
-        qo.batch_size = 32;
-        qo.per_channel_weights = per_channel;
-        auto q = worker::TrainQat(bench::Load(float_bytes, name), train, teacher, std::nullopt,
-                                  qo, {}, {});
-        if (!p.ok() || !q.ok()) {
-          fprintf(stderr, "%s: %s\n", name.c_str(),
-                  (p.ok() ? q.status() : p.status()).ToString().c_str());
-          return 1;
+  return bench::BenchMain(
+      argc, argv, "test accuracy",
+      [](const char* self, const std::string& fixtures, const std::string&) {
+        at::Tensor labels = bench::Npy(fixtures + "/fashion_test_labels.npy");
+        at::Tensor calib = bench::Npy(fixtures + "/fashion_calib_images_nchw.npy");
+        for (const std::string name : {"fashion_cnn", "fashion_mlp_outlier"}) {
+          bool cnn = name == "fashion_cnn";
+          std::string model_path = fixtures + "/" + name + ".pt";
+          std::string inputs_path =
+              fixtures + (cnn ? "/fashion_test_images_nchw.npy" : "/fashion_test_images.npy");
+          std::string float_bytes = bench::Slurp(model_path);
+          at::Tensor x = bench::Npy(inputs_path);
+          at::Tensor train = cnn ? calib : calib.reshape({calib.size(0), 784});
+          torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
+          bench::Timing best = bench::Fp32Rows(self, name, model_path, inputs_path, float_bytes, x,
+                                               bench::Accuracy(fp32, x, labels));
+          int64_t fsize = static_cast<int64_t>(float_bytes.size());
+          at::Tensor teacher;
+          {
+            c10::InferenceMode guard;
+            teacher = fp32.forward({train}).toTensor().clone();
+          }
+          for (bool per_channel : {false, true}) {
+            const char* g = per_channel ? "per-channel" : "per-tensor";
+            worker::StaticQuantOptions ptq;
+            ptq.method = *worker::FindCalibrationMethod("minmax");
+            ptq.per_channel_weights = per_channel;
+            auto p = worker::QuantizeStatic(bench::Load(float_bytes, name), train, ptq, {});
+            worker::QatOptions qo;
+            qo.epochs = 5;
+            qo.lr = 1e-3;
+            qo.batch_size = 32;
+            qo.per_channel_weights = per_channel;
+            auto q = worker::TrainQat(bench::Load(float_bytes, name), train, teacher, std::nullopt,
+                                      qo, {}, {});
+            if (!p.ok() || !q.ok()) {
+              fprintf(stderr, "%s: %s\n", name.c_str(),
+                      (p.ok() ? q.status() : p.status()).ToString().c_str());
+              return 1;
+            }
+            std::vector<std::pair<std::string, torch::jit::Module*>> variants = {
+                {"static PTQ", &p->module}, {"QAT", &q->module}};
+            for (auto& [label, module] : variants) {
+              std::string bytes = *worker::SaveTorchScript(*module);
+              bench::Row(name, label + " " + g, static_cast<int64_t>(bytes.size()), fsize,
+                         bench::Time(*module, x), best, bench::Accuracy(*module, x, labels));
+            }
+          }
         }
-        std::vector<std::pair<std::string, torch::jit::Module*>> variants = {
-            {"static PTQ", &p->module}, {"QAT", &q->module}};
-        for (auto& [label, module] : variants) {
-          std::string bytes = *worker::SaveTorchScript(*module);
-          bench::Row(name, label + " " + g, static_cast<int64_t>(bytes.size()),
-                     fsize, bench::Time(*module, x), best, Accuracy(*module, x, labels));
-        }
-      }
-    }
-    return 0;
-  });
+        return 0;
+      });
 }

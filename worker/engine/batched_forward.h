@@ -11,6 +11,10 @@
 
 namespace quantd::worker {
 
+// Batch size every handler evaluates with. Dynamic int8 picks activation ranges per batch, so
+// results depend on it; reports record it.
+inline constexpr int64_t kEvaluationBatch = 512;
+
 // Every tensor output (the tensor, or each tensor of a returned tuple), each concatenated over
 // the batches. `context` starts the error message, e.g. "ptq.inputs: the float model".
 absl::StatusOr<std::vector<at::Tensor>> RunBatchedOutputs(torch::jit::Module& module,

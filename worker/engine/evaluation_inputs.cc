@@ -7,16 +7,6 @@
 #include "worker/data/npz_archive.h"
 
 namespace quantd::worker {
-namespace {
-
-std::string ShapeString(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-}  // namespace
-
 // Picks the array a model's single input reads from a .npz.
 absl::StatusOr<NpyArray> PickNpzArray(std::map<std::string, NpyArray> arrays,
                                       const std::string& wanted, const std::string& input_name,
@@ -61,7 +51,7 @@ absl::StatusOr<EvaluationInputs> LoadEvaluationInputs(const v1::InputData& spec,
     ASSIGN_OR_RETURN(std::vector<float> values, NpyToFloat32(array, what));
     out.samples = torch::from_blob(values.data(), array.shape, at::kFloat).clone();
     out.description = std::string(npz ? "npz " : "npy ") + sha.substr(0, 12) + " " +
-                      ShapeString(array.shape);
+                      c10::str(at::IntArrayRef(array.shape));
   } else {
     const v1::SyntheticInputs& s = spec.synthetic();
     std::vector<int64_t> shape{static_cast<int64_t>(s.count())};
@@ -69,7 +59,7 @@ absl::StatusOr<EvaluationInputs> LoadEvaluationInputs(const v1::InputData& spec,
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(s.seed());
     out.samples = at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat));
     out.seed = s.seed();
-    out.description = "synthetic N(0,1) " + ShapeString(shape) + " seed " +
+    out.description = "synthetic N(0,1) " + c10::str(at::IntArrayRef(shape)) + " seed " +
                       std::to_string(s.seed());
   }
   if (!spec.labels_npy_sha256().empty()) {

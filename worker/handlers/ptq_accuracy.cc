@@ -10,7 +10,6 @@
 namespace quantd::worker {
 namespace {
 
-constexpr int64_t kBatch = 512;
 
 double SqnrDb(const at::Tensor& reference, const at::Tensor& approx) {
   double signal = reference.to(at::kDouble).pow(2).sum().item<double>();
@@ -42,7 +41,7 @@ absl::StatusOr<std::vector<LayerSensitivity>> MeasureSensitivity(
     }
     ASSIGN_OR_RETURN(QuantizedModel one,
                      QuantizePtq(float_model, WithFloat(spec, others), calibration, should_stop));
-    ASSIGN_OR_RETURN(at::Tensor y, RunBatched(one.module, x, kBatch, "sensitivity: the model"));
+    ASSIGN_OR_RETURN(at::Tensor y, RunBatched(one.module, x, kEvaluationBatch, "sensitivity: the model"));
     out.push_back({layer, SqnrDb(ref, y)});
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -63,9 +62,9 @@ absl::StatusOr<RevertedModel> RevertUntilBudget(const torch::jit::Module& float_
     r.reverted.push_back(layer.layer);
     ASSIGN_OR_RETURN(r.model, QuantizePtq(float_model, WithFloat(spec, r.reverted), calibration,
                                           should_stop));
-    ASSIGN_OR_RETURN(r.quant_out,
-                     RunBatched(r.model.module, eval.samples, kBatch, "ptq.inputs: the model"));
-    r.agreement = CompareOutputs(eval.float_out, r.quant_out, top_k, eval.labels);
+    ASSIGN_OR_RETURN(r.quant_outs, RunBatchedOutputs(r.model.module, eval.samples,
+                                                     kEvaluationBatch, "ptq.inputs: the model"));
+    r.agreement = CompareOutputs(eval.float_out, r.quant_outs.front(), top_k, eval.labels);
     r.gate = BudgetGate(spec.budget(), r.agreement);
     r.steps.push_back({{"reverted", layer.layer}, {r.gate.name, r.gate.value},
                        {"passed", r.gate.Passed()}});

@@ -39,7 +39,7 @@ absl::StatusOr<std::vector<LayerSensitivity>> MeasureSensitivity(
 struct RevertedModel {
   QuantizedModel model;
   OutputAgreement agreement;
-  at::Tensor quant_out;
+  std::vector<at::Tensor> quant_outs;  // every output of the model kept; [0] carries agreement
   Gate gate;
   std::vector<std::string> reverted;  // in the order they went back to float
   nlohmann::ordered_json steps = nlohmann::ordered_json::array();

@@ -26,7 +26,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr int64_t kEvalBatch = 512;
 constexpr uint32_t kPhases = 6;
 constexpr uint32_t kDefaultSensitivityLayers = 32;
 constexpr int64_t kSensitivitySamples = 1024;
@@ -34,7 +33,7 @@ constexpr int64_t kSensitivitySamples = 1024;
 absl::StatusOr<std::vector<at::Tensor>> RunAll(torch::jit::Module& module,
                                                const at::Tensor& samples,
                                                const std::string& which) {
-  return RunBatchedOutputs(module, samples, kEvalBatch, "ptq.inputs: the " + which + " model");
+  return RunBatchedOutputs(module, samples, kEvaluationBatch, "ptq.inputs: the " + which + " model");
 }
 
 // Agreement metrics use output 0; every further output (e.g. a value head) gets its error.
@@ -202,13 +201,11 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
                                          static_cast<int>(spec.top_k()), should_stop));
       if (!r.reverted.empty()) {
         chosen.model = std::move(r.model);
-        quant_out = r.quant_out;
+        quant_outs = r.quant_outs;
+        quant_out = quant_outs.front();
         agreement = r.agreement;
         gate = r.gate;
         timed = false;  // measure the model that is kept
-      }
-      if (!r.reverted.empty()) {
-        ASSIGN_OR_RETURN(quant_outs, RunAll(chosen.model.module, inputs.samples, "quantized"));
       }
       budget_report["reverted_to_float"] = r.reverted;
       budget_report["steps"] = r.steps;
@@ -236,7 +233,7 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   ri.weights = chosen.model.weights;
   ri.activations = chosen.model.activations;
   ri.inputs_description = inputs.description;
-  ri.evaluation_batch = kEvalBatch;
+  ri.evaluation_batch = kEvaluationBatch;
   ri.agreement = agreement;
   ri.float_bytes = static_cast<int64_t>(model_bytes.size());
   ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());

@@ -19,7 +19,6 @@ namespace quantd::worker {
 namespace {
 
 using json = nlohmann::ordered_json;
-constexpr int64_t kEvalBatch = 512;
 
 QatLoss LossOf(v1::QatLoss l) {
   if (l == v1::QAT_KL) return QatLoss::kKl;
@@ -32,7 +31,7 @@ QatLoss LossOf(v1::QatLoss l) {
 absl::StatusOr<double> Validate(const torch::jit::Module& observed, const EvaluationInputs& eval,
                                 const at::Tensor& teacher_out) {
   torch::jit::Module copy = observed.clone();
-  ASSIGN_OR_RETURN(at::Tensor out, RunBatched(copy, eval.samples, kEvalBatch, "qat.inputs"));
+  ASSIGN_OR_RETURN(at::Tensor out, RunBatched(copy, eval.samples, kEvaluationBatch, "qat.inputs"));
   const at::Tensor& target = eval.labels ? *eval.labels : teacher_out.argmax(1);
   return out.argmax(1).eq(target).to(at::kDouble).mean().item<double>();
 }
@@ -65,9 +64,9 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   }
 
   timer.Start("teacher");
-  ASSIGN_OR_RETURN(at::Tensor teacher_train, RunBatched(teacher, train.samples, kEvalBatch,
+  ASSIGN_OR_RETURN(at::Tensor teacher_train, RunBatched(teacher, train.samples, kEvaluationBatch,
                                                         "qat.train: the teacher model"));
-  ASSIGN_OR_RETURN(at::Tensor teacher_eval, RunBatched(teacher, eval.samples, kEvalBatch,
+  ASSIGN_OR_RETURN(at::Tensor teacher_eval, RunBatched(teacher, eval.samples, kEvaluationBatch,
                                                        "qat.inputs: the teacher model"));
 
   timer.Start("train");
@@ -105,9 +104,9 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   ASSIGN_OR_RETURN(torch::jit::Module float_model,
                    TorchGuard(absl::StatusCode::kInvalidArgument, "qat.model_sha256: freezing",
                               [&] { return torch::jit::freeze_module(loaded.clone()); }));
-  ASSIGN_OR_RETURN(at::Tensor float_out, RunBatched(float_model, eval.samples, kEvalBatch,
+  ASSIGN_OR_RETURN(at::Tensor float_out, RunBatched(float_model, eval.samples, kEvaluationBatch,
                                                     "qat.inputs: the float model"));
-  ASSIGN_OR_RETURN(at::Tensor quant_out, RunBatched(trained->module, eval.samples, kEvalBatch,
+  ASSIGN_OR_RETURN(at::Tensor quant_out, RunBatched(trained->module, eval.samples, kEvaluationBatch,
                                                     "qat.inputs: the int8 model"));
   OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), eval.labels);
   OutputAgreement vs_teacher = CompareOutputs(teacher_eval, quant_out, spec.top_k(), std::nullopt);
@@ -127,7 +126,7 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   ri.weights = o.per_channel_weights ? "per_channel_symmetric_qint8" : "per_tensor_symmetric_qint8";
   ri.activations = "static per-tensor affine quint8, ranges learned during fake-quant training";
   ri.inputs_description = eval.description;
-  ri.evaluation_batch = kEvalBatch;
+  ri.evaluation_batch = kEvaluationBatch;
   ri.agreement = agreement;
   ri.float_bytes = static_cast<int64_t>(model_bytes.size());
   ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());

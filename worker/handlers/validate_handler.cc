@@ -20,7 +20,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr int64_t kEvalBatch = 512;
 constexpr uint32_t kPhases = 4;
 
 absl::StatusOr<torch::jit::Module> FetchModel(TaskContext& ctx, const std::string& sha,
@@ -66,15 +65,15 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
 
   timer.Start("evaluate");
   ctx.ReportProgress("evaluate", 2, kPhases);
-  ASSIGN_OR_RETURN(at::Tensor float_out, RunBatched(float_model, inputs.samples, kEvalBatch,
+  ASSIGN_OR_RETURN(at::Tensor float_out, RunBatched(float_model, inputs.samples, kEvaluationBatch,
                                                     "validate.inputs: the float model"));
-  ASSIGN_OR_RETURN(at::Tensor quant_out, RunBatched(quantized, inputs.samples, kEvalBatch,
+  ASSIGN_OR_RETURN(at::Tensor quant_out, RunBatched(quantized, inputs.samples, kEvaluationBatch,
                                                     "validate.inputs: the quantized model"));
   RETURN_IF_ERROR(SameShape(float_out, quant_out, "validate.quantized_model_sha256"));
   OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), inputs.labels);
   std::optional<OutputAgreement> vs_teacher;
   if (teacher) {
-    ASSIGN_OR_RETURN(at::Tensor teacher_out, RunBatched(*teacher, inputs.samples, kEvalBatch,
+    ASSIGN_OR_RETURN(at::Tensor teacher_out, RunBatched(*teacher, inputs.samples, kEvaluationBatch,
                                                         "validate.inputs: the teacher model"));
     RETURN_IF_ERROR(SameShape(teacher_out, quant_out, "validate.teacher_model_sha256"));
     vs_teacher = CompareOutputs(teacher_out, quant_out, spec.top_k(), std::nullopt);
@@ -115,7 +114,7 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
   ri.weights = "as stored in the quantized model";
   ri.activations = "as stored in the quantized model";
   ri.inputs_description = inputs.description;
-  ri.evaluation_batch = kEvalBatch;
+  ri.evaluation_batch = kEvaluationBatch;
   ri.agreement = agreement;
   ri.float_bytes = static_cast<int64_t>(float_bytes.size());
   ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
