@@ -113,9 +113,9 @@ absl::StatusOr<v1::Job> JobStore::GetJobLocked(const std::string& job_id) {
     job.set_failure_kind(static_cast<v1::FailureKind>(s.ColumnInt(8)));
   }
   {
-    // Progress of a single-task job is its task's; of a fan-out job, tasks done / total.
+    // Progress of a single-task job is its task's; of a fan-out job, tasks ended / total.
     ASSIGN_OR_RETURN(Statement s,
-                     db_->Prepare("SELECT COUNT(*), SUM(state = 3), SUM(attempts), "
+                     db_->Prepare("SELECT COUNT(*), SUM(state IN (3, 4)), SUM(attempts), "
                                   "MAX(CASE WHEN state = 2 THEN phase END), "
                                   "MAX(CASE WHEN state = 2 THEN step END), "
                                   "MAX(CASE WHEN state = 2 THEN total END) "
@@ -337,7 +337,8 @@ absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
 absl::StatusOr<TaskOutcome> JobStore::CompleteTask(const std::string& lease_id,
                                                    const std::vector<v1::ArtifactRef>& outputs,
                                                    const std::string& gate_failure,
-                                                   int64_t now_ms) {
+                                                   int64_t now_ms,
+                                                   const v1::TaskMetrics& metrics) {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
   ASSIGN_OR_RETURN(auto task, TaskByLease(lease_id));
@@ -374,23 +375,57 @@ absl::StatusOr<TaskOutcome> JobStore::CompleteTask(const std::string& lease_id,
     RETURN_IF_ERROR(txn->Commit());
     return outcome;
   }
-  RETURN_IF_ERROR(SetTaskState(*task, TaskState::kSucceeded, now_ms, ""));
-  ASSIGN_OR_RETURN(Statement left, db_->Prepare("SELECT COUNT(*) FROM tasks WHERE job_id = ? "
-                                                "AND state != 3"));
-  left.Bind(1, task->job_id);
-  ASSIGN_OR_RETURN(bool row, left.Step());
-  v1::Progress none;
-  if (row && left.ColumnInt(0) == 0) {
-    RETURN_IF_ERROR(SetJobState(task->job_id, v1::RUNNING, v1::SUCCEEDED, now_ms, ""));
-    RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "succeeded", v1::SUCCEEDED, none,
-                                std::to_string(outputs.size()) + " output(s) stored"));
-    outcome.job_state = v1::SUCCEEDED;
-  } else {
-    RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "task_succeeded", v1::RUNNING, none,
-                                "task " + task->id));
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET metrics = ? WHERE id = ?"));
+    s.BindBlob(1, metrics.SerializeAsString()).Bind(2, task->id);
+    RETURN_IF_ERROR(s.Run());
   }
+  RETURN_IF_ERROR(SetTaskState(*task, TaskState::kSucceeded, now_ms, ""));
+  RETURN_IF_ERROR(FinishJobIfDone(*task, now_ms, "task_succeeded", &outcome));
   RETURN_IF_ERROR(txn->Commit());
   return outcome;
+}
+
+absl::Status JobStore::FinishJobIfDone(const TaskRow& task, int64_t now_ms,
+                                       const std::string& task_event, TaskOutcome* outcome) {
+  v1::Progress none;
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COUNT(*) FROM tasks WHERE job_id = ? AND "
+                                               "state IN (1, 2)"));
+    s.Bind(1, task.job_id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row && s.ColumnInt(0) > 0) {
+      return AppendEvent(task.job_id, now_ms, task_event, v1::RUNNING, none, "task " + task.id);
+    }
+  }
+  JobVerdict verdict;
+  if (policy_) {
+    ASSIGN_OR_RETURN(v1::Job job, GetJobLocked(task.job_id));
+    ASSIGN_OR_RETURN(std::vector<TaskSummary> tasks, TaskSummariesLocked(task.job_id));
+    verdict = policy_->Finish(job, tasks);
+  }
+  if (verdict.state == v1::FAILED) {
+    RETURN_IF_ERROR(SetJobState(task.job_id, v1::RUNNING, v1::FAILED, now_ms, verdict.message,
+                                verdict.failure));
+    RETURN_IF_ERROR(AppendEvent(task.job_id, now_ms, "failed", v1::FAILED, none,
+                                verdict.message));
+  } else if (verdict.state == v1::SUCCEEDED) {
+    RETURN_IF_ERROR(SetJobState(task.job_id, v1::RUNNING, v1::SUCCEEDED, now_ms, ""));
+    std::string message = verdict.message;
+    if (message.empty()) {
+      ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COUNT(*) FROM job_outputs WHERE "
+                                                 "job_id = ?"));
+      s.Bind(1, task.job_id);
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      message = std::to_string(row ? s.ColumnInt(0) : 0) + " output(s) stored";
+    }
+    RETURN_IF_ERROR(AppendEvent(task.job_id, now_ms, "succeeded", v1::SUCCEEDED, none, message));
+  } else {
+    return absl::InternalError("job policy ended job " + task.job_id + " as " +
+                               ToString(verdict.state) + "; only SUCCEEDED or FAILED are ends");
+  }
+  outcome->job_state = verdict.state;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TaskOutcome> JobStore::FailLeasedTask(const TaskRow& task, v1::FailureKind kind,
@@ -407,7 +442,7 @@ absl::StatusOr<TaskOutcome> JobStore::FailLeasedTask(const TaskRow& task, v1::Fa
     outcome.requeued = true;
     // A job with nothing leased any more goes back to QUEUED, so its state tells the truth.
     ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COUNT(*) FROM tasks WHERE job_id = ? AND "
-                                               "state IN (2, 3)"));
+                                               "state IN (2, 3, 4)"));
     s.Bind(1, task.job_id);
     ASSIGN_OR_RETURN(bool row, s.Step());
     v1::JobState now_state = job_state;
@@ -425,6 +460,15 @@ absl::StatusOr<TaskOutcome> JobStore::FailLeasedTask(const TaskRow& task, v1::Fa
     error = "gave up after " + std::to_string(task.attempts) + " attempt(s); last: " + message;
   }
   RETURN_IF_ERROR(SetTaskState(task, TaskState::kFailed, now_ms, error));
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET failure_kind = ? WHERE id = ?"));
+    s.Bind(1, static_cast<int64_t>(kind)).Bind(2, task.id);
+    RETURN_IF_ERROR(s.Run());
+  }
+  if (policy_ && policy_->KeepsSiblingsOnFailure(task.kind) && job_state == v1::RUNNING) {
+    RETURN_IF_ERROR(FinishJobIfDone(task, now_ms, "task_failed", &outcome));
+    return outcome;
+  }
   RETURN_IF_ERROR(FailJobAndSiblings(task, job_state, kind, error, now_ms));
   outcome.job_state = v1::FAILED;
   return outcome;
@@ -561,6 +605,37 @@ absl::StatusOr<TaskCounts> JobStore::CountTasks() {
     c.leased = s.ColumnInt(1);
   }
   return c;
+}
+
+absl::StatusOr<std::vector<TaskSummary>> JobStore::TaskSummaries(const std::string& job_id) {
+  auto lock = db_->Lock();
+  RETURN_IF_ERROR(JobStateOf(job_id).status());
+  return TaskSummariesLocked(job_id);
+}
+
+absl::StatusOr<std::vector<TaskSummary>> JobStore::TaskSummariesLocked(
+    const std::string& job_id) {
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("SELECT id, ordinal, state, payload, metrics, "
+                                "COALESCE(last_error, ''), failure_kind FROM tasks "
+                                "WHERE job_id = ? ORDER BY ordinal, id"));
+  s.Bind(1, job_id);
+  std::vector<TaskSummary> tasks;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    TaskSummary& t = tasks.emplace_back();
+    t.id = s.ColumnText(0);
+    t.ordinal = static_cast<int>(s.ColumnInt(1));
+    t.state = static_cast<TaskState>(s.ColumnInt(2));
+    if (!t.payload.ParseFromString(s.ColumnText(3)) ||
+        !t.metrics.ParseFromString(s.ColumnText(4))) {
+      return absl::DataLossError("task " + t.id + " has an unreadable payload or metrics");
+    }
+    t.error = s.ColumnText(5);
+    t.failure_kind = static_cast<v1::FailureKind>(s.ColumnInt(6));
+  }
+  return tasks;
 }
 
 }  // namespace quantd::storage

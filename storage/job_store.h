@@ -69,9 +69,42 @@ struct TaskOutcome {
   std::optional<v1::JobState> job_state;  // set when the job reached a terminal state
 };
 
+// A task as a job's finishing rule sees it.
+struct TaskSummary {
+  std::string id;
+  int ordinal = 0;
+  TaskState state = TaskState::kQueued;
+  v1::JobSpec payload;
+  v1::TaskMetrics metrics;  // set once the task succeeded
+  std::string error;        // last error of a failed (or retried) task
+  v1::FailureKind failure_kind = v1::FAILURE_KIND_UNSPECIFIED;
+};
+
+// How a finished job ends.
+struct JobVerdict {
+  v1::JobState state = v1::SUCCEEDED;  // SUCCEEDED or FAILED
+  v1::FailureKind failure = v1::FAILURE_KIND_UNSPECIFIED;
+  std::string message;
+};
+
+// Per-kind rules the store applies when tasks end. The scheduler implements it from its job-kind
+// table; without one, any permanent task failure fails the job and all-succeeded succeeds it.
+class JobPolicy {
+ public:
+  virtual ~JobPolicy() = default;
+  // True when a task that failed for good leaves its siblings running (head-to-head candidates
+  // are judged side by side; one that cannot run is a row, not the end of the job).
+  virtual bool KeepsSiblingsOnFailure(v1::JobKind kind) const = 0;
+  // Decides the job's end once no task can run any more. Runs inside the transaction that
+  // stopped the last task, so the decision and the state change commit together.
+  virtual JobVerdict Finish(const v1::Job& job, const std::vector<TaskSummary>& tasks) const = 0;
+};
+
 class JobStore {
  public:
   explicit JobStore(Database* db) : db_(db) {}
+  // Installed once by the scheduler before it serves; not owned.
+  void SetPolicy(const JobPolicy* policy) { policy_ = policy; }
 
   // Stores the job (state QUEUED), its tasks and a "submitted" event atomically.
   absl::Status InsertJob(const v1::Job& job, const std::vector<NewTask>& tasks, int64_t now_ms);
@@ -92,7 +125,8 @@ class JobStore {
   // A non-empty `gate_failure` stores the outputs and then fails the job with GATE_FAILED.
   absl::StatusOr<TaskOutcome> CompleteTask(const std::string& lease_id,
                                            const std::vector<v1::ArtifactRef>& outputs,
-                                           const std::string& gate_failure, int64_t now_ms);
+                                           const std::string& gate_failure, int64_t now_ms,
+                                           const v1::TaskMetrics& metrics = {});
   absl::StatusOr<TaskOutcome> FailTask(const std::string& lease_id, v1::FailureKind kind,
                                        const std::string& message, int64_t now_ms);
   // Requeues (or fails, when out of attempts) every leased task whose deadline passed.
@@ -105,6 +139,8 @@ class JobStore {
   absl::StatusOr<std::vector<v1::JobEvent>> EventsAfter(const std::string& job_id,
                                                         uint64_t after_seq, int limit);
   absl::StatusOr<TaskCounts> CountTasks();
+  // Every task of the job in ordinal order, with its metrics; NOT_FOUND for an unknown job.
+  absl::StatusOr<std::vector<TaskSummary>> TaskSummaries(const std::string& job_id);
 
  private:
   absl::StatusOr<v1::Job> GetJobLocked(const std::string& job_id);
@@ -119,11 +155,17 @@ class JobStore {
                            int64_t now_ms, const std::string& error,
                            v1::FailureKind failure = v1::FAILURE_KIND_UNSPECIFIED);
   absl::StatusOr<v1::JobState> JobStateOf(const std::string& job_id);
+  absl::StatusOr<std::vector<TaskSummary>> TaskSummariesLocked(const std::string& job_id);
+  // After a task stopped: ends the job when no task can run any more (through the policy),
+  // otherwise logs `task_event`. Sets outcome->job_state when the job ended.
+  absl::Status FinishJobIfDone(const TaskRow& task, int64_t now_ms, const std::string& task_event,
+                               TaskOutcome* outcome);
   absl::Status AppendEvent(const std::string& job_id, int64_t now_ms, const std::string& type,
                            v1::JobState state, const v1::Progress& progress,
                            const std::string& message);
 
   Database* db_;
+  const JobPolicy* policy_ = nullptr;
 };
 
 }  // namespace quantd::storage

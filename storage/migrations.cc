@@ -9,7 +9,7 @@
 namespace quantd::storage {
 namespace {
 
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: jobs, tasks, events, artifacts, job outputs.
     R"sql(
 CREATE TABLE jobs (
@@ -80,6 +80,11 @@ ALTER TABLE jobs ADD COLUMN failure_kind INTEGER NOT NULL DEFAULT 0;
     R"sql(
 ALTER TABLE tasks ADD COLUMN checkpoint_sha256 TEXT NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN checkpoint_step INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 4: per-task metrics (fan-out jobs rank their tasks by them) and why a task failed.
+    R"sql(
+ALTER TABLE tasks ADD COLUMN metrics BLOB NOT NULL DEFAULT x'';
+ALTER TABLE tasks ADD COLUMN failure_kind INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -158,6 +158,7 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
     req.set_lease_id(lease.lease_id());
     for (auto& o : result->outputs) *req.add_outputs() = o;
     req.set_gate_failure(result->gate_failure);
+    *req.mutable_metrics() = result->metrics;
     reported = connection_->CompleteTask(req);
   } else {
     v1::FailTaskRequest req;

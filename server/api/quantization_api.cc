@@ -78,4 +78,12 @@ absl::Status CancelJobImpl(Scheduler& scheduler, const v1::CancelJobRequest& req
   return absl::OkStatus();
 }
 
+absl::Status GetLeaderboardImpl(Scheduler& scheduler, const v1::GetLeaderboardRequest& request,
+                                v1::GetLeaderboardResponse* response) {
+  ASSIGN_OR_RETURN(*response->mutable_leaderboard(),
+                   scheduler.Leaderboard(request.job_id(), request.sort_by(),
+                                         request.descending(), request.limit()));
+  return absl::OkStatus();
+}
+
 }  // namespace quantd::server

@@ -16,5 +16,7 @@ absl::Status ListJobsImpl(Scheduler& scheduler, const v1::ListJobsRequest& reque
                           v1::ListJobsResponse* response);
 absl::Status CancelJobImpl(Scheduler& scheduler, const v1::CancelJobRequest& request,
                            v1::CancelJobResponse* response);
+absl::Status GetLeaderboardImpl(Scheduler& scheduler, const v1::GetLeaderboardRequest& request,
+                                v1::GetLeaderboardResponse* response);
 
 }  // namespace quantd::server

@@ -32,7 +32,8 @@ absl::Status HeartbeatImpl(Scheduler& scheduler, const v1::HeartbeatRequest& req
 absl::Status CompleteTaskImpl(Scheduler& scheduler, const v1::CompleteTaskRequest& request,
                               v1::CompleteTaskResponse* response) {
   std::vector<v1::ArtifactRef> outputs(request.outputs().begin(), request.outputs().end());
-  return scheduler.CompleteTask(request.lease_id(), outputs, request.gate_failure());
+  return scheduler.CompleteTask(request.lease_id(), outputs, request.gate_failure(),
+                                request.metrics());
 }
 
 absl::Status FailTaskImpl(Scheduler& scheduler, const v1::FailTaskRequest& request,

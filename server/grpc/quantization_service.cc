@@ -51,6 +51,12 @@ grpc::ServerUnaryReactor* QuantizationServiceImpl::CancelJob(grpc::CallbackServe
   return Reply(context, "CancelJob", CancelJobImpl(*scheduler_, *request, response));
 }
 
+grpc::ServerUnaryReactor* QuantizationServiceImpl::GetLeaderboard(
+    grpc::CallbackServerContext* context, const v1::GetLeaderboardRequest* request,
+    v1::GetLeaderboardResponse* response) {
+  return Reply(context, "GetLeaderboard", GetLeaderboardImpl(*scheduler_, *request, response));
+}
+
 grpc::ServerWriteReactor<v1::JobEvent>* QuantizationServiceImpl::WatchJob(
     grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
   return new WatchReactor(scheduler_, metrics_, *request);  // deletes itself in OnDone

@@ -1,6 +1,8 @@
 // The job-kind table.
 #include "server/scheduler/job_kinds.h"
 
+#include "server/scheduler/head_to_head_planner.h"
+#include "server/scheduler/head_to_head_ranking.h"
 #include "server/scheduler/ptq_planner.h"
 #include "server/scheduler/qat_planner.h"
 #include "server/scheduler/validate_planner.h"
@@ -13,8 +15,9 @@ const std::vector<JobKindInfo>& JobKinds() {
        PlanPtq},
       {v1::QAT, "qat", "quantization-aware training, converted to real int8 kernels",
        ResolveQatSpec, PlanQat},
-      {v1::HEAD_TO_HEAD, "head_to_head", "PTQ vs QAT under gates (not implemented yet)", nullptr,
-       nullptr},
+      {v1::HEAD_TO_HEAD, "head_to_head",
+       "PTQ and QAT candidates under size / latency / accuracy gates; picks a winner",
+       ResolveHeadToHeadSpec, PlanHeadToHead, RankHeadToHead},
       {v1::CROSSOVER_SEARCH, "crossover_search", "recombine two parents (not implemented yet)",
        nullptr, nullptr},
       {v1::VALIDATE, "validate", "compare a float and a quantized model under gates",
@@ -25,11 +28,16 @@ const std::vector<JobKindInfo>& JobKinds() {
   return kKinds;
 }
 
-const char* KindName(v1::JobKind kind) {
+const JobKindInfo* KindInfo(v1::JobKind kind) {
   for (const auto& k : JobKinds()) {
-    if (k.kind == kind) return k.name;
+    if (k.kind == kind) return &k;
   }
-  return "unknown";
+  return nullptr;
+}
+
+const char* KindName(v1::JobKind kind) {
+  const JobKindInfo* info = KindInfo(kind);
+  return info ? info->name : "unknown";
 }
 
 absl::StatusOr<const JobKindInfo*> KindOf(const v1::JobSpec& spec) {
@@ -46,16 +54,13 @@ absl::StatusOr<const JobKindInfo*> KindOf(const v1::JobSpec& spec) {
                                         "head_to_head, crossover_search, validate, "
                                         "weight_only_llm)");
   }
-  for (const auto& k : JobKinds()) {
-    if (k.kind == kind) {
-      if (!k.resolve) {
-        return absl::UnimplementedError(std::string("spec.") + k.name +
-                                        ": this job kind is not implemented yet");
-      }
-      return &k;
-    }
+  const JobKindInfo* info = KindInfo(kind);
+  if (!info) return absl::InternalError("job kind table has no row for " + v1::JobKind_Name(kind));
+  if (!info->resolve) {
+    return absl::UnimplementedError(std::string("spec.") + info->name +
+                                    ": this job kind is not implemented yet");
   }
-  return absl::InternalError("job kind table has no row for " + v1::JobKind_Name(kind));
+  return info;
 }
 
 }  // namespace quantd::server

@@ -9,6 +9,7 @@
 #include "quantd/status.h"
 #include "quantd/v1/jobs.pb.h"
 #include "storage/artifact_index.h"
+#include "storage/job_store.h"
 
 namespace quantd::server {
 
@@ -24,6 +25,10 @@ struct JobKindInfo {
   // fills defaults in place. Null for kinds not implemented yet.
   std::function<absl::Status(v1::JobSpec*, storage::ArtifactIndex*)> resolve;
   std::function<absl::StatusOr<std::vector<PlannedTask>>(const v1::JobSpec&)> plan;
+  // Fan-out kinds whose tasks are compared: ranks the tasks from their stored metrics (live
+  // while the job runs). A kind with a ranking keeps going when one task fails for good, and
+  // ends by its leaderboard: a winner succeeds, none fails with GATE_FAILED.
+  std::function<v1::Leaderboard(const v1::Job&, const std::vector<storage::TaskSummary>&)> rank;
 };
 
 const std::vector<JobKindInfo>& JobKinds();
@@ -31,5 +36,7 @@ const std::vector<JobKindInfo>& JobKinds();
 // has no engine yet.
 absl::StatusOr<const JobKindInfo*> KindOf(const v1::JobSpec& spec);
 const char* KindName(v1::JobKind kind);
+// The table row of a kind; null for a value the table does not know.
+const JobKindInfo* KindInfo(v1::JobKind kind);
 
 }  // namespace quantd::server

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "server/scheduler/job_kinds.h"
+#include "server/scheduler/leaderboard.h"
 
 namespace quantd::server {
 
@@ -19,6 +20,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Options& opti
         "tolerated");
   }
   std::unique_ptr<Scheduler> s(new Scheduler(options));  // private constructor
+  options.jobs->SetPolicy(&s->policy_);
   if (options.sweep_interval_ms > 0) {
     s->sweeper_ = std::thread([raw = s.get()] { raw->SweepLoop(); });
   }
@@ -32,6 +34,7 @@ Scheduler::Scheduler(const Options& options)
 Scheduler::~Scheduler() {
   Shutdown();
   if (sweeper_.joinable()) sweeper_.join();
+  options_.jobs->SetPolicy(nullptr);
 }
 
 void Scheduler::Shutdown() {
@@ -121,6 +124,22 @@ absl::StatusOr<std::vector<v1::JobEvent>> Scheduler::EventsAfter(const std::stri
   return options_.jobs->EventsAfter(job_id, after_seq, limit);
 }
 
+absl::StatusOr<v1::Leaderboard> Scheduler::Leaderboard(const std::string& job_id,
+                                                       const std::string& sort_by,
+                                                       bool descending, uint32_t limit) {
+  if (job_id.empty()) return absl::InvalidArgumentError("job_id: missing");
+  ASSIGN_OR_RETURN(v1::Job job, options_.jobs->GetJob(job_id));
+  const JobKindInfo* kind = KindInfo(job.kind());
+  if (!kind || !kind->rank) {
+    return absl::FailedPreconditionError("job_id: " + job_id + " is a " + KindName(job.kind()) +
+                                         " job; leaderboards belong to head_to_head jobs");
+  }
+  ASSIGN_OR_RETURN(std::vector<storage::TaskSummary> tasks, options_.jobs->TaskSummaries(job_id));
+  v1::Leaderboard board = kind->rank(job, tasks);
+  RETURN_IF_ERROR(ReorderLeaderboard(sort_by, descending, limit, &board));
+  return board;
+}
+
 absl::StatusOr<std::optional<LeaseGrant>> Scheduler::LeaseTask(const std::string& worker_id,
                                                                uint32_t wait_ms) {
   if (worker_id.empty()) return absl::InvalidArgumentError("worker_id: missing");
@@ -190,7 +209,8 @@ absl::StatusOr<HeartbeatResult> Scheduler::Heartbeat(
 
 absl::Status Scheduler::CompleteTask(const std::string& lease_id,
                                      const std::vector<v1::ArtifactRef>& outputs,
-                                     const std::string& gate_failure) {
+                                     const std::string& gate_failure,
+                                     const v1::TaskMetrics& metrics) {
   if (lease_id.empty()) return absl::InvalidArgumentError("lease_id: missing");
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (outputs[i].name().empty()) {
@@ -199,7 +219,7 @@ absl::Status Scheduler::CompleteTask(const std::string& lease_id,
   }
   ASSIGN_OR_RETURN(storage::TaskOutcome outcome,
                    options_.jobs->CompleteTask(lease_id, outputs, gate_failure,
-                                               options_.clock->NowMs()));
+                                               options_.clock->NowMs(), metrics));
   NoteTaskDone(lease_id, gate_failure.empty() ? "succeeded" : "gate_failed");
   NoteJobFinished(outcome.kind, outcome.job_state);
   NotifyEvents();

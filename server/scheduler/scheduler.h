@@ -25,6 +25,7 @@
 #include "quantd/v1/worker_service.pb.h"
 #include "server/metrics/quantd_metrics.h"
 #include "server/scheduler/clock.h"
+#include "server/scheduler/job_kind_policy.h"
 #include "storage/artifact_index.h"
 #include "storage/job_store.h"
 
@@ -69,6 +70,11 @@ class Scheduler {
   absl::StatusOr<v1::Job> Cancel(const std::string& job_id);
   absl::StatusOr<std::vector<v1::JobEvent>> EventsAfter(const std::string& job_id,
                                                         uint64_t after_seq, int limit);
+  // The ranked tasks of a fan-out job, live while it runs; FAILED_PRECONDITION for kinds that
+  // are not ranked. See ReorderLeaderboard for sort_by / limit.
+  absl::StatusOr<v1::Leaderboard> Leaderboard(const std::string& job_id,
+                                              const std::string& sort_by, bool descending,
+                                              uint32_t limit);
 
   // Waits up to wait_ms (capped) for a queued task; nullopt when none came.
   absl::StatusOr<std::optional<LeaseGrant>> LeaseTask(const std::string& worker_id,
@@ -76,10 +82,12 @@ class Scheduler {
   absl::StatusOr<HeartbeatResult> Heartbeat(
       const std::string& lease_id, const v1::Progress& progress,
       const std::optional<storage::Checkpoint>& checkpoint = std::nullopt);
-  // A non-empty gate_failure keeps the outputs and fails the job with GATE_FAILED.
+  // A non-empty gate_failure keeps the outputs and fails the job with GATE_FAILED. Metrics are
+  // stored with the task; ranked kinds decide their winner from them.
   absl::Status CompleteTask(const std::string& lease_id,
                             const std::vector<v1::ArtifactRef>& outputs,
-                            const std::string& gate_failure = "");
+                            const std::string& gate_failure = "",
+                            const v1::TaskMetrics& metrics = {});
   absl::Status FailTask(const std::string& lease_id, v1::FailureKind kind,
                         const std::string& message);
   // Requeues or fails tasks whose lease deadline passed; returns how many expired.
@@ -104,6 +112,7 @@ class Scheduler {
   void SweepLoop();
 
   Options options_;
+  JobKindPolicy policy_;
   std::mutex mu_;
   std::condition_variable work_cv_;  // signalled when a task may have become leasable
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;

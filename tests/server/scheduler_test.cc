@@ -45,9 +45,9 @@ TEST_F(SchedulerTest, SubmitErrorsNameTheField) {
   v1::JobSpec none;
   EXPECT_EQ(scheduler_->Submit(none).status().code(), absl::StatusCode::kInvalidArgument);
 
-  v1::JobSpec h2h;
-  h2h.mutable_head_to_head();
-  EXPECT_EQ(scheduler_->Submit(h2h).status().code(), absl::StatusCode::kUnimplemented);
+  v1::JobSpec crossover;
+  crossover.mutable_crossover_search();
+  EXPECT_EQ(scheduler_->Submit(crossover).status().code(), absl::StatusCode::kUnimplemented);
 
   v1::JobSpec qat;
   qat.mutable_qat();

@@ -288,7 +288,7 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   if (!gates.empty()) mi.extra["gates"] = GatesJson(gates);
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
                    StoreJobOutputs(task, ctx, quant_bytes, report, std::move(mi), timer));
-  return TaskResult{outputs, GateFailureSummary(gates)};
+  return TaskResult{outputs, GateFailureSummary(gates), HeadlineMetrics(ri)};
 }
 
 }  // namespace quantd::worker

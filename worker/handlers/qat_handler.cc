@@ -152,7 +152,7 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   if (start.checkpoint) mi.input_sha256["checkpoint"] = task.checkpoint().sha256();
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
                    StoreJobOutputs(task, ctx, quant_bytes, report, std::move(mi), timer));
-  return TaskResult{outputs, ""};
+  return TaskResult{outputs, "", HeadlineMetrics(ri)};
 }
 
 }  // namespace quantd::worker

@@ -15,6 +15,7 @@ namespace quantd::worker {
 struct TaskResult {
   std::vector<v1::ArtifactRef> outputs;
   std::string gate_failure;
+  v1::TaskMetrics metrics;  // headline numbers; fan-out jobs rank by them
 };
 
 using TaskHandler = std::function<absl::StatusOr<TaskResult>(const v1::Task&, TaskContext&)>;

@@ -141,7 +141,7 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
   mi.extra["gates"] = GatesJson(gates);
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
                    StoreJobOutputs(task, ctx, std::nullopt, report, std::move(mi), timer));
-  return TaskResult{outputs, failure};
+  return TaskResult{outputs, failure, HeadlineMetrics(ri)};
 }
 
 }  // namespace quantd::worker

@@ -1,6 +1,7 @@
 // Validation report assembly.
 #include "worker/handlers/validation_report.h"
 
+#include "quantd/task_metric_names.h"
 #include "worker/engine/runtime_setup.h"
 
 namespace quantd::worker {
@@ -71,6 +72,23 @@ json BuildValidationReport(const ValidationReportInputs& in) {
                     {"cpu_flags", CpuFlags()}, {"peak_rss_bytes", PeakRssBytes()},
                     {"libtorch", TorchVersion()}};
   return report;
+}
+
+v1::TaskMetrics HeadlineMetrics(const ValidationReportInputs& in) {
+  v1::TaskMetrics m;
+  auto& v = *m.mutable_values();
+  v[metric::kSizeBytes] = static_cast<double>(in.quantized_bytes);
+  v[metric::kFloatSizeBytes] = static_cast<double>(in.float_bytes);
+  v[metric::kLatencyP95Ms] = in.quantized_timing.batch1.p95_ms;
+  v[metric::kLatencyMedianMs] = in.quantized_timing.batch1.median_ms;
+  v[metric::kFloatLatencyP95Ms] = in.float_timing.batch1.p95_ms;
+  v[metric::kThroughput] = in.quantized_timing.throughput.samples_per_second;
+  v[metric::kTop1Agreement] = in.agreement.top1_agreement.value;
+  if (in.agreement.quantized_accuracy && in.agreement.float_accuracy) {
+    v[metric::kAccuracy] = in.agreement.quantized_accuracy->value;
+    v[metric::kFloatAccuracy] = in.agreement.float_accuracy->value;
+  }
+  return m;
 }
 
 }  // namespace quantd::worker

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "quantd/v1/jobs.pb.h"
 #include "worker/engine/output_metrics.h"
 #include "worker/handlers/model_timing.h"
 
@@ -29,5 +30,8 @@ struct ValidationReportInputs {
 };
 
 nlohmann::ordered_json BuildValidationReport(const ValidationReportInputs& in);
+// The report's headline numbers as task metrics (size, batch-1 latency, agreement, accuracy),
+// which fan-out jobs rank candidates by.
+v1::TaskMetrics HeadlineMetrics(const ValidationReportInputs& in);
 
 }  // namespace quantd::worker

@@ -1,0 +1,20 @@
+// Names of the TaskMetrics values workers report and the scheduler ranks by: one list, so the
+// two sides cannot drift apart.
+#pragma once
+
+namespace quantd::metric {
+
+inline constexpr char kSizeBytes[] = "size_bytes";              // int8 archive
+inline constexpr char kFloatSizeBytes[] = "float_size_bytes";
+inline constexpr char kLatencyP95Ms[] = "latency_p95_ms";       // batch 1, int8
+inline constexpr char kLatencyMedianMs[] = "latency_median_ms";
+inline constexpr char kFloatLatencyP95Ms[] = "float_latency_p95_ms";
+inline constexpr char kThroughput[] = "throughput_samples_per_s";
+inline constexpr char kTop1Agreement[] = "top1_agreement";      // with the float model
+inline constexpr char kAccuracy[] = "accuracy";                 // with labels only
+inline constexpr char kFloatAccuracy[] = "float_accuracy";
+// Derived by the scheduler from the values above.
+inline constexpr char kAccuracyDrop[] = "accuracy_drop";
+inline constexpr char kRelativeAccuracyDrop[] = "accuracy_drop_relative";
+
+}  // namespace quantd::metric

@@ -1,0 +1,18 @@
+// HEAD_TO_HEAD spec checks and fan-out: every candidate becomes a fully resolved PTQ or QAT
+// spec on the job's model and evaluation inputs, and one task.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "server/scheduler/job_kinds.h"
+
+namespace quantd::server {
+
+absl::Status ResolveHeadToHeadSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts);
+// One task per candidate; its payload carries that candidate alone.
+absl::StatusOr<std::vector<PlannedTask>> PlanHeadToHead(const v1::JobSpec& spec);
+// One line on a resolved candidate's regime, e.g. "ptq static entropy per-channel".
+std::string DescribeRegime(const v1::HeadToHeadCandidate& candidate);
+
+}  // namespace quantd::server

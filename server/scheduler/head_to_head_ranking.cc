@@ -1,0 +1,190 @@
+// Head-to-head gates, ranking and decision.
+#include "server/scheduler/head_to_head_ranking.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <tuple>
+
+#include "quantd/task_metric_names.h"
+#include "server/scheduler/head_to_head_planner.h"
+#include "server/scheduler/leaderboard.h"
+
+namespace quantd::server {
+namespace {
+
+std::string Num(double v) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
+double Metric(const v1::LeaderboardRow& r, const char* name, double missing) {
+  auto it = r.metrics().find(name);
+  return it == r.metrics().end() ? missing : it->second;
+}
+
+// Accuracy with labels, else top-1 agreement with the float model: higher is better.
+const char* QualityMetric(const v1::LeaderboardRow& r) {
+  return r.metrics().count(metric::kAccuracy) ? metric::kAccuracy : metric::kTop1Agreement;
+}
+double Quality(const v1::LeaderboardRow& r) { return Metric(r, QualityMetric(r), -1.0); }
+
+void AddDrop(bool relative, v1::LeaderboardRow* r) {
+  auto& m = *r->mutable_metrics();
+  double drop = 0, base = 1.0;
+  if (m.count(metric::kAccuracy) && m.count(metric::kFloatAccuracy)) {
+    base = m[metric::kFloatAccuracy];
+    drop = base - m[metric::kAccuracy];
+  } else if (m.count(metric::kTop1Agreement)) {
+    drop = 1.0 - m[metric::kTop1Agreement];  // the float model agrees with itself: base 1
+  } else {
+    return;
+  }
+  m[metric::kAccuracyDrop] = drop;
+  if (relative) m[metric::kRelativeAccuracyDrop] = base > 0 ? drop / base : drop;
+}
+
+void AddGate(const std::string& name, double value, double threshold, v1::LeaderboardRow* r) {
+  v1::GateVerdict* g = r->add_gates();
+  g->set_name(name);
+  g->set_value(value);
+  g->set_threshold(threshold);
+  g->set_rule("<=");
+  g->set_passed(value <= threshold);
+}
+
+void Judge(const v1::HeadToHeadConstraints& c, const storage::TaskSummary& t,
+           v1::LeaderboardRow* r) {
+  AddDrop(c.relative_drop(), r);
+  if (c.has_max_size_bytes()) {
+    AddGate(metric::kSizeBytes, Metric(*r, metric::kSizeBytes, 0), c.max_size_bytes(), r);
+  }
+  if (c.has_max_latency_ms()) {
+    AddGate(metric::kLatencyP95Ms, Metric(*r, metric::kLatencyP95Ms, 0), c.max_latency_ms(), r);
+  }
+  if (c.has_max_accuracy_drop()) {
+    const char* name = c.relative_drop() ? metric::kRelativeAccuracyDrop : metric::kAccuracyDrop;
+    AddGate(name, Metric(*r, name, 0), c.max_accuracy_drop(), r);
+  }
+  if (!t.metrics.gate_failure().empty()) {
+    // The candidate's own gate (e.g. a PTQ accuracy budget) counts like the job's.
+    v1::GateVerdict* g = r->add_gates();
+    g->set_name("candidate_budget");
+    g->set_rule(t.metrics.gate_failure());
+    g->set_passed(false);
+  }
+  bool passed = true;
+  for (const auto& g : r->gates()) passed = passed && g.passed();
+  r->set_passed(passed);
+}
+
+int Group(const v1::LeaderboardRow& r) {
+  if (r.status() == "done") return r.passed() ? 0 : 1;
+  if (r.status() == "running" || r.status() == "queued") return 2;
+  return 3;
+}
+
+// Smaller sorts first.
+std::tuple<double, double, double> Key(v1::DecisionRule rule, const v1::LeaderboardRow& r) {
+  double quality = -Quality(r);
+  double size = Metric(r, metric::kSizeBytes, 1e300);
+  double latency = Metric(r, metric::kLatencyP95Ms, 1e300);
+  switch (rule) {
+    case v1::SMALLEST: return {size, quality, latency};
+    case v1::FASTEST: return {latency, quality, size};
+    default: return {quality, size, latency};
+  }
+}
+
+std::string RuleName(v1::DecisionRule rule) {
+  switch (rule) {
+    case v1::SMALLEST: return "smallest passing";
+    case v1::FASTEST: return "fastest passing";
+    default: return "most accurate passing";
+  }
+}
+
+std::string FailedGates(const v1::LeaderboardRow& r) {
+  std::string s;
+  for (const auto& g : r.gates()) {
+    if (g.passed()) continue;
+    if (!s.empty()) s += ", ";
+    s += g.name() == "candidate_budget"
+             ? "own gate: " + g.rule()
+             : g.name() + " " + Num(g.value()) + " > " + Num(g.threshold());
+  }
+  return s;
+}
+
+std::string Decide(v1::Leaderboard* board, bool all_ended) {
+  int passing = 0, done = 0;
+  for (const auto& r : board->rows()) {
+    passing += r.passed() ? 1 : 0;
+    done += r.status() == "done" ? 1 : 0;
+  }
+  if (!all_ended) {
+    std::string s = std::to_string(board->done()) + " of " + std::to_string(board->total()) +
+                    " candidates finished";
+    if (passing > 0) s += "; leading: " + board->rows(0).candidate();
+    return s;
+  }
+  if (passing > 0) {
+    const v1::LeaderboardRow& w = board->rows(0);
+    board->set_winner(w.candidate());
+    return w.candidate() + " wins: " + board->rule() + " of " + std::to_string(passing) +
+           " candidate(s) that met every constraint (" + QualityMetric(w) + " " +
+           Num(Quality(w)) + ", " + Num(Metric(w, metric::kSizeBytes, 0)) + " B, p95 " +
+           Num(Metric(w, metric::kLatencyP95Ms, 0)) + " ms)";
+  }
+  std::string s = done > 0 ? "no candidate met the constraints: "
+                           : "every candidate failed to run: ";
+  bool first = true;
+  for (const auto& r : board->rows()) {
+    s += (first ? "" : "; ") + r.candidate() + ": " +
+         (r.status() == "done" ? FailedGates(r) : r.status() + " (" + r.error() + ")");
+    first = false;
+  }
+  return s;
+}
+
+}  // namespace
+
+v1::Leaderboard RankHeadToHead(const v1::Job& job, const std::vector<storage::TaskSummary>& tasks) {
+  const v1::HeadToHeadSpec& spec = job.spec().head_to_head();
+  v1::Leaderboard board;
+  board.set_job_id(job.id());
+  board.set_kind(job.kind());
+  board.set_state(job.state());
+  board.set_rule(RuleName(spec.rule()));
+  board.set_total(static_cast<uint32_t>(tasks.size()));
+  bool all_ended = true;
+  for (const auto& t : tasks) {
+    if (t.payload.head_to_head().candidates_size() != 1) continue;
+    const v1::HeadToHeadCandidate& c = t.payload.head_to_head().candidates(0);
+    v1::LeaderboardRow* r = board.add_rows();
+    r->set_candidate(c.name());
+    r->set_regime(DescribeRegime(c));
+    r->set_status(RowStatus(t.state));
+    bool ended = t.state != storage::TaskState::kQueued && t.state != storage::TaskState::kLeased;
+    all_ended = all_ended && ended;
+    if (ended) board.set_done(board.done() + 1);
+    if (t.state == storage::TaskState::kSucceeded) {
+      for (const auto& [name, value] : t.metrics.values()) (*r->mutable_metrics())[name] = value;
+      Judge(spec.constraints(), t, r);
+    } else if (ended) {
+      r->set_error(t.error);
+    }
+    AttachArtifacts(job, r);
+  }
+  auto* rows = board.mutable_rows();
+  std::stable_sort(rows->begin(), rows->end(),
+                   [&](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {
+                     return std::make_tuple(Group(a), Key(spec.rule(), a), a.candidate()) <
+                            std::make_tuple(Group(b), Key(spec.rule(), b), b.candidate());
+                   });
+  for (int i = 0; i < rows->size(); ++i) rows->Mutable(i)->set_rank(static_cast<uint32_t>(i + 1));
+  board.set_decision(Decide(&board, all_ended));
+  return board;
+}
+
+}  // namespace quantd::server

@@ -1,0 +1,35 @@
+// Ranked kinds: a winner succeeds the job; finished candidates but no winner is GATE_FAILED
+// (every artifact kept); no candidate finished at all fails with the first failure's kind.
+#include "server/scheduler/job_kind_policy.h"
+
+#include "server/scheduler/job_kinds.h"
+
+namespace quantd::server {
+bool JobKindPolicy::KeepsSiblingsOnFailure(v1::JobKind kind) const {
+  const JobKindInfo* row = KindInfo(kind);
+  return row && row->rank;
+}
+
+storage::JobVerdict JobKindPolicy::Finish(const v1::Job& job,
+                                          const std::vector<storage::TaskSummary>& tasks) const {
+  const JobKindInfo* row = KindInfo(job.kind());
+  if (!row || !row->rank) return {};
+  v1::Leaderboard board = row->rank(job, tasks);
+  if (!board.winner().empty()) return {v1::SUCCEEDED, v1::FAILURE_KIND_UNSPECIFIED,
+                                       board.decision()};
+  for (const auto& t : tasks) {
+    if (t.state == storage::TaskState::kSucceeded) {
+      return {v1::FAILED, v1::GATE_FAILED, board.decision()};
+    }
+  }
+  v1::FailureKind kind = v1::ENGINE_ERROR;
+  for (const auto& t : tasks) {
+    if (t.failure_kind != v1::FAILURE_KIND_UNSPECIFIED) {
+      kind = t.failure_kind;
+      break;
+    }
+  }
+  return {v1::FAILED, kind, board.decision()};
+}
+
+}  // namespace quantd::server

@@ -1,0 +1,59 @@
+// Shared leaderboard mechanics.
+#include "server/scheduler/leaderboard.h"
+
+#include <algorithm>
+#include <set>
+
+namespace quantd::server {
+
+std::string RowStatus(storage::TaskState state) {
+  switch (state) {
+    case storage::TaskState::kQueued: return "queued";
+    case storage::TaskState::kLeased: return "running";
+    case storage::TaskState::kSucceeded: return "done";
+    case storage::TaskState::kFailed: return "failed";
+    case storage::TaskState::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+void AttachArtifacts(const v1::Job& job, v1::LeaderboardRow* row) {
+  const std::string prefix = row->candidate() + "/";
+  for (const auto& out : job.outputs()) {
+    if (out.name().compare(0, prefix.size(), prefix) == 0) *row->add_artifacts() = out;
+  }
+}
+
+absl::Status ReorderLeaderboard(const std::string& sort_by, bool descending, uint32_t limit,
+                                v1::Leaderboard* board) {
+  auto* rows = board->mutable_rows();
+  if (!sort_by.empty() && sort_by != "rank") {
+    std::set<std::string> known;
+    for (const auto& r : *rows) {
+      for (const auto& [name, value] : r.metrics()) known.insert(name);
+    }
+    if (!known.count(sort_by)) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return absl::InvalidArgumentError("sort_by: no row has metric '" + sort_by + "'" +
+                                        (list.empty() ? " (no row has finished)"
+                                                      : "; known: " + list));
+    }
+    std::stable_sort(rows->begin(), rows->end(),
+                     [&](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {
+                       auto ia = a.metrics().find(sort_by), ib = b.metrics().find(sort_by);
+                       bool ha = ia != a.metrics().end(), hb = ib != b.metrics().end();
+                       if (ha != hb) return ha;
+                       if (!ha) return false;
+                       return descending ? ia->second > ib->second : ia->second < ib->second;
+                     });
+  } else if (descending) {
+    std::reverse(rows->begin(), rows->end());
+  }
+  if (limit > 0 && static_cast<uint32_t>(rows->size()) > limit) {
+    rows->DeleteSubrange(static_cast<int>(limit), rows->size() - static_cast<int>(limit));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace quantd::server
