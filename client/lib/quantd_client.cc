@@ -77,6 +77,13 @@ absl::StatusOr<v1::Job> QuantdClient::Cancel(const std::string& job_id) {
   return resp.job();
 }
 
+absl::StatusOr<v1::Leaderboard> QuantdClient::GetLeaderboard(
+    const v1::GetLeaderboardRequest& request) {
+  v1::GetLeaderboardResponse resp;
+  RETURN_IF_ERROR(FromGrpcStatus(stub_->GetLeaderboard(Context().get(), request, &resp)));
+  return resp.leaderboard();
+}
+
 absl::Status QuantdClient::Watch(const std::string& job_id, uint64_t after_seq,
                                  const std::function<bool(const v1::JobEvent&)>& on_event,
                                  std::chrono::milliseconds timeout) {

@@ -30,6 +30,7 @@ class QuantdClient {
   absl::StatusOr<v1::Job> Get(const std::string& job_id);
   absl::StatusOr<v1::ListJobsResponse> List(const v1::ListJobsRequest& request);
   absl::StatusOr<v1::Job> Cancel(const std::string& job_id);
+  absl::StatusOr<v1::Leaderboard> GetLeaderboard(const v1::GetLeaderboardRequest& request);
   // Streams events after `after_seq` until the job is terminal, the callback returns false,
   // or `timeout` passes (DEADLINE_EXCEEDED).
   absl::Status Watch(const std::string& job_id, uint64_t after_seq,

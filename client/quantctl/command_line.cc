@@ -17,11 +17,11 @@ absl::StatusOr<CommandLine> CommandLine::Parse(const std::vector<std::string>& a
     }
     auto eq = a.find('=');
     if (eq != std::string::npos) {
-      cl.flags_[a.substr(0, eq)] = a.substr(eq + 1);
+      cl.flags_[a.substr(0, eq)].push_back(a.substr(eq + 1));
     } else if (switches.count(a)) {
-      cl.flags_[a] = "true";
+      cl.flags_[a].push_back("true");
     } else if (i + 1 < args.size()) {
-      cl.flags_[a] = args[++i];
+      cl.flags_[a].push_back(args[++i]);
     } else {
       return absl::InvalidArgumentError(a + ": missing value");
     }
@@ -32,7 +32,12 @@ absl::StatusOr<CommandLine> CommandLine::Parse(const std::vector<std::string>& a
 std::optional<std::string> CommandLine::Get(const std::string& flag) const {
   auto it = flags_.find(flag);
   if (it == flags_.end()) return std::nullopt;
-  return it->second;
+  return it->second.back();
+}
+
+std::vector<std::string> CommandLine::GetAll(const std::string& flag) const {
+  auto it = flags_.find(flag);
+  return it == flags_.end() ? std::vector<std::string>() : it->second;
 }
 
 absl::StatusOr<std::optional<int64_t>> CommandLine::GetInt(const std::string& flag, int64_t lo,
@@ -49,7 +54,7 @@ absl::StatusOr<std::optional<int64_t>> CommandLine::GetInt(const std::string& fl
 }
 
 absl::Status CommandLine::OnlyFlags(const std::set<std::string>& known) const {
-  for (const auto& [flag, value] : flags_) {
+  for (const auto& [flag, values] : flags_) {
     if (!known.count(flag)) return absl::InvalidArgumentError("unknown flag " + flag);
   }
   return absl::OkStatus();

@@ -18,7 +18,10 @@ class CommandLine {
                                            const std::set<std::string>& switches);
   const std::vector<std::string>& positional() const { return positional_; }
   bool Has(const std::string& flag) const { return flags_.count(flag) > 0; }
+  // The last value given for the flag.
   std::optional<std::string> Get(const std::string& flag) const;
+  // Every value of a repeatable flag, in order.
+  std::vector<std::string> GetAll(const std::string& flag) const;
   // INVALID_ARGUMENT naming the flag when it is not an integer in [lo, hi].
   absl::StatusOr<std::optional<int64_t>> GetInt(const std::string& flag, int64_t lo,
                                                 int64_t hi) const;
@@ -27,7 +30,7 @@ class CommandLine {
 
  private:
   std::vector<std::string> positional_;
-  std::map<std::string, std::string> flags_;
+  std::map<std::string, std::vector<std::string>> flags_;
 };
 
 }  // namespace quantd::client

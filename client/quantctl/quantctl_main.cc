@@ -27,6 +27,14 @@ constexpr char kUsage[] =
     "  submit qat --model FILE|SHA256 --train NPY [--train-labels NPY] [--teacher T]\n"
     "      [--inputs NPY [--labels NPY]] [--epochs 5] [--lr 1e-4] [--batch-size 32]\n"
     "      [--loss mse|kl|ce] [--temperature 3] [--granularity per-channel|per-tensor]\n"
+    "  submit head_to_head --model FILE|SHA256 (--inputs NPY | --synthetic-shape ...)\n"
+    "      [--labels NPY]   the evaluation data every candidate is judged on\n"
+    "      [--train NPY [--train-labels NPY]]   QAT training / calibration data (default: inputs)\n"
+    "      [--candidate REGIME[,key=value...]]...   default: ptq-dynamic, ptq-static, qat\n"
+    "          ptq-dynamic: name, granularity   ptq-static: + calibration, percentile\n"
+    "          qat: + epochs, lr, loss, batch-size, temperature\n"
+    "      [--max-size-bytes N] [--max-latency-ms MS] [--max-accuracy-drop D [--relative]]\n"
+    "      [--rule most-accurate|smallest|fastest]   gates and how the winner is picked\n"
     "  validate --float F --quantized Q [--teacher T] (--inputs NPY | --synthetic-shape ...)\n"
     "      [--labels NPY] [--min-top1 0.75] [--min-topk 0.5] [--min-teacher 0.75]\n"
     "      [--max-latency-ratio 2.0] [--max-accuracy-drop D]   compare and judge; waits\n"
@@ -34,15 +42,18 @@ constexpr char kUsage[] =
     "  get JOB                                show a job\n"
     "  list [--state S] [--kind K] [--limit N] [--page-token T]\n"
     "  cancel JOB                             cancel a queued or running job\n"
-    "  download JOB OUTPUT -o FILE            fetch an output (model, report, manifest)\n"
+    "  compare JOB [--sort-by METRIC] [--descending] [--limit N] [--wait]\n"
+    "                                         ranked head-to-head candidates, gates, winner\n"
+    "  download JOB OUTPUT -o FILE            fetch an output (model, report, manifest;\n"
+    "                                         head-to-head: CANDIDATE/model, ...)\n"
     "  download SHA256 -o FILE                fetch any stored artifact\n"
     "\n"
-    "job kinds: ptq (dynamic or static INT8), qat, validate; head_to_head, crossover_search and\n"
-    "           weight_only_llm arrive in later releases\n"
+    "job kinds: ptq (dynamic or static INT8), qat, head_to_head, validate; crossover_search\n"
+    "           and weight_only_llm arrive in later releases\n"
     "calibration methods (static): minmax (observed range), percentile (clip tails),\n"
     "           entropy (KL-optimal threshold), mse (least expected quantization error)\n"
-    "exit codes: 0 done, 1 job failed (including a failed gate, whose outputs are kept) or\n"
-    "            cancelled, 2 usage / connection / server error\n";
+    "exit codes: 0 done, 1 job failed or cancelled (a failed gate or no head-to-head winner\n"
+    "            keeps every output), 2 usage / connection / server error\n";
 
 }  // namespace
 
@@ -50,7 +61,7 @@ int main(int argc, char** argv) {
   using namespace quantd::client;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto cl = CommandLine::Parse(args, {"--json", "--wait", "--help", "--relative",
-                                      "--accuracy-aware"});
+                                      "--accuracy-aware", "--descending"});
   if (!cl.ok() || cl->positional().empty() || cl->Has("--help")) {
     fprintf(stderr, "%s", kUsage);
     return cl.ok() && cl->Has("--help") ? kExitOk : kExitError;
@@ -77,6 +88,7 @@ int main(int argc, char** argv) {
   if (command == "list") return RunList(env, *cl);
   if (command == "cancel") return RunCancel(env, *cl);
   if (command == "watch") return RunWatch(env, *cl);
+  if (command == "compare") return RunCompare(env, *cl);
   fprintf(stderr, "quantctl: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return kExitError;
 }

@@ -1,90 +1,14 @@
 // quantctl submit KIND ...: builds the JobSpec from flags, uploading file arguments first.
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <optional>
-#include <sstream>
 
 #include "client/quantctl/commands.h"
-#include "quantd/sha256.h"
+#include "client/quantctl/head_to_head_flags.h"
 #include "client/quantctl/job_view.h"
+#include "client/quantctl/spec_flags.h"
 
 namespace quantd::client {
 namespace {
-
-// A flag naming an artifact takes either a local file (uploaded now) or a stored sha256.
-absl::StatusOr<std::string> ResolveArtifact(CommandEnv& env, const std::string& flag,
-                                            const std::string& value,
-                                            const std::string& media_type) {
-  struct stat st {};
-  if (stat(value.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    auto up = env.client->UploadFile(value, media_type);
-    if (!up.ok()) return Annotate(up.status(), flag + " " + value);
-    return up->artifact().sha256();
-  }
-  if (Sha256::IsValidHex(value)) return value;
-  return absl::InvalidArgumentError(flag + ": '" + value +
-                                    "' is neither a readable file nor a sha256");
-}
-
-absl::StatusOr<std::vector<int64_t>> ParseShape(const std::string& flag, const std::string& v) {
-  std::vector<int64_t> dims;
-  std::stringstream ss(v);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      long long d = std::stoll(item, &used);
-      if (used != item.size() || d <= 0) throw std::invalid_argument(item);
-      dims.push_back(d);
-    } catch (const std::exception&) {
-      return absl::InvalidArgumentError(flag + ": expected positive integers separated by "
-                                        "commas, e.g. 1,28,28; got '" + v + "'");
-    }
-  }
-  if (dims.empty()) return absl::InvalidArgumentError(flag + ": empty shape");
-  return dims;
-}
-
-// --inputs NPY|SHA256 or --synthetic-shape/--synthetic-count/--seed, plus --labels.
-absl::Status BuildInputs(CommandEnv& env, const CommandLine& cl, v1::InputData* in) {
-  auto inputs = cl.Get("--inputs");
-  bool npz = (inputs && inputs->size() > 4 && inputs->substr(inputs->size() - 4) == ".npz") ||
-             cl.Has("--npz-array");
-  if (inputs && npz) {
-    ASSIGN_OR_RETURN(*in->mutable_npz_sha256(),
-                     ResolveArtifact(env, "--inputs", *inputs, "application/x-npz"));
-    if (auto name = cl.Get("--npz-array")) in->set_npz_array(*name);
-  } else if (inputs) {
-    ASSIGN_OR_RETURN(*in->mutable_npy_sha256(),
-                     ResolveArtifact(env, "--inputs", *inputs, "application/x-npy"));
-  } else if (auto shape = cl.Get("--synthetic-shape")) {
-    ASSIGN_OR_RETURN(auto dims, ParseShape("--synthetic-shape", *shape));
-    for (int64_t d : dims) in->mutable_synthetic()->add_shape(d);
-    ASSIGN_OR_RETURN(auto count, cl.GetInt("--synthetic-count", 1, 100000));
-    if (count) in->mutable_synthetic()->set_count(static_cast<uint32_t>(*count));
-    ASSIGN_OR_RETURN(auto seed, cl.GetInt("--seed", 0, INT64_MAX));
-    if (seed) in->mutable_synthetic()->set_seed(static_cast<uint64_t>(*seed));
-  }
-  if (auto labels = cl.Get("--labels")) {
-    ASSIGN_OR_RETURN(*in->mutable_labels_npy_sha256(),
-                     ResolveArtifact(env, "--labels", *labels, "application/x-npy"));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::optional<double>> GetDouble(const CommandLine& cl, const std::string& flag) {
-  auto v = cl.Get(flag);
-  if (!v) return std::optional<double>();
-  try {
-    size_t used = 0;
-    double d = std::stod(*v, &used);
-    if (used != v->size()) throw std::invalid_argument(*v);
-    return std::optional<double>(d);
-  } catch (const std::exception&) {
-    return absl::InvalidArgumentError(flag + ": expected a number, got '" + *v + "'");
-  }
-}
 
 absl::Status BuildValidateSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
   v1::ValidateSpec* v = spec->mutable_validate();
@@ -103,12 +27,7 @@ absl::Status BuildValidateSpec(CommandEnv& env, const CommandLine& cl, v1::JobSp
                      ResolveArtifact(env, "--teacher", *teacher, "application/x-torchscript"));
   }
   RETURN_IF_ERROR(BuildInputs(env, cl, v->mutable_inputs()));
-  ASSIGN_OR_RETURN(auto top_k, cl.GetInt("--top-k", 1, 1000));
-  if (top_k) v->set_top_k(static_cast<uint32_t>(*top_k));
-  ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
-  if (iters) v->set_latency_iterations(static_cast<uint32_t>(*iters));
-  ASSIGN_OR_RETURN(auto batch, cl.GetInt("--throughput-batch", 1, 4096));
-  if (batch) v->set_throughput_batch(static_cast<uint32_t>(*batch));
+  RETURN_IF_ERROR(ApplyMeasurementFlags(cl, v));
   v1::ValidateThresholds* t = v->mutable_thresholds();
   ASSIGN_OR_RETURN(auto top1, GetDouble(cl, "--min-top1"));
   if (top1) t->set_min_top1_agreement(*top1);
@@ -155,31 +74,16 @@ absl::Status BuildQatSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
   ASSIGN_OR_RETURN(auto temperature, GetDouble(cl, "--temperature"));
   if (temperature) q->set_temperature(*temperature);
   if (auto loss = cl.Get("--loss")) {
-    if (*loss == "mse") q->set_loss(v1::QAT_MSE);
-    else if (*loss == "kl") q->set_loss(v1::QAT_KL);
-    else if (*loss == "ce") q->set_loss(v1::QAT_CROSS_ENTROPY);
-    else return absl::InvalidArgumentError("--loss: expected mse, kl or ce");
+    ASSIGN_OR_RETURN(v1::QatLoss l, ParseQatLoss("--loss", *loss));
+    q->set_loss(l);
   }
   if (auto g = cl.Get("--granularity")) {
-    if (*g == "per-channel") q->set_granularity(v1::PER_CHANNEL);
-    else if (*g == "per-tensor") q->set_granularity(v1::PER_TENSOR);
-    else return absl::InvalidArgumentError("--granularity: expected per-channel or per-tensor");
+    ASSIGN_OR_RETURN(v1::Granularity granularity, ParseGranularity("--granularity", *g, false));
+    q->set_granularity(granularity);
   }
   ASSIGN_OR_RETURN(auto seed, cl.GetInt("--seed", 0, INT64_MAX));
   if (seed) q->set_seed(static_cast<uint64_t>(*seed));
-  ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
-  if (iters) q->set_latency_iterations(static_cast<uint32_t>(*iters));
-  return absl::OkStatus();
-}
-
-std::vector<std::string> SplitList(const std::string& v) {
-  std::vector<std::string> out;
-  std::stringstream ss(v);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
+  return ApplyMeasurementFlags(cl, q);
 }
 
 absl::Status BuildCalibration(CommandEnv& env, const CommandLine& cl, v1::PtqSpec* p) {
@@ -188,22 +92,11 @@ absl::Status BuildCalibration(CommandEnv& env, const CommandLine& cl, v1::PtqSpe
   if (!any) return absl::OkStatus();
   v1::CalibrationSpec* c = p->mutable_calibration();
   if (auto m = cl.Get("--calibration")) {
-    std::string upper = *m;
-    for (auto& ch : upper) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
-    v1::CalibrationMethod method;
-    if (!v1::CalibrationMethod_Parse(upper, &method) || method == 0) {
-      return absl::InvalidArgumentError("--calibration: expected minmax, percentile, entropy or "
-                                        "mse, got '" + *m + "'");
-    }
+    ASSIGN_OR_RETURN(v1::CalibrationMethod method, ParseCalibrationMethod("--calibration", *m));
     c->set_method(method);
   }
-  if (auto pct = cl.Get("--percentile")) {
-    try {
-      c->set_percentile(std::stod(*pct));
-    } catch (const std::exception&) {
-      return absl::InvalidArgumentError("--percentile: expected a number, got '" + *pct + "'");
-    }
-  }
+  ASSIGN_OR_RETURN(auto percentile, GetDouble(cl, "--percentile"));
+  if (percentile) c->set_percentile(*percentile);
   if (auto data = cl.Get("--calibration-data")) {
     ASSIGN_OR_RETURN(*c->mutable_data()->mutable_npy_sha256(),
                      ResolveArtifact(env, "--calibration-data", *data, "application/x-npy"));
@@ -224,11 +117,8 @@ absl::Status BuildBudget(const CommandLine& cl, v1::PtqSpec* p) {
     return absl::OkStatus();
   }
   v1::AccuracyBudget* b = p->mutable_budget();
-  try {
-    b->set_max_drop(std::stod(*max_drop));
-  } catch (const std::exception&) {
-    return absl::InvalidArgumentError("--max-drop: expected a number, got '" + *max_drop + "'");
-  }
+  ASSIGN_OR_RETURN(double drop, ParseDouble("--max-drop", *max_drop));
+  b->set_max_drop(drop);
   if (auto m = cl.Get("--budget-metric")) {
     if (*m == "accuracy") b->set_metric(v1::ACCURACY);
     else if (*m == "top1-agreement") b->set_metric(v1::TOP1_AGREEMENT);
@@ -254,10 +144,8 @@ absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
     else return absl::InvalidArgumentError("--mode: expected dynamic, static or weight-only");
   }
   if (auto g = cl.Get("--granularity")) {
-    if (*g == "per-channel") p->set_granularity(v1::PER_CHANNEL);
-    else if (*g == "per-tensor") p->set_granularity(v1::PER_TENSOR);
-    else if (*g == "per-group") p->set_granularity(v1::PER_GROUP);
-    else return absl::InvalidArgumentError("--granularity: expected per-channel, per-tensor or per-group");
+    ASSIGN_OR_RETURN(v1::Granularity granularity, ParseGranularity("--granularity", *g, true));
+    p->set_granularity(granularity);
   }
   if (auto e = cl.Get("--engine")) {
     if (*e == "onednn") p->set_engine(v1::ONEDNN);
@@ -274,12 +162,7 @@ absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
   }
   RETURN_IF_ERROR(BuildCalibration(env, cl, p));
   RETURN_IF_ERROR(BuildBudget(cl, p));
-  ASSIGN_OR_RETURN(auto top_k, cl.GetInt("--top-k", 1, 1000));
-  if (top_k) p->set_top_k(static_cast<uint32_t>(*top_k));
-  ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
-  if (iters) p->set_latency_iterations(static_cast<uint32_t>(*iters));
-  ASSIGN_OR_RETURN(auto batch, cl.GetInt("--throughput-batch", 1, 4096));
-  if (batch) p->set_throughput_batch(static_cast<uint32_t>(*batch));
+  RETURN_IF_ERROR(ApplyMeasurementFlags(cl, p));
   return absl::OkStatus();
 }
 
@@ -301,6 +184,7 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--train-labels", "--epochs", "--batch-size", "--lr",
                              "--temperature", "--loss", "--teacher", "--min-top1", "--min-topk",
                              "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop",
+                             "--candidate", "--max-size-bytes", "--max-latency-ms", "--rule",
                              "--request-id", "--max-attempts", "--wait", "--json", "--server"});
       !s.ok()) {
     return ReportError(env, s);
@@ -317,9 +201,11 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
     built = BuildQatSpec(env, cl, &spec);
   } else if (p[1] == "validate") {
     built = BuildValidateSpec(env, cl, &spec);
+  } else if (p[1] == "head_to_head") {
+    built = BuildHeadToHeadSpec(env, cl, &spec);
   } else {
-    built = absl::UnimplementedError("submit " + p[1] + ": only 'ptq' and 'validate' are "
-                                     "available in this release");
+    built = absl::UnimplementedError("submit " + p[1] + ": ptq, qat, head_to_head and validate "
+                                     "are available in this release");
   }
   if (!built.ok()) return ReportError(env, built);
   auto resp = env.client->Submit(spec);
