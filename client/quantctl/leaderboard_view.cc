@@ -72,7 +72,7 @@ std::string LeaderboardTable(const v1::Leaderboard& board) {
                   std::to_string(board.done()) + "/" + std::to_string(board.total()) +
                   " finished)\n";
   char line[512];
-  snprintf(line, sizeof(line), "%-4s %-22s %-40s %-8s %10s %9s %9s %9s %8s  %s\n", "rank",
+  snprintf(line, sizeof(line), "%-4s %-28s %-38s %-8s %10s %9s %9s %9s %8s  %s\n", "rank",
            "candidate", "regime", "status", "size B", "p95 ms", "accuracy", "top1 agr",
            "drop", "gates");
   s += line;
@@ -84,7 +84,7 @@ std::string LeaderboardTable(const v1::Leaderboard& board) {
       snprintf(pct, sizeof(pct), "%.2f%%", it->second * 100);
       drop = pct;
     }
-    snprintf(line, sizeof(line), "%-4u %-22s %-40s %-8s %10s %9s %9s %9s %8s  %s\n", r.rank(),
+    snprintf(line, sizeof(line), "%-4u %-28s %-38s %-8s %10s %9s %9s %9s %8s  %s\n", r.rank(),
              r.candidate().c_str(), r.regime().c_str(), r.status().c_str(),
              Cell(r, metric::kSizeBytes, "%.0f").c_str(),
              Cell(r, metric::kLatencyP95Ms, "%.4f").c_str(),

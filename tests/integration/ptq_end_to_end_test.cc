@@ -94,12 +94,10 @@ TEST(PtqEndToEndTest, FashionMlpKeepsTestAccuracyWithinOnePoint) {
 TEST(PtqEndToEndTest, QuantctlSubmitWaitJsonAndExitCodes) {
   auto q = QuantdProcess::Start({});
   std::string dir = MakeTempDir("cli");
-  std::string ctl = std::string(QUANTD_BIN_DIR) + "/quantctl --server " + q->address() + " ";
   auto run = [&](const std::string& args, int* code) {
-    std::string out_path = dir + "/out.txt";
-    int rc = system((ctl + args + " > " + out_path + " 2>/dev/null").c_str());
-    *code = WEXITSTATUS(rc);
-    return ReadFile(out_path);
+    CommandResult r = RunQuantctl(q->address(), args);
+    *code = r.exit_code;
+    return r.out;
   };
   int code = -1;
   std::string out = run("submit ptq --model " + FixturePath("qnetwork.pt") +

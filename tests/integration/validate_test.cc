@@ -21,16 +21,13 @@ TEST(ValidateTest, QuantctlValidateJudgesAPtqOutput) {
   for (const auto& o : ptq.outputs()) {
     if (o.name() == "model") quantized = o.sha256();
   }
-  std::string dir = MakeTempDir("validate");
-  std::string cmd = std::string(QUANTD_BIN_DIR) + "/quantctl --server " + q->address() +
-                    " validate --float " + model + " --quantized " + quantized + " --inputs " +
-                    inputs + " --teacher " + FixturePath("qnetwork.pt") +
-                    " --latency-iterations 50 --max-latency-ratio 1000 --json > " + dir +
-                    "/out.json 2>" + dir + "/err.txt";
-  int rc = WEXITSTATUS(system(cmd.c_str()));
-  std::string out = ReadFile(dir + "/out.json");
-  ASSERT_EQ(rc, 0) << out << ReadFile(dir + "/err.txt");
-  auto job = nlohmann::json::parse(out);
+  CommandResult r = RunQuantctl(q->address(), "validate --float " + model + " --quantized " +
+                                                  quantized + " --inputs " + inputs +
+                                                  " --teacher " + FixturePath("qnetwork.pt") +
+                                                  " --latency-iterations 50 "
+                                                  "--max-latency-ratio 1000 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto job = nlohmann::json::parse(r.out);
   EXPECT_EQ(job["kind"], "validate");
   EXPECT_EQ(job["state"], "SUCCEEDED");
   v1::DownloadArtifactRequest req;
@@ -41,12 +38,11 @@ TEST(ValidateTest, QuantctlValidateJudgesAPtqOutput) {
   EXPECT_EQ(report["gates"].size(), 4u);
 
   // The same pair under a latency gate it cannot meet: exit 1, GATE_FAILED, report kept.
-  cmd = std::string(QUANTD_BIN_DIR) + "/quantctl --server " + q->address() +
-        " validate --float " + model + " --quantized " + quantized + " --inputs " + inputs +
-        " --latency-iterations 20 --max-latency-ratio 0.000001 --json > " + dir + "/out2.json";
-  rc = WEXITSTATUS(system(cmd.c_str()));
-  EXPECT_EQ(rc, 1);
-  auto failed = nlohmann::json::parse(ReadFile(dir + "/out2.json"));
+  r = RunQuantctl(q->address(), "validate --float " + model + " --quantized " + quantized +
+                                    " --inputs " + inputs +
+                                    " --latency-iterations 20 --max-latency-ratio 0.000001 --json");
+  EXPECT_EQ(r.exit_code, 1);
+  auto failed = nlohmann::json::parse(r.out);
   EXPECT_EQ(failed["failure_kind"], "GATE_FAILED");
   EXPECT_NE(failed["error"].get<std::string>().find("latency_ratio"), std::string::npos);
   EXPECT_EQ(failed["outputs"].size(), 2u);

@@ -47,6 +47,18 @@ std::string ReadFile(const std::string& path) {
 
 std::string FixturePath(const std::string& name) { return std::string(QUANTD_FIXTURE_DIR) + "/" + name; }
 
+CommandResult RunQuantctl(const std::string& address, const std::string& args) {
+  std::string dir = MakeTempDir("quantctl");
+  std::string cmd = std::string(QUANTD_BIN_DIR) + "/quantctl --server " + address + " " + args +
+                    " > " + dir + "/out 2> " + dir + "/err";
+  CommandResult r;
+  int rc = system(cmd.c_str());
+  r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  r.out = ReadFile(dir + "/out");
+  r.err = ReadFile(dir + "/err");
+  return r;
+}
+
 std::string UploadFixture(client::QuantdClient& client, const std::string& name) {
   std::string media = name.size() > 4 && name.substr(name.size() - 4) == ".npy"
                           ? "application/x-npy"

@@ -19,6 +19,14 @@ std::string MakeTempDir(const std::string& prefix);
 std::string ReadFile(const std::string& path);
 std::string FixturePath(const std::string& name);
 
+// Runs the quantctl binary against `address` with `args` (shell words) and captures it.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult RunQuantctl(const std::string& address, const std::string& args);
+
 // Uploads a generated fixture and returns its sha256 (records a test failure on error).
 std::string UploadFixture(client::QuantdClient& client, const std::string& name);
 // A PTQ spec on an uploaded model with uploaded .npy inputs.
