@@ -26,9 +26,9 @@ TEST(QatTest, KilledWorkerResumesFromItsLastEpochCheckpoint) {
   auto s = c.Submit(spec);
   ASSERT_TRUE(s.ok()) << s.status();
   std::string id = s->job().id();
-  WaitUntil(c, id, [](const v1::Job& j) {
-    return j.progress().phase() == "train" && j.progress().step() >= 1;
-  });
+  // Kill once the first epoch's checkpoint is stored (progress alone moves per step).
+  ASSERT_TRUE(c.Watch(id, 0, [](const v1::JobEvent& e) { return e.type() != "checkpoint"; },
+                      std::chrono::seconds(300)).ok());
   std::vector<pid_t> workers = q->WorkerPids();
   ASSERT_EQ(workers.size(), 1u);
   ASSERT_EQ(kill(workers[0], SIGKILL), 0);

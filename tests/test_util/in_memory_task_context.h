@@ -36,6 +36,7 @@ class InMemoryTaskContext : public worker::TaskContext {
   }
   void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) override {
     phases.push_back(phase);
+    steps.emplace_back(step, total);
     if (cancel_at_phase == phase) cancelled = true;
   }
   absl::Status SaveCheckpoint(const std::string& bytes, uint32_t step) override {
@@ -48,6 +49,7 @@ class InMemoryTaskContext : public worker::TaskContext {
 
   std::map<std::string, std::string> stored;
   std::vector<std::string> phases;
+  std::vector<std::pair<uint32_t, uint32_t>> steps;  // (step, total) of each progress report
   std::string cancel_at_phase;
   std::vector<std::pair<std::string, uint32_t>> checkpoints;  // (sha256, step)
   int cancel_after_checkpoint = -1;

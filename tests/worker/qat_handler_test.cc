@@ -1,5 +1,5 @@
 // The QAT handler in-process: training curve, per-epoch checkpoints, resume from a checkpoint,
-// and cancellation between epochs.
+// progress per optimizer step, and cancellation between steps.
 #include "worker/handlers/qat_handler.h"
 
 #include <gtest/gtest.h>
@@ -82,6 +82,18 @@ TEST(QatHandlerTest, ResumesFromTheCheckpointOfAnEarlierAttempt) {
   EXPECT_EQ(report["training"]["curve"][0]["epoch"], 2);
   auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
   EXPECT_EQ(manifest["inputs"]["checkpoint"]["sha256"], ctx.checkpoints[0].first);
+}
+
+TEST(QatHandlerTest, ProgressIsPerStepAndCancelLandsBetweenSteps) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = QatTask(ctx);
+  ctx.cancel_at_phase = "train";  // the client cancels as soon as training reports
+  auto r = RunQatTask(task, ctx);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(ctx.checkpoints.empty()) << "stopped inside epoch 1";
+  ASSERT_EQ(ctx.phases.back(), "train");
+  // 640 training images in batches of 64: 10 steps per epoch, 30 in all; stopped after one.
+  EXPECT_EQ(ctx.steps.back(), std::make_pair(1u, 30u));
 }
 
 }  // namespace

@@ -46,7 +46,8 @@ absl::StatusOr<QatResult> TrainQat(const Module& float_model, const at::Tensor& 
                                    const std::optional<at::Tensor>& teacher_outputs,
                                    const std::optional<at::Tensor>& labels,
                                    const QatOptions& o, const QatStart& start,
-                                   const QatEpochCallback& on_epoch) {
+                                   const QatEpochCallback& on_epoch,
+                                   const QatStepCallback& on_step) {
   if (o.loss == QatLoss::kCrossEntropy ? !labels : !teacher_outputs) {
     return absl::InvalidArgumentError(o.loss == QatLoss::kCrossEntropy
                                           ? "qat.labels: cross-entropy needs labels"
@@ -80,6 +81,7 @@ absl::StatusOr<QatResult> TrainQat(const Module& float_model, const at::Tensor& 
     torch::optim::Adam adam(params, torch::optim::AdamOptions(o.lr));
     at::Generator gen = at::detail::createCPUGenerator(o.seed);
     int64_t n = inputs.size(0);
+    int64_t steps = (n + o.batch_size - 1) / o.batch_size;
     for (int epoch = 1; epoch <= o.epochs; ++epoch) {
       // Skipped epochs still draw their permutation, so a resumed run shuffles like a fresh one.
       at::Tensor perm = at::randperm(n, gen);
@@ -98,6 +100,10 @@ absl::StatusOr<QatResult> TrainQat(const Module& float_model, const at::Tensor& 
         adam.step();
         total += loss.item<double>();
         ++batches;
+        if (on_step && !on_step(epoch, batches, steps)) {
+          cancelled = true;
+          return;
+        }
       }
       QatEpoch e{epoch, total / static_cast<double>(batches)};
       result.curve.push_back(e);

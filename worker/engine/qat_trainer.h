@@ -46,6 +46,9 @@ struct QatStart {
 // Called after each epoch with the observed module (to checkpoint or evaluate); returning false
 // stops training with CANCELLED.
 using QatEpochCallback = std::function<bool(const QatEpoch&, const torch::jit::Module& observed)>;
+// Called after each optimizer step (1-based within the epoch) so progress is live and a cancel
+// lands between steps; returning false stops training with CANCELLED.
+using QatStepCallback = std::function<bool(int epoch, int64_t step, int64_t steps_per_epoch)>;
 
 // `teacher_outputs` are the targets per sample for MSE/KL ([N, C]); `labels` ([N] class ids)
 // for cross-entropy.
@@ -53,6 +56,7 @@ absl::StatusOr<QatResult> TrainQat(const torch::jit::Module& float_model, const 
                                    const std::optional<at::Tensor>& teacher_outputs,
                                    const std::optional<at::Tensor>& labels,
                                    const QatOptions& options, const QatStart& start,
-                                   const QatEpochCallback& on_epoch);
+                                   const QatEpochCallback& on_epoch,
+                                   const QatStepCallback& on_step = {});
 
 }  // namespace quantd::worker

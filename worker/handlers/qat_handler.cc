@@ -90,12 +90,18 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
     curve.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss},
                      {eval.labels ? "val_accuracy" : "val_teacher_agreement", *metric}});
     epoch_error = ctx.SaveCheckpoint(*bytes, static_cast<uint32_t>(e.epoch));
-    ctx.ReportProgress("train", static_cast<uint32_t>(e.epoch), spec.epochs());
     return epoch_error.ok() && !ctx.Cancelled();
   };
   std::optional<at::Tensor> targets;
   if (o.loss != QatLoss::kCrossEntropy) targets = teacher_train;
-  auto trained = TrainQat(loaded, train.samples, targets, train.labels, o, start, on_epoch);
+  auto on_step = [&](int epoch, int64_t step, int64_t steps) {
+    // Progress counts optimizer steps over the whole run; the heartbeat carries it.
+    ctx.ReportProgress("train", static_cast<uint32_t>((epoch - 1) * steps + step),
+                       static_cast<uint32_t>(spec.epochs() * steps));
+    return !ctx.Cancelled();
+  };
+  auto trained = TrainQat(loaded, train.samples, targets, train.labels, o, start, on_epoch,
+                          on_step);
   RETURN_IF_ERROR(epoch_error);
   RETURN_IF_ERROR(trained.status());
 
