@@ -61,9 +61,20 @@ TEST(ApiErrorsTest, BadSpecsAndUnknownArtifacts) {
   ExpectStatus(c.Submit(bad_count).status(), absl::StatusCode::kInvalidArgument,
                "ptq.inputs.synthetic.count");
 
+  v1::JobSpec crossover;
+  crossover.mutable_crossover_search();
+  ExpectStatus(c.Submit(crossover).status(), absl::StatusCode::kUnimplemented,
+               "crossover_search");
+
   v1::JobSpec h2h;
-  h2h.mutable_head_to_head();
-  ExpectStatus(c.Submit(h2h).status(), absl::StatusCode::kUnimplemented, "head_to_head");
+  h2h.mutable_head_to_head()->set_model_sha256(model);
+  h2h.mutable_head_to_head()->mutable_inputs()->mutable_synthetic()->add_shape(8);
+  h2h.mutable_head_to_head()->add_candidates()->mutable_qat()->mutable_inputs()
+      ->mutable_synthetic()->add_shape(8);
+  ExpectStatus(c.Submit(h2h).status(), absl::StatusCode::kInvalidArgument,
+               "head_to_head.candidates[0].qat.inputs");
+  ExpectStatus(c.GetLeaderboard(v1::GetLeaderboardRequest()).status(),
+               absl::StatusCode::kInvalidArgument, "job_id");
 
   ExpectStatus(c.Get("").status(), absl::StatusCode::kInvalidArgument, "job_id");
   ExpectStatus(c.Get("job-nope").status(), absl::StatusCode::kNotFound, "job-nope");

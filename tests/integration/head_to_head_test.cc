@@ -1,6 +1,8 @@
 // HEAD_TO_HEAD through the real binaries and quantctl, on the seed 001 Deep Sets fixture: PTQ
 // and QAT candidates fan out over two workers, seed 001's gates pick the winner, and a
 // constraint no candidate meets gives the typed result with every candidate's artifacts kept.
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -132,6 +134,49 @@ TEST(HeadToHeadTest, AConstraintNoCandidateMeetsIsTypedAndKeepsEveryArtifact) {
   CommandResult bad = RunQuantctl(q->address(), DeepSetsJob() + " --candidate qat,epoch=3");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--candidate 'qat,epoch=3' epoch"), std::string::npos) << bad.err;
+}
+
+TEST(HeadToHeadTest, KilledWorkersDuringAHeadToHeadLoseNoCandidate) {
+  QuantdProcess::Options o;
+  o.local_workers = 2;
+  auto q = QuantdProcess::Start(o);
+  auto& c = q->client();
+  v1::JobSpec spec;
+  v1::HeadToHeadSpec* h = spec.mutable_head_to_head();
+  h->set_model_sha256(UploadFixture(c, "deep_sets.pt"));
+  h->mutable_inputs()->set_npy_sha256(UploadFixture(c, "deep_sets_inputs.npy"));
+  h->mutable_inputs()->set_labels_npy_sha256(UploadFixture(c, "deep_sets_labels.npy"));
+  h->mutable_train()->set_npy_sha256(UploadFixture(c, "deep_sets_train.npy"));
+  h->set_latency_iterations(20);
+  h->add_candidates()->mutable_ptq()->set_mode(v1::DYNAMIC);
+  v1::QatSpec* qat = h->add_candidates()->mutable_qat();
+  qat->set_epochs(6);
+  qat->set_lr(1e-3);
+  auto s = c.Submit(spec);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const std::string id = s->job().id();
+  // Kill every worker once the QAT candidate stored its first epoch checkpoint.
+  ASSERT_TRUE(c.Watch(id, 0, [](const v1::JobEvent& e) { return e.type() != "checkpoint"; },
+                      std::chrono::seconds(300)).ok());
+  for (pid_t w : q->WorkerPids()) ASSERT_EQ(kill(w, SIGKILL), 0);
+
+  v1::Job job = WaitTerminal(c, id, std::chrono::seconds(600));
+  ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.error();
+  EXPECT_EQ(job.outputs_size(), 6);
+  auto board = c.GetLeaderboard([&] {
+    v1::GetLeaderboardRequest r;
+    r.set_job_id(id);
+    return r;
+  }());
+  ASSERT_TRUE(board.ok()) << board.status();
+  EXPECT_EQ(board->done(), 2u);
+  for (const auto& row : board->rows()) EXPECT_EQ(row.status(), "done") << row.candidate();
+  // The QAT candidate went on from its checkpoint rather than starting over.
+  v1::DownloadArtifactRequest req;
+  req.mutable_job_output()->set_job_id(id);
+  req.mutable_job_output()->set_name("qat_6ep/report");
+  auto report = json::parse(*c.DownloadBytes(req));
+  EXPECT_GE(report["training"]["resumed_from_epoch"].get<int>(), 1);
 }
 
 }  // namespace
