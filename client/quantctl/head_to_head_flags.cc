@@ -100,21 +100,9 @@ absl::StatusOr<v1::HeadToHeadCandidate> ParseCandidate(const std::string& value)
 
 absl::Status BuildHeadToHeadSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
   v1::HeadToHeadSpec* h = spec->mutable_head_to_head();
-  auto model = cl.Get("--model");
-  if (!model) return absl::InvalidArgumentError("--model: required (a TorchScript file or sha256)");
-  ASSIGN_OR_RETURN(*h->mutable_model_sha256(),
-                   ResolveArtifact(env, "--model", *model, "application/x-torchscript"));
+  ASSIGN_OR_RETURN(*h->mutable_model_sha256(), RequireModelFlag(env, cl));
   RETURN_IF_ERROR(BuildInputs(env, cl, h->mutable_inputs()));
-  if (auto train = cl.Get("--train")) {
-    ASSIGN_OR_RETURN(*h->mutable_train()->mutable_npy_sha256(),
-                     ResolveArtifact(env, "--train", *train, "application/x-npy"));
-    if (auto labels = cl.Get("--train-labels")) {
-      ASSIGN_OR_RETURN(*h->mutable_train()->mutable_labels_npy_sha256(),
-                       ResolveArtifact(env, "--train-labels", *labels, "application/x-npy"));
-    }
-  } else if (cl.Has("--train-labels")) {
-    return absl::InvalidArgumentError("--train-labels: give --train too");
-  }
+  RETURN_IF_ERROR(BuildTrainInputs(env, cl, false, h->mutable_train()));
   for (const auto& value : cl.GetAll("--candidate")) {
     ASSIGN_OR_RETURN(*h->add_candidates(), ParseCandidate(value));
   }

@@ -24,6 +24,29 @@ absl::StatusOr<std::string> ResolveArtifact(CommandEnv& env, const std::string& 
                                     "' is neither a readable file nor a sha256");
 }
 
+absl::StatusOr<std::string> RequireModelFlag(CommandEnv& env, const CommandLine& cl) {
+  auto model = cl.Get("--model");
+  if (!model) return absl::InvalidArgumentError("--model: required (a TorchScript file or sha256)");
+  return ResolveArtifact(env, "--model", *model, "application/x-torchscript");
+}
+
+absl::Status BuildTrainInputs(CommandEnv& env, const CommandLine& cl, bool required,
+                              v1::InputData* train) {
+  auto path = cl.Get("--train");
+  if (!path) {
+    if (required) return absl::InvalidArgumentError("--train: required (.npy of training inputs)");
+    if (cl.Has("--train-labels")) return absl::InvalidArgumentError("--train-labels: give --train too");
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(*train->mutable_npy_sha256(),
+                   ResolveArtifact(env, "--train", *path, "application/x-npy"));
+  if (auto labels = cl.Get("--train-labels")) {
+    ASSIGN_OR_RETURN(*train->mutable_labels_npy_sha256(),
+                     ResolveArtifact(env, "--train-labels", *labels, "application/x-npy"));
+  }
+  return absl::OkStatus();
+}
+
 namespace {
 
 absl::StatusOr<std::vector<int64_t>> ParseShape(const std::string& flag, const std::string& v) {

@@ -15,6 +15,12 @@ namespace quantd::client {
 absl::StatusOr<std::string> ResolveArtifact(CommandEnv& env, const std::string& flag,
                                             const std::string& value,
                                             const std::string& media_type);
+// --model FILE|SHA256, required.
+absl::StatusOr<std::string> RequireModelFlag(CommandEnv& env, const CommandLine& cl);
+// --train NPY|SHA256 [--train-labels NPY|SHA256]; OK and untouched when --train is absent and
+// not required.
+absl::Status BuildTrainInputs(CommandEnv& env, const CommandLine& cl, bool required,
+                              v1::InputData* train);
 // --inputs NPY|NPZ|SHA256 [--npz-array] or --synthetic-shape/--synthetic-count/--seed, plus
 // --labels.
 absl::Status BuildInputs(CommandEnv& env, const CommandLine& cl, v1::InputData* in);

@@ -44,22 +44,12 @@ absl::Status BuildValidateSpec(CommandEnv& env, const CommandLine& cl, v1::JobSp
 
 absl::Status BuildQatSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
   v1::QatSpec* q = spec->mutable_qat();
-  auto model = cl.Get("--model");
-  if (!model) return absl::InvalidArgumentError("--model: required (a TorchScript file or sha256)");
-  ASSIGN_OR_RETURN(*q->mutable_model_sha256(),
-                   ResolveArtifact(env, "--model", *model, "application/x-torchscript"));
+  ASSIGN_OR_RETURN(*q->mutable_model_sha256(), RequireModelFlag(env, cl));
   if (auto teacher = cl.Get("--teacher")) {
     ASSIGN_OR_RETURN(*q->mutable_teacher_model_sha256(),
                      ResolveArtifact(env, "--teacher", *teacher, "application/x-torchscript"));
   }
-  auto train = cl.Get("--train");
-  if (!train) return absl::InvalidArgumentError("--train: required (.npy of training inputs)");
-  ASSIGN_OR_RETURN(*q->mutable_train()->mutable_npy_sha256(),
-                   ResolveArtifact(env, "--train", *train, "application/x-npy"));
-  if (auto labels = cl.Get("--train-labels")) {
-    ASSIGN_OR_RETURN(*q->mutable_train()->mutable_labels_npy_sha256(),
-                     ResolveArtifact(env, "--train-labels", *labels, "application/x-npy"));
-  }
+  RETURN_IF_ERROR(BuildTrainInputs(env, cl, true, q->mutable_train()));
   if (cl.Has("--inputs") || cl.Has("--synthetic-shape")) {
     RETURN_IF_ERROR(BuildInputs(env, cl, q->mutable_inputs()));
   } else if (cl.Has("--labels")) {
@@ -133,10 +123,7 @@ absl::Status BuildBudget(const CommandLine& cl, v1::PtqSpec* p) {
 
 absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
   v1::PtqSpec* p = spec->mutable_ptq();
-  auto model = cl.Get("--model");
-  if (!model) return absl::InvalidArgumentError("--model: required (a TorchScript file or sha256)");
-  ASSIGN_OR_RETURN(*p->mutable_model_sha256(),
-                   ResolveArtifact(env, "--model", *model, "application/x-torchscript"));
+  ASSIGN_OR_RETURN(*p->mutable_model_sha256(), RequireModelFlag(env, cl));
   if (auto mode = cl.Get("--mode")) {
     if (*mode == "dynamic") p->set_mode(v1::DYNAMIC);
     else if (*mode == "static") p->set_mode(v1::STATIC);

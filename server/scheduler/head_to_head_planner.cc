@@ -79,6 +79,24 @@ absl::Status InheritMeasurement(const std::string& field, uint32_t* value, uint3
   return absl::OkStatus();
 }
 
+// Model, evaluation inputs and timing settings come from the job (PtqSpec and QatSpec name
+// them alike); `field` is e.g. "head_to_head.candidates[1].ptq".
+template <typename Spec>
+absl::Status InheritJobFields(const std::string& field, const v1::HeadToHeadSpec& h, Spec* s) {
+  RETURN_IF_ERROR(Inherit(field + ".model_sha256", s->mutable_model_sha256(), h.model_sha256(),
+                          "head_to_head.model_sha256"));
+  RETURN_IF_ERROR(InheritInputs(field + ".inputs", s->mutable_inputs(), h.inputs()));
+  uint32_t top_k = s->top_k(), iterations = s->latency_iterations(), tput = s->throughput_batch();
+  RETURN_IF_ERROR(InheritMeasurement(field + ".top_k", &top_k, h.top_k()));
+  RETURN_IF_ERROR(InheritMeasurement(field + ".latency_iterations", &iterations,
+                                     h.latency_iterations()));
+  RETURN_IF_ERROR(InheritMeasurement(field + ".throughput_batch", &tput, h.throughput_batch()));
+  s->set_top_k(top_k);
+  s->set_latency_iterations(iterations);
+  s->set_throughput_batch(tput);
+  return absl::OkStatus();
+}
+
 // Runs a kind's own resolver on the candidate and names the candidate in its errors.
 template <typename Resolver>
 absl::Status ResolveAs(const std::string& field, v1::JobSpec* sub, Resolver resolve,
@@ -90,18 +108,7 @@ absl::Status ResolveAs(const std::string& field, v1::JobSpec* sub, Resolver reso
 
 absl::Status ResolvePtqCandidate(const std::string& field, const v1::HeadToHeadSpec& h,
                                  v1::PtqSpec* p, storage::ArtifactIndex* artifacts) {
-  RETURN_IF_ERROR(Inherit(field + ".ptq.model_sha256", p->mutable_model_sha256(),
-                          h.model_sha256(), "head_to_head.model_sha256"));
-  RETURN_IF_ERROR(InheritInputs(field + ".ptq.inputs", p->mutable_inputs(), h.inputs()));
-  uint32_t top_k = p->top_k(), iterations = p->latency_iterations(), tput = p->throughput_batch();
-  RETURN_IF_ERROR(InheritMeasurement(field + ".ptq.top_k", &top_k, h.top_k()));
-  RETURN_IF_ERROR(InheritMeasurement(field + ".ptq.latency_iterations", &iterations,
-                                     h.latency_iterations()));
-  RETURN_IF_ERROR(InheritMeasurement(field + ".ptq.throughput_batch", &tput,
-                                     h.throughput_batch()));
-  p->set_top_k(top_k);
-  p->set_latency_iterations(iterations);
-  p->set_throughput_batch(tput);
+  RETURN_IF_ERROR(InheritJobFields(field + ".ptq", h, p));
   if (p->mode() == v1::STATIC && !p->calibration().has_data()) {
     *p->mutable_calibration()->mutable_data() = h.train();
     p->mutable_calibration()->mutable_data()->clear_labels_npy_sha256();
@@ -115,18 +122,7 @@ absl::Status ResolvePtqCandidate(const std::string& field, const v1::HeadToHeadS
 
 absl::Status ResolveQatCandidate(const std::string& field, const v1::HeadToHeadSpec& h,
                                  v1::QatSpec* q, storage::ArtifactIndex* artifacts) {
-  RETURN_IF_ERROR(Inherit(field + ".qat.model_sha256", q->mutable_model_sha256(),
-                          h.model_sha256(), "head_to_head.model_sha256"));
-  RETURN_IF_ERROR(InheritInputs(field + ".qat.inputs", q->mutable_inputs(), h.inputs()));
-  uint32_t top_k = q->top_k(), iterations = q->latency_iterations(), tput = q->throughput_batch();
-  RETURN_IF_ERROR(InheritMeasurement(field + ".qat.top_k", &top_k, h.top_k()));
-  RETURN_IF_ERROR(InheritMeasurement(field + ".qat.latency_iterations", &iterations,
-                                     h.latency_iterations()));
-  RETURN_IF_ERROR(InheritMeasurement(field + ".qat.throughput_batch", &tput,
-                                     h.throughput_batch()));
-  q->set_top_k(top_k);
-  q->set_latency_iterations(iterations);
-  q->set_throughput_batch(tput);
+  RETURN_IF_ERROR(InheritJobFields(field + ".qat", h, q));
   if (q->train().source_case() == v1::InputData::SOURCE_NOT_SET) *q->mutable_train() = h.train();
   v1::JobSpec sub;
   *sub.mutable_qat() = std::move(*q);
