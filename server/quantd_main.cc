@@ -38,6 +38,7 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   QuantdMetrics metrics;
 
   Scheduler::Options sopts;
+  sopts.blobs = blobs.get();
   sopts.jobs = &jobs;
   sopts.artifacts = &artifacts;
   sopts.clock = &clock;

@@ -46,18 +46,18 @@ absl::Status JobStore::AppendEvent(const std::string& job_id, int64_t now_ms,
 }
 
 absl::Status JobStore::InsertJob(const v1::Job& job, const std::vector<NewTask>& tasks,
-                                 int64_t now_ms) {
+                                 int64_t now_ms, int64_t deadline_ms) {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
   {
     ASSIGN_OR_RETURN(Statement s,
                      db_->Prepare("INSERT INTO jobs(id, kind, state, spec, client_request_id, "
-                                  "created_ms) VALUES(?,?,?,?,?,?)"));
+                                  "created_ms, deadline_ms) VALUES(?,?,?,?,?,?,?)"));
     s.Bind(1, job.id()).Bind(2, static_cast<int64_t>(job.kind()));
     s.Bind(3, static_cast<int64_t>(v1::QUEUED)).BindBlob(4, job.spec().SerializeAsString());
     const std::string& rid = job.spec().client_request_id();
     s.BindOptional(5, rid.empty() ? std::nullopt : std::optional<std::string>(rid));
-    s.Bind(6, now_ms);
+    s.Bind(6, now_ms).Bind(7, deadline_ms);
     RETURN_IF_ERROR(s.Run());
   }
   for (const NewTask& t : tasks) {
@@ -395,22 +395,37 @@ absl::Status JobStore::FinishJobIfDone(const TaskRow& task, int64_t now_ms,
     s.Bind(1, task.job_id);
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (row && s.ColumnInt(0) > 0) {
+      if (task_event.empty()) return absl::OkStatus();
       return AppendEvent(task.job_id, now_ms, task_event, v1::RUNNING, none, "task " + task.id);
     }
   }
   JobVerdict verdict;
+  ASSIGN_OR_RETURN(v1::JobState from, JobStateOf(task.job_id));
   if (policy_) {
     ASSIGN_OR_RETURN(v1::Job job, GetJobLocked(task.job_id));
     ASSIGN_OR_RETURN(std::vector<TaskSummary> tasks, TaskSummariesLocked(task.job_id));
     verdict = policy_->Finish(job, tasks);
   }
+  for (const JobDocument& doc : verdict.documents) {
+    if (!blobs_) break;
+    // The blob lands before the row that names it; a rollback leaves only an unreferenced blob.
+    ASSIGN_OR_RETURN(BlobInfo info, blobs_->Put(doc.bytes));
+    ASSIGN_OR_RETURN(Statement a, db_->Prepare("INSERT OR IGNORE INTO artifacts(sha256, size, "
+                                               "media_type, created_ms) VALUES(?,?,?,?)"));
+    a.Bind(1, info.sha256).Bind(2, info.size).Bind(3, doc.media_type).Bind(4, now_ms);
+    RETURN_IF_ERROR(a.Run());
+    ASSIGN_OR_RETURN(Statement o, db_->Prepare("INSERT OR REPLACE INTO job_outputs(job_id, name, "
+                                               "sha256) VALUES(?,?,?)"));
+    o.Bind(1, task.job_id).Bind(2, doc.name).Bind(3, info.sha256);
+    RETURN_IF_ERROR(o.Run());
+  }
   if (verdict.state == v1::FAILED) {
-    RETURN_IF_ERROR(SetJobState(task.job_id, v1::RUNNING, v1::FAILED, now_ms, verdict.message,
+    RETURN_IF_ERROR(SetJobState(task.job_id, from, v1::FAILED, now_ms, verdict.message,
                                 verdict.failure));
     RETURN_IF_ERROR(AppendEvent(task.job_id, now_ms, "failed", v1::FAILED, none,
                                 verdict.message));
   } else if (verdict.state == v1::SUCCEEDED) {
-    RETURN_IF_ERROR(SetJobState(task.job_id, v1::RUNNING, v1::SUCCEEDED, now_ms, ""));
+    RETURN_IF_ERROR(SetJobState(task.job_id, from, v1::SUCCEEDED, now_ms, ""));
     std::string message = verdict.message;
     if (message.empty()) {
       ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COUNT(*) FROM job_outputs WHERE "
@@ -527,6 +542,45 @@ absl::StatusOr<std::vector<TaskOutcome>> JobStore::ExpireLeases(int64_t now_ms) 
                                         "' stopped sending heartbeats",
                                     now_ms));
     outcomes.push_back(std::move(o));
+  }
+  RETURN_IF_ERROR(txn->Commit());
+  return outcomes;
+}
+
+absl::StatusOr<std::vector<TaskOutcome>> JobStore::SkipOverdueTasks(int64_t now_ms) {
+  auto lock = db_->Lock();
+  ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
+  std::vector<std::pair<std::string, v1::JobKind>> overdue;
+  {
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare("SELECT DISTINCT j.id, j.kind FROM jobs j JOIN tasks t ON "
+                                  "t.job_id = j.id WHERE j.deadline_ms > 0 AND j.deadline_ms < ? "
+                                  "AND j.state IN (1, 2) AND t.state = 1"));
+    s.Bind(1, now_ms);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      overdue.emplace_back(s.ColumnText(0), static_cast<v1::JobKind>(s.ColumnInt(1)));
+    }
+  }
+  std::vector<TaskOutcome> outcomes;
+  for (const auto& [job_id, kind] : overdue) {
+    ASSIGN_OR_RETURN(Statement s,
+                     db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ?, last_error = "
+                                  "'skipped: the job\'s timeout passed before it started' WHERE "
+                                  "job_id = ? AND state = 1"));
+    s.Bind(1, now_ms).Bind(2, job_id);
+    RETURN_IF_ERROR(s.Run());
+    int skipped = db_->Changes();
+    v1::Progress none;
+    RETURN_IF_ERROR(AppendEvent(job_id, now_ms, "timeout", v1::RUNNING, none,
+                                std::to_string(skipped) + " queued task(s) skipped"));
+    TaskRow any;
+    any.job_id = job_id;
+    any.kind = kind;
+    TaskOutcome outcome{job_id, kind, false, std::nullopt};
+    RETURN_IF_ERROR(FinishJobIfDone(any, now_ms, "", &outcome));
+    outcomes.push_back(outcome);
   }
   RETURN_IF_ERROR(txn->Commit());
   return outcomes;

@@ -13,6 +13,7 @@
 
 #include "quantd/status.h"
 #include "quantd/v1/jobs.pb.h"
+#include "storage/blob_store.h"
 #include "storage/sqlite_database.h"
 #include "storage/state_transitions.h"
 
@@ -80,11 +81,19 @@ struct TaskSummary {
   v1::FailureKind failure_kind = v1::FAILURE_KIND_UNSPECIFIED;
 };
 
+// A job-level output the scheduler writes when a job ends (e.g. a search's manifest).
+struct JobDocument {
+  std::string name;
+  std::string media_type;
+  std::string bytes;
+};
+
 // How a finished job ends.
 struct JobVerdict {
   v1::JobState state = v1::SUCCEEDED;  // SUCCEEDED or FAILED
   v1::FailureKind failure = v1::FAILURE_KIND_UNSPECIFIED;
   std::string message;
+  std::vector<JobDocument> documents;  // stored as job outputs (needs the blob store)
 };
 
 // Per-kind rules the store applies when tasks end. The scheduler implements it from its job-kind
@@ -103,11 +112,17 @@ class JobPolicy {
 class JobStore {
  public:
   explicit JobStore(Database* db) : db_(db) {}
-  // Installed once by the scheduler before it serves; not owned.
-  void SetPolicy(const JobPolicy* policy) { policy_ = policy; }
+  // Installed once by the scheduler before it serves; not owned. `blobs` (optional) stores the
+  // documents a verdict carries.
+  void SetPolicy(const JobPolicy* policy, BlobStore* blobs = nullptr) {
+    policy_ = policy;
+    blobs_ = blobs;
+  }
 
-  // Stores the job (state QUEUED), its tasks and a "submitted" event atomically.
-  absl::Status InsertJob(const v1::Job& job, const std::vector<NewTask>& tasks, int64_t now_ms);
+  // Stores the job (state QUEUED), its tasks and a "submitted" event atomically. A non-zero
+  // deadline skips the tasks still queued when it passes (see SkipOverdueTasks).
+  absl::Status InsertJob(const v1::Job& job, const std::vector<NewTask>& tasks, int64_t now_ms,
+                         int64_t deadline_ms = 0);
   absl::StatusOr<std::optional<std::string>> FindJobIdByRequestId(const std::string& request_id);
   absl::StatusOr<v1::Job> GetJob(const std::string& job_id);
   absl::StatusOr<std::vector<v1::Job>> ListJobs(const ListJobsQuery& query);
@@ -131,6 +146,9 @@ class JobStore {
                                        const std::string& message, int64_t now_ms);
   // Requeues (or fails, when out of attempts) every leased task whose deadline passed.
   absl::StatusOr<std::vector<TaskOutcome>> ExpireLeases(int64_t now_ms);
+  // Cancels the queued tasks of live jobs past their deadline (running ones finish), and ends
+  // the jobs that have nothing left to run.
+  absl::StatusOr<std::vector<TaskOutcome>> SkipOverdueTasks(int64_t now_ms);
   absl::StatusOr<v1::Job> CancelJob(const std::string& job_id, int64_t now_ms);
   // Pushes every live lease's deadline to at least `deadline_ms` (used once at startup, so
   // workers that outlived a scheduler restart can reconnect before their leases expire).
@@ -157,7 +175,7 @@ class JobStore {
   absl::StatusOr<v1::JobState> JobStateOf(const std::string& job_id);
   absl::StatusOr<std::vector<TaskSummary>> TaskSummariesLocked(const std::string& job_id);
   // After a task stopped: ends the job when no task can run any more (through the policy),
-  // otherwise logs `task_event`. Sets outcome->job_state when the job ended.
+  // otherwise logs `task_event` (unless empty). Sets outcome->job_state when the job ended.
   absl::Status FinishJobIfDone(const TaskRow& task, int64_t now_ms, const std::string& task_event,
                                TaskOutcome* outcome);
   absl::Status AppendEvent(const std::string& job_id, int64_t now_ms, const std::string& type,
@@ -166,6 +184,7 @@ class JobStore {
 
   Database* db_;
   const JobPolicy* policy_ = nullptr;
+  BlobStore* blobs_ = nullptr;
 };
 
 }  // namespace quantd::storage

@@ -9,7 +9,7 @@
 namespace quantd::storage {
 namespace {
 
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 1: jobs, tasks, events, artifacts, job outputs.
     R"sql(
 CREATE TABLE jobs (
@@ -85,6 +85,10 @@ ALTER TABLE tasks ADD COLUMN checkpoint_step INTEGER NOT NULL DEFAULT 0;
     R"sql(
 ALTER TABLE tasks ADD COLUMN metrics BLOB NOT NULL DEFAULT x'';
 ALTER TABLE tasks ADD COLUMN failure_kind INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 5: a job-level deadline (a search's timeout): queued tasks past it are skipped.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN deadline_ms INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -1,5 +1,6 @@
-// quantctl compare JOB: the ranked candidates of a head-to-head job, with each gate's verdict
-// and the winner (or why there is none).
+// quantctl compare JOB / leaderboard JOB: the ranked rows of a head-to-head job (each gate's
+// verdict and the winner, or why there is none) or of a crossover search (children by the
+// objective, then the parent baselines).
 #include <cstdio>
 
 #include "client/quantctl/commands.h"
@@ -15,8 +16,8 @@ int RunCompare(CommandEnv& env, const CommandLine& cl) {
   }
   if (cl.positional().size() != 2) {
     return ReportError(env, absl::InvalidArgumentError(
-                                "usage: quantctl compare JOB [--sort-by METRIC] [--descending] "
-                                "[--limit N] [--wait]"));
+                                "usage: quantctl compare|leaderboard JOB [--sort-by METRIC] "
+                                "[--descending] [--limit N] [--wait]"));
   }
   const std::string& job_id = cl.positional()[1];
   if (cl.Has("--wait")) {

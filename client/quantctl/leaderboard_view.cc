@@ -66,11 +66,38 @@ nlohmann::ordered_json LeaderboardToJson(const v1::Leaderboard& board) {
   return j;
 }
 
+std::string CrossoverRows(const v1::Leaderboard& board) {
+  char line[512];
+  snprintf(line, sizeof(line), "%-4s %-28s %-40s %-9s %9s %8s %8s %8s %8s %8s %9s %9s\n", "rank",
+           "child", "recipe x regime", "status", "objective", "agree_a", "agree_b", "kl_a",
+           "kl_b", "oracle", "size B", "p95 ms");
+  std::string s = line;
+  for (const auto& r : board.rows()) {
+    std::string rank = r.rank() ? std::to_string(r.rank()) : "-";
+    snprintf(line, sizeof(line), "%-4s %-28s %-40s %-9s %9s %8s %8s %8s %8s %8s %9s %9s\n",
+             rank.c_str(), r.candidate().c_str(), r.regime().c_str(), r.status().c_str(),
+             Cell(r, metric::kObjective, "%.4f").c_str(), Cell(r, metric::kAgreeA, "%.4f").c_str(),
+             Cell(r, metric::kAgreeB, "%.4f").c_str(), Cell(r, metric::kKlA, "%.4f").c_str(),
+             Cell(r, metric::kKlB, "%.4f").c_str(),
+             Cell(r, metric::kOracleAgreement, "%.4f").c_str(),
+             Cell(r, metric::kSizeBytes, "%.0f").c_str(),
+             Cell(r, metric::kLatencyP95Ms, "%.4f").c_str());
+    s += line;
+    if (!r.error().empty()) s += "     error: " + r.error() + "\n";
+  }
+  return s;
+}
+
 std::string LeaderboardTable(const v1::Leaderboard& board) {
   std::string s = "job " + board.job_id() + "  " + KindLabel(board.kind()) + "  " +
                   StateLabel(board.state()) + "  rule: " + board.rule() + "  (" +
                   std::to_string(board.done()) + "/" + std::to_string(board.total()) +
                   " finished)\n";
+  if (board.kind() == v1::CROSSOVER_SEARCH) {
+    s += CrossoverRows(board);
+    if (!board.winner().empty()) s += "best: " + board.winner() + "\n";
+    return s + board.decision() + "\n";
+  }
   char line[512];
   snprintf(line, sizeof(line), "%-4s %-28s %-38s %-8s %10s %9s %9s %9s %8s  %s\n", "rank",
            "candidate", "regime", "status", "size B", "p95 ms", "accuracy", "top1 agr",

@@ -35,6 +35,13 @@ constexpr char kUsage[] =
     "          qat: + epochs, lr, loss, batch-size, temperature\n"
     "      [--max-size-bytes N] [--max-latency-ms MS] [--max-accuracy-drop D [--relative]]\n"
     "      [--rule most-accurate|smallest|fastest]   gates and how the winner is picked\n"
+    "  submit crossover_search --parent-a F --parent-b F --inputs STATES_NPY\n"
+    "      [--eval NPY [--eval-labels NPY]]   held-out evaluation (default: the inputs)\n"
+    "      [--preset minimal|default|minimal-qat|default-qat]   seed 000's presets, or a space:\n"
+    "      [--strategies random,layer,weighted,aligned] [--alphas 0.3,0.5] [--seeds 0,1]\n"
+    "      [--regimes short,medium,long,lr_high,short_qat,none[+ptq_dynamic|+ptq_static],...]\n"
+    "      [--max-trials N] [--timeout S] [--objective min|mean|accuracy]\n"
+    "      [--distill-target a|mean] [--loss kl|mse] [--temperature 3]\n"
     "  validate --float F --quantized Q [--teacher T] (--inputs NPY | --synthetic-shape ...)\n"
     "      [--labels NPY] [--min-top1 0.75] [--min-topk 0.5] [--min-teacher 0.75]\n"
     "      [--max-latency-ratio 2.0] [--max-accuracy-drop D]   compare and judge; waits\n"
@@ -44,12 +51,14 @@ constexpr char kUsage[] =
     "  cancel JOB                             cancel a queued or running job\n"
     "  compare JOB [--sort-by METRIC] [--descending] [--limit N] [--wait]\n"
     "                                         ranked head-to-head candidates, gates, winner\n"
+    "  leaderboard JOB [--sort-by METRIC] [--descending] [--limit N] [--wait]\n"
+    "                                         ranked crossover children and parent baselines\n"
     "  download JOB OUTPUT -o FILE            fetch an output (model, report, manifest;\n"
     "                                         head-to-head: CANDIDATE/model, ...)\n"
     "  download SHA256 -o FILE                fetch any stored artifact\n"
     "\n"
-    "job kinds: ptq (dynamic or static INT8), qat, head_to_head, validate; crossover_search\n"
-    "           and weight_only_llm arrive in later releases\n"
+    "job kinds: ptq (dynamic or static INT8), qat, head_to_head, crossover_search, validate;\n"
+    "           weight_only_llm arrives in a later release\n"
     "calibration methods (static): minmax (observed range), percentile (clip tails),\n"
     "           entropy (KL-optimal threshold), mse (least expected quantization error)\n"
     "exit codes: 0 done, 1 job failed or cancelled (a failed gate or no head-to-head winner\n"
@@ -88,7 +97,7 @@ int main(int argc, char** argv) {
   if (command == "list") return RunList(env, *cl);
   if (command == "cancel") return RunCancel(env, *cl);
   if (command == "watch") return RunWatch(env, *cl);
-  if (command == "compare") return RunCompare(env, *cl);
+  if (command == "compare" || command == "leaderboard") return RunCompare(env, *cl);
   fprintf(stderr, "quantctl: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return kExitError;
 }

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "client/quantctl/commands.h"
+#include "client/quantctl/crossover_flags.h"
 #include "client/quantctl/head_to_head_flags.h"
 #include "client/quantctl/job_view.h"
 #include "client/quantctl/spec_flags.h"
@@ -172,6 +173,9 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--temperature", "--loss", "--teacher", "--min-top1", "--min-topk",
                              "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop",
                              "--candidate", "--max-size-bytes", "--max-latency-ms", "--rule",
+                             "--parent-a", "--parent-b", "--eval", "--eval-labels", "--preset",
+                             "--strategies", "--alphas", "--seeds", "--regimes", "--max-trials",
+                             "--timeout", "--objective", "--distill-target",
                              "--request-id", "--max-attempts", "--wait", "--json", "--server"});
       !s.ok()) {
     return ReportError(env, s);
@@ -190,9 +194,11 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
     built = BuildValidateSpec(env, cl, &spec);
   } else if (p[1] == "head_to_head") {
     built = BuildHeadToHeadSpec(env, cl, &spec);
+  } else if (p[1] == "crossover_search") {
+    built = BuildCrossoverSpec(env, cl, &spec);
   } else {
-    built = absl::UnimplementedError("submit " + p[1] + ": ptq, qat, head_to_head and validate "
-                                     "are available in this release");
+    built = absl::UnimplementedError("submit " + p[1] + ": ptq, qat, head_to_head, "
+                                     "crossover_search and validate are available");
   }
   if (!built.ok()) return ReportError(env, built);
   auto resp = env.client->Submit(spec);

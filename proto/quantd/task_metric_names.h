@@ -13,7 +13,18 @@ inline constexpr char kThroughput[] = "throughput_samples_per_s";
 inline constexpr char kTop1Agreement[] = "top1_agreement";      // with the float model
 inline constexpr char kAccuracy[] = "accuracy";                 // with labels only
 inline constexpr char kFloatAccuracy[] = "float_accuracy";
+// A crossover child against its parents (top-1 agreement, KL(parent || child), output MSE).
+inline constexpr char kAgreeA[] = "agree_a";
+inline constexpr char kAgreeB[] = "agree_b";
+inline constexpr char kKlA[] = "kl_a";
+inline constexpr char kKlB[] = "kl_b";
+inline constexpr char kMseA[] = "mse_a";
+inline constexpr char kMseB[] = "mse_b";
+inline constexpr char kOracleAgreement[] = "oracle_agreement";    // matches A or B
+inline constexpr char kParentsAgreement[] = "parents_agreement";  // A vs B
+inline constexpr char kInt8[] = "int8";                           // 1 when the child is int8
 // Derived by the scheduler from the values above.
+inline constexpr char kObjective[] = "objective";                 // the search's ranking value
 inline constexpr char kAccuracyDrop[] = "accuracy_drop";
 inline constexpr char kRelativeAccuracyDrop[] = "accuracy_drop_relative";
 

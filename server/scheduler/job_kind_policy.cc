@@ -15,11 +15,16 @@ storage::JobVerdict JobKindPolicy::Finish(const v1::Job& job,
   const JobKindInfo* row = KindInfo(job.kind());
   if (!row || !row->rank) return {};
   v1::Leaderboard board = row->rank(job, tasks);
-  if (!board.winner().empty()) return {v1::SUCCEEDED, v1::FAILURE_KIND_UNSPECIFIED,
-                                       board.decision()};
+  std::vector<storage::JobDocument> documents;
+  if (row->manifest) {
+    documents.push_back({"manifest", "application/json", row->manifest(job, board)});
+  }
+  if (!board.winner().empty()) {
+    return {v1::SUCCEEDED, v1::FAILURE_KIND_UNSPECIFIED, board.decision(), std::move(documents)};
+  }
   for (const auto& t : tasks) {
     if (t.state == storage::TaskState::kSucceeded) {
-      return {v1::FAILED, v1::GATE_FAILED, board.decision()};
+      return {v1::FAILED, v1::GATE_FAILED, board.decision(), std::move(documents)};
     }
   }
   v1::FailureKind kind = v1::ENGINE_ERROR;
@@ -29,7 +34,7 @@ storage::JobVerdict JobKindPolicy::Finish(const v1::Job& job,
       break;
     }
   }
-  return {v1::FAILED, kind, board.decision()};
+  return {v1::FAILED, kind, board.decision(), std::move(documents)};
 }
 
 }  // namespace quantd::server

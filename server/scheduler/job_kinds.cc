@@ -1,6 +1,8 @@
 // The job-kind table.
 #include "server/scheduler/job_kinds.h"
 
+#include "server/scheduler/crossover_planner.h"
+#include "server/scheduler/crossover_ranking.h"
 #include "server/scheduler/head_to_head_planner.h"
 #include "server/scheduler/head_to_head_ranking.h"
 #include "server/scheduler/ptq_planner.h"
@@ -18,8 +20,10 @@ const std::vector<JobKindInfo>& JobKinds() {
       {v1::HEAD_TO_HEAD, "head_to_head",
        "PTQ and QAT candidates under size / latency / accuracy gates; picks a winner",
        ResolveHeadToHeadSpec, PlanHeadToHead, RankHeadToHead},
-      {v1::CROSSOVER_SEARCH, "crossover_search", "recombine two parents (not implemented yet)",
-       nullptr, nullptr},
+      {v1::CROSSOVER_SEARCH, "crossover_search",
+       "recombine two parents into children, fine-tune, quantize, rank on a leaderboard",
+       ResolveCrossoverSpec, PlanCrossover, RankCrossover, CrossoverManifest,
+       CrossoverBudgetSeconds},
       {v1::VALIDATE, "validate", "compare a float and a quantized model under gates",
        ResolveValidateSpec, PlanValidate},
       {v1::WEIGHT_ONLY_LLM, "weight_only_llm", "GPTQ/AWQ for language models (not implemented "

@@ -29,6 +29,10 @@ struct JobKindInfo {
   // while the job runs). A kind with a ranking keeps going when one task fails for good, and
   // ends by its leaderboard: a winner succeeds, none fails with GATE_FAILED.
   std::function<v1::Leaderboard(const v1::Job&, const std::vector<storage::TaskSummary>&)> rank;
+  // Optional: a job-level manifest (JSON) written from the final leaderboard.
+  std::function<std::string(const v1::Job&, const v1::Leaderboard&)> manifest;
+  // Optional: seconds after submit when queued tasks are skipped (0: never).
+  std::function<uint32_t(const v1::JobSpec&)> budget_seconds;
 };
 
 const std::vector<JobKindInfo>& JobKinds();

@@ -20,7 +20,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Options& opti
         "tolerated");
   }
   std::unique_ptr<Scheduler> s(new Scheduler(options));  // private constructor
-  options.jobs->SetPolicy(&s->policy_);
+  options.jobs->SetPolicy(&s->policy_, options.blobs);
   if (options.sweep_interval_ms > 0) {
     s->sweeper_ = std::thread([raw = s.get()] { raw->SweepLoop(); });
   }
@@ -85,7 +85,12 @@ absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
     tasks.push_back({NewId("task"), static_cast<int>(i), std::move(planned[i].payload),
                      static_cast<int>(spec.max_attempts())});
   }
-  absl::Status inserted = options_.jobs->InsertJob(job, tasks, options_.clock->NowMs());
+  int64_t now = options_.clock->NowMs();
+  int64_t deadline = 0;
+  if (kind->budget_seconds && kind->budget_seconds(spec) > 0) {
+    deadline = now + int64_t{1000} * kind->budget_seconds(spec);
+  }
+  absl::Status inserted = options_.jobs->InsertJob(job, tasks, now, deadline);
   if (absl::IsAlreadyExists(inserted) && !spec.client_request_id().empty()) {
     // Lost a race with a concurrent submit carrying the same key: return the winner.
     ASSIGN_OR_RETURN(auto existing, options_.jobs->FindJobIdByRequestId(spec.client_request_id()));
@@ -132,7 +137,8 @@ absl::StatusOr<v1::Leaderboard> Scheduler::Leaderboard(const std::string& job_id
   const JobKindInfo* kind = KindInfo(job.kind());
   if (!kind || !kind->rank) {
     return absl::FailedPreconditionError("job_id: " + job_id + " is a " + KindName(job.kind()) +
-                                         " job; leaderboards belong to head_to_head jobs");
+                                         " job; leaderboards belong to head_to_head and "
+                                         "crossover_search jobs");
   }
   ASSIGN_OR_RETURN(std::vector<storage::TaskSummary> tasks, options_.jobs->TaskSummaries(job_id));
   v1::Leaderboard board = kind->rank(job, tasks);
@@ -247,6 +253,9 @@ absl::StatusOr<int> Scheduler::ExpireLeases() {
     if (options_.metrics) options_.metrics->LeaseExpired();
     NoteJobFinished(o.kind, o.job_state);
   }
+  ASSIGN_OR_RETURN(auto skipped, options_.jobs->SkipOverdueTasks(options_.clock->NowMs()));
+  for (const auto& o : skipped) NoteJobFinished(o.kind, o.job_state);
+  if (!skipped.empty()) NotifyEvents();
   if (!outcomes.empty()) {
     work_cv_.notify_all();
     NotifyEvents();

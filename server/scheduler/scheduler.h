@@ -54,6 +54,7 @@ class Scheduler {
     storage::ArtifactIndex* artifacts = nullptr; // required, not owned
     Clock* clock = nullptr;                      // required, not owned
     QuantdMetrics* metrics = nullptr;            // optional, not owned
+    storage::BlobStore* blobs = nullptr;         // optional: job-level documents (manifests)
     int64_t lease_ms = 15000;                    // a lease lives this long without a heartbeat
     uint32_t heartbeat_interval_ms = 2000;       // what workers are told to use
     uint32_t max_lease_wait_ms = 20000;          // cap on a worker's long-poll

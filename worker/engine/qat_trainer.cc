@@ -7,6 +7,7 @@
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 #include <torch/optim/adam.h>
 
+#include "worker/engine/distillation_loss.h"
 #include "worker/engine/fake_quant_observers.h"
 #include "worker/engine/torch_guard.h"
 
@@ -16,28 +17,11 @@ namespace {
 using torch::jit::Module;
 using torch::jit::QuantType;
 
-at::Tensor Output(Module& m, const at::Tensor& x) {
-  c10::IValue out = m.forward({x});
-  if (out.isTuple()) out = out.toTupleRef().elements().at(0);
-  return out.toTensor();
-}
+at::Tensor Output(Module& m, const at::Tensor& x) { return FirstOutput(m, x); }
 
 at::Tensor Loss(const at::Tensor& out, const std::optional<at::Tensor>& target,
                 const std::optional<at::Tensor>& labels, const QatOptions& o) {
-  switch (o.loss) {
-    case QatLoss::kCrossEntropy:
-      return at::cross_entropy_loss(out, *labels);
-    case QatLoss::kKl: {
-      double t = o.temperature;
-      at::Tensor log_p = at::log_softmax(out / t, 1);
-      at::Tensor q = at::softmax(*target / t, 1);
-      // KL(teacher || student), batch mean, scaled by T^2 as in seed 000's distillation.
-      return (q * (at::log(q.clamp_min(1e-12)) - log_p)).sum(1).mean() * (t * t);
-    }
-    case QatLoss::kMse:
-      break;
-  }
-  return at::mse_loss(out, *target);
+  return DistillationLoss(out, target, labels, o.loss, o.temperature);
 }
 
 }  // namespace

@@ -11,10 +11,9 @@
 #include <vector>
 
 #include "quantd/status.h"
+#include "worker/engine/distillation_loss.h"
 
 namespace quantd::worker {
-
-enum class QatLoss { kMse, kKl, kCrossEntropy };
 
 struct QatOptions {
   int epochs = 5;              // seed 000 defaults: 5 epochs, lr 1e-4, Adam, MSE

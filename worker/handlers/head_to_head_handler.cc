@@ -2,41 +2,11 @@
 // output names, then report the candidate's metrics under its name.
 #include "worker/handlers/head_to_head_handler.h"
 
+#include "worker/handlers/prefixed_task_context.h"
 #include "worker/handlers/ptq_handler.h"
 #include "worker/handlers/qat_handler.h"
 
 namespace quantd::worker {
-namespace {
-
-// Forwards everything to the task's context; stored outputs get the candidate's prefix.
-class CandidateContext : public TaskContext {
- public:
-  CandidateContext(TaskContext& inner, std::string prefix)
-      : inner_(inner), prefix_(std::move(prefix)) {}
-  absl::StatusOr<std::string> FetchArtifact(const std::string& sha256) override {
-    return inner_.FetchArtifact(sha256);
-  }
-  absl::StatusOr<v1::ArtifactRef> StoreArtifact(const std::string& name,
-                                                const std::string& media_type,
-                                                const std::string& bytes) override {
-    return inner_.StoreArtifact(prefix_ + name, media_type, bytes);
-  }
-  void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) override {
-    inner_.ReportProgress(prefix_ + phase, step, total);
-  }
-  absl::Status SaveCheckpoint(const std::string& bytes, uint32_t step) override {
-    return inner_.SaveCheckpoint(bytes, step);
-  }
-  bool Cancelled() const override { return inner_.Cancelled(); }
-  std::string WorkerId() const override { return inner_.WorkerId(); }
-
- private:
-  TaskContext& inner_;
-  std::string prefix_;
-};
-
-}  // namespace
-
 absl::StatusOr<TaskResult> RunHeadToHeadTask(const v1::Task& task, TaskContext& context) {
   const v1::HeadToHeadSpec& spec = task.spec().head_to_head();
   if (spec.candidates_size() != 1) {
@@ -59,7 +29,7 @@ absl::StatusOr<TaskResult> RunHeadToHeadTask(const v1::Task& task, TaskContext& 
   } else {
     return absl::InvalidArgumentError("head_to_head.candidates[0]: no regime");
   }
-  CandidateContext scoped(context, candidate.name() + "/");
+  PrefixedTaskContext scoped(context, candidate.name() + "/");
   auto result = run(sub, scoped);
   if (!result.ok()) {
     return absl::Status(result.status().code(),

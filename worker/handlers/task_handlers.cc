@@ -1,6 +1,7 @@
 // Job kind -> handler, and error code -> failure kind.
 #include "worker/handlers/task_handlers.h"
 
+#include "worker/handlers/crossover_handler.h"
 #include "worker/handlers/head_to_head_handler.h"
 #include "worker/handlers/ptq_handler.h"
 #include "worker/handlers/qat_handler.h"
@@ -14,6 +15,7 @@ absl::StatusOr<TaskHandler> HandlerFor(v1::JobKind kind) {
     case v1::VALIDATE: return TaskHandler(RunValidateTask);
     case v1::QAT: return TaskHandler(RunQatTask);
     case v1::HEAD_TO_HEAD: return TaskHandler(RunHeadToHeadTask);
+    case v1::CROSSOVER_SEARCH: return TaskHandler(RunCrossoverChildTask);
     default:
       return absl::UnimplementedError("this worker has no handler for job kind " +
                                       v1::JobKind_Name(kind));

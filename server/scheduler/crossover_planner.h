@@ -1,0 +1,17 @@
+// CROSSOVER_SEARCH spec checks and fan-out: a preset (seed 000's) or an explicit space becomes
+// the list of children (recipe-major, cut at max_trials), one task each.
+#pragma once
+
+#include <vector>
+
+#include "server/scheduler/job_kinds.h"
+
+namespace quantd::server {
+
+absl::Status ResolveCrossoverSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts);
+// One task per child; its payload is the search spec carrying that child alone.
+absl::StatusOr<std::vector<PlannedTask>> PlanCrossover(const v1::JobSpec& spec);
+// The search's timeout in seconds (0: none): children not started by then are skipped.
+uint32_t CrossoverBudgetSeconds(const v1::JobSpec& spec);
+
+}  // namespace quantd::server

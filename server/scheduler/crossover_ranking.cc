@@ -1,0 +1,155 @@
+// Crossover ranking and manifest.
+#include "server/scheduler/crossover_ranking.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "quantd/task_metric_names.h"
+#include "server/scheduler/leaderboard.h"
+
+namespace quantd::server {
+namespace {
+
+std::string Num(double v) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.4f", v);
+  return buf;
+}
+
+const char* ObjectiveName(v1::CrossoverObjective o) {
+  switch (o) {
+    case v1::MEAN_AGREEMENT: return "mean(agree_a, agree_b), highest first";
+    case v1::TASK_ACCURACY: return "task accuracy, highest first";
+    default: return "min(agree_a, agree_b), highest first";
+  }
+}
+
+double Objective(v1::CrossoverObjective o, const google::protobuf::Map<std::string, double>& m) {
+  auto get = [&](const char* k) {
+    auto it = m.find(k);
+    return it == m.end() ? 0.0 : it->second;
+  };
+  switch (o) {
+    case v1::MEAN_AGREEMENT: return (get(metric::kAgreeA) + get(metric::kAgreeB)) / 2;
+    case v1::TASK_ACCURACY: return get(metric::kAccuracy);
+    default: return std::min(get(metric::kAgreeA), get(metric::kAgreeB));
+  }
+}
+
+std::string Regime(const v1::CrossoverChild& c) {
+  const v1::ChildRegime& r = c.regime();
+  std::string s = c.name().substr(0, c.name().rfind('-')) + " x " + r.name();
+  if (r.fine_tune() != v1::NO_FINE_TUNE) {
+    char buf[64];
+    snprintf(buf, sizeof(buf), " (%u ep, lr %g)", r.epochs(), r.lr());
+    s += buf;
+  }
+  if (r.quantization() != v1::FP32) s += " int8";
+  return s;
+}
+
+int Group(const v1::LeaderboardRow& r) {
+  if (r.status() == "done") return 0;
+  if (r.status() == "running" || r.status() == "queued") return 1;
+  return 2;
+}
+
+void AddBaselines(v1::CrossoverObjective objective, double parents_agreement,
+                  v1::Leaderboard* board) {
+  for (const char* parent : {"parent_a", "parent_b"}) {
+    v1::LeaderboardRow* r = board->add_rows();
+    r->set_candidate(parent);
+    r->set_regime("baseline: the parent itself");
+    r->set_status("baseline");
+    bool a = std::string(parent) == "parent_a";
+    auto& m = *r->mutable_metrics();
+    m[metric::kAgreeA] = a ? 1.0 : parents_agreement;
+    m[metric::kAgreeB] = a ? parents_agreement : 1.0;
+    if (objective != v1::TASK_ACCURACY) m[metric::kObjective] = Objective(objective, m);
+  }
+}
+
+}  // namespace
+
+v1::Leaderboard RankCrossover(const v1::Job& job, const std::vector<storage::TaskSummary>& tasks) {
+  const v1::CrossoverSearchSpec& spec = job.spec().crossover_search();
+  v1::Leaderboard board;
+  board.set_job_id(job.id());
+  board.set_kind(job.kind());
+  board.set_state(job.state());
+  board.set_rule(ObjectiveName(spec.objective()));
+  board.set_total(static_cast<uint32_t>(tasks.size()));
+  bool all_ended = true;
+  double parents_agreement = -1;
+  for (const auto& t : tasks) {
+    if (t.payload.crossover_search().children_size() != 1) continue;
+    const v1::CrossoverChild& c = t.payload.crossover_search().children(0);
+    v1::LeaderboardRow* r = board.add_rows();
+    r->set_candidate(c.name());
+    r->set_regime(Regime(c));
+    r->set_status(RowStatus(t.state));
+    bool ended = t.state != storage::TaskState::kQueued && t.state != storage::TaskState::kLeased;
+    all_ended = all_ended && ended;
+    if (ended) board.set_done(board.done() + 1);
+    if (t.state == storage::TaskState::kSucceeded) {
+      for (const auto& [name, value] : t.metrics.values()) (*r->mutable_metrics())[name] = value;
+      (*r->mutable_metrics())[metric::kObjective] = Objective(spec.objective(), r->metrics());
+      r->set_passed(true);
+      auto pa = t.metrics.values().find(metric::kParentsAgreement);
+      if (pa != t.metrics.values().end()) parents_agreement = pa->second;
+    } else if (ended) {
+      r->set_error(t.error);
+    }
+    AttachArtifacts(job, r);
+  }
+  auto* rows = board.mutable_rows();
+  // Stable: equal objectives keep run order, as in seed 000.
+  std::stable_sort(rows->begin(), rows->end(),
+                   [](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {
+                     if (Group(a) != Group(b)) return Group(a) < Group(b);
+                     if (Group(a) != 0) return false;
+                     return a.metrics().at(metric::kObjective) > b.metrics().at(metric::kObjective);
+                   });
+  for (int i = 0; i < rows->size(); ++i) rows->Mutable(i)->set_rank(static_cast<uint32_t>(i + 1));
+  if (parents_agreement >= 0) AddBaselines(spec.objective(), parents_agreement, &board);
+  bool any_done = !board.rows().empty() && board.rows(0).status() == "done";
+  if (all_ended && any_done) {
+    const v1::LeaderboardRow& best = board.rows(0);
+    board.set_winner(best.candidate());
+    board.set_decision("best child: " + best.candidate() + " (objective " +
+                       Num(best.metrics().at(metric::kObjective)) + ", agree_a " +
+                       Num(best.metrics().at(metric::kAgreeA)) + ", agree_b " +
+                       Num(best.metrics().at(metric::kAgreeB)) + "); the parents agree on " +
+                       Num(parents_agreement) + " of the evaluation inputs");
+  } else if (all_ended) {
+    std::string s = "every child failed: ";
+    for (int i = 0; i < board.rows_size() && i < 3; ++i) {
+      s += (i ? "; " : "") + board.rows(i).candidate() + ": " + board.rows(i).error();
+    }
+    board.set_decision(s);
+  } else {
+    board.set_decision(std::to_string(board.done()) + " of " + std::to_string(board.total()) +
+                       " children finished" +
+                       (any_done ? "; leading: " + board.rows(0).candidate() : ""));
+  }
+  return board;
+}
+
+std::string CrossoverManifest(const v1::Job& job, const v1::Leaderboard& board) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  std::string spec, leaderboard;
+  (void)google::protobuf::util::MessageToJsonString(job.spec(), &spec, o);
+  (void)google::protobuf::util::MessageToJsonString(board, &leaderboard, o);
+  const v1::CrossoverSearchSpec& c = job.spec().crossover_search();
+  return "{\n\"schema_version\": \"1\",\n\"job_id\": \"" + job.id() +
+         "\",\n\"kind\": \"crossover_search\",\n\"inputs\": {\"parent_a\": \"" +
+         c.parent_a_sha256() + "\", \"parent_b\": \"" + c.parent_b_sha256() +
+         "\"},\n\"created_ms\": " + std::to_string(job.created_ms()) +
+         ",\n\"resolved_spec\": " + spec + ",\n\"leaderboard\": " + leaderboard + "}\n";
+}
+
+}  // namespace quantd::server
