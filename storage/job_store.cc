@@ -566,10 +566,10 @@ absl::StatusOr<std::vector<TaskOutcome>> JobStore::SkipOverdueTasks(int64_t now_
   std::vector<TaskOutcome> outcomes;
   for (const auto& [job_id, kind] : overdue) {
     ASSIGN_OR_RETURN(Statement s,
-                     db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ?, last_error = "
-                                  "'skipped: the job\'s timeout passed before it started' WHERE "
-                                  "job_id = ? AND state = 1"));
-    s.Bind(1, now_ms).Bind(2, job_id);
+                     db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ?, last_error = ? "
+                                  "WHERE job_id = ? AND state = 1"));
+    s.Bind(1, now_ms).Bind(2, "skipped: the job's timeout passed before it started");
+    s.Bind(3, job_id);
     RETURN_IF_ERROR(s.Run());
     int skipped = db_->Changes();
     v1::Progress none;

@@ -61,10 +61,17 @@ TEST(ApiErrorsTest, BadSpecsAndUnknownArtifacts) {
   ExpectStatus(c.Submit(bad_count).status(), absl::StatusCode::kInvalidArgument,
                "ptq.inputs.synthetic.count");
 
+  v1::JobSpec llm;
+  llm.mutable_weight_only_llm();
+  ExpectStatus(c.Submit(llm).status(), absl::StatusCode::kUnimplemented, "weight_only_llm");
+
   v1::JobSpec crossover;
-  crossover.mutable_crossover_search();
-  ExpectStatus(c.Submit(crossover).status(), absl::StatusCode::kUnimplemented,
-               "crossover_search");
+  crossover.mutable_crossover_search()->set_parent_a_sha256(model);
+  crossover.mutable_crossover_search()->set_parent_b_sha256(model);
+  crossover.mutable_crossover_search()->mutable_inputs()->mutable_synthetic()->add_shape(8);
+  crossover.mutable_crossover_search()->set_objective(v1::TASK_ACCURACY);
+  ExpectStatus(c.Submit(crossover).status(), absl::StatusCode::kInvalidArgument,
+               "crossover_search.objective");
 
   v1::JobSpec h2h;
   h2h.mutable_head_to_head()->set_model_sha256(model);

@@ -45,9 +45,9 @@ TEST_F(SchedulerTest, SubmitErrorsNameTheField) {
   v1::JobSpec none;
   EXPECT_EQ(scheduler_->Submit(none).status().code(), absl::StatusCode::kInvalidArgument);
 
-  v1::JobSpec crossover;
-  crossover.mutable_crossover_search();
-  EXPECT_EQ(scheduler_->Submit(crossover).status().code(), absl::StatusCode::kUnimplemented);
+  v1::JobSpec llm;
+  llm.mutable_weight_only_llm();
+  EXPECT_EQ(scheduler_->Submit(llm).status().code(), absl::StatusCode::kUnimplemented);
 
   v1::JobSpec qat;
   qat.mutable_qat();

@@ -1,6 +1,9 @@
-// A Scheduler over in-memory SQLite with a fake clock and no sweeper thread, plus one stored
-// "model" artifact, for tests of the scheduler core and the gRPC-free RPC bodies.
+// A Scheduler over in-memory SQLite with a fake clock and no sweeper thread, one stored "model"
+// artifact and a blob store in a temp dir, for tests of the scheduler core and the gRPC-free
+// RPC bodies.
 #pragma once
+
+#include <stdlib.h>
 
 #include <memory>
 #include <string>
@@ -30,6 +33,12 @@ class SchedulerHarness {
     o.lease_ms = 1000;
     o.heartbeat_interval_ms = 200;
     o.sweep_interval_ms = 0;
+    char dir[] = "/tmp/quantd-harness-XXXXXX";
+    if (mkdtemp(dir)) {
+      auto store = storage::BlobStore::Create({std::string(dir) + "/blobs", 1 << 20});
+      if (store.ok()) blobs = std::move(*store);
+    }
+    o.blobs = blobs.get();
     scheduler = std::move(*server::Scheduler::Create(o));
   }
 
@@ -46,6 +55,7 @@ class SchedulerHarness {
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<storage::JobStore> jobs;
   std::unique_ptr<storage::ArtifactIndex> artifacts;
+  std::unique_ptr<storage::BlobStore> blobs;  // job-level documents (search manifests)
   std::unique_ptr<server::Scheduler> scheduler;
 };
 
