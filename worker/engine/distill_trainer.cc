@@ -53,6 +53,9 @@ absl::StatusOr<DistillResult> DistillFloat(const Module& student, const at::Tens
       return student.clone();
     }();
     at::Generator gen = at::detail::createCPUGenerator(o.seed);
+    // Dropout inside the TorchScript graph draws from the default generator: seed it too, so a
+    // child trains the same on any worker, whatever that process ran before.
+    at::manual_seed(o.seed);
     at::Tensor order = at::randperm(n, gen);
     int64_t held = std::min<int64_t>(n - 1, static_cast<int64_t>(n * o.holdout));
     at::Tensor train_idx = order.slice(0, 0, n - held);

@@ -64,6 +64,7 @@ absl::StatusOr<QatResult> TrainQat(const Module& float_model, const at::Tensor& 
     }
     torch::optim::Adam adam(params, torch::optim::AdamOptions(o.lr));
     at::Generator gen = at::detail::createCPUGenerator(o.seed);
+    at::manual_seed(o.seed);  // dropout in the graph uses the default generator
     int64_t n = inputs.size(0);
     int64_t steps = (n + o.batch_size - 1) / o.batch_size;
     for (int epoch = 1; epoch <= o.epochs; ++epoch) {
