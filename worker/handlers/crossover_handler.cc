@@ -31,6 +31,7 @@ constexpr char kSchemaVersion[] = "1.1";
 // Seed 000's recombination thresholds.
 constexpr double kMinAgreement = 0.70, kMaxKl = 1.0, kMaxMse = 5.0, kMinOracle = 0.70;
 constexpr int64_t kCalibrationSamples = 640;  // seed 000: 10 batches of 64
+constexpr int64_t kCalibrationBatch = 64;
 constexpr uint32_t kPhases = 5;
 
 json VersusJson(const VersusParent& v) {
@@ -109,6 +110,8 @@ absl::StatusOr<FineTuned> Quantize(FineTuned tuned, v1::ChildQuantization q,
   std::optional<at::Tensor> calibration;
   if (q == v1::PTQ_STATIC_INT8) {
     ptq.mutable_calibration()->set_method(v1::MINMAX);
+    ptq.mutable_calibration()->set_max_samples(kCalibrationSamples);
+    ptq.mutable_calibration()->set_batch_size(kCalibrationBatch);
     calibration = inputs.slice(0, 0, std::min<int64_t>(inputs.size(0), kCalibrationSamples));
   }
   ASSIGN_OR_RETURN(QuantizedModel qm,
