@@ -27,6 +27,28 @@ std::string GateCells(const v1::LeaderboardRow& row) {
   return s.empty() ? "-" : s;
 }
 
+std::string CrossoverRows(const v1::Leaderboard& board) {
+  char line[512];
+  snprintf(line, sizeof(line), "%-4s %-28s %-40s %-9s %9s %8s %8s %8s %8s %8s %9s %9s\n", "rank",
+           "child", "recipe x regime", "status", "objective", "agree_a", "agree_b", "kl_a",
+           "kl_b", "oracle", "size B", "p95 ms");
+  std::string s = line;
+  for (const auto& r : board.rows()) {
+    std::string rank = r.rank() ? std::to_string(r.rank()) : "-";
+    snprintf(line, sizeof(line), "%-4s %-28s %-40s %-9s %9s %8s %8s %8s %8s %8s %9s %9s\n",
+             rank.c_str(), r.candidate().c_str(), r.regime().c_str(), r.status().c_str(),
+             Cell(r, metric::kObjective, "%.4f").c_str(), Cell(r, metric::kAgreeA, "%.4f").c_str(),
+             Cell(r, metric::kAgreeB, "%.4f").c_str(), Cell(r, metric::kKlA, "%.4f").c_str(),
+             Cell(r, metric::kKlB, "%.4f").c_str(),
+             Cell(r, metric::kOracleAgreement, "%.4f").c_str(),
+             Cell(r, metric::kSizeBytes, "%.0f").c_str(),
+             Cell(r, metric::kLatencyP95Ms, "%.4f").c_str());
+    s += line;
+    if (!r.error().empty()) s += "     error: " + r.error() + "\n";
+  }
+  return s;
+}
+
 }  // namespace
 
 nlohmann::ordered_json LeaderboardToJson(const v1::Leaderboard& board) {
@@ -64,28 +86,6 @@ nlohmann::ordered_json LeaderboardToJson(const v1::Leaderboard& board) {
     j["rows"].push_back(row);
   }
   return j;
-}
-
-std::string CrossoverRows(const v1::Leaderboard& board) {
-  char line[512];
-  snprintf(line, sizeof(line), "%-4s %-28s %-40s %-9s %9s %8s %8s %8s %8s %8s %9s %9s\n", "rank",
-           "child", "recipe x regime", "status", "objective", "agree_a", "agree_b", "kl_a",
-           "kl_b", "oracle", "size B", "p95 ms");
-  std::string s = line;
-  for (const auto& r : board.rows()) {
-    std::string rank = r.rank() ? std::to_string(r.rank()) : "-";
-    snprintf(line, sizeof(line), "%-4s %-28s %-40s %-9s %9s %8s %8s %8s %8s %8s %9s %9s\n",
-             rank.c_str(), r.candidate().c_str(), r.regime().c_str(), r.status().c_str(),
-             Cell(r, metric::kObjective, "%.4f").c_str(), Cell(r, metric::kAgreeA, "%.4f").c_str(),
-             Cell(r, metric::kAgreeB, "%.4f").c_str(), Cell(r, metric::kKlA, "%.4f").c_str(),
-             Cell(r, metric::kKlB, "%.4f").c_str(),
-             Cell(r, metric::kOracleAgreement, "%.4f").c_str(),
-             Cell(r, metric::kSizeBytes, "%.0f").c_str(),
-             Cell(r, metric::kLatencyP95Ms, "%.4f").c_str());
-    s += line;
-    if (!r.error().empty()) s += "     error: " + r.error() + "\n";
-  }
-  return s;
 }
 
 std::string LeaderboardTable(const v1::Leaderboard& board) {

@@ -75,34 +75,18 @@ void AddBaselines(v1::CrossoverObjective objective, double parents_agreement,
 
 v1::Leaderboard RankCrossover(const v1::Job& job, const std::vector<storage::TaskSummary>& tasks) {
   const v1::CrossoverSearchSpec& spec = job.spec().crossover_search();
-  v1::Leaderboard board;
-  board.set_job_id(job.id());
-  board.set_kind(job.kind());
-  board.set_state(job.state());
-  board.set_rule(ObjectiveName(spec.objective()));
-  board.set_total(static_cast<uint32_t>(tasks.size()));
+  v1::Leaderboard board = StartLeaderboard(job, ObjectiveName(spec.objective()), tasks.size());
   bool all_ended = true;
   double parents_agreement = -1;
   for (const auto& t : tasks) {
     if (t.payload.crossover_search().children_size() != 1) continue;
     const v1::CrossoverChild& c = t.payload.crossover_search().children(0);
-    v1::LeaderboardRow* r = board.add_rows();
-    r->set_candidate(c.name());
-    r->set_regime(Regime(c));
-    r->set_status(RowStatus(t.state));
-    bool ended = t.state != storage::TaskState::kQueued && t.state != storage::TaskState::kLeased;
-    all_ended = all_ended && ended;
-    if (ended) board.set_done(board.done() + 1);
-    if (t.state == storage::TaskState::kSucceeded) {
-      for (const auto& [name, value] : t.metrics.values()) (*r->mutable_metrics())[name] = value;
-      (*r->mutable_metrics())[metric::kObjective] = Objective(spec.objective(), r->metrics());
-      r->set_passed(true);
-      auto pa = t.metrics.values().find(metric::kParentsAgreement);
-      if (pa != t.metrics.values().end()) parents_agreement = pa->second;
-    } else if (ended) {
-      r->set_error(t.error);
-    }
-    AttachArtifacts(job, r);
+    v1::LeaderboardRow* r = AddTaskRow(job, t, c.name(), Regime(c), &board, &all_ended);
+    if (t.state != storage::TaskState::kSucceeded) continue;
+    (*r->mutable_metrics())[metric::kObjective] = Objective(spec.objective(), r->metrics());
+    r->set_passed(true);
+    auto pa = t.metrics.values().find(metric::kParentsAgreement);
+    if (pa != t.metrics.values().end()) parents_agreement = pa->second;
   }
   auto* rows = board.mutable_rows();
   // Stable: equal objectives keep run order, as in seed 000.

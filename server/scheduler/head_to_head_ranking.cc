@@ -151,30 +151,13 @@ std::string Decide(v1::Leaderboard* board, bool all_ended) {
 
 v1::Leaderboard RankHeadToHead(const v1::Job& job, const std::vector<storage::TaskSummary>& tasks) {
   const v1::HeadToHeadSpec& spec = job.spec().head_to_head();
-  v1::Leaderboard board;
-  board.set_job_id(job.id());
-  board.set_kind(job.kind());
-  board.set_state(job.state());
-  board.set_rule(RuleName(spec.rule()));
-  board.set_total(static_cast<uint32_t>(tasks.size()));
+  v1::Leaderboard board = StartLeaderboard(job, RuleName(spec.rule()), tasks.size());
   bool all_ended = true;
   for (const auto& t : tasks) {
     if (t.payload.head_to_head().candidates_size() != 1) continue;
     const v1::HeadToHeadCandidate& c = t.payload.head_to_head().candidates(0);
-    v1::LeaderboardRow* r = board.add_rows();
-    r->set_candidate(c.name());
-    r->set_regime(DescribeRegime(c));
-    r->set_status(RowStatus(t.state));
-    bool ended = t.state != storage::TaskState::kQueued && t.state != storage::TaskState::kLeased;
-    all_ended = all_ended && ended;
-    if (ended) board.set_done(board.done() + 1);
-    if (t.state == storage::TaskState::kSucceeded) {
-      for (const auto& [name, value] : t.metrics.values()) (*r->mutable_metrics())[name] = value;
-      Judge(spec.constraints(), t, r);
-    } else if (ended) {
-      r->set_error(t.error);
-    }
-    AttachArtifacts(job, r);
+    v1::LeaderboardRow* r = AddTaskRow(job, t, c.name(), DescribeRegime(c), &board, &all_ended);
+    if (t.state == storage::TaskState::kSucceeded) Judge(spec.constraints(), t, r);
   }
   auto* rows = board.mutable_rows();
   std::stable_sort(rows->begin(), rows->end(),

@@ -24,6 +24,35 @@ void AttachArtifacts(const v1::Job& job, v1::LeaderboardRow* row) {
   }
 }
 
+v1::Leaderboard StartLeaderboard(const v1::Job& job, const std::string& rule, size_t tasks) {
+  v1::Leaderboard board;
+  board.set_job_id(job.id());
+  board.set_kind(job.kind());
+  board.set_state(job.state());
+  board.set_rule(rule);
+  board.set_total(static_cast<uint32_t>(tasks));
+  return board;
+}
+
+v1::LeaderboardRow* AddTaskRow(const v1::Job& job, const storage::TaskSummary& t,
+                               const std::string& name, const std::string& regime,
+                               v1::Leaderboard* board, bool* all_ended) {
+  v1::LeaderboardRow* r = board->add_rows();
+  r->set_candidate(name);
+  r->set_regime(regime);
+  r->set_status(RowStatus(t.state));
+  bool ended = t.state != storage::TaskState::kQueued && t.state != storage::TaskState::kLeased;
+  *all_ended = *all_ended && ended;
+  if (ended) board->set_done(board->done() + 1);
+  if (t.state == storage::TaskState::kSucceeded) {
+    for (const auto& [metric, value] : t.metrics.values()) (*r->mutable_metrics())[metric] = value;
+  } else if (ended) {
+    r->set_error(t.error);
+  }
+  AttachArtifacts(job, r);
+  return r;
+}
+
 absl::Status ReorderLeaderboard(const std::string& sort_by, bool descending, uint32_t limit,
                                 v1::Leaderboard* board) {
   auto* rows = board->mutable_rows();

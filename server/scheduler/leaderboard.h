@@ -16,6 +16,16 @@ std::string RowStatus(storage::TaskState state);
 // The job's outputs whose names start with "<candidate>/".
 void AttachArtifacts(const v1::Job& job, v1::LeaderboardRow* row);
 
+// A board for the job with its rule and task count, rows still empty.
+v1::Leaderboard StartLeaderboard(const v1::Job& job, const std::string& rule, size_t tasks);
+
+// Appends the row every ranked kind starts from: name, regime, status, a finished task's
+// metrics, a failed one's error, the artifacts; counts it in done() when it ended. Clears
+// `*all_ended` while the task can still run.
+v1::LeaderboardRow* AddTaskRow(const v1::Job& job, const storage::TaskSummary& task,
+                               const std::string& name, const std::string& regime,
+                               v1::Leaderboard* board, bool* all_ended);
+
 // Sorts rows by `sort_by` (a metric name, or "rank" / empty for the job's own order), rows
 // lacking the metric last; keeps the first `limit` rows (0 = all). INVALID_ARGUMENT naming
 // sort_by when no row has that metric.

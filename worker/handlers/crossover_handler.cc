@@ -58,18 +58,24 @@ struct FineTuned {
   json report = json::object();
 };
 
+// Distillation and QAT take the same schedule from the regime and the same loss from the spec.
+template <typename Options>
+Options TrainingOptions(const v1::CrossoverSearchSpec& spec, const v1::ChildRegime& regime) {
+  Options o;
+  o.epochs = static_cast<int>(regime.epochs());
+  o.lr = regime.lr();
+  o.batch_size = regime.batch_size();
+  o.loss = spec.loss() == v1::QAT_MSE ? QatLoss::kMse : QatLoss::kKl;
+  o.temperature = spec.temperature();
+  return o;
+}
+
 absl::StatusOr<FineTuned> FineTune(const Module& child, const v1::CrossoverSearchSpec& spec,
                                    const v1::ChildRegime& regime, const at::Tensor& inputs,
                                    const at::Tensor& targets, TaskContext& ctx) {
   auto stop = [&ctx] { return ctx.Cancelled(); };
-  QatLoss loss = spec.loss() == v1::QAT_MSE ? QatLoss::kMse : QatLoss::kKl;
   if (regime.fine_tune() == v1::DISTILL) {
-    DistillOptions o;
-    o.epochs = static_cast<int>(regime.epochs());
-    o.lr = regime.lr();
-    o.batch_size = regime.batch_size();
-    o.loss = loss;
-    o.temperature = spec.temperature();
+    auto o = TrainingOptions<DistillOptions>(spec, regime);
     ASSIGN_OR_RETURN(DistillResult r, DistillFloat(child, inputs, targets, o, stop));
     json curve = json::array();
     for (const auto& e : r.curve) {
@@ -81,12 +87,7 @@ absl::StatusOr<FineTuned> FineTune(const Module& child, const v1::CrossoverSearc
                       {"curve", curve}}};
   }
   if (regime.fine_tune() == v1::QAT_FINE_TUNE) {
-    QatOptions o;
-    o.epochs = static_cast<int>(regime.epochs());
-    o.lr = regime.lr();
-    o.batch_size = regime.batch_size();
-    o.loss = loss;
-    o.temperature = spec.temperature();
+    auto o = TrainingOptions<QatOptions>(spec, regime);
     json curve = json::array();
     auto on_epoch = [&](const QatEpoch& e, const Module&) {
       curve.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}});
