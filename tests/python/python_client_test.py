@@ -1,0 +1,119 @@
+"""The Python client (client/python) against a live quantd on loopback, with Debian's
+python3-grpcio: quantize -> wait -> download gives a model PyTorch loads, validate judges it,
+the example agent runs end to end, and errors arrive as QuantdError with the gRPC code and the
+server's message. Run by ctest with PYTHONPATH, QUANTD_BIN_DIR and QUANTD_FIXTURE_DIR set.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import grpc
+import numpy as np
+import torch
+
+from quantd.v1 import jobs_pb2
+from quantd_client import QuantdClient, QuantdError
+
+BIN = os.environ["QUANTD_BIN_DIR"]
+FIX = os.environ["QUANTD_FIXTURE_DIR"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+AGENT = os.path.join(HERE, "..", "..", "client", "python", "example_agent.py")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PythonClientTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="quantd-py-")
+        cls.address = f"127.0.0.1:{free_port()}"
+        cls.server = subprocess.Popen(
+            [os.path.join(BIN, "quantd"), "--data-dir", cls.dir, "--listen", cls.address,
+             "--http-listen", f"127.0.0.1:{free_port()}", "--local-workers", "1"],
+            stderr=subprocess.DEVNULL)
+        cls.q = QuantdClient(cls.address, timeout=5)
+        for _ in range(100):  # bounded: 10 s
+            try:
+                cls.q.get("job-none")
+            except QuantdError as e:
+                if e.code == grpc.StatusCode.NOT_FOUND:
+                    break
+            time.sleep(0.1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.q.close()
+        cls.server.terminate()
+        cls.server.wait(timeout=30)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_quantize_wait_download_loads_in_pytorch(self):
+        model, inputs = os.path.join(FIX, "qnetwork.pt"), os.path.join(FIX, "qnetwork_inputs.npy")
+        events = []
+        job = self.q.wait(self.q.quantize(model, inputs).id, timeout=300, on_event=events.append)
+        self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
+        self.assertIn("succeeded", [e.type for e in events])
+        path = self.q.download(job.id, "model", os.path.join(self.dir, "q.pt"))
+        x = torch.from_numpy(np.load(inputs))
+        agree = (torch.jit.load(path)(x).argmax(1) == torch.jit.load(model)(x).argmax(1))
+        self.assertGreater(agree.float().mean().item(), 0.95)
+        report = json.loads(open(self.q.download(job.id, "report",
+                                                 os.path.join(self.dir, "r.json"))).read())
+        self.assertEqual(report["inputs"]["samples"], 2048)
+        # Uploading the same file again is free and gives the same address.
+        self.assertEqual(self.q.upload(model), job.spec.ptq.model_sha256)
+
+    def test_validate_judges_a_quantized_model(self):
+        model, inputs = os.path.join(FIX, "qnetwork.pt"), os.path.join(FIX, "qnetwork_inputs.npy")
+        ptq = self.q.wait(self.q.quantize(model, inputs).id, timeout=300)
+        quantized = next(o.sha256 for o in ptq.outputs if o.name == "model")
+        check = self.q.wait(self.q.validate(model, quantized, inputs, max_latency_ratio=1000).id,
+                            timeout=300)
+        self.assertEqual(check.state, jobs_pb2.SUCCEEDED, check.error)
+        strict = self.q.wait(self.q.validate(model, quantized, inputs,
+                                             max_latency_ratio=1e-6).id, timeout=300)
+        self.assertEqual(strict.state, jobs_pb2.FAILED)
+        self.assertEqual(strict.failure_kind, jobs_pb2.GATE_FAILED)
+
+    def test_example_agent_end_to_end(self):
+        out = os.path.join(self.dir, "agent.pt")
+        run = subprocess.run(
+            [sys.executable, AGENT, "--server", self.address, "--model",
+             os.path.join(FIX, "fashion_mlp.pt"), "--inputs",
+             os.path.join(FIX, "fashion_test_images.npy"), "--labels",
+             os.path.join(FIX, "fashion_test_labels.npy"), "--max-latency-ratio", "1000",
+             "--out", out], capture_output=True, text=True, timeout=600)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        result = json.loads(run.stdout.strip().splitlines()[-1])
+        self.assertTrue(result["passed"])
+        self.assertTrue(os.path.getsize(out) > 1000)
+
+    def test_errors_carry_the_grpc_code_and_the_field(self):
+        with self.assertRaises(QuantdError) as bad:
+            self.q.submit(jobs_pb2.JobSpec(ptq=jobs_pb2.PtqSpec()))
+        self.assertEqual(bad.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("ptq.model_sha256", bad.exception.message)
+        with self.assertRaises(QuantdError) as missing:
+            self.q.get("job-does-not-exist")
+        self.assertEqual(missing.exception.code, grpc.StatusCode.NOT_FOUND)
+        with self.assertRaises(QuantdError) as unknown:
+            self.q.quantize("0" * 64, os.path.join(FIX, "qnetwork_inputs.npy"))
+        self.assertEqual(unknown.exception.code, grpc.StatusCode.NOT_FOUND)
+        with self.assertRaises(QuantdError) as no_output:
+            self.q.download("job-does-not-exist", "model", os.path.join(self.dir, "x"))
+        self.assertEqual(no_output.exception.code, grpc.StatusCode.NOT_FOUND)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "x")))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
