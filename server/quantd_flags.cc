@@ -51,7 +51,11 @@ std::string QuantdFlags::DialAddress() const {
 std::string QuantdUsage() {
   return "usage: quantd [--data-dir DIR] [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
          "              [--local-workers N] [--worker-binary PATH] [--lease-seconds S]\n"
-         "              [--heartbeat-ms MS] [--max-upload-mb MB]\n";
+         "              [--heartbeat-ms MS] [--max-upload-mb MB] [--max-streams N]\n"
+         "              [--tokens FILE] [--tls-cert PEM --tls-key PEM [--tls-ca PEM]]\n"
+         "  --tokens: lines 'ROLE[,ROLE...] TOKEN' (roles read, submit, admin, worker); every\n"
+         "            RPC and /metrics then needs 'authorization: Bearer TOKEN'\n"
+         "  --tls-*: TLS for gRPC and HTTP; --tls-ca is what local workers trust\n";
 }
 
 absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
@@ -83,11 +87,26 @@ absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
     } else if (flag == "--max-upload-mb") {
       ASSIGN_OR_RETURN(int64_t mb, ParseInt(flag, value, 1, 1 << 20));
       f.max_upload_bytes = mb << 20;
+    } else if (flag == "--tokens") {
+      f.tokens_file = value;
+    } else if (flag == "--tls-cert") {
+      f.tls_cert = value;
+    } else if (flag == "--tls-key") {
+      f.tls_key = value;
+    } else if (flag == "--tls-ca") {
+      f.tls_ca = value;
+    } else if (flag == "--max-streams") {
+      ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 1, 100000));
+      f.max_streams = static_cast<int>(n);
     } else {
       return absl::InvalidArgumentError("unknown flag " + flag);
     }
   }
   if (f.worker_binary.empty()) f.worker_binary = SelfDir() + "/quantd-worker";
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key: give both or neither");
+  }
+  if (f.tls_ca.empty()) f.tls_ca = f.tls_cert;
   if (f.heartbeat_ms * 2 > f.lease_ms) {
     return absl::InvalidArgumentError("--heartbeat-ms: must be at most half of --lease-seconds");
   }

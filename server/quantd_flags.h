@@ -18,6 +18,11 @@ struct QuantdFlags {
   int64_t lease_ms = 15000;
   uint32_t heartbeat_ms = 2000;
   int64_t max_upload_bytes = 2LL << 30;
+  std::string tokens_file;  // bearer tokens with roles; empty: no authorization
+  std::string tls_cert;     // PEM certificate chain for gRPC and HTTP; empty: plaintext
+  std::string tls_key;
+  std::string tls_ca;       // what local workers trust; default: tls_cert
+  int max_streams = 100;    // concurrent streams per client connection
 
   // The address local workers dial: the listen address, with a wildcard host made loopback.
   std::string DialAddress() const;

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "server/artifacts/artifact_service.h"
@@ -24,6 +26,30 @@
 
 namespace quantd::server {
 namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(flag + ": cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A fresh token for this process's local workers, so `--tokens` needs no worker entry for them.
+absl::StatusOr<std::string> RandomToken() {
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  unsigned char bytes[32];
+  if (!in.read(reinterpret_cast<char*>(bytes), sizeof(bytes))) {
+    return absl::InternalError("cannot read /dev/urandom for the local workers' token");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (unsigned char b : bytes) {
+    token += kHex[b >> 4];
+    token += kHex[b & 15];
+  }
+  return token;
+}
 
 absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   std::error_code ec;
@@ -49,17 +75,37 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   // Leases granted before a restart get one full period for their workers to reconnect.
   RETURN_IF_ERROR(jobs.ExtendLiveLeases(clock.NowMs() + flags.lease_ms));
 
+  TokenTable tokens;
+  std::string local_worker_token;
+  if (!flags.tokens_file.empty()) {
+    ASSIGN_OR_RETURN(tokens, TokenTable::LoadFile(flags.tokens_file));
+    ASSIGN_OR_RETURN(local_worker_token, RandomToken());
+    tokens.Add(local_worker_token, static_cast<uint8_t>(Role::kWorker));
+  }
+  const TokenTable* auth = tokens.enabled() ? &tokens : nullptr;
   ArtifactService artifact_service(blobs.get(), &artifacts, &clock);
-  QuantizationServiceImpl quantization(scheduler.get(), &artifact_service, &metrics);
-  WorkerServiceImpl worker(scheduler.get(), &metrics);
+  QuantizationServiceImpl quantization(scheduler.get(), &artifact_service, &metrics, auth);
+  WorkerServiceImpl worker(scheduler.get(), &metrics, auth);
   GrpcServerOptions gopts;
   gopts.listen = flags.listen;
+  gopts.max_concurrent_streams = flags.max_streams;
+  if (!flags.tls_cert.empty()) {
+    ASSIGN_OR_RETURN(gopts.tls_cert_pem, ReadFile("--tls-cert", flags.tls_cert));
+    ASSIGN_OR_RETURN(gopts.tls_key_pem, ReadFile("--tls-key", flags.tls_key));
+  }
   gopts.callback_services = {&quantization};
   gopts.sync_services = {&worker};
   gopts.health_service_names = {"quantd.v1.QuantizationService", "quantd.v1.WorkerService"};
   ASSIGN_OR_RETURN(auto grpc_server, BuildAndStartGrpcServer(gopts));
-  ASSIGN_OR_RETURN(auto http, HttpEndpoint::Start({flags.http_host, flags.http_port,
-                                                   scheduler.get(), &metrics}));
+  HttpEndpoint::Options hopts;
+  hopts.host = flags.http_host;
+  hopts.port = flags.http_port;
+  hopts.scheduler = scheduler.get();
+  hopts.metrics = &metrics;
+  hopts.tokens = auth;
+  hopts.tls_cert_file = flags.tls_cert;
+  hopts.tls_key_file = flags.tls_key;
+  ASSIGN_OR_RETURN(auto http, HttpEndpoint::Start(hopts));
 
   std::unique_ptr<WorkerSupervisor> supervisor;
   if (flags.local_workers > 0) {
@@ -68,11 +114,14 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
     wopts.server_address = flags.DialAddress();
     wopts.count = flags.local_workers;
     wopts.log_dir = flags.data_dir + "/logs";
+    wopts.token = local_worker_token;
+    if (!flags.tls_cert.empty()) wopts.tls_ca_file = flags.tls_ca;
     ASSIGN_OR_RETURN(supervisor, WorkerSupervisor::Start(wopts));
   }
-  fprintf(stderr, "quantd %s: grpc %s, http %s:%d, %d local worker(s), data %s\n", QUANTD_VERSION,
-          flags.listen.c_str(), flags.http_host.c_str(), flags.http_port, flags.local_workers,
-          flags.data_dir.c_str());
+  fprintf(stderr, "quantd %s: grpc %s, http %s:%d, %d local worker(s), data %s%s%s\n",
+          QUANTD_VERSION, flags.listen.c_str(), flags.http_host.c_str(), flags.http_port,
+          flags.local_workers, flags.data_dir.c_str(), flags.tls_cert.empty() ? "" : ", TLS",
+          auth ? ", tokens" : "");
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -26,8 +26,9 @@ std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::millisecon
 }  // namespace
 
 SchedulerConnection::SchedulerConnection(const std::string& address,
-                                         const std::atomic<bool>* stopping)
-    : channel_(CreateQuantdChannel(address)),
+                                         const std::atomic<bool>* stopping,
+                                         const ChannelSecurity& security)
+    : channel_(CreateQuantdChannel(address, security)),
       workers_(v1::WorkerService::NewStub(channel_)),
       artifacts_(v1::QuantizationService::NewStub(channel_)),
       stopping_(stopping) {}

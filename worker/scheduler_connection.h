@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "quantd/channel.h"
 #include "quantd/status.h"
 #include "quantd/v1/quantization_service.grpc.pb.h"
 #include "quantd/v1/worker_service.grpc.pb.h"
@@ -18,7 +19,8 @@ namespace quantd::worker {
 
 class SchedulerConnection {
  public:
-  SchedulerConnection(const std::string& address, const std::atomic<bool>* stopping);
+  SchedulerConnection(const std::string& address, const std::atomic<bool>* stopping,
+                      const ChannelSecurity& security = {});
 
   absl::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id, uint32_t wait_ms);
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request);

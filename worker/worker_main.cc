@@ -17,19 +17,21 @@ void OnStopSignal(int) { g_stopping.store(true); }
 
 int Usage(const std::string& error) {
   fprintf(stderr, "quantd-worker: %s\nusage: quantd-worker --server HOST:PORT [--worker-id ID] "
-                  "[--threads N]\n", error.c_str());
+                  "[--threads N] [--tls-ca PEM]\n", error.c_str());
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string server, worker_id;
+  std::string server, worker_id, tls_ca;
   int threads = 1;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
-      printf("usage: quantd-worker --server HOST:PORT [--worker-id ID] [--threads N]\n");
+      printf("usage: quantd-worker --server HOST:PORT [--worker-id ID] [--threads N] "
+             "[--tls-ca PEM]\n  $QUANTD_TOKEN: a token with the worker role, when the "
+             "scheduler checks tokens\n");
       return 0;
     }
     if (i + 1 >= argc) return Usage(flag + ": missing value");
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
       server = value;
     } else if (flag == "--worker-id") {
       worker_id = value;
+    } else if (flag == "--tls-ca") {
+      tls_ca = value;
     } else if (flag == "--threads") {
       threads = atoi(value.c_str());
       if (threads < 1 || threads > 256) return Usage("--threads: expected 1..256");
@@ -59,7 +63,10 @@ int main(int argc, char** argv) {
 
   quantd::worker::SetIntraOpThreads(threads);
   (void)quantd::worker::SelectQuantizedEngine("onednn");
-  quantd::worker::SchedulerConnection connection(server, &g_stopping);
+  // The token comes from $QUANTD_TOKEN (never argv, which other users can read).
+  auto security = quantd::LoadChannelSecurity("", tls_ca);
+  if (!security.ok()) return Usage(std::string(security.status().message()));
+  quantd::worker::SchedulerConnection connection(server, &g_stopping, *security);
   quantd::worker::LeaseLoop loop(&connection, {worker_id}, &g_stopping);
   fprintf(stderr, "quantd-worker %s: serving %s with %d thread(s)\n", worker_id.c_str(),
           server.c_str(), threads);

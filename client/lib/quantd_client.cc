@@ -21,7 +21,7 @@ bool IsTerminal(v1::JobState s) {
 
 QuantdClient::QuantdClient(const Options& options)
     : options_(options),
-      channel_(CreateQuantdChannel(options.address)),
+      channel_(CreateQuantdChannel(options.address, options.security)),
       stub_(v1::QuantizationService::NewStub(channel_)) {}
 
 std::unique_ptr<grpc::ClientContext> QuantdClient::Context() const {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "quantd/channel.h"
 #include "quantd/status.h"
 #include "quantd/v1/quantization_service.grpc.pb.h"
 
@@ -19,6 +20,7 @@ class QuantdClient {
     std::string address;                               // host:port
     std::chrono::milliseconds rpc_timeout{30000};      // unary calls
     std::chrono::milliseconds transfer_timeout{600000};  // uploads and downloads
+    ChannelSecurity security;                          // TLS roots and bearer token, if any
   };
   explicit QuantdClient(const Options& options);
 

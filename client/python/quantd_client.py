@@ -23,6 +23,16 @@ from quantd.v1 import jobs_pb2, quantization_service_pb2 as api, quantization_se
 _CHUNK = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 TERMINAL = (jobs_pb2.SUCCEEDED, jobs_pb2.FAILED, jobs_pb2.CANCELLED)
+# Like the C++ clients: a restarted scheduler is back within a second, so reconnect at least
+# once a second instead of gRPC's backoff that grows to two minutes; 8 MiB messages. (gRPC also
+# uses min_reconnect_backoff as the connect timeout, which a TLS handshake needs room for.)
+_CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 5000),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.max_receive_message_length", 8 << 20),
+    ("grpc.max_send_message_length", 8 << 20),
+]
 
 
 class QuantdError(Exception):
@@ -39,8 +49,17 @@ def _raise(err):
 
 
 class QuantdClient:
-    def __init__(self, address, timeout=30.0, token=None):
-        self._channel = grpc.insecure_channel(address)
+    def __init__(self, address, timeout=30.0, token=None, tls_ca=None):
+        """`token`: a bearer token (default $QUANTD_TOKEN); `tls_ca`: a PEM file of the CA to
+        trust (default $QUANTD_TLS_CA), which switches the channel to TLS."""
+        token = token or os.environ.get("QUANTD_TOKEN")
+        tls_ca = tls_ca or os.environ.get("QUANTD_TLS_CA")
+        if tls_ca:
+            with open(tls_ca, "rb") as f:
+                creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+            self._channel = grpc.secure_channel(address, creds, options=_CHANNEL_OPTIONS)
+        else:
+            self._channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
         self._stub = quantization_service_pb2_grpc.QuantizationServiceStub(self._channel)
         self._timeout = timeout
         self._metadata = (("authorization", f"Bearer {token}"),) if token else None

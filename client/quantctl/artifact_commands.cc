@@ -8,7 +8,7 @@
 namespace quantd::client {
 
 int RunUpload(CommandEnv& env, const CommandLine& cl) {
-  if (auto s = cl.OnlyFlags({"--media-type", "--json", "--server"}); !s.ok()) {
+  if (auto s = cl.OnlyFlags({"--media-type", "--json"}); !s.ok()) {
     return ReportError(env, s);
   }
   if (cl.positional().size() != 2) {
@@ -30,7 +30,7 @@ int RunUpload(CommandEnv& env, const CommandLine& cl) {
 }
 
 int RunDownload(CommandEnv& env, const CommandLine& cl) {
-  if (auto s = cl.OnlyFlags({"-o", "--output", "--json", "--server"}); !s.ok()) {
+  if (auto s = cl.OnlyFlags({"-o", "--output", "--json"}); !s.ok()) {
     return ReportError(env, s);
   }
   // download JOB OUTPUT -o FILE, or download SHA256 -o FILE

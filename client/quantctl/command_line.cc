@@ -54,8 +54,12 @@ absl::StatusOr<std::optional<int64_t>> CommandLine::GetInt(const std::string& fl
 }
 
 absl::Status CommandLine::OnlyFlags(const std::set<std::string>& known) const {
+  // Global flags are valid with every command.
+  static const std::set<std::string> kGlobal = {"--server", "--json", "--token", "--tls-ca"};
   for (const auto& [flag, values] : flags_) {
-    if (!known.count(flag)) return absl::InvalidArgumentError("unknown flag " + flag);
+    if (!known.count(flag) && !kGlobal.count(flag)) {
+      return absl::InvalidArgumentError("unknown flag " + flag);
+    }
   }
   return absl::OkStatus();
 }

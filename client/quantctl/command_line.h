@@ -25,7 +25,8 @@ class CommandLine {
   // INVALID_ARGUMENT naming the flag when it is not an integer in [lo, hi].
   absl::StatusOr<std::optional<int64_t>> GetInt(const std::string& flag, int64_t lo,
                                                 int64_t hi) const;
-  // Rejects flags outside `known`, so a typo is an error rather than silently ignored.
+  // Rejects flags outside `known` and the global ones (--server, --json, --token, --tls-ca), so
+  // a typo is an error rather than silently ignored.
   absl::Status OnlyFlags(const std::set<std::string>& known) const;
 
  private:

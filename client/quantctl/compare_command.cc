@@ -9,8 +9,7 @@
 namespace quantd::client {
 
 int RunCompare(CommandEnv& env, const CommandLine& cl) {
-  if (auto s = cl.OnlyFlags({"--sort-by", "--descending", "--limit", "--wait", "--json",
-                             "--server"});
+  if (auto s = cl.OnlyFlags({"--sort-by", "--descending", "--limit", "--wait"});
       !s.ok()) {
     return ReportError(env, s);
   }

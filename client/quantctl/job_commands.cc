@@ -90,8 +90,7 @@ int RunGet(CommandEnv& env, const CommandLine& cl) {
 }
 
 int RunList(CommandEnv& env, const CommandLine& cl) {
-  if (auto s = cl.OnlyFlags({"--state", "--kind", "--limit", "--page-token", "--json",
-                             "--server"});
+  if (auto s = cl.OnlyFlags({"--state", "--kind", "--limit", "--page-token"});
       !s.ok()) {
     return ReportError(env, s);
   }

@@ -9,7 +9,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: quantctl [--server HOST:PORT] [--json] COMMAND ...\n"
+    "usage: quantctl [--server HOST:PORT] [--token T] [--tls-ca PEM] [--json] COMMAND ...\n"
+    "  (or $QUANTD_ADDR, $QUANTD_TOKEN, $QUANTD_TLS_CA)\n"
     "\n"
     "commands:\n"
     "  upload FILE [--media-type T]           store a file, print its sha256\n"
@@ -80,6 +81,13 @@ int main(int argc, char** argv) {
   if (auto s = cl->Get("--server")) address = *s;
   QuantdClient::Options options;
   options.address = address;
+  auto security = quantd::LoadChannelSecurity(cl->Get("--token").value_or(""),
+                                              cl->Get("--tls-ca").value_or(""));
+  if (!security.ok()) {
+    fprintf(stderr, "quantctl: %s\n", std::string(security.status().message()).c_str());
+    return kExitError;
+  }
+  options.security = *security;
   QuantdClient client(options);
   CommandEnv env{&client, cl->Has("--json")};
 

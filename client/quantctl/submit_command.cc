@@ -176,7 +176,7 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--parent-a", "--parent-b", "--eval", "--eval-labels", "--preset",
                              "--strategies", "--alphas", "--seeds", "--regimes", "--max-trials",
                              "--timeout", "--objective", "--distill-target",
-                             "--request-id", "--max-attempts", "--wait", "--json", "--server"});
+                             "--request-id", "--max-attempts", "--wait", "--json"});
       !s.ok()) {
     return ReportError(env, s);
   }

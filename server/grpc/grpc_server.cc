@@ -11,7 +11,14 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> BuildAndStartGrpcServer(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &selected_port);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_pem.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(options.listen, creds, &selected_port);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   grpc::ResourceQuota quota("quantd");
@@ -21,7 +28,10 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> BuildAndStartGrpcServer(
   for (grpc::Service* s : options.callback_services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || selected_port == 0) {
-    return absl::UnavailableError("grpc: cannot listen on " + options.listen);
+    return absl::UnavailableError("grpc: cannot listen on " + options.listen +
+                                  (options.tls_cert_pem.empty() ? "" : " (or the TLS key and "
+                                                                       "certificate do not "
+                                                                       "match)"));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   if (health) {

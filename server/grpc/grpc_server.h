@@ -15,6 +15,9 @@ struct GrpcServerOptions {
   std::string listen;                       // host:port
   int max_message_bytes = 8 << 20;          // per message; uploads stream in chunks below this
   int max_threads = 64;                     // sync-service thread quota (long-polling workers)
+  int max_concurrent_streams = 100;         // per client connection
+  std::string tls_cert_pem;                 // with tls_key_pem: TLS; else plaintext
+  std::string tls_key_pem;
   std::vector<grpc::Service*> sync_services;
   std::vector<grpc::Service*> callback_services;
   std::vector<std::string> health_service_names;

@@ -3,7 +3,10 @@
 #pragma once
 
 #include "quantd/v1/quantization_service.grpc.pb.h"
+#include <functional>
+
 #include "server/artifacts/artifact_service.h"
+#include "server/auth/token_table.h"
 #include "server/metrics/quantd_metrics.h"
 #include "server/scheduler/scheduler.h"
 
@@ -11,9 +14,10 @@ namespace quantd::server {
 
 class QuantizationServiceImpl final : public v1::QuantizationService::CallbackService {
  public:
+  // `tokens` (optional, not owned) turns on bearer-token authorization.
   QuantizationServiceImpl(Scheduler* scheduler, ArtifactService* artifacts,
-                          QuantdMetrics* metrics)
-      : scheduler_(scheduler), artifacts_(artifacts), metrics_(metrics) {}
+                          QuantdMetrics* metrics, const TokenTable* tokens = nullptr)
+      : scheduler_(scheduler), artifacts_(artifacts), metrics_(metrics), tokens_(tokens) {}
 
   grpc::ServerReadReactor<v1::UploadArtifactRequest>* UploadArtifact(
       grpc::CallbackServerContext* context, v1::UploadArtifactResponse* response) override;
@@ -38,11 +42,13 @@ class QuantizationServiceImpl final : public v1::QuantizationService::CallbackSe
                                                    const v1::WatchJobRequest* request) override;
 
  private:
+  // Authorizes the call, runs `body` if allowed, and finishes with its status.
   grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context, const char* method,
-                                  const absl::Status& status);
+                                  const std::function<absl::Status()>& body);
   Scheduler* scheduler_;
   ArtifactService* artifacts_;
   QuantdMetrics* metrics_;
+  const TokenTable* tokens_;
 };
 
 }  // namespace quantd::server

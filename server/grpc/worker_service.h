@@ -2,7 +2,10 @@
 // the sync thread pool rather than on a callback thread that must not block.
 #pragma once
 
+#include <functional>
+
 #include "quantd/v1/worker_service.grpc.pb.h"
+#include "server/auth/token_table.h"
 #include "server/metrics/quantd_metrics.h"
 #include "server/scheduler/scheduler.h"
 
@@ -10,8 +13,10 @@ namespace quantd::server {
 
 class WorkerServiceImpl final : public v1::WorkerService::Service {
  public:
-  WorkerServiceImpl(Scheduler* scheduler, QuantdMetrics* metrics)
-      : scheduler_(scheduler), metrics_(metrics) {}
+  // `tokens` (optional, not owned): workers then need a token with the worker role.
+  WorkerServiceImpl(Scheduler* scheduler, QuantdMetrics* metrics,
+                    const TokenTable* tokens = nullptr)
+      : scheduler_(scheduler), metrics_(metrics), tokens_(tokens) {}
 
   grpc::Status LeaseTask(grpc::ServerContext* context, const v1::LeaseTaskRequest* request,
                          v1::LeaseTaskResponse* response) override;
@@ -23,8 +28,11 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
                         v1::FailTaskResponse* response) override;
 
  private:
+  grpc::Status Run(const grpc::ServerContext& context, const char* method,
+                   const std::function<absl::Status()>& body);
   Scheduler* scheduler_;
   QuantdMetrics* metrics_;
+  const TokenTable* tokens_;
 };
 
 }  // namespace quantd::server

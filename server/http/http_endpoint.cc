@@ -7,11 +7,31 @@ namespace quantd::server {
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const Options& options) {
   std::unique_ptr<HttpEndpoint> endpoint(new HttpEndpoint());  // private constructor
-  endpoint->server_ = std::make_unique<httplib::Server>();
+  if (options.tls_cert_file.empty()) {
+    endpoint->server_ = std::make_unique<httplib::Server>();
+  } else {
+    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
+                                                    options.tls_key_file.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError("--tls-cert / --tls-key: HTTPS cannot use " +
+                                        options.tls_cert_file + " and " + options.tls_key_file);
+    }
+    endpoint->server_ = std::move(tls);
+  }
   httplib::Server& srv = *endpoint->server_;
   Scheduler* scheduler = options.scheduler;
   QuantdMetrics* metrics = options.metrics;
-  srv.Get("/metrics", [scheduler, metrics](const httplib::Request&, httplib::Response& res) {
+  const TokenTable* tokens = options.tokens;
+  srv.Get("/metrics", [scheduler, metrics, tokens](const httplib::Request& req,
+                                                   httplib::Response& res) {
+    if (tokens) {
+      absl::Status allowed = tokens->Authorize(req.get_header_value("Authorization"), "/metrics");
+      if (!allowed.ok()) {
+        res.status = absl::IsPermissionDenied(allowed) ? 403 : 401;
+        res.set_content(std::string(allowed.message()) + "\n", "text/plain");
+        return;
+      }
+    }
     scheduler->UpdateGauges();
     res.set_content(metrics->Scrape(), "text/plain; version=0.0.4; charset=utf-8");
   });

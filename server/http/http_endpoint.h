@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "quantd/status.h"
+#include "server/auth/token_table.h"
 #include "server/metrics/quantd_metrics.h"
 #include "server/scheduler/scheduler.h"
 
@@ -23,6 +24,9 @@ class HttpEndpoint {
     int port = 0;
     Scheduler* scheduler = nullptr;  // not owned; refreshes gauges on scrape
     QuantdMetrics* metrics = nullptr;  // not owned
+    const TokenTable* tokens = nullptr;  // optional, not owned: /metrics then needs a read token
+    std::string tls_cert_file;           // with tls_key_file: HTTPS
+    std::string tls_key_file;
   };
   static absl::StatusOr<std::unique_ptr<HttpEndpoint>> Start(const Options& options);
   ~HttpEndpoint();

@@ -51,12 +51,18 @@ absl::StatusOr<pid_t> WorkerSupervisor::Spawn(int index) {
   std::string threads = std::to_string(options_.threads_per_worker);
   std::vector<std::string> args = {options_.worker_binary, "--server", options_.server_address,
                                    "--worker-id", id, "--threads", threads};
+  if (!options_.tls_ca_file.empty()) {
+    args.push_back("--tls-ca");
+    args.push_back(options_.tls_ca_file);
+  }
   // Build argv and envp before fork: the child of a threaded parent must not allocate.
   std::vector<std::string> env_strings = {"OPENBLAS_NUM_THREADS=" + threads,
                                           "OMP_NUM_THREADS=" + threads};
+  if (!options_.token.empty()) env_strings.push_back("QUANTD_TOKEN=" + options_.token);
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;
-    if (kv.rfind("OPENBLAS_NUM_THREADS=", 0) != 0 && kv.rfind("OMP_NUM_THREADS=", 0) != 0) {
+    if (kv.rfind("OPENBLAS_NUM_THREADS=", 0) != 0 && kv.rfind("OMP_NUM_THREADS=", 0) != 0 &&
+        kv.rfind("QUANTD_TOKEN=", 0) != 0) {
       env_strings.push_back(kv);
     }
   }

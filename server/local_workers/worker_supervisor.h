@@ -29,6 +29,8 @@ class WorkerSupervisor {
     std::string log_dir;           // worker stdout/stderr go to <log_dir>/worker-<i>.log
     int threads_per_worker = 1;    // intra-op threads (OpenMP and OpenBLAS alike)
     int stop_grace_ms = 5000;
+    std::string token;        // handed to workers as $QUANTD_TOKEN (not argv); empty: none
+    std::string tls_ca_file;  // passed as --tls-ca; empty: plaintext
   };
   static absl::StatusOr<std::unique_ptr<WorkerSupervisor>> Start(const Options& options);
   ~WorkerSupervisor();

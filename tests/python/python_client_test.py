@@ -32,6 +32,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for_port(address):
+    """Plain TCP first: gRPC 1.51's Python TLS channel that met a refused connection keeps
+    failing its handshakes after the server is up (seen here), so connect once it listens."""
+    host, port = address.rsplit(":", 1)
+    for _ in range(200):  # bounded: 10 s
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 class PythonClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -113,6 +125,61 @@ class PythonClientTest(unittest.TestCase):
             self.q.download("job-does-not-exist", "model", os.path.join(self.dir, "x"))
         self.assertEqual(no_output.exception.code, grpc.StatusCode.NOT_FOUND)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "x")))
+
+
+class PythonClientSecurityTest(unittest.TestCase):
+    """Bearer token and TLS from Python: refusals are QuantdError with UNAUTHENTICATED or
+    PERMISSION_DENIED, and a token with the right role over TLS works."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="quantd-py-tls-")
+        d = cls.dir
+        subprocess.run(
+            f"cd {d} && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ca "
+            "-keyout ca.key -out ca.pem && openssl req -newkey rsa:2048 -nodes -subj "
+            "/CN=127.0.0.1 -keyout s.key -out s.csr && printf 'subjectAltName=IP:127.0.0.1' > "
+            "san && openssl x509 -req -in s.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+            "-days 2 -extfile san -out s.pem", shell=True, check=True, capture_output=True)
+        with open(os.path.join(d, "tokens"), "w") as f:
+            f.write("read py-reader-0123456789\nsubmit py-submitter-0123456789\n")
+        cls.address = f"127.0.0.1:{free_port()}"
+        cls.server = subprocess.Popen(
+            [os.path.join(BIN, "quantd"), "--data-dir", d, "--listen", cls.address,
+             "--http-listen", f"127.0.0.1:{free_port()}", "--local-workers", "0",
+             "--tokens", os.path.join(d, "tokens"), "--tls-cert", os.path.join(d, "s.pem"),
+             "--tls-key", os.path.join(d, "s.key")], stderr=subprocess.DEVNULL)
+        cls.ca = os.path.join(d, "ca.pem")
+        wait_for_port(cls.address)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        cls.server.wait(timeout=30)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def answer(self, client):
+        for _ in range(100):  # bounded: 10 s for the server to come up
+            try:
+                return client.get("job-none")
+            except QuantdError as e:
+                if e.code != grpc.StatusCode.UNAVAILABLE:
+                    return e.code
+            time.sleep(0.1)
+        return None
+
+    def test_tokens_and_tls(self):
+        with QuantdClient(self.address, timeout=5, token="py-reader-0123456789",
+                          tls_ca=self.ca) as reader:
+            self.assertEqual(self.answer(reader), grpc.StatusCode.NOT_FOUND)
+            with self.assertRaises(QuantdError) as denied:
+                reader.upload(b"bytes")
+            self.assertEqual(denied.exception.code, grpc.StatusCode.PERMISSION_DENIED)
+        with QuantdClient(self.address, timeout=5, tls_ca=self.ca) as anonymous:
+            self.assertEqual(self.answer(anonymous), grpc.StatusCode.UNAUTHENTICATED)
+        with QuantdClient(self.address, timeout=5, token="py-submitter-0123456789",
+                          tls_ca=self.ca) as submitter:
+            self.assertEqual(len(submitter.upload(b"bytes")), 64)
 
 
 if __name__ == "__main__":

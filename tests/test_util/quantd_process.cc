@@ -118,6 +118,7 @@ std::unique_ptr<QuantdProcess> QuantdProcess::Start(Options options) {
     args.push_back("--max-upload-mb");
     args.push_back(std::to_string(options.max_upload_mb));
   }
+  args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   std::string log = options.data_dir + "/quantd.log";
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -146,12 +147,17 @@ std::unique_ptr<QuantdProcess> QuantdProcess::Start(Options options) {
   client::QuantdClient::Options copts;
   copts.address = p->address();
   copts.rpc_timeout = std::chrono::milliseconds(5000);
+  copts.security = options.client_security;
   p->client_ = std::make_unique<client::QuantdClient>(copts);
-  // Ready when an RPC gets an answer from the server (NOT_FOUND for a made-up job).
+  // Ready when an RPC gets an answer from the server (NOT_FOUND for a made-up job, or a refusal
+  // when the server checks tokens).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     auto r = p->client_->Get("job-readiness-probe");
-    if (absl::IsNotFound(r.status())) return p;
+    if (absl::IsNotFound(r.status()) || absl::IsUnauthenticated(r.status()) ||
+        absl::IsPermissionDenied(r.status())) {
+      return p;
+    }
     if (!p->Running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -49,6 +49,8 @@ class QuantdProcess {
     int lease_seconds = 3;
     int heartbeat_ms = 300;
     int max_upload_mb = 0;       // 0: server default
+    std::vector<std::string> extra_args;  // e.g. --tokens FILE, --tls-cert ...
+    ChannelSecurity client_security;      // for client(): TLS roots and token
   };
   static std::unique_ptr<QuantdProcess> Start(Options options);
   ~QuantdProcess();
