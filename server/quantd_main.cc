@@ -102,6 +102,7 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   hopts.port = flags.http_port;
   hopts.scheduler = scheduler.get();
   hopts.metrics = &metrics;
+  hopts.artifacts = &artifact_service;
   hopts.tokens = auth;
   hopts.tls_cert_file = flags.tls_cert;
   hopts.tls_key_file = flags.tls_key;

@@ -33,13 +33,16 @@ class LeasedTaskContext : public TaskContext {
     return ref;
   }
   void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) override {
+    bool new_phase = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      new_phase = progress_.phase() != phase;
       progress_.set_phase(phase);
       progress_.set_step(step);
       progress_.set_total(total);
     }
-    if (on_progress_) on_progress_();
+    // Steps within a phase (e.g. every QAT optimizer step) ride on the next regular beat.
+    if (new_phase && on_progress_) on_progress_();
   }
   // Lets the heartbeat thread send a phase change right away instead of at the next tick.
   void SetProgressListener(std::function<void()> listener) { on_progress_ = std::move(listener); }

@@ -3,6 +3,8 @@
 
 #include <httplib.h>
 
+#include "server/http/json_api.h"
+
 namespace quantd::server {
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const Options& options) {
@@ -38,6 +40,7 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const Options&
   srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
+  RegisterJsonApi(srv, {scheduler, options.artifacts, tokens});
   if (!srv.bind_to_port(options.host.c_str(), options.port)) {
     return absl::UnavailableError("http: cannot listen on " + options.host + ":" +
                                   std::to_string(options.port));

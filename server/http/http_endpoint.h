@@ -1,4 +1,5 @@
-// The HTTP side of quantd: /metrics (Prometheus text format) and /healthz.
+// The HTTP side of quantd: /metrics (Prometheus text format), /healthz, and the dashboard with
+// its read-only JSON API (json_api.h).
 // Threading: runs its own accept thread; Stop() joins it.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <thread>
 
 #include "quantd/status.h"
+#include "server/artifacts/artifact_service.h"
 #include "server/auth/token_table.h"
 #include "server/metrics/quantd_metrics.h"
 #include "server/scheduler/scheduler.h"
@@ -24,6 +26,7 @@ class HttpEndpoint {
     int port = 0;
     Scheduler* scheduler = nullptr;  // not owned; refreshes gauges on scrape
     QuantdMetrics* metrics = nullptr;  // not owned
+    ArtifactService* artifacts = nullptr;  // not owned; the API's artifact downloads
     const TokenTable* tokens = nullptr;  // optional, not owned: /metrics then needs a read token
     std::string tls_cert_file;           // with tls_key_file: HTTPS
     std::string tls_key_file;

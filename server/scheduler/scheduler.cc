@@ -300,25 +300,32 @@ void Scheduler::NotifyEvents() {
   for (auto& [id, listener] : listeners_) listener();
 }
 
-void Scheduler::UpdateGauges() {
-  if (!options_.metrics) return;
+ServiceSnapshot Scheduler::Snapshot() {
+  ServiceSnapshot s;
   auto counts = options_.jobs->CountTasks();
   if (counts.ok()) {
-    options_.metrics->SetQueueDepth(static_cast<double>(counts->queued));
-    options_.metrics->SetTasksRunning(static_cast<double>(counts->leased));
+    s.queued = counts->queued;
+    s.leased = counts->leased;
   }
   int64_t now = options_.clock->NowMs();
   std::lock_guard<std::mutex> lock(mu_);
-  int connected = 0;
   for (auto it = worker_last_seen_ms_.begin(); it != worker_last_seen_ms_.end();) {
     if (now - it->second > options_.lease_ms + options_.max_lease_wait_ms) {
       it = worker_last_seen_ms_.erase(it);
     } else {
-      ++connected;
+      ++s.workers;
       ++it;
     }
   }
-  options_.metrics->SetWorkersConnected(connected);
+  return s;
+}
+
+void Scheduler::UpdateGauges() {
+  if (!options_.metrics) return;
+  ServiceSnapshot s = Snapshot();
+  options_.metrics->SetQueueDepth(static_cast<double>(s.queued));
+  options_.metrics->SetTasksRunning(static_cast<double>(s.leased));
+  options_.metrics->SetWorkersConnected(s.workers);
 }
 
 void Scheduler::SweepLoop() {

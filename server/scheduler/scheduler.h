@@ -42,6 +42,13 @@ struct LeaseGrant {
   int64_t deadline_ms = 0;
 };
 
+// What the service is doing right now: gauges and the dashboard's header.
+struct ServiceSnapshot {
+  int64_t queued = 0;  // tasks waiting for a worker
+  int64_t leased = 0;  // tasks running
+  int workers = 0;     // workers seen within a lease period plus a long-poll
+};
+
 struct HeartbeatResult {
   bool cancel = false;
   int64_t deadline_ms = 0;
@@ -99,6 +106,7 @@ class Scheduler {
   uint64_t AddEventListener(EventListener listener);
   void RemoveEventListener(uint64_t id);
 
+  ServiceSnapshot Snapshot();
   // Refreshes queue depth, running tasks and connected workers in the metrics.
   void UpdateGauges();
   uint32_t heartbeat_interval_ms() const { return options_.heartbeat_interval_ms; }
