@@ -144,7 +144,10 @@ TEST(ChaosTest, KillsOfWorkersAndTheSchedulerLoseNothingAndChangeNoResult) {
   EXPECT_EQ(chaotic, calm);
   uint32_t attempts = 0;
   for (const auto& j : jobs) attempts += q->client().Get(j.id)->attempts();
-  RecordProperty("attempts_under_chaos", static_cast<int>(attempts));
+  // 14 tasks: more leases than that means the kills really cut running work short.
+  EXPECT_GT(attempts, 14u);
+  fprintf(stderr, "chaos: %d worker kill(s), %d scheduler kill(s), %u leases for 14 tasks\n",
+          worker_kills, scheduler_kills, attempts);
   ASSERT_EQ(q->Stop(), 0);
 
   // Every blob still hashes to its name, and SQLite is intact.
