@@ -16,30 +16,6 @@ void ExpectStatus(const absl::Status& s, absl::StatusCode code, const std::strin
   EXPECT_NE(s.message().find(mentions), std::string::npos) << s;
 }
 
-bool HealthServing(const std::string& address) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  // grpc.health.v1.HealthCheckRequest{service: ""} serializes to zero bytes.
-  grpc::Slice empty("", 0);
-  grpc::ByteBuffer request(&empty, 1), response;
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  grpc::CompletionQueue cq;
-  grpc::Status status;
-  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
-  call->StartCall();
-  call->Finish(&response, &status, reinterpret_cast<void*>(1));
-  void* tag;
-  bool ok;
-  cq.Next(&tag, &ok);
-  if (!status.ok()) return false;
-  std::vector<grpc::Slice> slices;
-  response.Dump(&slices);
-  std::string bytes;
-  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return bytes == std::string("\x08\x01", 2);  // status: SERVING
-}
-
 TEST(ApiErrorsTest, BadSpecsAndUnknownArtifacts) {
   auto q = QuantdProcess::Start({.local_workers = 0});
   auto& c = q->client();

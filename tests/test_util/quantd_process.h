@@ -27,6 +27,9 @@ struct CommandResult {
 };
 CommandResult RunQuantctl(const std::string& address, const std::string& args);
 
+// The standard grpc.health.v1 check against a plaintext quantd: true when SERVING.
+bool HealthServing(const std::string& address);
+
 // Uploads a generated fixture and returns its sha256 (records a test failure on error).
 std::string UploadFixture(client::QuantdClient& client, const std::string& name);
 // A PTQ spec on an uploaded model with uploaded .npy inputs.
