@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,34 +15,19 @@ import urllib.error
 import urllib.request
 
 from quantd.v1 import jobs_pb2
+from live_quantd import LiveQuantd
 from quantd_client import QuantdClient
 
-BIN = os.environ["QUANTD_BIN_DIR"]
 FIX = os.environ["QUANTD_FIXTURE_DIR"]
 SHOTS = os.environ["QUANTD_ARTIFACT_DIR"]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class DashboardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="quantd-dash-")
-        grpc_address, cls.http = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-        cls.server = subprocess.Popen(
-            [os.path.join(BIN, "quantd"), "--data-dir", cls.dir, "--listen", grpc_address,
-             "--http-listen", cls.http, "--local-workers", "2"], stderr=subprocess.DEVNULL)
-        for _ in range(200):  # bounded: 10 s
-            try:
-                socket.create_connection(("127.0.0.1", int(grpc_address.split(":")[1])), 1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        cls.server = LiveQuantd(local_workers=2)
+        grpc_address, cls.http = cls.server.address, cls.server.http
         q = cls.q = QuantdClient(grpc_address, timeout=10)
         fx = lambda name: os.path.join(FIX, name)
         cls.ptq = q.quantize(fx("qnetwork.pt"), fx("qnetwork_inputs.npy")).id
@@ -76,9 +60,7 @@ class DashboardTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.q.close()
-        cls.server.terminate()
-        cls.server.wait(timeout=30)
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        cls.server.stop()
 
     def browse(self, fragment, shot):
         """The page's DOM after its scripts ran, and a screenshot of it."""

@@ -7,11 +7,7 @@ import glob
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
-import tempfile
-import time
 import unittest
 import urllib.request
 
@@ -20,17 +16,11 @@ import yaml
 import grpc
 
 from quantd.v1 import jobs_pb2, worker_service_pb2 as wapi, worker_service_pb2_grpc
+from live_quantd import LiveQuantd
 from quantd_client import QuantdClient, QuantdError
 
 SRC = os.environ["QUANTD_SOURCE_DIR"]
-BIN = os.environ["QUANTD_BIN_DIR"]
 DEPLOY = os.path.join(SRC, "deploy")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def promtool(*args):
@@ -42,13 +32,10 @@ def exercise(address):
     """Gives every metric family a series: a failed RPC, a submitted job, and a task leased and
     failed through the worker API (task duration, finished job)."""
     with QuantdClient(address, timeout=5) as q:
-        for _ in range(100):  # bounded: 10 s until the server answers
-            try:
-                q.get("job-none")
-            except QuantdError as e:
-                if e.code.name == "NOT_FOUND":
-                    break
-            time.sleep(0.1)
+        try:
+            q.get("job-none")  # a failed RPC: NOT_FOUND
+        except QuantdError:
+            pass
         spec = jobs_pb2.JobSpec(ptq=jobs_pb2.PtqSpec(
             model_sha256=q.upload(b"not a model", "application/x-torchscript"),
             inputs=jobs_pb2.InputData(synthetic=jobs_pb2.SyntheticInputs(shape=[8]))))
@@ -63,24 +50,13 @@ def exercise(address):
 
 
 def live_metric_names():
-    data = tempfile.mkdtemp(prefix="quantd-deploy-")
-    http, grpc_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    server = subprocess.Popen([os.path.join(BIN, "quantd"), "--data-dir", data, "--listen",
-                               grpc_address, "--http-listen", http, "--local-workers", "0"],
-                              stderr=subprocess.DEVNULL)
+    server = LiveQuantd(local_workers=0)
     try:
-        exercise(grpc_address)
-        for _ in range(100):  # bounded: 10 s
-            try:
-                text = urllib.request.urlopen(f"http://{http}/metrics", timeout=2).read().decode()
-                return set(re.findall(r"^# TYPE (\w+)", text, re.M))
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("quantd's /metrics never answered")
+        exercise(server.address)
+        text = urllib.request.urlopen(f"http://{server.http}/metrics", timeout=10).read().decode()
+        return set(re.findall(r"^# TYPE (\w+)", text, re.M))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(data, ignore_errors=True)
+        server.stop()
 
 
 def used_metrics(text):

@@ -6,7 +6,6 @@ server's message. Run by ctest with PYTHONPATH, QUANTD_BIN_DIR and QUANTD_FIXTUR
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 
 from quantd.v1 import jobs_pb2
+from live_quantd import LiveQuantd
 from quantd_client import QuantdClient, QuantdError
 
 BIN = os.environ["QUANTD_BIN_DIR"]
@@ -26,48 +26,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT = os.path.join(HERE, "..", "..", "client", "python", "example_agent.py")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(address):
-    """Plain TCP first: gRPC 1.51's Python TLS channel that met a refused connection keeps
-    failing its handshakes after the server is up (seen here), so connect once it listens."""
-    host, port = address.rsplit(":", 1)
-    for _ in range(200):  # bounded: 10 s
-        try:
-            socket.create_connection((host, int(port)), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-
-
 class PythonClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="quantd-py-")
-        cls.address = f"127.0.0.1:{free_port()}"
-        cls.server = subprocess.Popen(
-            [os.path.join(BIN, "quantd"), "--data-dir", cls.dir, "--listen", cls.address,
-             "--http-listen", f"127.0.0.1:{free_port()}", "--local-workers", "1"],
-            stderr=subprocess.DEVNULL)
+        cls.server = LiveQuantd(local_workers=1)
+        cls.dir, cls.address = cls.server.dir, cls.server.address
         cls.q = QuantdClient(cls.address, timeout=5)
-        for _ in range(100):  # bounded: 10 s
-            try:
-                cls.q.get("job-none")
-            except QuantdError as e:
-                if e.code == grpc.StatusCode.NOT_FOUND:
-                    break
-            time.sleep(0.1)
 
     @classmethod
     def tearDownClass(cls):
         cls.q.close()
-        cls.server.terminate()
-        cls.server.wait(timeout=30)
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        cls.server.stop()
 
     def test_quantize_wait_download_loads_in_pytorch(self):
         model, inputs = os.path.join(FIX, "qnetwork.pt"), os.path.join(FIX, "qnetwork_inputs.npy")
@@ -143,19 +112,15 @@ class PythonClientSecurityTest(unittest.TestCase):
             "-days 2 -extfile san -out s.pem", shell=True, check=True, capture_output=True)
         with open(os.path.join(d, "tokens"), "w") as f:
             f.write("read py-reader-0123456789\nsubmit py-submitter-0123456789\n")
-        cls.address = f"127.0.0.1:{free_port()}"
-        cls.server = subprocess.Popen(
-            [os.path.join(BIN, "quantd"), "--data-dir", d, "--listen", cls.address,
-             "--http-listen", f"127.0.0.1:{free_port()}", "--local-workers", "0",
-             "--tokens", os.path.join(d, "tokens"), "--tls-cert", os.path.join(d, "s.pem"),
-             "--tls-key", os.path.join(d, "s.key")], stderr=subprocess.DEVNULL)
+        cls.server = LiveQuantd("--tokens", os.path.join(d, "tokens"), "--tls-cert",
+                                os.path.join(d, "s.pem"), "--tls-key", os.path.join(d, "s.key"),
+                                local_workers=0, data_dir=os.path.join(d, "data"))
+        cls.address = cls.server.address
         cls.ca = os.path.join(d, "ca.pem")
-        wait_for_port(cls.address)
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.terminate()
-        cls.server.wait(timeout=30)
+        cls.server.stop()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def answer(self, client):
