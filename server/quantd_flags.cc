@@ -52,10 +52,13 @@ std::string QuantdUsage() {
   return "usage: quantd [--data-dir DIR] [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
          "              [--local-workers N] [--worker-binary PATH] [--lease-seconds S]\n"
          "              [--heartbeat-ms MS] [--max-upload-mb MB] [--max-streams N]\n"
+         "              [--max-call-seconds S]\n"
          "              [--tokens FILE] [--tls-cert PEM --tls-key PEM [--tls-ca PEM]]\n"
          "  --tokens: lines 'ROLE[,ROLE...] TOKEN' (roles read, submit, admin, worker); every\n"
          "            RPC and /metrics then needs 'authorization: Bearer TOKEN'\n"
-         "  --tls-*: TLS for gRPC and HTTP; --tls-ca is what local workers trust\n";
+         "  --tls-*: TLS for gRPC and HTTP; --tls-ca is what local workers trust\n"
+         "  --max-call-seconds: server-side deadline of every call (default 3600): connections\n"
+         "            are aged out after it, and calls still running after as long again end\n";
 }
 
 absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
@@ -95,6 +98,9 @@ absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
       f.tls_key = value;
     } else if (flag == "--tls-ca") {
       f.tls_ca = value;
+    } else if (flag == "--max-call-seconds") {
+      ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 1, 7 * 24 * 3600));
+      f.max_call_seconds = static_cast<int>(n);
     } else if (flag == "--max-streams") {
       ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 1, 100000));
       f.max_streams = static_cast<int>(n);

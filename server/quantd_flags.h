@@ -23,6 +23,7 @@ struct QuantdFlags {
   std::string tls_key;
   std::string tls_ca;       // what local workers trust; default: tls_cert
   int max_streams = 100;    // concurrent streams per client connection
+  int max_call_seconds = 3600;  // no call outlives this (its connection is aged out, see flags)
 
   // The address local workers dial: the listen address, with a wildcard host made loopback.
   std::string DialAddress() const;

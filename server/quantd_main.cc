@@ -89,6 +89,7 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   GrpcServerOptions gopts;
   gopts.listen = flags.listen;
   gopts.max_concurrent_streams = flags.max_streams;
+  gopts.max_call_seconds = flags.max_call_seconds;
   if (!flags.tls_cert.empty()) {
     ASSIGN_OR_RETURN(gopts.tls_cert_pem, ReadFile("--tls-cert", flags.tls_cert));
     ASSIGN_OR_RETURN(gopts.tls_key_pem, ReadFile("--tls-key", flags.tls_key));

@@ -16,6 +16,10 @@ struct GrpcServerOptions {
   int max_message_bytes = 8 << 20;          // per message; uploads stream in chunks below this
   int max_threads = 64;                     // sync-service thread quota (long-polling workers)
   int max_concurrent_streams = 100;         // per client connection
+  // The server's own deadline: a connection is closed to new calls after this long and its
+  // calls still running after as long again are cancelled, so no call (a stalled upload, a
+  // forgotten watch) holds resources forever. Clients reconnect; watches resume after_seq.
+  int max_call_seconds = 3600;
   std::string tls_cert_pem;                 // with tls_key_pem: TLS; else plaintext
   std::string tls_key_pem;
   std::vector<grpc::Service*> sync_services;

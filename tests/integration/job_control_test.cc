@@ -1,6 +1,8 @@
 // Cancel, idempotent submit and resumable WatchJob against a live server.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "test_util/quantd_process.h"
 
 namespace quantd::testing {
@@ -95,6 +97,33 @@ TEST(JobControlTest, WatchResumesFromTheLastSeenEvent) {
   EXPECT_EQ(q->client().Watch("job-unknown", 0, [](const v1::JobEvent&) { return true; },
                               std::chrono::seconds(5)).code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST(JobControlTest, TheServersDeadlineEndsAForgottenWatchAndWaitingClientsResume) {
+  QuantdProcess::Options o;
+  o.local_workers = 0;  // the job stays queued: its watch would never end by itself
+  o.extra_args = {"--max-call-seconds", "1"};
+  auto q = QuantdProcess::Start(o);
+  auto s = q->client().Submit(PtqSpecFor(UploadFixture(q->client(), "qnetwork.pt"),
+                                         UploadFixture(q->client(), "qnetwork_inputs.npy")));
+  ASSERT_TRUE(s.ok());
+  std::string id = s->job().id();
+  auto started = std::chrono::steady_clock::now();
+  absl::Status watch = q->client().Watch(id, 0, [](const v1::JobEvent&) { return true; },
+                                         std::chrono::seconds(60));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_FALSE(watch.ok());
+  EXPECT_LT(seconds, 15.0) << "the server ended the call, not the client's 60 s deadline";
+
+  // WaitForJob resumes across the server's cuts and still sees the job end.
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    EXPECT_TRUE(q->client().Cancel(id).ok());
+  });
+  auto job = q->client().WaitForJob(id, std::chrono::seconds(60));
+  canceller.join();
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state(), v1::CANCELLED);
 }
 
 }  // namespace
