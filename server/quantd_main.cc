@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
+#include "quantd/file_contents.h"
 #include "server/artifacts/artifact_service.h"
 #include "server/grpc/grpc_server.h"
 #include "server/grpc/quantization_service.h"
@@ -26,14 +26,6 @@
 
 namespace quantd::server {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(flag + ": cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A fresh token for this process's local workers, so `--tokens` needs no worker entry for them.
 absl::StatusOr<std::string> RandomToken() {
@@ -91,8 +83,8 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   gopts.max_concurrent_streams = flags.max_streams;
   gopts.max_call_seconds = flags.max_call_seconds;
   if (!flags.tls_cert.empty()) {
-    ASSIGN_OR_RETURN(gopts.tls_cert_pem, ReadFile("--tls-cert", flags.tls_cert));
-    ASSIGN_OR_RETURN(gopts.tls_key_pem, ReadFile("--tls-key", flags.tls_key));
+    ASSIGN_OR_RETURN(gopts.tls_cert_pem, ReadFileContents("--tls-cert", flags.tls_cert));
+    ASSIGN_OR_RETURN(gopts.tls_key_pem, ReadFileContents("--tls-key", flags.tls_key));
   }
   gopts.callback_services = {&quantization};
   gopts.sync_services = {&worker};

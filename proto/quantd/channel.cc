@@ -5,8 +5,8 @@
 #include <grpcpp/support/client_interceptor.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+
+#include "quantd/file_contents.h"
 
 namespace quantd {
 namespace {
@@ -53,11 +53,7 @@ absl::StatusOr<ChannelSecurity> LoadChannelSecurity(const std::string& token,
     if (const char* env = getenv("QUANTD_TLS_CA")) path = env;
   }
   if (!path.empty()) {
-    std::ifstream in(path);
-    if (!in) return absl::NotFoundError(ca_flag + ": cannot read " + path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    s.tls_roots_pem = ss.str();
+    ASSIGN_OR_RETURN(s.tls_roots_pem, ReadFileContents(ca_flag, path));
   }
   return s;
 }

@@ -1,9 +1,9 @@
 // Token parsing and the RPC -> role table.
 #include "server/auth/token_table.h"
 
-#include <fstream>
 #include <sstream>
 
+#include "quantd/file_contents.h"
 #include "quantd/sha256.h"
 
 namespace quantd::server {
@@ -106,11 +106,8 @@ absl::StatusOr<TokenTable> TokenTable::Parse(std::string_view text, const std::s
 }
 
 absl::StatusOr<TokenTable> TokenTable::LoadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("--tokens: cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Parse(ss.str(), path);
+  ASSIGN_OR_RETURN(std::string text, ReadFileContents("--tokens", path));
+  return Parse(text, path);
 }
 
 void TokenTable::Add(const std::string& token, uint8_t roles) {

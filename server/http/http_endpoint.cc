@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const Options&
     if (tokens) {
       absl::Status allowed = tokens->Authorize(req.get_header_value("Authorization"), "/metrics");
       if (!allowed.ok()) {
-        res.status = absl::IsPermissionDenied(allowed) ? 403 : 401;
+        res.status = HttpStatusOf(allowed.code());
         res.set_content(std::string(allowed.message()) + "\n", "text/plain");
         return;
       }

@@ -5,48 +5,39 @@
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include "server/api/quantization_api.h"
 #include "server/http/dashboard_assets.h"
 
 namespace quantd::server {
 namespace {
 
-int HttpStatusOf(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk: return 200;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange: return 400;
-    case absl::StatusCode::kUnauthenticated: return 401;
-    case absl::StatusCode::kPermissionDenied: return 403;
-    case absl::StatusCode::kNotFound: return 404;
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists: return 409;
-    case absl::StatusCode::kUnimplemented: return 501;
-    case absl::StatusCode::kUnavailable: return 503;
-    default: return 500;
-  }
+
+void SendJson(httplib::Response& res, const nlohmann::ordered_json& body) {
+  res.set_content(body.dump() + "\n", "application/json");
 }
 
 void SendError(httplib::Response& res, const absl::Status& status) {
   res.status = HttpStatusOf(status.code());
-  std::string message;  // JSON-escaped: quotes and backslashes; control characters dropped
-  for (char c : status.message()) {
-    if (c == '"' || c == '\\') message += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    message += c;
-  }
-  res.set_content("{\"error\": {\"code\": \"" + absl::StatusCodeToString(status.code()) +
-                      "\", \"message\": \"" + message + "\"}}\n",
-                  "application/json");
+  SendJson(res, {{"error", {{"code", absl::StatusCodeToString(status.code())},
+                            {"message", std::string(status.message())}}}});
 }
 
-void SendProto(httplib::Response& res, const google::protobuf::Message& message) {
+// proto3 JSON with the .proto's snake_case field names.
+absl::StatusOr<std::string> ProtoJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions o;
   o.preserve_proto_field_names = true;
   std::string json;
   auto status = google::protobuf::util::MessageToJsonString(message, &json, o);
-  if (!status.ok()) return SendError(res, absl::InternalError("json: " + status.ToString()));
-  res.set_content(json, "application/json");
+  if (!status.ok()) return absl::InternalError("json: " + status.ToString());
+  return json;
+}
+
+void SendProto(httplib::Response& res, const google::protobuf::Message& message) {
+  auto json = ProtoJson(message);
+  if (!json.ok()) return SendError(res, json.status());
+  res.set_content(*json, "application/json");
 }
 
 // Runs `body` if the caller may read; sends its error otherwise.
@@ -94,15 +85,28 @@ std::string SafeFileName(const std::string& name) {
 
 }  // namespace
 
+int HttpStatusOf(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange: return 400;
+    case absl::StatusCode::kUnauthenticated: return 401;
+    case absl::StatusCode::kPermissionDenied: return 403;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists: return 409;
+    case absl::StatusCode::kUnimplemented: return 501;
+    case absl::StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
 void RegisterJsonApi(httplib::Server& srv, const JsonApiOptions& o) {
   srv.Get("/api/health", [o](const httplib::Request& req, httplib::Response& res) {
     Guarded(o, req, res, [&] {
       ServiceSnapshot s = o.scheduler->Snapshot();
-      res.set_content("{\"version\": \"" QUANTD_VERSION "\", \"queue_depth\": " +
-                          std::to_string(s.queued) + ", \"tasks_running\": " +
-                          std::to_string(s.leased) + ", \"workers_connected\": " +
-                          std::to_string(s.workers) + "}\n",
-                      "application/json");
+      SendJson(res, {{"version", QUANTD_VERSION}, {"queue_depth", s.queued},
+                     {"tasks_running", s.leased}, {"workers_connected", s.workers}});
       return absl::OkStatus();
     });
   });
@@ -142,11 +146,8 @@ void RegisterJsonApi(httplib::Server& srv, const JsonApiOptions& o) {
                                                              static_cast<uint64_t>(after), 500));
       // The API has no message holding a list of events, so the list is joined here.
       std::string json = "{\"events\": [";
-      google::protobuf::util::JsonPrintOptions po;
-      po.preserve_proto_field_names = true;
       for (size_t i = 0; i < events.size(); ++i) {
-        std::string one;
-        (void)google::protobuf::util::MessageToJsonString(events[i], &one, po);
+        ASSIGN_OR_RETURN(std::string one, ProtoJson(events[i]));
         json += (i ? ", " : "") + one;
       }
       res.set_content(json + "]}\n", "application/json");

@@ -28,4 +28,7 @@ struct JsonApiOptions {
 
 void RegisterJsonApi(httplib::Server& server, const JsonApiOptions& options);
 
+// The one mapping from a status code to an HTTP status, for every HTTP route.
+int HttpStatusOf(absl::StatusCode code);
+
 }  // namespace quantd::server

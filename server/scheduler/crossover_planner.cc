@@ -58,15 +58,6 @@ std::string Num(double v) {
   return buf;
 }
 
-std::string RecipeName(const v1::CrossoverRecipe& r) {
-  switch (r.strategy()) {
-    case v1::RANDOM: return "random_" + Num(r.alpha()) + "_s" + std::to_string(r.seed());
-    case v1::LAYER: return "layer";
-    case v1::WEIGHTED: return "weighted_" + Num(r.alpha());
-    case v1::ALIGNED_WEIGHTED: return "aligned_" + Num(r.alpha());
-    default: return "unknown";
-  }
-}
 
 std::optional<v1::ChildRegime> SeedRegime(const std::string& name) {
   if (name == "short") return Short();
@@ -91,9 +82,10 @@ absl::Status ResolveRegime(const std::string& field, v1::ChildRegime* r) {
     if (r->lr() == 0) r->set_lr(base->lr());
     if (r->batch_size() == 0) r->set_batch_size(base->batch_size());
   }
+  constexpr char kNameChars[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
   if (r->name().empty() || r->name().size() > 32 ||
-      r->name().find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-          std::string::npos) {
+      r->name().find_first_not_of(kNameChars) != std::string::npos) {
     return absl::InvalidArgumentError(field + ".name: 1-32 characters of [A-Za-z0-9_], got '" +
                                       r->name() + "'");
   }
@@ -235,17 +227,21 @@ absl::Status ResolveCrossoverSpec(v1::JobSpec* spec, storage::ArtifactIndex* art
     }
   } else {
     if (c->preset() == v1::CROSSOVER_PRESET_UNSPECIFIED) c->set_preset(v1::MINIMAL);
+    bool full = c->preset() == v1::DEFAULT || c->preset() == v1::DEFAULT_QAT;
+    recipes = full ? DefaultRecipes() : MinimalRecipes();
     switch (c->preset()) {
-      case v1::DEFAULT: recipes = DefaultRecipes(); regimes = {Short(), Long()}; break;
-      case v1::MINIMAL_QAT: recipes = MinimalRecipes(); regimes = {Short(), ShortQat(), Long()}; break;
-      case v1::DEFAULT_QAT: recipes = DefaultRecipes(); regimes = {Short(), Long(), ShortQat()}; break;
-      default: recipes = MinimalRecipes(); regimes = {Short(), Medium(), Long()}; break;
+      case v1::DEFAULT: regimes = {Short(), Long()}; break;
+      case v1::MINIMAL_QAT: regimes = {Short(), ShortQat(), Long()}; break;
+      case v1::DEFAULT_QAT: regimes = {Short(), Long(), ShortQat()}; break;
+      default: regimes = {Short(), Medium(), Long()}; break;
     }
   }
   std::set<std::string> names;
   for (const auto& recipe : recipes) {
     for (const auto& regime : regimes) {
-      if (c->max_trials() > 0 && static_cast<uint32_t>(c->children_size()) >= c->max_trials()) break;
+      bool budget_spent =
+          c->max_trials() > 0 && static_cast<uint32_t>(c->children_size()) >= c->max_trials();
+      if (budget_spent) break;
       v1::CrossoverChild* child = c->add_children();
       *child->mutable_recipe() = recipe;
       *child->mutable_regime() = regime;
@@ -280,6 +276,16 @@ absl::StatusOr<std::vector<PlannedTask>> PlanCrossover(const v1::JobSpec& spec) 
     tasks.push_back(std::move(t));
   }
   return tasks;
+}
+
+std::string RecipeName(const v1::CrossoverRecipe& r) {
+  switch (r.strategy()) {
+    case v1::RANDOM: return "random_" + Num(r.alpha()) + "_s" + std::to_string(r.seed());
+    case v1::LAYER: return "layer";
+    case v1::WEIGHTED: return "weighted_" + Num(r.alpha());
+    case v1::ALIGNED_WEIGHTED: return "aligned_" + Num(r.alpha());
+    default: return "unknown";
+  }
 }
 
 uint32_t CrossoverBudgetSeconds(const v1::JobSpec& spec) {

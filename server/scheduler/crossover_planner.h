@@ -2,6 +2,7 @@
 // the list of children (recipe-major, cut at max_trials), one task each.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "server/scheduler/job_kinds.h"
@@ -13,5 +14,7 @@ absl::Status ResolveCrossoverSpec(v1::JobSpec* spec, storage::ArtifactIndex* art
 absl::StatusOr<std::vector<PlannedTask>> PlanCrossover(const v1::JobSpec& spec);
 // The search's timeout in seconds (0: none): children not started by then are skipped.
 uint32_t CrossoverBudgetSeconds(const v1::JobSpec& spec);
+// A recipe's part of a child's name: "random_0.5_s0", "layer", "weighted_0.3", "aligned_0.5".
+std::string RecipeName(const v1::CrossoverRecipe& recipe);
 
 }  // namespace quantd::server

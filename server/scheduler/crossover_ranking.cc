@@ -3,10 +3,13 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 
 #include "quantd/task_metric_names.h"
+#include "server/scheduler/crossover_planner.h"
 #include "server/scheduler/leaderboard.h"
 
 namespace quantd::server {
@@ -40,7 +43,7 @@ double Objective(v1::CrossoverObjective o, const google::protobuf::Map<std::stri
 
 std::string Regime(const v1::CrossoverChild& c) {
   const v1::ChildRegime& r = c.regime();
-  std::string s = c.name().substr(0, c.name().rfind('-')) + " x " + r.name();
+  std::string s = RecipeName(c.recipe()) + " x " + r.name();
   if (r.fine_tune() != v1::NO_FINE_TUNE) {
     char buf[64];
     snprintf(buf, sizeof(buf), " (%u ep, lr %g)", r.epochs(), r.lr());
@@ -123,17 +126,20 @@ v1::Leaderboard RankCrossover(const v1::Job& job, const std::vector<storage::Tas
 
 std::string CrossoverManifest(const v1::Job& job, const v1::Leaderboard& board) {
   google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
   o.preserve_proto_field_names = true;
   std::string spec, leaderboard;
   (void)google::protobuf::util::MessageToJsonString(job.spec(), &spec, o);
   (void)google::protobuf::util::MessageToJsonString(board, &leaderboard, o);
   const v1::CrossoverSearchSpec& c = job.spec().crossover_search();
-  return "{\n\"schema_version\": \"1\",\n\"job_id\": \"" + job.id() +
-         "\",\n\"kind\": \"crossover_search\",\n\"inputs\": {\"parent_a\": \"" +
-         c.parent_a_sha256() + "\", \"parent_b\": \"" + c.parent_b_sha256() +
-         "\"},\n\"created_ms\": " + std::to_string(job.created_ms()) +
-         ",\n\"resolved_spec\": " + spec + ",\n\"leaderboard\": " + leaderboard + "}\n";
+  nlohmann::ordered_json m;
+  m["schema_version"] = "1";
+  m["job_id"] = job.id();
+  m["kind"] = "crossover_search";
+  m["inputs"] = {{"parent_a", c.parent_a_sha256()}, {"parent_b", c.parent_b_sha256()}};
+  m["created_ms"] = job.created_ms();
+  m["resolved_spec"] = nlohmann::ordered_json::parse(spec);
+  m["leaderboard"] = nlohmann::ordered_json::parse(leaderboard);
+  return m.dump(2) + "\n";
 }
 
 }  // namespace quantd::server

@@ -163,9 +163,10 @@ std::string DescribeRegime(const v1::HeadToHeadCandidate& c) {
   };
   if (c.has_ptq()) {
     const v1::PtqSpec& p = c.ptq();
-    std::string s = p.mode() == v1::STATIC
-                        ? "ptq static " + Lower(v1::CalibrationMethod_Name(p.calibration().method()))
-                        : "ptq dynamic";
+    std::string s =
+        p.mode() == v1::STATIC
+            ? "ptq static " + Lower(v1::CalibrationMethod_Name(p.calibration().method()))
+            : "ptq dynamic";
     s += " " + granularity(p.granularity());
     if (p.has_budget() && p.budget().accuracy_aware()) s += " accuracy-aware";
     return s;

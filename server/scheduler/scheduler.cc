@@ -86,10 +86,8 @@ absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
                      static_cast<int>(spec.max_attempts())});
   }
   int64_t now = options_.clock->NowMs();
-  int64_t deadline = 0;
-  if (kind->budget_seconds && kind->budget_seconds(spec) > 0) {
-    deadline = now + int64_t{1000} * kind->budget_seconds(spec);
-  }
+  uint32_t budget_s = kind->budget_seconds ? kind->budget_seconds(spec) : 0;
+  int64_t deadline = budget_s > 0 ? now + int64_t{1000} * budget_s : 0;
   absl::Status inserted = options_.jobs->InsertJob(job, tasks, now, deadline);
   if (absl::IsAlreadyExists(inserted) && !spec.client_request_id().empty()) {
     // Lost a race with a concurrent submit carrying the same key: return the winner.

@@ -138,4 +138,20 @@ void Row(const std::string& model, const std::string& variant, int64_t size, int
          best.b1_median_ms / t.b1_median_ms, t.b64_ms, best.b64_ms / t.b64_ms, quality);
 }
 
+FashionModel OpenFashionModel(const char* self, const std::string& fixtures,
+                              const std::string& name, const at::Tensor& labels) {
+  FashionModel m;
+  m.name = name;
+  std::string model_path = fixtures + "/" + name + ".pt";
+  std::string inputs_path = fixtures + (name == "fashion_cnn" ? "/fashion_test_images_nchw.npy"
+                                                              : "/fashion_test_images.npy");
+  m.float_bytes = Slurp(model_path);
+  m.x = Npy(inputs_path);
+  m.fp32 = torch::jit::freeze(Load(m.float_bytes, name));
+  m.best = Fp32Rows(self, name, model_path, inputs_path, m.float_bytes, m.x,
+                    Accuracy(m.fp32, m.x, labels));
+  m.size = static_cast<int64_t>(m.float_bytes.size());
+  return m;
+}
+
 }  // namespace quantd::bench

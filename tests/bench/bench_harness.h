@@ -38,4 +38,17 @@ Timing Fp32Rows(const char* self, const std::string& name, const std::string& mo
 void Row(const std::string& model, const std::string& variant, int64_t size, int64_t fp32_size,
          Timing t, Timing best_fp32, double quality);
 
+// A Fashion-MNIST fixture model ("fashion_cnn" takes NCHW images, the MLPs flat ones) with its
+// test images, after its fp32 rows were printed (quality: test accuracy).
+struct FashionModel {
+  std::string name;
+  std::string float_bytes;
+  at::Tensor x;              // test images in the model's layout
+  torch::jit::Module fp32;   // frozen
+  Timing best;               // the faster fp32 per column
+  int64_t size = 0;          // fp32 archive bytes
+};
+FashionModel OpenFashionModel(const char* self, const std::string& fixtures,
+                              const std::string& name, const at::Tensor& labels);
+
 }  // namespace quantd::bench

@@ -18,36 +18,28 @@ int main(int argc, char** argv) {
         at::Tensor labels = bench::Npy(fixtures + "/fashion_test_labels.npy");
         for (const std::string name : {"fashion_cnn", "fashion_mlp"}) {
           bool cnn = name == "fashion_cnn";
-          std::string model_path = fixtures + "/" + name + ".pt";
-          std::string inputs_path =
-              fixtures + (cnn ? "/fashion_test_images_nchw.npy" : "/fashion_test_images.npy");
-          std::string float_bytes = bench::Slurp(model_path);
-          at::Tensor x = bench::Npy(inputs_path);
           // The calibration set both tools see: the same 640 training images.
           at::Tensor calib = bench::Npy(fixtures + "/fashion_calib_images_nchw.npy");
           if (!cnn) calib = calib.reshape({calib.size(0), 784});
-          torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
-          bench::Timing best = bench::Fp32Rows(self, name, model_path, inputs_path, float_bytes, x,
-                                               bench::Accuracy(fp32, x, labels));
-          int64_t fsize = static_cast<int64_t>(float_bytes.size());
+          bench::FashionModel m = bench::OpenFashionModel(self, fixtures, name, labels);
 
           std::string ref_bytes = bench::Slurp(refs + "/" + name + "_pytorch_static.pt");
           torch::jit::Module ref = bench::Load(ref_bytes, "reference");
-          bench::Timing t_ref = bench::Time(ref, x);
-          double ref_acc = bench::Accuracy(ref, x, labels);
+          bench::Timing t_ref = bench::Time(ref, m.x);
+          double ref_acc = bench::Accuracy(ref, m.x, labels);
           for (const auto& method : worker::CalibrationMethods()) {
             worker::StaticQuantOptions o;
             o.method = &method;
-            auto ours = worker::QuantizeStatic(bench::Load(float_bytes, name), calib, o, {});
+            auto ours = worker::QuantizeStatic(bench::Load(m.float_bytes, name), calib, o, {});
             if (!ours.ok()) {
               fprintf(stderr, "%s: %s\n", method.name, ours.status().ToString().c_str());
               return 1;
             }
             std::string bytes = *worker::SaveTorchScript(ours->module);
-            bench::Timing t = bench::Time(ours->module, x);
+            bench::Timing t = bench::Time(ours->module, m.x);
             bench::Row(name, std::string("quantd static ") + method.name,
-                       static_cast<int64_t>(bytes.size()), fsize, t, best,
-                       bench::Accuracy(ours->module, x, labels));
+                       static_cast<int64_t>(bytes.size()), m.size, t, m.best,
+                       bench::Accuracy(ours->module, m.x, labels));
             if (std::string(method.name) == "minmax") {
               printf(
                   "quantd minmax vs pytorch FX on %s: size %.2fx smaller, batch-1 %.2fx, batch-64 "
@@ -57,7 +49,7 @@ int main(int argc, char** argv) {
             }
           }
           bench::Row(name, "pytorch FX static (minmax)", static_cast<int64_t>(ref_bytes.size()),
-                     fsize, t_ref, best, ref_acc);
+                     m.size, t_ref, m.best, ref_acc);
         }
         return 0;
       });

@@ -22,34 +22,26 @@ int main(int argc, char** argv) {
         at::Tensor calib = bench::Npy(fixtures + "/fashion_calib_images_nchw.npy");
         for (const std::string name : {"fashion_cnn", "fashion_mlp_outlier"}) {
           bool cnn = name == "fashion_cnn";
-          std::string model_path = fixtures + "/" + name + ".pt";
-          std::string inputs_path =
-              fixtures + (cnn ? "/fashion_test_images_nchw.npy" : "/fashion_test_images.npy");
-          std::string float_bytes = bench::Slurp(model_path);
-          at::Tensor x = bench::Npy(inputs_path);
           at::Tensor train = cnn ? calib : calib.reshape({calib.size(0), 784});
-          torch::jit::Module fp32 = torch::jit::freeze(bench::Load(float_bytes, name));
-          bench::Timing best = bench::Fp32Rows(self, name, model_path, inputs_path, float_bytes, x,
-                                               bench::Accuracy(fp32, x, labels));
-          int64_t fsize = static_cast<int64_t>(float_bytes.size());
+          bench::FashionModel m = bench::OpenFashionModel(self, fixtures, name, labels);
           at::Tensor teacher;
           {
             c10::InferenceMode guard;
-            teacher = fp32.forward({train}).toTensor().clone();
+            teacher = m.fp32.forward({train}).toTensor().clone();
           }
           for (bool per_channel : {false, true}) {
             const char* g = per_channel ? "per-channel" : "per-tensor";
             worker::StaticQuantOptions ptq;
             ptq.method = *worker::FindCalibrationMethod("minmax");
             ptq.per_channel_weights = per_channel;
-            auto p = worker::QuantizeStatic(bench::Load(float_bytes, name), train, ptq, {});
+            auto p = worker::QuantizeStatic(bench::Load(m.float_bytes, name), train, ptq, {});
             worker::QatOptions qo;
             qo.epochs = 5;
             qo.lr = 1e-3;
             qo.batch_size = 32;
             qo.per_channel_weights = per_channel;
-            auto q = worker::TrainQat(bench::Load(float_bytes, name), train, teacher, std::nullopt,
-                                      qo, {}, {});
+            auto q = worker::TrainQat(bench::Load(m.float_bytes, name), train, teacher,
+                                      std::nullopt, qo, {}, {});
             if (!p.ok() || !q.ok()) {
               fprintf(stderr, "%s: %s\n", name.c_str(),
                       (p.ok() ? q.status() : p.status()).ToString().c_str());
@@ -59,8 +51,8 @@ int main(int argc, char** argv) {
                 {"static PTQ", &p->module}, {"QAT", &q->module}};
             for (auto& [label, module] : variants) {
               std::string bytes = *worker::SaveTorchScript(*module);
-              bench::Row(name, label + " " + g, static_cast<int64_t>(bytes.size()), fsize,
-                         bench::Time(*module, x), best, bench::Accuracy(*module, x, labels));
+              bench::Row(name, label + " " + g, static_cast<int64_t>(bytes.size()), m.size,
+                         bench::Time(*module, m.x), m.best, bench::Accuracy(*module, m.x, labels));
             }
           }
         }

@@ -190,7 +190,9 @@ async function jobDetail(id) {
   if (job.kind === "HEAD_TO_HEAD" || job.kind === "CROSSOVER_SEARCH") {
     cards.append(leaderboardCard((await api(`/api/jobs/${id}/leaderboard`)).leaderboard));
   }
+  // While the job runs, only new events are fetched; the page is rebuilt once, when it ends.
   let after = 0;
+  const live = state => ["QUEUED", "RUNNING"].includes(state);
   const poll = async () => {
     const {events} = await api(`/api/jobs/${id}/events?after=${after}`);
     for (const e of events || []) {
@@ -198,7 +200,9 @@ async function jobDetail(id) {
       eventsBox.append(el("div", {}, `[${e.seq}] ${e.type} ${e.state} ${(e.progress && e.progress.phase) || ""} ${e.message || ""}`));
     }
     eventsBox.scrollTop = eventsBox.scrollHeight;
-    if (["QUEUED", "RUNNING"].includes(job.state)) timer = setTimeout(route, 2000);
+    if (!live(job.state)) return;
+    const now = (await api("/api/jobs/" + encodeURIComponent(id))).job;
+    timer = setTimeout(live(now.state) ? poll : route, live(now.state) ? 2000 : 0);
   };
   await poll();
 }
