@@ -13,6 +13,11 @@ inline constexpr char kThroughput[] = "throughput_samples_per_s";
 inline constexpr char kTop1Agreement[] = "top1_agreement";      // with the float model
 inline constexpr char kAccuracy[] = "accuracy";                 // with labels only
 inline constexpr char kFloatAccuracy[] = "float_accuracy";
+// A regressor (one output value per sample): PLCC of the int8 model against the labels (or
+// against float without labels; then float_plcc is 1), so plcc drop = float_plcc - plcc.
+inline constexpr char kPlcc[] = "plcc";
+inline constexpr char kFloatPlcc[] = "float_plcc";
+inline constexpr char kRmse[] = "rmse";  // int8 vs float
 // A crossover child against its parents (top-1 agreement, KL(parent || child), output MSE).
 inline constexpr char kAgreeA[] = "agree_a";
 inline constexpr char kAgreeB[] = "agree_b";
@@ -27,5 +32,6 @@ inline constexpr char kInt8[] = "int8";                           // 1 when the 
 inline constexpr char kObjective[] = "objective";                 // the search's ranking value
 inline constexpr char kAccuracyDrop[] = "accuracy_drop";
 inline constexpr char kRelativeAccuracyDrop[] = "accuracy_drop_relative";
+inline constexpr char kPlccDrop[] = "plcc_drop";
 
 }  // namespace quantd::metric

@@ -55,24 +55,24 @@ absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
         return absl::InvalidArgumentError(
             field + ".synthetic.shape: empty; give the per-sample shape, e.g. [8]");
       }
-      int64_t elements = 1;
+      uint32_t count = s->count();
+      RETURN_IF_ERROR(DefaultAndLimit(field + ".synthetic.count", kDefaultSyntheticCount,
+                                      kMaxSamples, &count));
+      s->set_count(count);
+      // Overflow-checked: a shape like [2^62] must be refused here, not wrap around.
+      int64_t elements = s->count();
       for (int i = 0; i < s->shape_size(); ++i) {
         if (s->shape(i) <= 0) {
           return absl::InvalidArgumentError(field + ".synthetic.shape[" + std::to_string(i) +
                                             "]: must be positive, got " +
                                             std::to_string(s->shape(i)));
         }
-        elements *= s->shape(i);
-        if (elements > kMaxSyntheticElements) break;
-      }
-      uint32_t count = s->count();
-      RETURN_IF_ERROR(DefaultAndLimit(field + ".synthetic.count", kDefaultSyntheticCount,
-                                      kMaxSamples, &count));
-      s->set_count(count);
-      if (elements * s->count() > kMaxSyntheticElements) {
-        return absl::InvalidArgumentError(
-            field + ".synthetic: count x shape is more than " +
-            std::to_string(kMaxSyntheticElements) + " elements");
+        if (__builtin_mul_overflow(elements, s->shape(i), &elements) ||
+            elements > kMaxSyntheticElements) {
+          return absl::InvalidArgumentError(
+              field + ".synthetic: count x shape is more than " +
+              std::to_string(kMaxSyntheticElements) + " elements");
+        }
       }
       break;
     }

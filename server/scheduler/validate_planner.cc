@@ -43,6 +43,7 @@ absl::Status ResolveValidateSpec(v1::JobSpec* spec, storage::ArtifactIndex* arti
     t->set_min_teacher_agreement(0.75);
   }
   if (!t->has_max_latency_ratio()) t->set_max_latency_ratio(2.0);
+  if (!t->has_max_plcc_drop()) t->set_max_plcc_drop(0.01);
   RETURN_IF_ERROR(CheckFraction("validate.thresholds.min_top1_agreement",
                                 t->min_top1_agreement()));
   RETURN_IF_ERROR(CheckFraction("validate.thresholds.min_topk_agreement",
@@ -66,6 +67,7 @@ absl::Status ResolveValidateSpec(v1::JobSpec* spec, storage::ArtifactIndex* arti
     RETURN_IF_ERROR(CheckFraction("validate.thresholds.max_accuracy_drop",
                                   t->max_accuracy_drop()));
   }
+  RETURN_IF_ERROR(CheckFraction("validate.thresholds.max_plcc_drop", t->max_plcc_drop()));
   return absl::OkStatus();
 }
 

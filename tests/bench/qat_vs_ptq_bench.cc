@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
             qo.lr = 1e-3;
             qo.batch_size = 32;
             qo.per_channel_weights = per_channel;
-            auto q = worker::TrainQat(bench::Load(m.float_bytes, name), train, teacher,
+            auto q = worker::TrainQat(bench::Load(m.float_bytes, name), train, {teacher},
                                       std::nullopt, qo, {}, {});
             if (!p.ok() || !q.ok()) {
               fprintf(stderr, "%s: %s\n", name.c_str(),

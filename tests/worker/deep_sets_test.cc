@@ -60,7 +60,7 @@ TEST_F(DeepSetsTest, QatKeepsAccuracyAndPermutationInvariance) {
   QatOptions o;
   o.epochs = 2;
   o.lr = 1e-4;
-  auto r = TrainQat(model_, train_.slice(0, 0, 1024), teacher, std::nullopt, o, {}, {});
+  auto r = TrainQat(model_, train_.slice(0, 0, 1024), {teacher}, std::nullopt, o, {}, {});
   ASSERT_TRUE(r.ok()) << r.status();
   ExpectGoodInt8(r->module);
 }

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "test_util/in_memory_task_context.h"
+#include "test_util/python_check.h"
 #include "test_util/quantd_process.h"
 #include "worker/engine/runtime_setup.h"
 
@@ -279,10 +281,33 @@ TEST(PtqHandlerOutputsTest, TwoHeadedModelReportsTheSecondOutput) {
   auto r = RunPtqTask(task, ctx);
   ASSERT_TRUE(r.ok()) << r.status();
   auto report = nlohmann::json::parse(ctx.stored["report"]);
-  EXPECT_EQ(report["outputs"]["count"], 2);
-  ASSERT_EQ(report["outputs"]["others"].size(), 1u);
-  EXPECT_LT(report["outputs"]["others"][0]["max_abs_error"].get<double>(), 0.1);
+  EXPECT_EQ(report["output_structure"], "(T, T)");
+  ASSERT_EQ(report["outputs"].size(), 2u);
+  // The policy head is judged as a classifier, the tanh value head as a regressor.
+  const auto& policy = report["outputs"]["output[0]"];
+  const auto& value = report["outputs"]["output[1]"];
+  EXPECT_EQ(policy["task"], "classification");
+  EXPECT_GE(policy["top1_agreement"]["value"].get<double>(), 0.9);
+  EXPECT_EQ(value["task"], "regression");
+  EXPECT_FALSE(value.contains("top1_agreement"));
+  EXPECT_LT(value["vs_float"]["rmse"].get<double>(), 0.05);
+  EXPECT_GT(value["vs_float"]["plcc"].get<double>(), 0.95);
+  EXPECT_LT(value["max_abs_error"].get<double>(), 0.1);
   EXPECT_GE(report["accuracy"]["top1_agreement"]["value"].get<double>(), 0.9);
+  // The stored bytes reload with the float model's tuple, in LibTorch and in PyTorch.
+  auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
+  EXPECT_EQ(manifest["round_trip"]["structure"], "(T, T)");
+  EXPECT_TRUE(manifest["round_trip"]["bit_exact"].get<bool>());
+  std::string dir = testing::MakeTempDir("two-headed");
+  std::ofstream(dir + "/q.pt", std::ios::binary) << ctx.stored["model"];
+  auto py = testing::RunPython(
+      "import torch, numpy as np\n"
+      "m = torch.jit.load('" + dir + "/q.pt')\n"
+      "x = torch.from_numpy(np.load('" + testing::FixturePath("alphazero_boards.npy") + "'))\n"
+      "p, v = m(x[:8])\n"
+      "print(type(m(x[:8])).__name__, tuple(p.shape), tuple(v.shape))\n");
+  ASSERT_TRUE(py.ok()) << py.status();
+  EXPECT_EQ(*py, "tuple (8, 7) (8, 1)\n");
   // Residual blocks share module classes, so one-layer-at-a-time analysis cannot run; the
   // report says why instead of failing the job.
   EXPECT_TRUE(report["per_layer"].contains("unavailable"));

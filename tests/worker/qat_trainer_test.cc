@@ -44,7 +44,7 @@ TEST(QatTrainerTest, DistillationToTheFloatModelGivesRealInt8Kernels) {
   o.lr = 1e-4;
   o.batch_size = 64;
   std::vector<QatEpoch> seen;
-  auto result = TrainQat(cnn, train_x, teacher, std::nullopt, o, {},
+  auto result = TrainQat(cnn, train_x, {teacher}, std::nullopt, o, {},
                          [&](const QatEpoch& e, const torch::jit::Module&) {
                            seen.push_back(e);
                            return true;
@@ -72,11 +72,11 @@ TEST(QatTrainerTest, StopsWhenTheEpochCallbackSaysSo) {
   o.loss = QatLoss::kCrossEntropy;
   o.epochs = 5;
   int calls = 0;
-  auto result = TrainQat(cnn, x, std::nullopt, y, o, {},
+  auto result = TrainQat(cnn, x, {}, y, o, {},
                          [&](const QatEpoch&, const torch::jit::Module&) { return ++calls < 2; });
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(calls, 2);
-  auto missing = TrainQat(cnn, x, std::nullopt, std::nullopt, o, {}, {});
+  auto missing = TrainQat(cnn, x, {}, std::nullopt, o, {}, {});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
 }
 

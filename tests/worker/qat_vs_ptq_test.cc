@@ -44,7 +44,7 @@ TEST(QatVsPtqTest, QatBeatsStaticPtqWhereOneChannelDominatesTheScale) {
   qat.lr = 1e-3;
   qat.batch_size = 32;
   qat.per_channel_weights = false;
-  auto qat_model = TrainQat(mlp, train, teacher, std::nullopt, qat, {}, {});
+  auto qat_model = TrainQat(mlp, train, {teacher}, std::nullopt, qat, {}, {});
   ASSERT_TRUE(qat_model.ok()) << qat_model.status();
 
   double f = Accuracy(mlp, x, y);

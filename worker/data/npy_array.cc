@@ -63,10 +63,15 @@ absl::StatusOr<NpyArray> ParseNpy(const std::string& bytes, const std::string& w
   if (offset + header_len > bytes.size()) return bad("truncated header");
   std::string header = bytes.substr(offset, header_len);
 
+  static const std::regex kStructured(R"('descr'\s*:\s*\[)");
   static const std::regex kDescr(R"('descr'\s*:\s*'([^']*)')");
   static const std::regex kFortran(R"('fortran_order'\s*:\s*(True|False))");
   static const std::regex kShape(R"('shape'\s*:\s*\(([^)]*)\))");
   std::smatch m;
+  if (std::regex_search(header, m, kStructured)) {
+    return bad("structured dtypes (records with named fields) are not supported; save a plain "
+               "numeric array");
+  }
   if (!std::regex_search(header, m, kDescr)) return bad("header has no 'descr'");
   std::string descr = m[1];
   const DtypeRow* row = nullptr;
@@ -83,12 +88,28 @@ absl::StatusOr<NpyArray> ParseNpy(const std::string& bytes, const std::string& w
   NpyArray array;
   array.dtype = row->dtype;
   std::string dims = m[1];
-  static const std::regex kDim(R"(\d+)");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), kDim);
-       it != std::sregex_iterator(); ++it) {
-    std::string d = it->str();
-    if (d.size() > 12) return bad("dimension " + d + " is too large");
-    array.shape.push_back(std::stoll(d));
+  // "(N, C)", "(N,)" or "()": comma-separated non-negative integers, nothing else.
+  size_t start = 0;
+  while (start <= dims.size()) {
+    size_t comma = dims.find(',', start);
+    std::string token = dims.substr(start, comma == std::string::npos ? std::string::npos
+                                                                       : comma - start);
+    token.erase(0, token.find_first_not_of(" \t"));
+    token.erase(token.find_last_not_of(" \t") + 1);
+    bool last = comma == std::string::npos;
+    if (token.empty()) {
+      // Only a trailing comma ("(N,)") or an empty shape ("()") leaves an empty token.
+      if (last && (!array.shape.empty() || start == 0)) break;
+      return bad("shape (" + dims + ") is malformed");
+    }
+    if (token[0] == '-') return bad("shape (" + dims + ") has a negative dimension " + token);
+    if (token.find_first_not_of("0123456789") != std::string::npos) {
+      return bad("shape (" + dims + ") has a dimension that is not an integer: '" + token + "'");
+    }
+    if (token.size() > 12) return bad("dimension " + token + " is too large");
+    array.shape.push_back(std::stoll(token));
+    if (last) break;
+    start = comma + 1;
   }
   int64_t n = 1;
   for (int64_t d : array.shape) {

@@ -18,11 +18,13 @@ struct NpyArray {
   std::string data;  // raw little-endian elements, C order
 
   int64_t NumElements() const;
+  bool IsFloat() const { return dtype == NpyDtype::kFloat32 || dtype == NpyDtype::kFloat64; }
   std::string DtypeName() const;
 };
 
 // INVALID_ARGUMENT naming `what` (e.g. "ptq.inputs.npy_sha256") and the defect: bad magic,
-// unsupported dtype or byte order, Fortran order, truncated or oversized data.
+// unsupported or structured dtype or byte order, Fortran order, a shape that is not a tuple of
+// non-negative integers, truncated or oversized data.
 absl::StatusOr<NpyArray> ParseNpy(const std::string& bytes, const std::string& what);
 // Float data converted to float32 (float64 narrows); INVALID_ARGUMENT for other dtypes or any
 // NaN/Inf, naming the first bad element's index.

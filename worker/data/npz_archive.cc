@@ -90,6 +90,9 @@ absl::StatusOr<std::map<std::string, NpyArray>> ParseNpz(const std::string& b,
       return bad("member '" + name + "' is not a .npy array");
     }
     std::string key = name.substr(0, name.size() - 4);
+    if (arrays.count(key)) {
+      return bad("member '" + name + "' appears more than once; which one is meant is ambiguous");
+    }
     ASSIGN_OR_RETURN(arrays[key], ParseNpy(member, what + "['" + key + "']"));
   }
   if (arrays.empty()) return bad("the archive holds no arrays");

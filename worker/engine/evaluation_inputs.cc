@@ -66,14 +66,24 @@ absl::StatusOr<EvaluationInputs> LoadEvaluationInputs(const v1::InputData& spec,
     std::string what = field + ".labels_npy_sha256";
     ASSIGN_OR_RETURN(std::string bytes, context.FetchArtifact(spec.labels_npy_sha256()));
     ASSIGN_OR_RETURN(NpyArray array, ParseNpy(bytes, what));
-    ASSIGN_OR_RETURN(std::vector<int64_t> ids, NpyToInt64(array, what));
-    if (static_cast<int64_t>(ids.size()) != out.samples.size(0)) {
-      return absl::InvalidArgumentError(what + ": has " + std::to_string(ids.size()) +
+    int64_t count = array.NumElements();
+    if (array.shape.size() > 2 || (array.shape.size() == 2 && array.shape[1] != 1)) {
+      return absl::InvalidArgumentError(what + ": labels must be [N] (or [N, 1]), got shape " +
+                                        c10::str(at::IntArrayRef(array.shape)));
+    }
+    if (count != out.samples.size(0)) {
+      return absl::InvalidArgumentError(what + ": has " + std::to_string(count) +
                                         " labels for " + std::to_string(out.samples.size(0)) +
                                         " samples");
     }
-    out.labels = torch::from_blob(ids.data(), {static_cast<int64_t>(ids.size())}, at::kLong)
-                     .clone();
+    if (array.IsFloat()) {
+      // Float labels are regression targets (e.g. quality scores a PLCC gate is judged on).
+      ASSIGN_OR_RETURN(std::vector<float> targets, NpyToFloat32(array, what));
+      out.labels = torch::from_blob(targets.data(), {count}, at::kFloat).to(at::kDouble);
+    } else {
+      ASSIGN_OR_RETURN(std::vector<int64_t> ids, NpyToInt64(array, what));
+      out.labels = torch::from_blob(ids.data(), {count}, at::kLong).clone();
+    }
   }
   return out;
 }

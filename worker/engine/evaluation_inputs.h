@@ -1,5 +1,6 @@
 // Builds the tensors a job evaluates on: a stored .npy ([N, ...] float), or seeded synthetic
-// standard-normal samples of a declared per-sample shape; plus optional int class labels.
+// standard-normal samples of a declared per-sample shape; plus optional labels: integer class
+// ids, or float regression targets.
 #pragma once
 
 #include <torch/script.h>
@@ -15,7 +16,7 @@ namespace quantd::worker {
 
 struct EvaluationInputs {
   at::Tensor samples;               // [N, ...] float32
-  std::optional<at::Tensor> labels; // [N] int64
+  std::optional<at::Tensor> labels; // [N]: int64 class ids, or float64 regression targets
   std::string description;          // e.g. "npy sha256:ab12.. [10000, 784]" or "synthetic ..."
   uint64_t seed = 0;                // synthetic only
 };

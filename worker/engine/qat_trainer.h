@@ -49,10 +49,13 @@ using QatEpochCallback = std::function<bool(const QatEpoch&, const torch::jit::M
 // lands between steps; returning false stops training with CANCELLED.
 using QatStepCallback = std::function<bool(int epoch, int64_t step, int64_t steps_per_epoch)>;
 
-// `teacher_outputs` are the targets per sample for MSE/KL ([N, C]); `labels` ([N] class ids)
-// for cross-entropy.
+// `teacher_outputs` are the teacher's outputs per sample, one tensor per model output (depth
+// first, as RunBatchedOutputs gives them): output[0] trains with the configured loss (MSE/KL
+// toward teacher_outputs[0], or cross-entropy with `labels`, [N] class ids), every further
+// output with MSE toward its teacher tensor, so a value head keeps up with a policy head.
+// INVALID_ARGUMENT naming the epoch and step when the loss stops being finite.
 absl::StatusOr<QatResult> TrainQat(const torch::jit::Module& float_model, const at::Tensor& inputs,
-                                   const std::optional<at::Tensor>& teacher_outputs,
+                                   const std::vector<at::Tensor>& teacher_outputs,
                                    const std::optional<at::Tensor>& labels,
                                    const QatOptions& options, const QatStart& start,
                                    const QatEpochCallback& on_epoch,

@@ -12,8 +12,16 @@ def forward(self, x: Tensor) -> Tensor:
     if self.hist_enabled:
         self.histogram = self.histogram + torch.histc(v, self.histogram.numel(), self.min_val, self.max_val)
     else:
-        self.min_val = min(self.min_val, float(v.min()))
-        self.max_val = max(self.max_val, float(v.max()))
+        finite = torch.isfinite(v)
+        bad = int((~finite).sum())
+        seen = v
+        if bad > 0:
+            # Counted, so calibration can refuse them instead of ranging over Inf.
+            self.nonfinite = self.nonfinite + bad
+            seen = v[finite]
+        if seen.numel() > 0:
+            self.min_val = min(self.min_val, float(seen.min()))
+            self.max_val = max(self.max_val, float(seen.max()))
         if self.is_weight:
             if self.per_channel:
                 self.absmax = v.flatten(1).abs().amax(1)
@@ -33,6 +41,7 @@ torch::jit::Module MakeRecorder(bool weight, bool per_channel) {
       per_channel);
   m.register_attribute("is_weight", c10::BoolType::get(), weight);
   m.register_attribute("hist_enabled", c10::BoolType::get(), false);
+  m.register_attribute("nonfinite", c10::IntType::get(), static_cast<int64_t>(0));
   m.register_attribute("histogram", c10::TensorType::get(), at::zeros({kHistogramBins}));
   m.register_attribute("absmax", c10::TensorType::get(), at::zeros({1}));
   m.define(kRecorderSource);
@@ -71,6 +80,10 @@ bool IsWeightRecorder(const torch::jit::Module& m) {
 
 void EnableHistograms(torch::jit::Module& recorder) {
   recorder.setattr("hist_enabled", true);
+}
+
+int64_t NonFiniteCount(const torch::jit::Module& recorder) {
+  return recorder.attr("nonfinite").toInt();
 }
 
 Histogram ReadHistogram(const torch::jit::Module& recorder) {

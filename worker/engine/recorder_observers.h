@@ -25,6 +25,8 @@ bool IsRecorder(const torch::jit::Module& m);
 bool IsWeightRecorder(const torch::jit::Module& m);
 void EnableHistograms(torch::jit::Module& recorder);  // fixes the range seen so far
 Histogram ReadHistogram(const torch::jit::Module& recorder);
+// NaN / Inf values the recorder met (and left out of min/max).
+int64_t NonFiniteCount(const torch::jit::Module& recorder);
 void SetActivationQParams(torch::jit::Module& recorder, const AffineQParams& q);
 // scale = max|w| / 127 per channel (or overall), zero point 0. Returns the smallest weight SQNR
 // proxy inputs: the chosen scales.

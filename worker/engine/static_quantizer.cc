@@ -2,12 +2,12 @@
 #include "worker/engine/static_quantizer.h"
 
 #include <torch/csrc/jit/passes/fold_conv_bn.h>
-#include <torch/csrc/jit/passes/quantization/finalize.h>
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
-#include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
+#include <cmath>
 #include <set>
 
+#include "worker/engine/int8_conversion.h"
 #include "worker/engine/recorder_observers.h"
 #include "worker/engine/torch_guard.h"
 
@@ -102,6 +102,25 @@ std::vector<FloatOp> FindFloatOps(Module& quantized) {
   return out;
 }
 
+// Every recorder must have seen finite values: a range over Inf, or one made up for a tensor no
+// calibration sample reached, would be a number nobody measured.
+absl::Status CheckCalibrated(const std::string& name, const Module& recorder, int64_t samples) {
+  if (int64_t bad = NonFiniteCount(recorder); bad > 0) {
+    return absl::InvalidArgumentError(
+        "ptq.calibration: the tensor observed at " + name + " had " + std::to_string(bad) +
+        " non-finite values (NaN or Inf) on the calibration inputs; the model overflows or "
+        "divides by zero on them");
+  }
+  Histogram h = ReadHistogram(recorder);
+  if (!std::isfinite(h.lo) || !std::isfinite(h.hi)) {
+    return absl::InvalidArgumentError(
+        "ptq.calibration: no value reached the tensor observed at " + name + " in " +
+        std::to_string(samples) + " calibration samples; calibrate with inputs that exercise "
+        "every branch of the model");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<StaticQuantResult> QuantizeStatic(const Module& float_module,
@@ -136,9 +155,12 @@ absl::StatusOr<StaticQuantResult> QuantizeStatic(const Module& float_module,
   }
   ASSIGN_OR_RETURN(Module observed, std::move(inserted));
   RETURN_IF_ERROR(Calibrate(observed, calibration, options.calibration_batch, should_stop));
+  if (should_stop && should_stop()) return absl::CancelledError("task cancelled");
   std::vector<Module> recorders;
   for (const auto& sub : observed.named_modules()) {
-    if (IsRecorder(sub.value)) recorders.push_back(sub.value);
+    if (!IsRecorder(sub.value)) continue;
+    recorders.push_back(sub.value);
+    RETURN_IF_ERROR(CheckCalibrated(sub.name, sub.value, calibration.size(0)));
   }
   if (options.method->needs_histogram) {
     for (auto& r : recorders) {
@@ -162,8 +184,7 @@ absl::StatusOr<StaticQuantResult> QuantizeStatic(const Module& float_module,
       t.range_min = -scales.max().item<double>() * 127.0;
       t.range_max = scales.max().item<double>() * 127.0;
     } else {
-      Range range = std::isfinite(h.lo) ? options.method->choose_range(h, options.params)
-                                        : Range{0.0, 1.0};  // never reached during calibration
+      Range range = options.method->choose_range(h, options.params);
       AffineQParams q = AffineQParamsFor(range);
       SetActivationQParams(r, q);
       t.range_min = range.lo;
@@ -173,12 +194,7 @@ absl::StatusOr<StaticQuantResult> QuantizeStatic(const Module& float_module,
     }
     result.tensors.push_back(t);
   }
-  ASSIGN_OR_RETURN(result.module,
-                   TorchGuard(absl::StatusCode::kUnimplemented, "converting to int8", [&] {
-                     Module qdq = torch::jit::InsertQuantDeQuant(observed, "forward", false,
-                                                                 false, QuantType::STATIC);
-                     return torch::jit::Finalize(qdq, QuantType::STATIC, {});
-                   }));
+  ASSIGN_OR_RETURN(result.module, ConvertObservedToInt8(observed, "converting to int8"));
   result.float_ops = FindFloatOps(result.module);
   return result;
 }

@@ -16,6 +16,7 @@
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/handlers/gates.h"
+#include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/prefixed_task_context.h"
@@ -94,7 +95,7 @@ absl::StatusOr<FineTuned> FineTune(const Module& child, const v1::CrossoverSearc
       return !ctx.Cancelled();
     };
     auto on_step = [&](int, int64_t, int64_t) { return !ctx.Cancelled(); };
-    ASSIGN_OR_RETURN(QatResult r, TrainQat(child, inputs, targets, std::nullopt, o, QatStart{},
+    ASSIGN_OR_RETURN(QatResult r, TrainQat(child, inputs, {targets}, std::nullopt, o, QatStart{},
                                            on_epoch, on_step));
     return FineTuned{r.module, true,
                      {{"kind", "qat"}, {"optimizer", "Adam"}, {"seed", o.seed}, {"curve", curve}}};
@@ -194,12 +195,17 @@ absl::StatusOr<TaskResult> RunCrossoverChildTask(const v1::Task& task, TaskConte
 
   timer.Start("evaluate");
   ctx.ReportProgress("evaluate", 4, kPhases);
-  ASSIGN_OR_RETURN(at::Tensor out_child, RunBatched(tuned.module, eval.samples, kEvaluationBatch,
-                                                    "crossover_search.eval: the child"));
+  ASSIGN_OR_RETURN(ModelOutputs child_outs,
+                   RunBatchedOutputs(tuned.module, eval.samples, kEvaluationBatch,
+                                     "crossover_search.eval: the child"));
+  const at::Tensor& out_child = child_outs.tensors.front();
   ASSIGN_OR_RETURN(at::Tensor out_a, RunBatched(a, eval.samples, kEvaluationBatch,
                                                 "crossover_search.eval: parent A"));
   ASSIGN_OR_RETURN(at::Tensor out_b, RunBatched(b, eval.samples, kEvaluationBatch,
                                                 "crossover_search.eval: parent B"));
+  if (eval.labels) {
+    RETURN_IF_ERROR(CheckLabels(*eval.labels, out_a, "crossover_search.eval.labels_npy_sha256"));
+  }
   ParentAgreement pa = CompareWithParents(out_child, out_a, out_b, spec.top_k(), eval.labels);
   ModelTiming timing = TimeModel(tuned.module, eval.samples, spec.latency_iterations(), 1, ctx);
   if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
@@ -249,8 +255,12 @@ absl::StatusOr<TaskResult> RunCrossoverChildTask(const v1::Task& task, TaskConte
                                {"worker", ctx.WorkerId()}, {"attempt", task.attempt()},
                                {"phases_ms", timer.ToJson()}};
   TaskResult result;
+  json round_trip;
   ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,
-                   ctx.StoreArtifact("model", "application/x-torchscript", bytes));
+                   StoreVerifiedModel(ctx, "model",
+                                      ModelToStore{bytes, FirstBatchProbe(eval.samples, child_outs)},
+                                      &round_trip));
+  report["reproducibility"]["round_trip"] = round_trip;
   ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
                    ctx.StoreArtifact("report", "application/json", report.dump(2)));
   result.outputs = {model_ref, report_ref};

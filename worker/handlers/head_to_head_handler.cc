@@ -31,11 +31,7 @@ absl::StatusOr<TaskResult> RunHeadToHeadTask(const v1::Task& task, TaskContext& 
   }
   PrefixedTaskContext scoped(context, candidate.name() + "/");
   auto result = run(sub, scoped);
-  if (!result.ok()) {
-    return absl::Status(result.status().code(),
-                        "candidate " + candidate.name() + ": " +
-                            std::string(result.status().message()));
-  }
+  if (!result.ok()) return Annotate(result.status(), "candidate " + candidate.name());
   result->metrics.set_candidate(candidate.name());
   result->metrics.set_gate_failure(result->gate_failure);
   result->gate_failure.clear();

@@ -1,16 +1,25 @@
-// Output storage shared by the PTQ, QAT and VALIDATE handlers.
+// Output storage shared by every handler.
 #include "worker/handlers/job_outputs.h"
 
 namespace quantd::worker {
 
+absl::StatusOr<v1::ArtifactRef> StoreVerifiedModel(TaskContext& ctx, const std::string& name,
+                                                   const ModelToStore& model,
+                                                   nlohmann::ordered_json* round_trip) {
+  ASSIGN_OR_RETURN(nlohmann::ordered_json check, VerifyStoredModel(model.bytes, model.probe, name));
+  if (round_trip) *round_trip = std::move(check);
+  return ctx.StoreArtifact(name, "application/x-torchscript", model.bytes);
+}
+
 absl::StatusOr<std::vector<v1::ArtifactRef>> StoreJobOutputs(
-    const v1::Task& task, TaskContext& ctx, const std::optional<std::string>& model_bytes,
+    const v1::Task& task, TaskContext& ctx, const std::optional<ModelToStore>& model,
     const nlohmann::ordered_json& report, ManifestInputs manifest, PhaseTimer& timer) {
   std::vector<v1::ArtifactRef> outputs;
-  if (model_bytes) {
-    ASSIGN_OR_RETURN(v1::ArtifactRef model,
-                     ctx.StoreArtifact("model", "application/x-torchscript", *model_bytes));
-    outputs.push_back(model);
+  if (model) {
+    nlohmann::ordered_json round_trip;
+    ASSIGN_OR_RETURN(v1::ArtifactRef ref, StoreVerifiedModel(ctx, "model", *model, &round_trip));
+    manifest.extra["round_trip"] = std::move(round_trip);
+    outputs.push_back(ref);
   }
   ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
                    ctx.StoreArtifact("report", "application/json", report.dump(2)));

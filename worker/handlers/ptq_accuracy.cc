@@ -31,7 +31,6 @@ absl::StatusOr<std::vector<LayerSensitivity>> MeasureSensitivity(
     const std::vector<std::string>& layers, const std::optional<at::Tensor>& calibration,
     const Evaluation& eval, int64_t max_samples, const std::function<bool()>& should_stop) {
   at::Tensor x = eval.samples.slice(0, 0, std::min(max_samples, eval.samples.size(0)));
-  at::Tensor ref = eval.float_out.slice(0, 0, x.size(0));
   std::vector<LayerSensitivity> out;
   for (const auto& layer : layers) {
     if (should_stop && should_stop()) return absl::CancelledError("task cancelled");
@@ -41,8 +40,14 @@ absl::StatusOr<std::vector<LayerSensitivity>> MeasureSensitivity(
     }
     ASSIGN_OR_RETURN(QuantizedModel one,
                      QuantizePtq(float_model, WithFloat(spec, others), calibration, should_stop));
-    ASSIGN_OR_RETURN(at::Tensor y, RunBatched(one.module, x, kEvaluationBatch, "sensitivity: the model"));
-    out.push_back({layer, SqnrDb(ref, y)});
+    ASSIGN_OR_RETURN(ModelOutputs y, RunBatchedOutputs(one.module, x, kEvaluationBatch,
+                                                       "sensitivity: the model"));
+    double worst = 200.0;
+    for (size_t k = 0; k < y.tensors.size(); ++k) {
+      worst = std::min(worst, SqnrDb(eval.float_outs.tensors[k].slice(0, 0, x.size(0)),
+                                     y.tensors[k]));
+    }
+    out.push_back({layer, worst});
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.output_sqnr_db < b.output_sqnr_db;
@@ -64,8 +69,8 @@ absl::StatusOr<RevertedModel> RevertUntilBudget(const torch::jit::Module& float_
                                           should_stop));
     ASSIGN_OR_RETURN(r.quant_outs, RunBatchedOutputs(r.model.module, eval.samples,
                                                      kEvaluationBatch, "ptq.inputs: the model"));
-    r.agreement = CompareOutputs(eval.float_out, r.quant_outs.front(), top_k, eval.labels);
-    r.gate = BudgetGate(spec.budget(), r.agreement);
+    r.agreement = CompareEveryOutput(eval.float_outs, r.quant_outs, top_k, eval.labels);
+    ASSIGN_OR_RETURN(r.gate, BudgetGate(spec.budget(), r.agreement.front(), "ptq.budget"));
     r.steps.push_back({{"reverted", layer.layer}, {r.gate.name, r.gate.value},
                        {"passed", r.gate.Passed()}});
     if (r.gate.Passed()) break;

@@ -21,13 +21,13 @@ namespace quantd::worker {
 
 struct Evaluation {
   at::Tensor samples;                // evaluation inputs
-  std::optional<at::Tensor> labels;  // class ids, if given
-  at::Tensor float_out;              // the float model's outputs on `samples`
+  std::optional<at::Tensor> labels;  // class ids or targets, if given
+  ModelOutputs float_outs;           // the float model's outputs on `samples`
 };
 
 struct LayerSensitivity {
   std::string layer;
-  double output_sqnr_db = 0;  // higher is better; the worst layer comes first
+  double output_sqnr_db = 0;  // the worst output's; higher is better; worst layer first
 };
 
 // Sorted worst first. Uses at most `max_samples` evaluation samples.
@@ -38,8 +38,8 @@ absl::StatusOr<std::vector<LayerSensitivity>> MeasureSensitivity(
 
 struct RevertedModel {
   QuantizedModel model;
-  OutputAgreement agreement;
-  std::vector<at::Tensor> quant_outs;  // every output of the model kept; [0] carries agreement
+  std::vector<OutputAgreement> agreement;  // per output; [0] carries the budget
+  ModelOutputs quant_outs;                 // every output of the model kept
   Gate gate;
   std::vector<std::string> reverted;  // in the order they went back to float
   nlohmann::ordered_json steps = nlohmann::ordered_json::array();

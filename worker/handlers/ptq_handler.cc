@@ -30,22 +30,9 @@ constexpr uint32_t kPhases = 6;
 constexpr uint32_t kDefaultSensitivityLayers = 32;
 constexpr int64_t kSensitivitySamples = 1024;
 
-absl::StatusOr<std::vector<at::Tensor>> RunAll(torch::jit::Module& module,
-                                               const at::Tensor& samples,
-                                               const std::string& which) {
+absl::StatusOr<ModelOutputs> RunAll(torch::jit::Module& module, const at::Tensor& samples,
+                                    const std::string& which) {
   return RunBatchedOutputs(module, samples, kEvaluationBatch, "ptq.inputs: the " + which + " model");
-}
-
-// Agreement metrics use output 0; every further output (e.g. a value head) gets its error.
-json OtherOutputs(const std::vector<at::Tensor>& f, const std::vector<at::Tensor>& q) {
-  json others = json::array();
-  for (size_t k = 1; k < f.size() && k < q.size(); ++k) {
-    at::Tensor d = (f[k] - q[k]).to(at::kDouble);
-    others.push_back({{"index", k}, {"shape", f[k].sizes().vec()},
-                      {"output_mse", d.pow(2).mean().item<double>()},
-                      {"max_abs_error", d.abs().max().item<double>()}});
-  }
-  return others;
 }
 
 absl::Status CheckCancelled(TaskContext& ctx) {
@@ -112,13 +99,10 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
 
   timer.Start("float_reference");
   ctx.ReportProgress("float_reference", 2, kPhases);
-  ASSIGN_OR_RETURN(std::vector<at::Tensor> float_outs,
-                   RunAll(float_model, inputs.samples, "float"));
-  at::Tensor float_out = float_outs.front();
-  if (inputs.labels && float_out.dim() != 2) {
-    return absl::InvalidArgumentError("ptq.inputs.labels_npy_sha256: labels need a [N, classes] "
-                                      "output, the model returns " +
-                                      c10::str(float_out.sizes()));
+  ASSIGN_OR_RETURN(ModelOutputs float_outs, RunAll(float_model, inputs.samples, "float"));
+  if (inputs.labels) {
+    RETURN_IF_ERROR(CheckLabels(*inputs.labels, float_outs.tensors.front(),
+                                "ptq.inputs.labels_npy_sha256"));
   }
   RETURN_IF_ERROR(CheckCancelled(ctx));
 
@@ -155,15 +139,15 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
 
   timer.Start("evaluate");
   ctx.ReportProgress("evaluate", 4, kPhases);
-  ASSIGN_OR_RETURN(std::vector<at::Tensor> quant_outs,
+  ASSIGN_OR_RETURN(ModelOutputs quant_outs,
                    RunAll(chosen.model.module, inputs.samples, "quantized"));
-  at::Tensor quant_out = quant_outs.front();
-  OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), inputs.labels);
+  std::vector<OutputAgreement> agreement =
+      CompareEveryOutput(float_outs, quant_outs, spec.top_k(), inputs.labels);
   RETURN_IF_ERROR(CheckCancelled(ctx));
 
   // Which layers hurt (one quantized layer at a time), and, under an accuracy-aware budget,
   // the worst of them put back in float until the budget holds.
-  Evaluation eval{inputs.samples, inputs.labels, float_out};
+  Evaluation eval{inputs.samples, inputs.labels, float_outs};
   uint32_t max_layers = spec.max_sensitivity_layers() ? spec.max_sensitivity_layers()
                                                        : kDefaultSensitivityLayers;
   std::vector<LayerSensitivity> sensitivity;
@@ -184,9 +168,9 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   std::vector<Gate> gates;
   json budget_report;
   if (spec.has_budget()) {
-    Gate gate = BudgetGate(spec.budget(), agreement);
-    budget_report = {{"metric", v1::BudgetMetric_Name(ResolvedMetric(
-                                    spec.budget(), inputs.labels.has_value()))},
+    ASSIGN_OR_RETURN(Gate gate, BudgetGate(spec.budget(), agreement.front(), "ptq.budget"));
+    budget_report = {{"metric", v1::BudgetMetric_Name(ResolvedMetric(spec.budget(),
+                                                                     agreement.front()))},
                      {"max_drop", spec.budget().max_drop()},
                      {"relative", spec.budget().relative()},
                      {"accuracy_aware", aware},
@@ -202,7 +186,6 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
       if (!r.reverted.empty()) {
         chosen.model = std::move(r.model);
         quant_outs = r.quant_outs;
-        quant_out = quant_outs.front();
         agreement = r.agreement;
         gate = r.gate;
         timed = false;  // measure the model that is kept
@@ -234,15 +217,13 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   ri.activations = chosen.model.activations;
   ri.inputs_description = inputs.description;
   ri.evaluation_batch = kEvaluationBatch;
-  ri.agreement = agreement;
+  ri.output_structure = float_outs.structure;
+  ri.outputs = agreement;
   ri.float_bytes = static_cast<int64_t>(model_bytes.size());
   ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
   ri.float_timing = float_timing;
   ri.quantized_timing = chosen.timing;
   ri.details = chosen.model.details;
-  ri.details["outputs"] = {{"count", float_outs.size()},
-                           {"compared", "output 0 carries the agreement metrics"},
-                           {"others", OtherOutputs(float_outs, quant_outs)}};
   if (!sensitivity.empty()) {
     json per_layer = json::array();
     for (const auto& s : sensitivity) {
@@ -283,11 +264,12 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
                                {"source", calibration->description}};
   }
   mi.extra["engine"] = chosen.engine;
-  mi.extra["evaluation_samples"] = agreement.samples;
+  mi.extra["evaluation_samples"] = agreement.front().samples;
   mi.extra["layer_decisions"] = chosen.model.decisions;
   if (!gates.empty()) mi.extra["gates"] = GatesJson(gates);
+  ModelToStore stored{quant_bytes, FirstBatchProbe(inputs.samples, quant_outs)};
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
-                   StoreJobOutputs(task, ctx, quant_bytes, report, std::move(mi), timer));
+                   StoreJobOutputs(task, ctx, stored, report, std::move(mi), timer));
   return TaskResult{outputs, GateFailureSummary(gates), HeadlineMetrics(ri)};
 }
 

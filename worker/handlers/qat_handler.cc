@@ -26,14 +26,29 @@ QatLoss LossOf(v1::QatLoss l) {
   return QatLoss::kMse;
 }
 
-// Validation metric of the fake-quant model after an epoch: accuracy with labels, else top-1
-// agreement with the teacher. Runs on a clone so evaluation never moves the observers' ranges.
-absl::StatusOr<double> Validate(const torch::jit::Module& observed, const EvaluationInputs& eval,
-                                const at::Tensor& teacher_out) {
+// Validation metric of the fake-quant model after an epoch, on output[0]: accuracy with class
+// labels, else top-1 agreement with the teacher; for a regressor PLCC against the labels, else
+// against the teacher. Runs on a clone so evaluation never moves the observers' ranges.
+struct EpochMetric {
+  const char* name;
+  double value;
+};
+
+absl::StatusOr<EpochMetric> Validate(const torch::jit::Module& observed,
+                                     const EvaluationInputs& eval, const at::Tensor& teacher_out) {
   torch::jit::Module copy = observed.clone();
   ASSIGN_OR_RETURN(at::Tensor out, RunBatched(copy, eval.samples, kEvaluationBatch, "qat.inputs"));
-  const at::Tensor& target = eval.labels ? *eval.labels : teacher_out.argmax(1);
-  return out.argmax(1).eq(target).to(at::kDouble).mean().item<double>();
+  OutputAgreement a = CompareOutputs(teacher_out, out, 1, eval.labels);
+  if (a.regression) {
+    const RegressionFit& fit = a.quantized_vs_labels ? *a.quantized_vs_labels : a.vs_float;
+    if (!fit.plcc) {
+      return absl::InvalidArgumentError("qat: PLCC of the fake-quant model is undefined after an "
+                                        "epoch (its output or the reference is constant)");
+    }
+    return EpochMetric{a.quantized_vs_labels ? "val_plcc" : "val_teacher_plcc", *fit.plcc};
+  }
+  if (a.quantized_accuracy) return EpochMetric{"val_accuracy", a.quantized_accuracy->value};
+  return EpochMetric{"val_teacher_agreement", a.top1_agreement.value};
 }
 
 }  // namespace
@@ -64,10 +79,24 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   }
 
   timer.Start("teacher");
-  ASSIGN_OR_RETURN(at::Tensor teacher_train, RunBatched(teacher, train.samples, kEvaluationBatch,
-                                                        "qat.train: the teacher model"));
-  ASSIGN_OR_RETURN(at::Tensor teacher_eval, RunBatched(teacher, eval.samples, kEvaluationBatch,
-                                                       "qat.inputs: the teacher model"));
+  ASSIGN_OR_RETURN(ModelOutputs teacher_train,
+                   RunBatchedOutputs(teacher, train.samples, kEvaluationBatch,
+                                     "qat.train: the teacher model"));
+  ASSIGN_OR_RETURN(ModelOutputs teacher_evals,
+                   RunBatchedOutputs(teacher, eval.samples, kEvaluationBatch,
+                                     "qat.inputs: the teacher model"));
+  const at::Tensor& teacher_eval = teacher_evals.tensors.front();
+  if (train.labels) {
+    RETURN_IF_ERROR(CheckLabels(*train.labels, teacher_train.tensors.front(),
+                                "qat.train.labels_npy_sha256"));
+    if (spec.loss() == v1::QAT_CROSS_ENTROPY && train.labels->is_floating_point()) {
+      return absl::InvalidArgumentError("qat.train.labels_npy_sha256: cross-entropy needs integer "
+                                        "class ids; float targets train with QAT_MSE");
+    }
+  }
+  if (eval.labels) {
+    RETURN_IF_ERROR(CheckLabels(*eval.labels, teacher_eval, "qat.inputs.labels_npy_sha256"));
+  }
 
   timer.Start("train");
   QatOptions o;
@@ -88,20 +117,20 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
       return false;
     }
     curve.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss},
-                     {eval.labels ? "val_accuracy" : "val_teacher_agreement", *metric}});
+                     {metric->name, metric->value}});
     epoch_error = ctx.SaveCheckpoint(*bytes, static_cast<uint32_t>(e.epoch));
     return epoch_error.ok() && !ctx.Cancelled();
   };
-  std::optional<at::Tensor> targets;
-  if (o.loss != QatLoss::kCrossEntropy) targets = teacher_train;
   auto on_step = [&](int epoch, int64_t step, int64_t steps) {
     // Progress counts optimizer steps over the whole run; the heartbeat carries it.
     ctx.ReportProgress("train", static_cast<uint32_t>((epoch - 1) * steps + step),
                        static_cast<uint32_t>(spec.epochs() * steps));
     return !ctx.Cancelled();
   };
-  auto trained = TrainQat(loaded, train.samples, targets, train.labels, o, start, on_epoch,
-                          on_step);
+  std::optional<at::Tensor> class_ids;
+  if (o.loss == QatLoss::kCrossEntropy) class_ids = train.labels;
+  auto trained = TrainQat(loaded, train.samples, teacher_train.tensors, class_ids, o, start,
+                          on_epoch, on_step);
   RETURN_IF_ERROR(epoch_error);
   RETURN_IF_ERROR(trained.status());
 
@@ -110,12 +139,16 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   ASSIGN_OR_RETURN(torch::jit::Module float_model,
                    TorchGuard(absl::StatusCode::kInvalidArgument, "qat.model_sha256: freezing",
                               [&] { return torch::jit::freeze_module(loaded.clone()); }));
-  ASSIGN_OR_RETURN(at::Tensor float_out, RunBatched(float_model, eval.samples, kEvaluationBatch,
-                                                    "qat.inputs: the float model"));
-  ASSIGN_OR_RETURN(at::Tensor quant_out, RunBatched(trained->module, eval.samples, kEvaluationBatch,
-                                                    "qat.inputs: the int8 model"));
-  OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), eval.labels);
-  OutputAgreement vs_teacher = CompareOutputs(teacher_eval, quant_out, spec.top_k(), std::nullopt);
+  ASSIGN_OR_RETURN(ModelOutputs float_outs,
+                   RunBatchedOutputs(float_model, eval.samples, kEvaluationBatch,
+                                     "qat.inputs: the float model"));
+  ASSIGN_OR_RETURN(ModelOutputs quant_outs,
+                   RunBatchedOutputs(trained->module, eval.samples, kEvaluationBatch,
+                                     "qat.inputs: the int8 model"));
+  std::vector<OutputAgreement> agreement =
+      CompareEveryOutput(float_outs, quant_outs, spec.top_k(), eval.labels);
+  OutputAgreement vs_teacher = CompareOutputs(teacher_eval, quant_outs.tensors.front(),
+                                              spec.top_k(), std::nullopt);
 
   timer.Start("benchmark");
   ModelTiming float_timing = TimeModel(float_model, eval.samples, spec.latency_iterations(),
@@ -133,7 +166,8 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   ri.activations = "static per-tensor affine quint8, ranges learned during fake-quant training";
   ri.inputs_description = eval.description;
   ri.evaluation_batch = kEvaluationBatch;
-  ri.agreement = agreement;
+  ri.output_structure = float_outs.structure;
+  ri.outputs = agreement;
   ri.float_bytes = static_cast<int64_t>(model_bytes.size());
   ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
   ri.float_timing = float_timing;
@@ -144,8 +178,7 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
       {"samples", train.samples.size(0)},
       {"resumed_from_epoch", start.completed_epochs},
       {"curve", curve}};
-  ri.details["teacher"] = {{"top1_agreement", vs_teacher.top1_agreement.value},
-                           {"output_mse", vs_teacher.mse.value}};
+  ri.details["teacher"] = OutputMetricsJson(vs_teacher);
   json report = BuildValidationReport(ri);
 
   ManifestInputs mi;
@@ -156,8 +189,9 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   mi.seeds["shuffle"] = spec.seed();
   mi.extra["resumed_from_epoch"] = start.completed_epochs;
   if (start.checkpoint) mi.input_sha256["checkpoint"] = task.checkpoint().sha256();
+  ModelToStore stored{quant_bytes, FirstBatchProbe(eval.samples, quant_outs)};
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
-                   StoreJobOutputs(task, ctx, quant_bytes, report, std::move(mi), timer));
+                   StoreJobOutputs(task, ctx, stored, report, std::move(mi), timer));
   return TaskResult{outputs, "", HeadlineMetrics(ri)};
 }
 

@@ -1,6 +1,7 @@
 // Job kind -> handler, and error code -> failure kind.
 #include "worker/handlers/task_handlers.h"
 
+#include "worker/engine/engine_error.h"
 #include "worker/handlers/crossover_handler.h"
 #include "worker/handlers/head_to_head_handler.h"
 #include "worker/handlers/ptq_handler.h"
@@ -23,6 +24,7 @@ absl::StatusOr<TaskHandler> HandlerFor(v1::JobKind kind) {
 }
 
 v1::FailureKind FailureKindOf(const absl::Status& status) {
+  if (IsEngineError(status)) return v1::ENGINE_ERROR;
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:

@@ -28,10 +28,19 @@ absl::StatusOr<torch::jit::Module> FetchModel(TaskContext& ctx, const std::strin
   return LoadTorchScript(bytes, field);
 }
 
-absl::Status SameShape(const at::Tensor& a, const at::Tensor& b, const std::string& what) {
-  if (a.sizes() == b.sizes()) return absl::OkStatus();
-  return absl::InvalidArgumentError(what + ": outputs differ in shape, " + c10::str(a.sizes()) +
-                                    " vs " + c10::str(b.sizes()));
+absl::Status SameShape(const ModelOutputs& a, const ModelOutputs& b, const std::string& what) {
+  if (a.structure != b.structure) {
+    return absl::InvalidArgumentError(what + ": returns " + b.structure + " where the model it is "
+                                      "compared with returns " + a.structure);
+  }
+  for (size_t k = 0; k < a.tensors.size(); ++k) {
+    if (a.tensors[k].sizes() != b.tensors[k].sizes()) {
+      return absl::InvalidArgumentError(what + ": " + OutputName(k) + " differs in shape, " +
+                                        c10::str(a.tensors[k].sizes()) + " vs " +
+                                        c10::str(b.tensors[k].sizes()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -65,18 +74,27 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
 
   timer.Start("evaluate");
   ctx.ReportProgress("evaluate", 2, kPhases);
-  ASSIGN_OR_RETURN(at::Tensor float_out, RunBatched(float_model, inputs.samples, kEvaluationBatch,
-                                                    "validate.inputs: the float model"));
-  ASSIGN_OR_RETURN(at::Tensor quant_out, RunBatched(quantized, inputs.samples, kEvaluationBatch,
-                                                    "validate.inputs: the quantized model"));
-  RETURN_IF_ERROR(SameShape(float_out, quant_out, "validate.quantized_model_sha256"));
-  OutputAgreement agreement = CompareOutputs(float_out, quant_out, spec.top_k(), inputs.labels);
+  ASSIGN_OR_RETURN(ModelOutputs float_outs,
+                   RunBatchedOutputs(float_model, inputs.samples, kEvaluationBatch,
+                                     "validate.inputs: the float model"));
+  ASSIGN_OR_RETURN(ModelOutputs quant_outs,
+                   RunBatchedOutputs(quantized, inputs.samples, kEvaluationBatch,
+                                     "validate.inputs: the quantized model"));
+  RETURN_IF_ERROR(SameShape(float_outs, quant_outs, "validate.quantized_model_sha256"));
+  if (inputs.labels) {
+    RETURN_IF_ERROR(CheckLabels(*inputs.labels, float_outs.tensors.front(),
+                                "validate.inputs.labels_npy_sha256"));
+  }
+  std::vector<OutputAgreement> agreement =
+      CompareEveryOutput(float_outs, quant_outs, spec.top_k(), inputs.labels);
   std::optional<OutputAgreement> vs_teacher;
   if (teacher) {
-    ASSIGN_OR_RETURN(at::Tensor teacher_out, RunBatched(*teacher, inputs.samples, kEvaluationBatch,
-                                                        "validate.inputs: the teacher model"));
-    RETURN_IF_ERROR(SameShape(teacher_out, quant_out, "validate.teacher_model_sha256"));
-    vs_teacher = CompareOutputs(teacher_out, quant_out, spec.top_k(), std::nullopt);
+    ASSIGN_OR_RETURN(ModelOutputs teacher_outs,
+                     RunBatchedOutputs(*teacher, inputs.samples, kEvaluationBatch,
+                                       "validate.inputs: the teacher model"));
+    RETURN_IF_ERROR(SameShape(quant_outs, teacher_outs, "validate.teacher_model_sha256"));
+    vs_teacher = CompareOutputs(teacher_outs.tensors.front(), quant_outs.tensors.front(),
+                                spec.top_k(), std::nullopt);
   }
   if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
 
@@ -92,19 +110,31 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
   ctx.ReportProgress("store", 4, kPhases);
   const v1::ValidateThresholds& t = spec.thresholds();
   std::vector<Gate> gates;
-  gates.push_back({"top1_agreement", agreement.top1_agreement.value, t.min_top1_agreement()});
-  gates.push_back({"topk_agreement", agreement.topk_agreement.value, t.min_topk_agreement()});
-  if (vs_teacher) {
-    gates.push_back({"teacher_top1_agreement", vs_teacher->top1_agreement.value,
-                     t.min_teacher_agreement()});
+  const OutputAgreement& primary = agreement.front();
+  if (primary.regression) {
+    // Agreement gates mean nothing for one value per sample; PLCC judges a regressor.
+    std::optional<double> drop = PlccDrop(primary);
+    if (!drop) {
+      return absl::InvalidArgumentError("validate.thresholds.max_plcc_drop: PLCC is undefined: "
+                                        "an output (or the labels) is constant over "
+                                        "validate.inputs");
+    }
+    gates.push_back({"plcc_drop", *drop, t.max_plcc_drop(), true});
+  } else {
+    gates.push_back({"top1_agreement", primary.top1_agreement.value, t.min_top1_agreement()});
+    gates.push_back({"topk_agreement", primary.topk_agreement.value, t.min_topk_agreement()});
+    if (vs_teacher) {
+      gates.push_back({"teacher_top1_agreement", vs_teacher->top1_agreement.value,
+                       t.min_teacher_agreement()});
+    }
   }
   double ratio = float_timing.batch1.median_ms > 0
                      ? quant_timing.batch1.median_ms / float_timing.batch1.median_ms
                      : 0;
   gates.push_back({"latency_ratio", ratio, t.max_latency_ratio(), true});
-  if (t.has_max_accuracy_drop() && agreement.float_accuracy) {
+  if (t.has_max_accuracy_drop() && primary.float_accuracy) {
     gates.push_back({"accuracy_drop",
-                     agreement.float_accuracy->value - agreement.quantized_accuracy->value,
+                     primary.float_accuracy->value - primary.quantized_accuracy->value,
                      t.max_accuracy_drop(), true});
   }
 
@@ -115,19 +145,13 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
   ri.activations = "as stored in the quantized model";
   ri.inputs_description = inputs.description;
   ri.evaluation_batch = kEvaluationBatch;
-  ri.agreement = agreement;
+  ri.output_structure = float_outs.structure;
+  ri.outputs = agreement;
   ri.float_bytes = static_cast<int64_t>(float_bytes.size());
   ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
   ri.float_timing = float_timing;
   ri.quantized_timing = quant_timing;
-  if (vs_teacher) {
-    ri.details["teacher"] = {
-        {"top1_agreement", {{"value", vs_teacher->top1_agreement.value},
-                            {"stderr", vs_teacher->top1_agreement.stderr_}}},
-        {"topk_agreement", vs_teacher->topk_agreement.value},
-        {"output_mse", vs_teacher->mse.value},
-        {"kl_divergence", vs_teacher->kl_divergence.value}};
-  }
+  if (vs_teacher) ri.details["teacher"] = OutputMetricsJson(*vs_teacher);
   ri.details["gates"] = GatesJson(gates);
   std::string failure = GateFailureSummary(gates);
   ri.details["verdict"] = failure.empty() ? "pass" : "fail";

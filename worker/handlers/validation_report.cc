@@ -18,22 +18,33 @@ json LatencyJson(const LatencyStats& s) {
 
 double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
+json Optional(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json FitJson(const RegressionFit& f) {
+  return {{"plcc", Optional(f.plcc)}, {"srocc", Optional(f.srocc)}, {"rmse", f.rmse},
+          {"mae", f.mae}};
+}
+
 }  // namespace
 
-json BuildValidationReport(const ValidationReportInputs& in) {
-  const OutputAgreement& a = in.agreement;
-  json report;
-  report["schema_version"] = "1.1";
-  report["kind"] = in.kind;
-  if (!in.mode.empty()) report["mode"] = in.mode;
-  report["engine"] = in.engine;
-  report["weights"] = in.weights;
-  report["activations"] = in.activations;
-  report["inputs"] = {{"description", in.inputs_description}, {"samples", a.samples},
-                      {"evaluation_batch", in.evaluation_batch}, {"output_width", a.classes}};
+json OutputMetricsJson(const OutputAgreement& a) {
   json acc;
+  acc["task"] = a.regression ? "regression" : "classification";
   acc["output_mse"] = EstimateJson(a.mse);
   acc["max_abs_error"] = a.max_abs_error;
+  if (a.regression) {
+    // int8 predicting float; PLCC / SROCC are null when an output is constant.
+    acc["vs_float"] = FitJson(a.vs_float);
+    if (a.float_vs_labels) {
+      std::optional<double> drop = PlccDrop(a);
+      acc["vs_labels"] = {{"float", FitJson(*a.float_vs_labels)},
+                          {"quantized", FitJson(*a.quantized_vs_labels)},
+                          {"plcc_drop", Optional(drop)}};
+    } else {
+      acc["plcc_drop"] = Optional(PlccDrop(a));
+    }
+    return acc;
+  }
   acc["kl_divergence"] = EstimateJson(a.kl_divergence);
   acc["top1_agreement"] = EstimateJson(a.top1_agreement);
   acc["topk_agreement"] = EstimateJson(a.topk_agreement);
@@ -43,7 +54,30 @@ json BuildValidationReport(const ValidationReportInputs& in) {
                             {"quantized", EstimateJson(*a.quantized_accuracy)},
                             {"delta", a.quantized_accuracy->value - a.float_accuracy->value}};
   }
-  report["accuracy"] = acc;
+  return acc;
+}
+
+json BuildValidationReport(const ValidationReportInputs& in) {
+  const OutputAgreement& a = in.primary();
+  json report;
+  report["schema_version"] = "1.2";
+  report["kind"] = in.kind;
+  if (!in.mode.empty()) report["mode"] = in.mode;
+  report["engine"] = in.engine;
+  report["weights"] = in.weights;
+  report["activations"] = in.activations;
+  report["inputs"] = {{"description", in.inputs_description}, {"samples", a.samples},
+                      {"evaluation_batch", in.evaluation_batch}, {"output_width", a.classes}};
+  // output[0]'s block, the one labels and gates apply to; every output follows under "outputs".
+  report["accuracy"] = OutputMetricsJson(a);
+  report["output_structure"] = in.output_structure;
+  json outputs = json::object();
+  for (size_t k = 0; k < in.outputs.size(); ++k) {
+    json o = {{"width", in.outputs[k].classes}};
+    o.update(OutputMetricsJson(in.outputs[k]));
+    outputs[OutputName(k)] = o;
+  }
+  report["outputs"] = outputs;
   report["size"] = {{"float_bytes", in.float_bytes}, {"quantized_bytes", in.quantized_bytes},
                     {"ratio", Ratio(static_cast<double>(in.quantized_bytes),
                                     static_cast<double>(in.float_bytes))}};
@@ -83,10 +117,21 @@ v1::TaskMetrics HeadlineMetrics(const ValidationReportInputs& in) {
   v[metric::kLatencyMedianMs] = in.quantized_timing.batch1.median_ms;
   v[metric::kFloatLatencyP95Ms] = in.float_timing.batch1.p95_ms;
   v[metric::kThroughput] = in.quantized_timing.throughput.samples_per_second;
-  v[metric::kTop1Agreement] = in.agreement.top1_agreement.value;
-  if (in.agreement.quantized_accuracy && in.agreement.float_accuracy) {
-    v[metric::kAccuracy] = in.agreement.quantized_accuracy->value;
-    v[metric::kFloatAccuracy] = in.agreement.float_accuracy->value;
+  const OutputAgreement& a = in.primary();
+  if (a.regression) {
+    const RegressionFit& fit = a.quantized_vs_labels ? *a.quantized_vs_labels : a.vs_float;
+    std::optional<double> float_plcc = a.float_vs_labels ? a.float_vs_labels->plcc : 1.0;
+    if (fit.plcc && float_plcc) {
+      v[metric::kPlcc] = *fit.plcc;
+      v[metric::kFloatPlcc] = *float_plcc;
+    }
+    v[metric::kRmse] = a.vs_float.rmse;
+  } else {
+    v[metric::kTop1Agreement] = a.top1_agreement.value;
+  }
+  if (a.quantized_accuracy && a.float_accuracy) {
+    v[metric::kAccuracy] = a.quantized_accuracy->value;
+    v[metric::kFloatAccuracy] = a.float_accuracy->value;
   }
   return m;
 }

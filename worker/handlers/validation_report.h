@@ -1,10 +1,11 @@
-// The validation report: the same sections, in the same order, for every PTQ mode and for
-// VALIDATE jobs, so reports compare across jobs.
+// The validation report: the same sections, in the same order, for every PTQ mode, QAT and
+// VALIDATE jobs, so reports compare across jobs. Every output of the model gets its own block.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "quantd/v1/jobs.pb.h"
 #include "worker/engine/output_metrics.h"
@@ -13,25 +14,31 @@
 namespace quantd::worker {
 
 struct ValidationReportInputs {
-  std::string kind = "ptq";    // ptq / validate
-  std::string mode;            // dynamic / static; empty for validate
+  std::string kind = "ptq";    // ptq / qat / validate
+  std::string mode;            // dynamic / static; empty otherwise
   std::string engine;
   std::string weights;         // scheme description
   std::string activations;     // scheme description
   std::string inputs_description;
+  std::string output_structure;  // e.g. "(T, T)"
   int64_t evaluation_batch = 0;
-  OutputAgreement agreement;
+  std::vector<OutputAgreement> outputs;  // one per output tensor; [0] carries labels and gates
   int64_t float_bytes = 0;
   int64_t quantized_bytes = 0;
   ModelTiming float_timing;
   ModelTiming quantized_timing;
   nlohmann::ordered_json details = nlohmann::ordered_json::object();  // mode-specific sections
   nlohmann::ordered_json engine_selection;                            // null unless auto
+
+  const OutputAgreement& primary() const { return outputs.front(); }
 };
 
+// One output's metrics: classification or regression, as its width decides.
+nlohmann::ordered_json OutputMetricsJson(const OutputAgreement& a);
+
 nlohmann::ordered_json BuildValidationReport(const ValidationReportInputs& in);
-// The report's headline numbers as task metrics (size, batch-1 latency, agreement, accuracy),
-// which fan-out jobs rank candidates by.
+// The report's headline numbers as task metrics (size, batch-1 latency, agreement or PLCC,
+// accuracy), which fan-out jobs rank candidates by.
 v1::TaskMetrics HeadlineMetrics(const ValidationReportInputs& in);
 
 }  // namespace quantd::worker
