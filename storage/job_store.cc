@@ -1,8 +1,14 @@
 // SQL behind JobStore. Each public method takes the database lock and one IMMEDIATE transaction.
 #include "storage/job_store.h"
 
+#include <limits>
+
 namespace quantd::storage {
 namespace {
+
+// State numbers never appear in SQL text: they are bound from the enums.
+int64_t Sql(TaskState state) { return static_cast<int64_t>(state); }
+int64_t Sql(v1::JobState state) { return static_cast<int64_t>(state); }
 
 constexpr char kTaskColumns[] =
     "id, job_id, ordinal, kind, state, payload, attempts, max_attempts, COALESCE(lease_id, ''), "
@@ -115,12 +121,13 @@ absl::StatusOr<v1::Job> JobStore::GetJobLocked(const std::string& job_id) {
   {
     // Progress of a single-task job is its task's; of a fan-out job, tasks ended / total.
     ASSIGN_OR_RETURN(Statement s,
-                     db_->Prepare("SELECT COUNT(*), SUM(state IN (3, 4)), SUM(attempts), "
-                                  "MAX(CASE WHEN state = 2 THEN phase END), "
-                                  "MAX(CASE WHEN state = 2 THEN step END), "
-                                  "MAX(CASE WHEN state = 2 THEN total END) "
-                                  "FROM tasks WHERE job_id = ?"));
-    s.Bind(1, job_id);
+                     db_->Prepare("SELECT COUNT(*), SUM(state IN (?2, ?3)), SUM(attempts), "
+                                  "MAX(CASE WHEN state = ?4 THEN phase END), "
+                                  "MAX(CASE WHEN state = ?4 THEN step END), "
+                                  "MAX(CASE WHEN state = ?4 THEN total END) "
+                                  "FROM tasks WHERE job_id = ?1"));
+    s.Bind(1, job_id).Bind(2, Sql(TaskState::kSucceeded)).Bind(3, Sql(TaskState::kFailed));
+    s.Bind(4, Sql(TaskState::kLeased));
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (row) {
       int64_t count = s.ColumnInt(0), done = s.ColumnInt(1);
@@ -193,12 +200,13 @@ absl::Status JobStore::SetJobState(const std::string& job_id, v1::JobState from,
   RETURN_IF_ERROR(CheckTransition(from, to));
   ASSIGN_OR_RETURN(Statement s,
                    db_->Prepare("UPDATE jobs SET state = ?1, error = CASE WHEN ?2 = '' THEN error "
-                                "ELSE ?2 END, started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 "
-                                "THEN ?3 ELSE started_ms END, finished_ms = CASE WHEN ?1 >= 3 "
+                                "ELSE ?2 END, started_ms = CASE WHEN ?7 AND started_ms = 0 "
+                                "THEN ?3 ELSE started_ms END, finished_ms = CASE WHEN ?8 "
                                 "THEN ?3 ELSE finished_ms END, failure_kind = ?6 "
                                 "WHERE id = ?4 AND state = ?5"));
-  s.Bind(1, static_cast<int64_t>(to)).Bind(2, error).Bind(3, now_ms).Bind(4, job_id);
-  s.Bind(5, static_cast<int64_t>(from)).Bind(6, static_cast<int64_t>(failure));
+  s.Bind(1, Sql(to)).Bind(2, error).Bind(3, now_ms).Bind(4, job_id);
+  s.Bind(5, Sql(from)).Bind(6, static_cast<int64_t>(failure));
+  s.Bind(7, int64_t{to == v1::RUNNING}).Bind(8, int64_t{IsTerminal(to)});
   RETURN_IF_ERROR(s.Run());
   if (db_->Changes() == 0) {
     return absl::FailedPreconditionError("job " + job_id + " is no longer " + ToString(from));
@@ -213,16 +221,42 @@ absl::Status JobStore::SetTaskState(const TaskRow& task, TaskState to, int64_t n
   ASSIGN_OR_RETURN(Statement s,
                    db_->Prepare("UPDATE tasks SET state = ?1, last_error = CASE WHEN ?2 = '' "
                                 "THEN last_error ELSE ?2 END, lease_id = CASE WHEN ?3 THEN "
-                                "lease_id ELSE NULL END, finished_ms = CASE WHEN ?1 >= 3 THEN ?4 "
+                                "lease_id ELSE NULL END, finished_ms = CASE WHEN ?7 THEN ?4 "
                                 "ELSE finished_ms END WHERE id = ?5 AND state = ?6"));
-  s.Bind(1, static_cast<int64_t>(to)).Bind(2, error).Bind(3, static_cast<int64_t>(keep_lease));
-  s.Bind(4, now_ms).Bind(5, task.id).Bind(6, static_cast<int64_t>(task.state));
+  bool ended = to != TaskState::kQueued && to != TaskState::kLeased;
+  s.Bind(1, Sql(to)).Bind(2, error).Bind(3, static_cast<int64_t>(keep_lease));
+  s.Bind(4, now_ms).Bind(5, task.id).Bind(6, Sql(task.state)).Bind(7, int64_t{ended});
   RETURN_IF_ERROR(s.Run());
   if (db_->Changes() == 0) {
     return absl::FailedPreconditionError("task " + task.id + " is no longer " +
                                          ToString(task.state));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> JobStore::CancelQueuedTasks(const std::string& job_id, int64_t now_ms,
+                                               const std::string& error) {
+  // One edge for every row: they are all QUEUED, which the WHERE clause guarantees.
+  RETURN_IF_ERROR(CheckTransition(TaskState::kQueued, TaskState::kCancelled));
+  ASSIGN_OR_RETURN(Statement s,
+                   db_->Prepare("UPDATE tasks SET state = ?, finished_ms = ?, last_error = "
+                                "CASE WHEN ? = '' THEN last_error ELSE ? END "
+                                "WHERE job_id = ? AND state = ?"));
+  s.Bind(1, Sql(TaskState::kCancelled)).Bind(2, now_ms).Bind(3, error).Bind(4, error);
+  s.Bind(5, job_id).Bind(6, Sql(TaskState::kQueued));
+  RETURN_IF_ERROR(s.Run());
+  return db_->Changes();
+}
+
+absl::StatusOr<int> JobStore::StopJobTasks(const std::string& job_id, int64_t now_ms,
+                                          const std::string& error) {
+  ASSIGN_OR_RETURN(int cancelled, CancelQueuedTasks(job_id, now_ms, error));
+  // Leased tasks stay leased until the worker sees the flag on its next heartbeat.
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET cancel_requested = 1 WHERE "
+                                             "job_id = ? AND state = ?"));
+  s.Bind(1, job_id).Bind(2, Sql(TaskState::kLeased));
+  RETURN_IF_ERROR(s.Run());
+  return cancelled;
 }
 
 absl::StatusOr<std::optional<TaskRow>> JobStore::LeaseNextTask(const std::string& worker_id,
@@ -235,8 +269,9 @@ absl::StatusOr<std::optional<TaskRow>> JobStore::LeaseNextTask(const std::string
   {
     ASSIGN_OR_RETURN(Statement s,
                      db_->Prepare(std::string("SELECT ") + kTaskColumns +
-                                  " FROM tasks WHERE state = 1 ORDER BY created_ms, ordinal, id "
+                                  " FROM tasks WHERE state = ? ORDER BY created_ms, ordinal, id "
                                   "LIMIT 1"));
+    s.Bind(1, Sql(TaskState::kQueued));
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<TaskRow>();
     ASSIGN_OR_RETURN(task, ReadTask(s));
@@ -244,13 +279,17 @@ absl::StatusOr<std::optional<TaskRow>> JobStore::LeaseNextTask(const std::string
   RETURN_IF_ERROR(CheckTransition(task->state, TaskState::kLeased));
   {
     ASSIGN_OR_RETURN(Statement s,
-                     db_->Prepare("UPDATE tasks SET state = 2, attempts = attempts + 1, "
+                     db_->Prepare("UPDATE tasks SET state = ?, attempts = attempts + 1, "
                                   "lease_id = ?, worker_id = ?, lease_deadline_ms = ?, "
                                   "started_ms = CASE WHEN started_ms = 0 THEN ? ELSE started_ms "
                                   "END, phase = 'leased', step = 0, total = 0 "
-                                  "WHERE id = ? AND state = 1"));
-    s.Bind(1, lease_id).Bind(2, worker_id).Bind(3, deadline_ms).Bind(4, now_ms).Bind(5, task->id);
+                                  "WHERE id = ? AND state = ?"));
+    s.Bind(1, Sql(TaskState::kLeased)).Bind(2, lease_id).Bind(3, worker_id).Bind(4, deadline_ms);
+    s.Bind(5, now_ms).Bind(6, task->id).Bind(7, Sql(task->state));
     RETURN_IF_ERROR(s.Run());
+    if (db_->Changes() == 0) {
+      return absl::FailedPreconditionError("task " + task->id + " is no longer queued");
+    }
   }
   ASSIGN_OR_RETURN(v1::JobState job_state, JobStateOf(task->job_id));
   if (job_state == v1::QUEUED) {
@@ -271,8 +310,8 @@ absl::StatusOr<std::optional<TaskRow>> JobStore::LeaseNextTask(const std::string
 
 absl::StatusOr<std::optional<TaskRow>> JobStore::TaskByLease(const std::string& lease_id) {
   ASSIGN_OR_RETURN(Statement s, db_->Prepare(std::string("SELECT ") + kTaskColumns +
-                                             " FROM tasks WHERE lease_id = ? AND state = 2"));
-  s.Bind(1, lease_id);
+                                             " FROM tasks WHERE lease_id = ? AND state = ?"));
+  s.Bind(1, lease_id).Bind(2, Sql(TaskState::kLeased));
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<TaskRow>();
   ASSIGN_OR_RETURN(TaskRow t, ReadTask(s));
@@ -302,10 +341,10 @@ absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
     ASSIGN_OR_RETURN(Statement s,
                      db_->Prepare("UPDATE tasks SET lease_deadline_ms = ?, "
                                   "phase = CASE WHEN ? = '' THEN phase ELSE ? END, step = ?, "
-                                  "total = ? WHERE id = ? AND state = 2"));
+                                  "total = ? WHERE id = ? AND state = ?"));
     s.Bind(1, deadline_ms).Bind(2, progress.phase()).Bind(3, progress.phase());
     s.Bind(4, static_cast<int64_t>(progress.step())).Bind(5, static_cast<int64_t>(progress.total()));
-    s.Bind(6, task->id);
+    s.Bind(6, task->id).Bind(7, Sql(TaskState::kLeased));
     RETURN_IF_ERROR(s.Run());
   }
   if (changed) {
@@ -391,8 +430,8 @@ absl::Status JobStore::FinishJobIfDone(const TaskRow& task, int64_t now_ms,
   v1::Progress none;
   {
     ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COUNT(*) FROM tasks WHERE job_id = ? AND "
-                                               "state IN (1, 2)"));
-    s.Bind(1, task.job_id);
+                                               "state IN (?, ?)"));
+    s.Bind(1, task.job_id).Bind(2, Sql(TaskState::kQueued)).Bind(3, Sql(TaskState::kLeased));
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (row && s.ColumnInt(0) > 0) {
       if (task_event.empty()) return absl::OkStatus();
@@ -457,8 +496,9 @@ absl::StatusOr<TaskOutcome> JobStore::FailLeasedTask(const TaskRow& task, v1::Fa
     outcome.requeued = true;
     // A job with nothing leased any more goes back to QUEUED, so its state tells the truth.
     ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COUNT(*) FROM tasks WHERE job_id = ? AND "
-                                               "state IN (2, 3, 4)"));
-    s.Bind(1, task.job_id);
+                                               "state IN (?, ?, ?)"));
+    s.Bind(1, task.job_id).Bind(2, Sql(TaskState::kLeased)).Bind(3, Sql(TaskState::kSucceeded));
+    s.Bind(4, Sql(TaskState::kFailed));
     ASSIGN_OR_RETURN(bool row, s.Step());
     v1::JobState now_state = job_state;
     if (row && s.ColumnInt(0) == 0 && job_state == v1::RUNNING) {
@@ -493,14 +533,7 @@ absl::Status JobStore::FailJobAndSiblings(const TaskRow& task, v1::JobState from
                                           v1::FailureKind kind, const std::string& error,
                                           int64_t now_ms) {
   RETURN_IF_ERROR(SetJobState(task.job_id, from, v1::FAILED, now_ms, error, kind));
-  ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ? WHERE "
-                                             "job_id = ? AND state = 1"));
-  s.Bind(1, now_ms).Bind(2, task.job_id);
-  RETURN_IF_ERROR(s.Run());
-  ASSIGN_OR_RETURN(Statement c, db_->Prepare("UPDATE tasks SET cancel_requested = 1 WHERE "
-                                             "job_id = ? AND state = 2"));
-  c.Bind(1, task.job_id);
-  RETURN_IF_ERROR(c.Run());
+  RETURN_IF_ERROR(StopJobTasks(task.job_id, now_ms, "").status());
   v1::Progress none;
   return AppendEvent(task.job_id, now_ms, "failed", v1::FAILED, none, error);
 }
@@ -524,9 +557,9 @@ absl::StatusOr<std::vector<TaskOutcome>> JobStore::ExpireLeases(int64_t now_ms) 
   std::vector<TaskRow> expired;
   {
     ASSIGN_OR_RETURN(Statement s, db_->Prepare(std::string("SELECT ") + kTaskColumns +
-                                               " FROM tasks WHERE state = 2 AND "
+                                               " FROM tasks WHERE state = ? AND "
                                                "lease_deadline_ms < ?"));
-    s.Bind(1, now_ms);
+    s.Bind(1, Sql(TaskState::kLeased)).Bind(2, now_ms);
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
@@ -555,8 +588,9 @@ absl::StatusOr<std::vector<TaskOutcome>> JobStore::SkipOverdueTasks(int64_t now_
     ASSIGN_OR_RETURN(Statement s,
                      db_->Prepare("SELECT DISTINCT j.id, j.kind FROM jobs j JOIN tasks t ON "
                                   "t.job_id = j.id WHERE j.deadline_ms > 0 AND j.deadline_ms < ? "
-                                  "AND j.state IN (1, 2) AND t.state = 1"));
-    s.Bind(1, now_ms);
+                                  "AND j.state IN (?, ?) AND t.state = ?"));
+    s.Bind(1, now_ms).Bind(2, Sql(v1::QUEUED)).Bind(3, Sql(v1::RUNNING));
+    s.Bind(4, Sql(TaskState::kQueued));
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
@@ -565,13 +599,9 @@ absl::StatusOr<std::vector<TaskOutcome>> JobStore::SkipOverdueTasks(int64_t now_
   }
   std::vector<TaskOutcome> outcomes;
   for (const auto& [job_id, kind] : overdue) {
-    ASSIGN_OR_RETURN(Statement s,
-                     db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ?, last_error = ? "
-                                  "WHERE job_id = ? AND state = 1"));
-    s.Bind(1, now_ms).Bind(2, "skipped: the job's timeout passed before it started");
-    s.Bind(3, job_id);
-    RETURN_IF_ERROR(s.Run());
-    int skipped = db_->Changes();
+    ASSIGN_OR_RETURN(int skipped,
+                     CancelQueuedTasks(job_id, now_ms,
+                                       "skipped: the job's timeout passed before it started"));
     v1::Progress none;
     RETURN_IF_ERROR(AppendEvent(job_id, now_ms, "timeout", v1::RUNNING, none,
                                 std::to_string(skipped) + " queued task(s) skipped"));
@@ -594,19 +624,7 @@ absl::StatusOr<v1::Job> JobStore::CancelJob(const std::string& job_id, int64_t n
     return absl::FailedPreconditionError("job " + job_id + " is already " + ToString(state));
   }
   RETURN_IF_ERROR(SetJobState(job_id, state, v1::CANCELLED, now_ms, "cancelled by client"));
-  {
-    ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET state = 5, finished_ms = ? "
-                                               "WHERE job_id = ? AND state = 1"));
-    s.Bind(1, now_ms).Bind(2, job_id);
-    RETURN_IF_ERROR(s.Run());
-  }
-  {
-    // Leased tasks stay leased until the worker sees the flag on its next heartbeat.
-    ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET cancel_requested = 1 WHERE "
-                                               "job_id = ? AND state = 2"));
-    s.Bind(1, job_id);
-    RETURN_IF_ERROR(s.Run());
-  }
+  RETURN_IF_ERROR(StopJobTasks(job_id, now_ms, "").status());
   v1::Progress none;
   RETURN_IF_ERROR(AppendEvent(job_id, now_ms, "cancelled", v1::CANCELLED, none,
                               "cancelled by client"));
@@ -618,8 +636,8 @@ absl::StatusOr<v1::Job> JobStore::CancelJob(const std::string& job_id, int64_t n
 absl::Status JobStore::ExtendLiveLeases(int64_t deadline_ms) {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(Statement s, db_->Prepare("UPDATE tasks SET lease_deadline_ms = MAX("
-                                             "lease_deadline_ms, ?) WHERE state = 2"));
-  s.Bind(1, deadline_ms);
+                                             "lease_deadline_ms, ?) WHERE state = ?"));
+  s.Bind(1, deadline_ms).Bind(2, Sql(TaskState::kLeased));
   return s.Run();
 }
 
@@ -629,7 +647,12 @@ absl::StatusOr<std::vector<v1::JobEvent>> JobStore::EventsAfter(const std::strin
   ASSIGN_OR_RETURN(Statement s,
                    db_->Prepare("SELECT seq, time_ms, type, state, phase, step, total, message "
                                 "FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
-  s.Bind(1, job_id).Bind(2, static_cast<int64_t>(after_seq)).Bind(3, static_cast<int64_t>(limit));
+  // seq is a SQLite integer (signed 64-bit); an unsigned after_seq beyond it means "after
+  // everything", never a negative number that replays the whole history.
+  int64_t after = after_seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+                      ? std::numeric_limits<int64_t>::max()
+                      : static_cast<int64_t>(after_seq);
+  s.Bind(1, job_id).Bind(2, after).Bind(3, static_cast<int64_t>(limit));
   std::vector<v1::JobEvent> events;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
@@ -650,8 +673,9 @@ absl::StatusOr<std::vector<v1::JobEvent>> JobStore::EventsAfter(const std::strin
 
 absl::StatusOr<TaskCounts> JobStore::CountTasks() {
   auto lock = db_->Lock();
-  ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COALESCE(SUM(state = 1), 0), "
-                                             "COALESCE(SUM(state = 2), 0) FROM tasks"));
+  ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT COALESCE(SUM(state = ?), 0), "
+                                             "COALESCE(SUM(state = ?), 0) FROM tasks"));
+  s.Bind(1, Sql(TaskState::kQueued)).Bind(2, Sql(TaskState::kLeased));
   ASSIGN_OR_RETURN(bool row, s.Step());
   TaskCounts c;
   if (row) {

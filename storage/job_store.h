@@ -169,6 +169,13 @@ class JobStore {
                                   const std::string& error, int64_t now_ms);
   absl::Status SetTaskState(const TaskRow& task, TaskState to, int64_t now_ms,
                             const std::string& error);
+  // QUEUED -> CANCELLED for every queued task of the job (`error`, if given, as their last
+  // error); returns how many.
+  absl::StatusOr<int> CancelQueuedTasks(const std::string& job_id, int64_t now_ms,
+                                        const std::string& error);
+  // CancelQueuedTasks, plus the cancel flag on the job's leased tasks.
+  absl::StatusOr<int> StopJobTasks(const std::string& job_id, int64_t now_ms,
+                                   const std::string& error);
   absl::Status SetJobState(const std::string& job_id, v1::JobState from, v1::JobState to,
                            int64_t now_ms, const std::string& error,
                            v1::FailureKind failure = v1::FAILURE_KIND_UNSPECIFIED);

@@ -140,7 +140,12 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
     try {
       result = (*handler)(task, ctx);
     } catch (const std::exception& e) {
-      result = absl::InternalError(std::string("engine error: ") + e.what());
+      // An exception no engine edge caught (LibTorch's what() carries a C++ backtrace after
+      // the first line): the first line for the user, all of it for the log.
+      std::string what = e.what();
+      fprintf(stderr, "worker %s: uncaught exception: %s\n", options_.worker_id.c_str(),
+              what.c_str());
+      result = absl::InternalError("engine error: " + what.substr(0, what.find('\n')));
     }
   }
   {
@@ -170,11 +175,15 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
     // Stopping the worker is not the client's cancel: the task goes back to the queue.
     if (kind == v1::CANCELLED_BY_CLIENT && !ctx.cancel_requested_) kind = v1::TRANSIENT;
     req.set_kind(kind);
-    req.set_message(std::string(result.status().message()));
-    reported = connection_->FailTask(req);
+    std::string message(result.status().message());
     fprintf(stderr, "worker %s: task %s failed (%s): %s\n", options_.worker_id.c_str(),
-            task.id().c_str(), v1::FailureKind_Name(kind).c_str(),
-            std::string(result.status().message()).c_str());
+            task.id().c_str(), v1::FailureKind_Name(kind).c_str(), message.c_str());
+    // What users see is one line; the log above keeps the full text.
+    for (char& c : message) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    req.set_message(message);
+    reported = connection_->FailTask(req);
   }
   if (!reported.ok()) {
     fprintf(stderr, "worker %s: could not report task %s: %s\n", options_.worker_id.c_str(),

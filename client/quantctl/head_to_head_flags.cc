@@ -114,6 +114,10 @@ absl::Status BuildHeadToHeadSpec(CommandEnv& env, const CommandLine& cl, v1::Job
   ASSIGN_OR_RETURN(auto drop, GetDouble(cl, "--max-accuracy-drop"));
   if (drop) c->set_max_accuracy_drop(*drop);
   c->set_relative_drop(cl.Has("--relative"));
+  if (auto m = cl.Get("--drop-metric")) {
+    ASSIGN_OR_RETURN(v1::BudgetMetric metric, ParseBudgetMetric("--drop-metric", *m));
+    c->set_drop_metric(metric);
+  }
   if (auto rule = cl.Get("--rule")) {
     if (*rule == "most-accurate") h->set_rule(v1::MOST_ACCURATE);
     else if (*rule == "smallest") h->set_rule(v1::SMALLEST);

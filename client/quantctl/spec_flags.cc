@@ -154,4 +154,14 @@ absl::StatusOr<v1::CalibrationMethod> ParseCalibrationMethod(const std::string& 
   return method;
 }
 
+absl::StatusOr<v1::BudgetMetric> ParseBudgetMetric(const std::string& flag,
+                                                   const std::string& value) {
+  if (value == "accuracy") return v1::ACCURACY;
+  if (value == "top1-agreement") return v1::TOP1_AGREEMENT;
+  if (value == "output-mse") return v1::OUTPUT_MSE;
+  if (value == "plcc") return v1::PLCC;
+  return absl::InvalidArgumentError(flag + ": '" + value + "' is not one of accuracy, "
+                                    "top1-agreement, output-mse, plcc");
+}
+
 }  // namespace quantd::client

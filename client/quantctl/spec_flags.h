@@ -26,6 +26,9 @@ absl::Status BuildTrainInputs(CommandEnv& env, const CommandLine& cl, bool requi
 absl::Status BuildInputs(CommandEnv& env, const CommandLine& cl, v1::InputData* in);
 absl::StatusOr<double> ParseDouble(const std::string& field, const std::string& value);
 absl::StatusOr<std::optional<double>> GetDouble(const CommandLine& cl, const std::string& flag);
+// accuracy | top1-agreement | output-mse | plcc; INVALID_ARGUMENT naming `flag` otherwise.
+absl::StatusOr<v1::BudgetMetric> ParseBudgetMetric(const std::string& flag,
+                                                   const std::string& value);
 std::vector<std::string> SplitList(const std::string& value);  // "a,b,,c" -> a, b, c
 // per-channel | per-tensor (| per-group when allowed).
 absl::StatusOr<v1::Granularity> ParseGranularity(const std::string& field,

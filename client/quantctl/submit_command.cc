@@ -40,6 +40,8 @@ absl::Status BuildValidateSpec(CommandEnv& env, const CommandLine& cl, v1::JobSp
   if (latency) t->set_max_latency_ratio(*latency);
   ASSIGN_OR_RETURN(auto drop, GetDouble(cl, "--max-accuracy-drop"));
   if (drop) t->set_max_accuracy_drop(*drop);
+  ASSIGN_OR_RETURN(auto plcc_drop, GetDouble(cl, "--max-plcc-drop"));
+  if (plcc_drop) t->set_max_plcc_drop(*plcc_drop);
   return absl::OkStatus();
 }
 
@@ -111,11 +113,8 @@ absl::Status BuildBudget(const CommandLine& cl, v1::PtqSpec* p) {
   ASSIGN_OR_RETURN(double drop, ParseDouble("--max-drop", *max_drop));
   b->set_max_drop(drop);
   if (auto m = cl.Get("--budget-metric")) {
-    if (*m == "accuracy") b->set_metric(v1::ACCURACY);
-    else if (*m == "top1-agreement") b->set_metric(v1::TOP1_AGREEMENT);
-    else if (*m == "output-mse") b->set_metric(v1::OUTPUT_MSE);
-    else return absl::InvalidArgumentError("--budget-metric: expected accuracy, top1-agreement "
-                                           "or output-mse");
+    ASSIGN_OR_RETURN(v1::BudgetMetric metric, ParseBudgetMetric("--budget-metric", *m));
+    b->set_metric(metric);
   }
   b->set_relative(cl.Has("--relative"));
   b->set_accuracy_aware(cl.Has("--accuracy-aware"));
@@ -171,7 +170,7 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--npz-array", "--float", "--quantized", "--train",
                              "--train-labels", "--epochs", "--batch-size", "--lr",
                              "--temperature", "--loss", "--teacher", "--min-top1", "--min-topk",
-                             "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop",
+                             "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop", "--max-plcc-drop", "--drop-metric",
                              "--candidate", "--max-size-bytes", "--max-latency-ms", "--rule",
                              "--parent-a", "--parent-b", "--eval", "--eval-labels", "--preset",
                              "--strategies", "--alphas", "--seeds", "--regimes", "--max-trials",

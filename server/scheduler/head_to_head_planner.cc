@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "server/scheduler/plain_name.h"
 #include "server/scheduler/ptq_planner.h"
 #include "server/scheduler/qat_planner.h"
 #include "server/scheduler/spec_fields.h"
@@ -35,18 +36,6 @@ std::string DefaultName(const v1::HeadToHeadCandidate& c) {
     g = c.qat().granularity();
   }
   return g == v1::PER_TENSOR ? name + "_per_tensor" : name;
-}
-
-absl::Status ValidName(const std::string& field, const std::string& name) {
-  bool ok = !name.empty() && name.size() <= kMaxNameLength;
-  for (char c : name) {
-    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
-  }
-  if (!ok) {
-    return absl::InvalidArgumentError(field + ": '" + name + "' is not 1-64 characters of "
-                                      "[A-Za-z0-9_.-] (it prefixes the candidate's outputs)");
-  }
-  return absl::OkStatus();
 }
 
 // The job-owned fields a candidate may leave empty (then inherits) but not set differently.
@@ -144,6 +133,22 @@ absl::Status ResolveConstraints(v1::HeadToHeadConstraints* c) {
     return absl::InvalidArgumentError("head_to_head.constraints.max_accuracy_drop: must be a "
                                       "number >= 0");
   }
+  switch (c->drop_metric()) {
+    case v1::BUDGET_METRIC_UNSPECIFIED:
+    case v1::ACCURACY:
+    case v1::TOP1_AGREEMENT:
+      break;
+    case v1::PLCC:
+      if (c->relative_drop()) {
+        return absl::InvalidArgumentError("head_to_head.constraints.relative_drop: applies to "
+                                          "accuracy, not to PLCC");
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError("head_to_head.constraints.drop_metric: " +
+                                        std::to_string(c->drop_metric()) +
+                                        " is not one of ACCURACY, TOP1_AGREEMENT, PLCC");
+  }
   return absl::OkStatus();
 }
 
@@ -219,7 +224,8 @@ absl::Status ResolveHeadToHeadSpec(v1::JobSpec* spec, storage::ArtifactIndex* ar
       for (int n = 2; names.count(name); ++n) name = base + "_" + std::to_string(n);
       c->set_name(name);
     }
-    RETURN_IF_ERROR(ValidName(field + ".name", c->name()));
+    RETURN_IF_ERROR(CheckPlainName(field + ".name", c->name(), kMaxNameLength,
+                                   "it prefixes the candidate's outputs"));
     if (!names.insert(c->name()).second) {
       return absl::InvalidArgumentError(field + ".name: '" + c->name() +
                                         "' names an earlier candidate too");

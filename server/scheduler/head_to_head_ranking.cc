@@ -23,25 +23,41 @@ double Metric(const v1::LeaderboardRow& r, const char* name, double missing) {
   return it == r.metrics().end() ? missing : it->second;
 }
 
-// Accuracy with labels, else top-1 agreement with the float model: higher is better.
+// Accuracy with labels, PLCC for a regressor, else top-1 agreement with the float model:
+// higher is better.
 const char* QualityMetric(const v1::LeaderboardRow& r) {
-  return r.metrics().count(metric::kAccuracy) ? metric::kAccuracy : metric::kTop1Agreement;
+  if (r.metrics().count(metric::kAccuracy)) return metric::kAccuracy;
+  if (r.metrics().count(metric::kPlcc)) return metric::kPlcc;
+  return metric::kTop1Agreement;
 }
 double Quality(const v1::LeaderboardRow& r) { return Metric(r, QualityMetric(r), -1.0); }
 
-void AddDrop(bool relative, v1::LeaderboardRow* r) {
+// The drop the constraint judges, in the metric it names (or the one the row reports).
+// Returns the metric name the drop is stored under, or nullptr when the row lacks it.
+const char* AddDrop(const v1::HeadToHeadConstraints& c, v1::LeaderboardRow* r) {
   auto& m = *r->mutable_metrics();
+  v1::BudgetMetric want = c.drop_metric();
+  bool plcc = want == v1::PLCC || (want == v1::BUDGET_METRIC_UNSPECIFIED && m.count(metric::kPlcc));
+  if (plcc) {
+    if (!m.count(metric::kPlcc) || !m.count(metric::kFloatPlcc)) return nullptr;
+    m[metric::kPlccDrop] = m[metric::kFloatPlcc] - m[metric::kPlcc];
+    return metric::kPlccDrop;
+  }
   double drop = 0, base = 1.0;
-  if (m.count(metric::kAccuracy) && m.count(metric::kFloatAccuracy)) {
+  bool accuracy = want != v1::TOP1_AGREEMENT && m.count(metric::kAccuracy) &&
+                  m.count(metric::kFloatAccuracy);
+  if (accuracy) {
     base = m[metric::kFloatAccuracy];
     drop = base - m[metric::kAccuracy];
-  } else if (m.count(metric::kTop1Agreement)) {
+  } else if (want != v1::ACCURACY && m.count(metric::kTop1Agreement)) {
     drop = 1.0 - m[metric::kTop1Agreement];  // the float model agrees with itself: base 1
   } else {
-    return;
+    return nullptr;
   }
   m[metric::kAccuracyDrop] = drop;
-  if (relative) m[metric::kRelativeAccuracyDrop] = base > 0 ? drop / base : drop;
+  if (!c.relative_drop()) return metric::kAccuracyDrop;
+  m[metric::kRelativeAccuracyDrop] = base > 0 ? drop / base : drop;
+  return metric::kRelativeAccuracyDrop;
 }
 
 void AddGate(const std::string& name, double value, double threshold, v1::LeaderboardRow* r) {
@@ -55,7 +71,7 @@ void AddGate(const std::string& name, double value, double threshold, v1::Leader
 
 void Judge(const v1::HeadToHeadConstraints& c, const storage::TaskSummary& t,
            v1::LeaderboardRow* r) {
-  AddDrop(c.relative_drop(), r);
+  const char* drop = AddDrop(c, r);
   if (c.has_max_size_bytes()) {
     AddGate(metric::kSizeBytes, Metric(*r, metric::kSizeBytes, 0), c.max_size_bytes(), r);
   }
@@ -63,8 +79,15 @@ void Judge(const v1::HeadToHeadConstraints& c, const storage::TaskSummary& t,
     AddGate(metric::kLatencyP95Ms, Metric(*r, metric::kLatencyP95Ms, 0), c.max_latency_ms(), r);
   }
   if (c.has_max_accuracy_drop()) {
-    const char* name = c.relative_drop() ? metric::kRelativeAccuracyDrop : metric::kAccuracyDrop;
-    AddGate(name, Metric(*r, name, 0), c.max_accuracy_drop(), r);
+    if (drop) {
+      AddGate(drop, Metric(*r, drop, 0), c.max_accuracy_drop(), r);
+    } else {
+      // The candidate did not report the metric the constraint names: it cannot pass it.
+      v1::GateVerdict* g = r->add_gates();
+      g->set_name(v1::BudgetMetric_Name(c.drop_metric()) + "_drop");
+      g->set_rule("not reported by this candidate (classifier vs regressor, or no labels)");
+      g->set_passed(false);
+    }
   }
   if (!t.metrics.gate_failure().empty()) {
     // The candidate's own gate (e.g. a PTQ accuracy budget) counts like the job's.
@@ -109,9 +132,13 @@ std::string FailedGates(const v1::LeaderboardRow& r) {
   for (const auto& g : r.gates()) {
     if (g.passed()) continue;
     if (!s.empty()) s += ", ";
-    s += g.name() == "candidate_budget"
-             ? "own gate: " + g.rule()
-             : g.name() + " " + Num(g.value()) + " > " + Num(g.threshold());
+    if (g.name() == "candidate_budget") {
+      s += "own gate: " + g.rule();
+    } else if (g.rule() != "<=") {
+      s += g.name() + " " + g.rule();
+    } else {
+      s += g.name() + " " + Num(g.value()) + " > " + Num(g.threshold());
+    }
   }
   return s;
 }

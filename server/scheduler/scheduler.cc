@@ -1,11 +1,14 @@
 // Scheduler core: submit/plan, lease/heartbeat/complete/fail, expiry, cancel, notifications.
 #include "server/scheduler/scheduler.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include <chrono>
 #include <cstdio>
 
 #include "server/scheduler/job_kinds.h"
 #include "server/scheduler/leaderboard.h"
+#include "server/scheduler/plain_name.h"
 
 namespace quantd::server {
 
@@ -53,17 +56,25 @@ std::string Scheduler::NewId(const char* prefix) {
   return buf;
 }
 
+absl::StatusOr<std::optional<SubmitResult>> Scheduler::EarlierSubmit(const v1::JobSpec& spec) {
+  if (spec.client_request_id().empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(auto existing, options_.jobs->FindJobIdByRequestId(spec.client_request_id()));
+  if (!existing) return std::nullopt;
+  ASSIGN_OR_RETURN(v1::Job job, options_.jobs->GetJob(*existing));
+  // Both specs are resolved (defaults filled), so a retry that spells a default out still
+  // matches, and a key reused for a different request is never silently dropped.
+  if (!google::protobuf::util::MessageDifferencer::Equals(job.spec(), spec)) {
+    return absl::AlreadyExistsError("spec.client_request_id: '" + spec.client_request_id() +
+                                    "' was already used for job " + job.id() +
+                                    " with a different spec; use a new key for a new request");
+  }
+  return SubmitResult{std::move(job), true};
+}
+
 absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
   v1::JobSpec spec = input;
-  if (!spec.client_request_id().empty()) {
-    if (spec.client_request_id().size() > 256) {
-      return absl::InvalidArgumentError("spec.client_request_id: longer than 256 characters");
-    }
-    ASSIGN_OR_RETURN(auto existing, options_.jobs->FindJobIdByRequestId(spec.client_request_id()));
-    if (existing) {
-      ASSIGN_OR_RETURN(v1::Job job, options_.jobs->GetJob(*existing));
-      return SubmitResult{std::move(job), true};
-    }
+  if (spec.client_request_id().size() > 256) {
+    return absl::InvalidArgumentError("spec.client_request_id: longer than 256 characters");
   }
   ASSIGN_OR_RETURN(const JobKindInfo* kind, KindOf(spec));
   if (spec.max_attempts() == 0) spec.set_max_attempts(options_.default_max_attempts);
@@ -73,6 +84,8 @@ absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
                                       " exceeds the limit of 20");
   }
   RETURN_IF_ERROR(kind->resolve(&spec, options_.artifacts));
+  ASSIGN_OR_RETURN(std::optional<SubmitResult> earlier, EarlierSubmit(spec));
+  if (earlier) return std::move(*earlier);
   ASSIGN_OR_RETURN(std::vector<PlannedTask> planned, kind->plan(spec));
 
   v1::Job job;
@@ -90,12 +103,10 @@ absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
   int64_t deadline = budget_s > 0 ? now + int64_t{1000} * budget_s : 0;
   absl::Status inserted = options_.jobs->InsertJob(job, tasks, now, deadline);
   if (absl::IsAlreadyExists(inserted) && !spec.client_request_id().empty()) {
-    // Lost a race with a concurrent submit carrying the same key: return the winner.
-    ASSIGN_OR_RETURN(auto existing, options_.jobs->FindJobIdByRequestId(spec.client_request_id()));
-    if (existing) {
-      ASSIGN_OR_RETURN(v1::Job winner, options_.jobs->GetJob(*existing));
-      return SubmitResult{std::move(winner), true};
-    }
+    // Lost a race with a concurrent submit carrying the same key: the winner, if it is the same
+    // request.
+    ASSIGN_OR_RETURN(std::optional<SubmitResult> winner, EarlierSubmit(spec));
+    if (winner) return std::move(*winner);
   }
   RETURN_IF_ERROR(inserted);
   if (options_.metrics) options_.metrics->JobSubmitted(kind->name);
@@ -217,9 +228,8 @@ absl::Status Scheduler::CompleteTask(const std::string& lease_id,
                                      const v1::TaskMetrics& metrics) {
   if (lease_id.empty()) return absl::InvalidArgumentError("lease_id: missing");
   for (size_t i = 0; i < outputs.size(); ++i) {
-    if (outputs[i].name().empty()) {
-      return absl::InvalidArgumentError("outputs[" + std::to_string(i) + "].name: missing");
-    }
+    RETURN_IF_ERROR(
+        CheckOutputName("outputs[" + std::to_string(i) + "].name", outputs[i].name()));
   }
   ASSIGN_OR_RETURN(storage::TaskOutcome outcome,
                    options_.jobs->CompleteTask(lease_id, outputs, gate_failure,

@@ -115,6 +115,9 @@ class Scheduler {
  private:
   explicit Scheduler(const Options& options);
   std::string NewId(const char* prefix);
+  // The job an earlier Submit with this spec's client_request_id made: nullopt without one,
+  // ALREADY_EXISTS when that job's (resolved) spec differs.
+  absl::StatusOr<std::optional<SubmitResult>> EarlierSubmit(const v1::JobSpec& resolved);
   void NotifyEvents();
   void NoteTaskDone(const std::string& lease_id, const std::string& outcome);
   void NoteJobFinished(v1::JobKind kind, const std::optional<v1::JobState>& state);

@@ -98,6 +98,24 @@ TEST_F(SchedulerTest, ClientRequestIdMakesSubmitIdempotent) {
   EXPECT_FALSE(a->deduplicated);
   EXPECT_TRUE(b->deduplicated);
   EXPECT_EQ(scheduler_->List({})->size(), 1u);
+
+  // A retry that spells out a default is the same request.
+  v1::JobSpec explicit_default = spec;
+  explicit_default.mutable_ptq()->set_top_k(3);
+  auto c = scheduler_->Submit(explicit_default);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->job.id(), a->job.id());
+
+  // The same key for a different request is refused, naming the job it belongs to, and nothing
+  // is stored for it.
+  v1::JobSpec other = spec;
+  other.mutable_ptq()->set_top_k(5);
+  auto d = scheduler_->Submit(other);
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(d.status().message().find("spec.client_request_id"), std::string::npos);
+  EXPECT_NE(d.status().message().find(a->job.id()), std::string::npos) << d.status();
+  EXPECT_EQ(scheduler_->List({})->size(), 1u);
+  EXPECT_EQ(scheduler_->Get(a->job.id())->spec().ptq().top_k(), 3u);
 }
 
 TEST_F(SchedulerTest, ExpiredLeaseRequeuesAndTheNextWorkerGetsAttemptTwo) {

@@ -147,6 +147,13 @@ TEST_F(JobStoreTest, EventsAreOrderedAndResumable) {
   auto rest = store_->EventsAfter("j1", (*all)[0].seq(), 100);
   ASSERT_EQ(rest->size(), 2u);
   EXPECT_EQ((*rest)[0].seq(), (*all)[1].seq());
+  // after_seq is unsigned: past 2^63 it means "after everything", not a negative bound that
+  // replays the history.
+  for (uint64_t after : {uint64_t{1} << 63, ~uint64_t{0}}) {
+    auto none = store_->EventsAfter("j1", after, 100);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty()) << after;
+  }
 }
 
 TEST_F(JobStoreTest, StateSurvivesReopenAndRequestIdsAreUnique) {

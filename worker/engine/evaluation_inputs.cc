@@ -5,6 +5,7 @@
 
 #include "worker/data/npy_array.h"
 #include "worker/data/npz_archive.h"
+#include "worker/engine/torch_guard.h"
 
 namespace quantd::worker {
 // Picks the array a model's single input reads from a .npz.
@@ -57,7 +58,10 @@ absl::StatusOr<EvaluationInputs> LoadEvaluationInputs(const v1::InputData& spec,
     std::vector<int64_t> shape{static_cast<int64_t>(s.count())};
     shape.insert(shape.end(), s.shape().begin(), s.shape().end());
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(s.seed());
-    out.samples = at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat));
+    ASSIGN_OR_RETURN(out.samples,
+                     TorchGuard(absl::StatusCode::kInvalidArgument, field + ".synthetic", [&] {
+                       return at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat));
+                     }));
     out.seed = s.seed();
     out.description = "synthetic N(0,1) " + c10::str(at::IntArrayRef(shape)) + " seed " +
                       std::to_string(s.seed());

@@ -4,6 +4,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <cstdio>
 #include <exception>
 #include <string>
 #include <type_traits>
@@ -11,6 +12,32 @@
 #include "quantd/status.h"
 
 namespace quantd::worker {
+
+// LibTorch messages span lines: a TorchScript traceback (indented source, "~~~ <--- HERE"), then
+// the error. Users get one line, the lines that say what went wrong joined with "; "; the full
+// text goes to the worker's log.
+inline std::string OneLineTorchMessage(const std::string& text) {
+  std::string out, line;
+  auto keep = [&](const std::string& l) {
+    bool noise = l.empty() || l[0] == ' ' || l[0] == '\t' ||
+                 l.find("<--- HERE") != std::string::npos ||
+                 l.rfind("Traceback of TorchScript", 0) == 0 ||
+                 l.rfind("The following operation failed in the TorchScript interpreter", 0) == 0;
+    if (!noise) out += (out.empty() ? "" : "; ") + l;
+  };
+  for (char c : text) {
+    if (c == '\n' || c == '\r') {
+      keep(line);
+      line.clear();
+    } else {
+      line += c;
+    }
+  }
+  keep(line);
+  if (out.empty()) out = "LibTorch error (details in the worker log)";
+  if (out.size() != text.size()) fprintf(stderr, "libtorch: %s\n", text.c_str());
+  return out;
+}
 
 // `code` is what a LibTorch failure means in this context (e.g. INVALID_ARGUMENT when loading
 // a user's model, INTERNAL inside our own passes). `context` prefixes the message.
@@ -20,9 +47,9 @@ auto TorchGuard(absl::StatusCode code, const std::string& context, F&& f)
   try {
     return f();
   } catch (const c10::Error& e) {
-    return absl::Status(code, context + ": " + e.what_without_backtrace());
+    return absl::Status(code, context + ": " + OneLineTorchMessage(e.what_without_backtrace()));
   } catch (const std::exception& e) {
-    return absl::Status(code, context + ": " + e.what());
+    return absl::Status(code, context + ": " + OneLineTorchMessage(e.what()));
   }
 }
 
@@ -32,9 +59,9 @@ absl::Status TorchGuardVoid(absl::StatusCode code, const std::string& context, F
     f();
     return absl::OkStatus();
   } catch (const c10::Error& e) {
-    return absl::Status(code, context + ": " + e.what_without_backtrace());
+    return absl::Status(code, context + ": " + OneLineTorchMessage(e.what_without_backtrace()));
   } catch (const std::exception& e) {
-    return absl::Status(code, context + ": " + e.what());
+    return absl::Status(code, context + ": " + OneLineTorchMessage(e.what()));
   }
 }
 
