@@ -14,6 +14,7 @@
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/handlers/accuracy_budget.h"
+#include "worker/handlers/engine_choice.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
@@ -130,11 +131,12 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
     candidates.push_back(std::move(c));
     RETURN_IF_ERROR(CheckCancelled(ctx));
   }
-  size_t best = 0;
-  for (size_t i = 1; i < candidates.size(); ++i) {
-    if (candidates[i].timing.batch1.median_ms < candidates[best].timing.batch1.median_ms) best = i;
+  std::vector<EngineTiming> timings;
+  for (const auto& c : candidates) {
+    timings.push_back({c.engine, c.timing.batch1.median_ms,
+                       c.timing.throughput.samples_per_second});
   }
-  Candidate& chosen = candidates[best];
+  Candidate& chosen = candidates[FastestEngine(timings)];
   RETURN_IF_ERROR(SelectQuantizedEngine(chosen.engine));
 
   timer.Start("evaluate");

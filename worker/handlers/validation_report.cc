@@ -2,6 +2,7 @@
 #include "worker/handlers/validation_report.h"
 
 #include "quantd/task_metric_names.h"
+#include "worker/handlers/engine_choice.h"
 #include "worker/engine/runtime_setup.h"
 
 namespace quantd::worker {
@@ -92,14 +93,7 @@ json BuildValidationReport(const ValidationReportInputs& in) {
                       {"float_samples_per_s", f.throughput.samples_per_second},
                       {"quantized_samples_per_s", q.throughput.samples_per_second},
                       {"ratio_vs_float", tput}}}};
-  json notes = json::array();
-  if (speedup > 0 && speedup < 1.0) {
-    notes.push_back(
-        "the int8 model is slower than float at batch 1 here (" + std::to_string(speedup) +
-        "x); for single-sample latency serve the float model, use int8 for size" +
-        (tput > 1.0 ? " or batched throughput" : ""));
-  }
-  report["notes"] = notes;
+  report["notes"] = SpeedNotes(speedup, tput);
   if (!in.engine_selection.is_null()) report["engine_selection"] = in.engine_selection;
   for (auto it = in.details.begin(); it != in.details.end(); ++it) report[it.key()] = it.value();
   report["host"] = {{"threads", IntraOpThreads()}, {"engine", in.engine},

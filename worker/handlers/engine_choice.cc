@@ -1,0 +1,28 @@
+// Engine choice and speed advice from timings.
+#include "worker/handlers/engine_choice.h"
+
+#include <cstdio>
+
+namespace quantd::worker {
+
+size_t FastestEngine(const std::vector<EngineTiming>& candidates) {
+  size_t best = 0;
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    if (candidates[i].batch1_median_ms < candidates[best].batch1_median_ms) best = i;
+  }
+  return best;
+}
+
+nlohmann::ordered_json SpeedNotes(double speedup, double throughput_ratio) {
+  nlohmann::ordered_json notes = nlohmann::ordered_json::array();
+  if (speedup > 0 && speedup < 1.0) {
+    char ratio[32];
+    snprintf(ratio, sizeof(ratio), "%.2fx", speedup);
+    notes.push_back(std::string("the int8 model is slower than float at batch 1 here (") + ratio +
+                    "); for single-sample latency serve the float model, use int8 for size" +
+                    (throughput_ratio > 1.0 ? " or batched throughput" : ""));
+  }
+  return notes;
+}
+
+}  // namespace quantd::worker
