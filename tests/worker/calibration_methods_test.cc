@@ -70,6 +70,39 @@ TEST(CalibrationMethodsTest, EntropyClipsARareOutlier) {
   EXPECT_NEAR(r.lo, -4, 1.0);
 }
 
+// Post-ReLU: half of the values exactly 0, the rest half-normal over [0, 4] (sigma 1).
+Histogram PostRelu(bool zeros_recorded) {
+  Histogram h;
+  h.lo = 0;
+  h.hi = 4;
+  h.counts.assign(kBins, 0);
+  double w = h.BinWidth();
+  for (int i = 0; i < kBins; ++i) {
+    double x = (i + 0.5) * w;
+    h.counts[i] = 1e6 * std::exp(-x * x / 2) * w;
+  }
+  double half = h.Total();
+  h.counts[0] += half;  // the ReLU's exact zeros land in the first bin
+  if (zeros_recorded) h.zeros = half;
+  return h;
+}
+
+TEST(CalibrationMethodsTest, EntropyIgnoresTheExactZerosOfAReluOutput) {
+  // Zero is a level in every affine range, so its spike must not pull the threshold down: with
+  // the zeros counted as such, the threshold keeps (nearly) all of the half-normal, as it does
+  // for the same values without any zeros.
+  Range counted = EntropyRange(PostRelu(true), {});
+  Histogram no_zeros = PostRelu(false);
+  no_zeros.counts[0] = PostRelu(true).counts[1];
+  Range reference = EntropyRange(no_zeros, {});
+  EXPECT_NEAR(counted.hi, reference.hi, 0.1);
+  EXPECT_GT(counted.hi, 3.0) << "P(x > 3) is 0.3 %; a lower threshold clips real signal";
+  // Not knowing which values are zeros (the spike treated as mass spread over the first bin) is
+  // what clipped post-ReLU activations to a fraction of their range.
+  EXPECT_LT(EntropyRange(PostRelu(false), {}).hi, counted.hi);
+  EXPECT_EQ(counted.lo, 0);
+}
+
 TEST(CalibrationMethodsTest, MseBeatsMinMaxOnItsOwnObjective) {
   for (double outliers : {1.0, 3.0, 1000.0}) {
     Histogram h = GaussianWithOutliers(40, outliers);

@@ -13,7 +13,8 @@
 namespace quantd::worker {
 namespace {
 
-constexpr double kMaxAccuracyDropPoints = 1.0;
+// Issue 11: every calibration method keeps the conv-bn-relu CNN within 0.3 points of float.
+constexpr double kMaxAccuracyDropPoints = 0.3;
 
 double Accuracy(torch::jit::Module& m, const at::Tensor& x, const at::Tensor& y) {
   c10::InferenceMode guard;
@@ -62,7 +63,7 @@ class StaticQuantizerTest : public ::testing::TestWithParam<std::string> {
   const at::Tensor& calib_ = Data().calibration;
 };
 
-TEST_P(StaticQuantizerTest, CnnKeepsTestAccuracyWithinOnePoint) {
+TEST_P(StaticQuantizerTest, CnnKeepsTestAccuracyWithinAThirdOfAPoint) {
   torch::jit::Module float_model = Cnn();
   auto result = QuantizeStatic(float_model, calib_, Options(GetParam()), {});
   ASSERT_TRUE(result.ok()) << result.status();

@@ -11,6 +11,10 @@ struct Histogram {
   double lo = 0;  // observed minimum; bin i covers [lo + i*w, lo + (i+1)*w), w = (hi-lo)/bins
   double hi = 0;  // observed maximum
   std::vector<double> counts;  // empty when only min/max were recorded
+  // How many of the counted values were exactly 0 (they sit in the bin holding 0). Zero is
+  // exact in every affine range (AffineQParamsFor keeps it on a level), so quantizing them costs
+  // nothing; post-ReLU tensors are often half zeros.
+  double zeros = 0;
 
   double BinWidth() const { return counts.empty() ? 0 : (hi - lo) / counts.size(); }
   double Total() const;

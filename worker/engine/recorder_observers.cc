@@ -11,6 +11,7 @@ def forward(self, x: Tensor) -> Tensor:
     v = x.detach().float()
     if self.hist_enabled:
         self.histogram = self.histogram + torch.histc(v, self.histogram.numel(), self.min_val, self.max_val)
+        self.zeros = self.zeros + int((v == 0).sum())
     else:
         finite = torch.isfinite(v)
         bad = int((~finite).sum())
@@ -42,6 +43,7 @@ torch::jit::Module MakeRecorder(bool weight, bool per_channel) {
   m.register_attribute("is_weight", c10::BoolType::get(), weight);
   m.register_attribute("hist_enabled", c10::BoolType::get(), false);
   m.register_attribute("nonfinite", c10::IntType::get(), static_cast<int64_t>(0));
+  m.register_attribute("zeros", c10::IntType::get(), static_cast<int64_t>(0));
   m.register_attribute("histogram", c10::TensorType::get(), at::zeros({kHistogramBins}));
   m.register_attribute("absmax", c10::TensorType::get(), at::zeros({1}));
   m.define(kRecorderSource);
@@ -93,6 +95,7 @@ Histogram ReadHistogram(const torch::jit::Module& recorder) {
   if (recorder.attr("hist_enabled").toBool()) {
     at::Tensor counts = recorder.attr("histogram").toTensor().to(at::kDouble).contiguous();
     h.counts.assign(counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
+    h.zeros = static_cast<double>(recorder.attr("zeros").toInt());
   }
   return h;
 }
