@@ -71,5 +71,39 @@ TEST(NpyArrayTest, NonFiniteValuesAreRejectedWithTheirIndex) {
   EXPECT_NE(NpyToFloat32(*a, "x").status().message().find("infinite"), std::string::npos);
 }
 
+TEST(NpyArrayTest, ShapesMustBeTuplesOfNonNegativeIntegers) {
+  std::string data = Floats({1, 2, 3, 4, 5, 6, 7, 8});
+  auto negative = ParseNpy(Npy("<f4", "(-1, 8)", data), "ptq.inputs.npy_sha256");
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(negative.status().message().find("negative dimension -1"), std::string::npos)
+      << negative.status();
+  EXPECT_NE(negative.status().message().find("ptq.inputs.npy_sha256"), std::string::npos);
+  for (const char* shape : {"(1,, 8)", "(1.5, 8)", "(8, x)", "(,)"}) {
+    auto bad = ParseNpy(Npy("<f4", shape, data), "inputs");
+    EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << shape;
+  }
+  auto ok = ParseNpy(Npy("<f4", "(8,)", data), "inputs");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->shape, (std::vector<int64_t>{8}));
+  auto spaced = ParseNpy(Npy("<f4", "( 1 , 8 )", data), "inputs");
+  ASSERT_TRUE(spaced.ok()) << spaced.status();
+  EXPECT_EQ(spaced->shape, (std::vector<int64_t>{1, 8}));
+}
+
+TEST(NpyArrayTest, StructuredDtypesAreRefusedByName) {
+  // As NumPy writes np.zeros(2, dtype=[('a', '<f4'), ('b', '<f4')]).
+  std::string header = "{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, "
+                       "'shape': (2,), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header + std::string(16, '\0');
+  auto a = ParseNpy(bytes, "ptq.inputs.npy_sha256");
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(a.status().message().find("structured dtypes"), std::string::npos) << a.status();
+}
+
 }  // namespace
 }  // namespace quantd::worker

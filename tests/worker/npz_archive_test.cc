@@ -39,5 +39,13 @@ TEST(NpzArchiveTest, DamagedArchivesAreInvalidArgument) {
   EXPECT_EQ(ParseNpz("not a zip", "x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(NpzArchiveTest, DuplicateMemberNamesAreAmbiguous) {
+  // zipfile lets Python write two members named x.npy; which one a reader takes is arbitrary.
+  auto arrays = ParseNpz(Fixture("nonsense_duplicate_members.npz"), "ptq.inputs.npz_sha256");
+  EXPECT_EQ(arrays.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(arrays.status().message().find("'x.npy' appears more than once"), std::string::npos)
+      << arrays.status();
+}
+
 }  // namespace
 }  // namespace quantd::worker
