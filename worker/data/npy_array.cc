@@ -69,7 +69,7 @@ absl::StatusOr<NpyArray> ParseNpy(const std::string& bytes, const std::string& w
   static const std::regex kShape(R"('shape'\s*:\s*\(([^)]*)\))");
   std::smatch m;
   if (std::regex_search(header, m, kStructured)) {
-    return bad("structured dtypes (records with named fields) are not supported; save a plain "
+    return bad("structured dtypes are not supported (records with named fields); save a plain "
                "numeric array");
   }
   if (!std::regex_search(header, m, kDescr)) return bad("header has no 'descr'");
