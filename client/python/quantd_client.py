@@ -134,8 +134,10 @@ class QuantdClient:
 
     def quantize(self, model, inputs, labels=None, mode="dynamic", calibration="minmax",
                  granularity="per-channel", max_drop=None, accuracy_aware=False,
-                 request_id=""):
-        """Submits a PTQ job. `mode` dynamic|static, `calibration` minmax|percentile|entropy|mse."""
+                 budget_metric=None, request_id=""):
+        """Submits a PTQ job. `mode` dynamic|static, `calibration` minmax|percentile|entropy|mse.
+        `budget_metric` accuracy|top1_agreement|output_mse|plcc (default: plcc for a
+        one-value-per-sample regressor, else accuracy with labels, else top-1 agreement)."""
         ptq = jobs_pb2.PtqSpec(
             model_sha256=self.upload(model, "application/x-torchscript"),
             mode=jobs_pb2.STATIC if mode == "static" else jobs_pb2.DYNAMIC,
@@ -146,6 +148,8 @@ class QuantdClient:
         if max_drop is not None:
             ptq.budget.max_drop = max_drop
             ptq.budget.accuracy_aware = accuracy_aware
+            if budget_metric is not None:
+                ptq.budget.metric = jobs_pb2.BudgetMetric.Value(budget_metric.upper())
         return self.submit(jobs_pb2.JobSpec(ptq=ptq, client_request_id=request_id))
 
     def validate(self, float_model, quantized_model, inputs, labels=None, teacher=None,

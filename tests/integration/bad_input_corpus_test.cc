@@ -15,6 +15,7 @@
 #include "quantd/v1/worker_service.grpc.pb.h"
 #include "storage/blob_store.h"
 #include "storage/sqlite_database.h"
+#include "test_util/npy_bytes.h"
 #include "test_util/quantd_process.h"
 
 namespace quantd::testing {
@@ -30,16 +31,9 @@ std::string Npy(const std::vector<int64_t>& shape, float value) {
     dims += std::to_string(d) + ",";
     n *= d;
   }
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string out = std::string("\x93NUMPY\x01\x00", 8);
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>(header.size() >> 8);
-  out += header;
   std::string data(static_cast<size_t>(n) * 4, '\0');
   for (int64_t i = 0; i < n; ++i) memcpy(&data[static_cast<size_t>(i) * 4], &value, 4);
-  return out + data;
+  return NpyBytes("<f4", "(" + dims + ")", data);
 }
 
 struct Case {

@@ -9,6 +9,7 @@
 
 #include <fstream>
 
+#include "test_util/npy_bytes.h"
 #include "test_util/python_check.h"
 #include "test_util/quantd_process.h"
 
@@ -30,26 +31,14 @@ json SubmitAndWait(QuantdProcess& q, const std::string& args, int expect_exit = 
   return LastJson(r.out);
 }
 
-// Python's view of a downloaded model's output on the first four inputs: T for a tensor,
-// (..) for tuples, [..] for lists.
+// Python's view of a downloaded model's output structure.
 std::string PythonStructure(QuantdProcess& q, const std::string& job, const std::string& output,
                             const std::string& inputs) {
   std::string dir = MakeTempDir("mo-download");
   CommandResult dl =
       RunQuantctl(q.address(), "download " + job + " " + output + " -o " + dir + "/m.pt");
   if (dl.exit_code != 0) return "download failed: " + dl.err;
-  auto out = RunPython(
-      "import torch, numpy as np\n"
-      "def sig(o):\n"
-      "    if isinstance(o, torch.Tensor): return 'T'\n"
-      "    if isinstance(o, tuple): return '(' + ', '.join(sig(e) for e in o) + ')'\n"
-      "    if isinstance(o, list): return '[' + ', '.join(sig(e) for e in o) + ']'\n"
-      "    return type(o).__name__\n"
-      "m = torch.jit.load('" + dir + "/m.pt')\n"
-      "x = torch.from_numpy(np.load('" + FixturePath(inputs) + "'))[:4]\n"
-      "print(sig(m(x)))\n");
-  if (!out.ok()) return "python failed: " + std::string(out.status().message());
-  return out->substr(0, out->find('\n'));
+  return PythonOutputStructure(dir + "/m.pt", FixturePath(inputs));
 }
 
 TEST(TrustedResultsTest, MultiOutputModelsGoThroughEveryKindAndReloadInPyTorch) {
@@ -148,24 +137,14 @@ TEST(TrustedResultsTest, RegressorIsJudgedByPlccAndABrokenTwinFailsItsGate) {
   EXPECT_NE(h2h["error"].get<std::string>().find("plcc_drop"), std::string::npos) << h2h.dump();
 }
 
-// A float32 .npy whose header claims `shape` (as text) over 64 values.
-std::string NpyWithShape(const std::string& shape) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string out = std::string("\x93NUMPY\x01\x00", 8);
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>(header.size() >> 8);
-  return out + header + std::string(64 * 4, '\0');
-}
-
 TEST(TrustedResultsTest, NonsenseIsRefusedOnTheFirstAttemptNamingTheFieldInOneLine) {
   QuantdProcess::Options o;
   o.local_workers = 1;
   auto q = QuantdProcess::Start(o);
   std::string dir = MakeTempDir("nonsense");
   std::string negative_dims = dir + "/negative_dims.npy";
-  std::ofstream(negative_dims, std::ios::binary) << NpyWithShape("(-1, 8)");
+  std::ofstream(negative_dims, std::ios::binary)
+      << NpyBytes("<f4", "(-1, 8)", std::string(256, '\0'));
   std::string inputs = " --inputs " + FixturePath("nonsense_inputs.npy");
   auto model = [](const std::string& name) { return " --model " + FixturePath(name); };
   struct Case {

@@ -54,6 +54,19 @@ class PythonClientTest(unittest.TestCase):
         # Uploading the same file again is free and gives the same address.
         self.assertEqual(self.q.upload(model), job.spec.ptq.model_sha256)
 
+    def test_a_regressor_is_gated_on_plcc(self):
+        # Seed 003's agents: a quality predictor, float scores as labels, a PLCC-drop budget.
+        job = self.q.wait(self.q.quantize(
+            os.path.join(FIX, "quality_mlp.pt"), os.path.join(FIX, "quality_test_inputs.npy"),
+            labels=os.path.join(FIX, "quality_test_scores.npy"), mode="static", max_drop=0.005,
+            budget_metric="plcc").id, timeout=300)
+        self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
+        report = json.loads(open(self.q.download(job.id, "report",
+                                                 os.path.join(self.dir, "plcc.json"))).read())
+        self.assertEqual(report["gates"][0]["name"], "plcc_drop")
+        self.assertLessEqual(report["gates"][0]["value"], 0.005)
+        self.assertGreater(report["accuracy"]["vs_labels"]["quantized"]["srocc"], 0.8)
+
     def test_validate_judges_a_quantized_model(self):
         model, inputs = os.path.join(FIX, "qnetwork.pt"), os.path.join(FIX, "qnetwork_inputs.npy")
         ptq = self.q.wait(self.q.quantize(model, inputs).id, timeout=300)

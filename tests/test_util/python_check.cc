@@ -28,4 +28,19 @@ absl::StatusOr<std::string> RunPython(const std::string& script) {
   return out;
 }
 
+std::string PythonOutputStructure(const std::string& model_path, const std::string& inputs_npy) {
+  auto out = RunPython(
+      "import torch, numpy as np\n"
+      "def sig(o):\n"
+      "    if isinstance(o, torch.Tensor): return 'T'\n"
+      "    if isinstance(o, tuple): return '(' + ', '.join(sig(e) for e in o) + ')'\n"
+      "    if isinstance(o, list): return '[' + ', '.join(sig(e) for e in o) + ']'\n"
+      "    return type(o).__name__\n"
+      "m = torch.jit.load('" + model_path + "')\n"
+      "x = torch.from_numpy(np.load('" + inputs_npy + "'))[:4]\n"
+      "print(sig(m(x)))\n");
+  if (!out.ok()) return "python failed: " + std::string(out.status().message());
+  return out->substr(0, out->find('\n'));
+}
+
 }  // namespace quantd::testing

@@ -6,21 +6,14 @@
 #include <cmath>
 #include <cstring>
 
+#include "test_util/npy_bytes.h"
+
 namespace quantd::worker {
 namespace {
 
 std::string Npy(const std::string& descr, const std::string& shape, const std::string& data,
                 bool fortran = false) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': " +
-                       (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string out = "\x93NUMPY";
-  out += '\x01';
-  out += '\x00';
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>(header.size() >> 8);
-  return out + header + data;
+  return testing::NpyBytes(descr, shape, data, fortran);
 }
 
 std::string Floats(std::vector<float> v) {
@@ -92,14 +85,9 @@ TEST(NpyArrayTest, ShapesMustBeTuplesOfNonNegativeIntegers) {
 
 TEST(NpyArrayTest, StructuredDtypesAreRefusedByName) {
   // As NumPy writes np.zeros(2, dtype=[('a', '<f4'), ('b', '<f4')]).
-  std::string header = "{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, "
-                       "'shape': (2,), }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes += static_cast<char>(header.size() & 0xff);
-  bytes += static_cast<char>(header.size() >> 8);
-  bytes += header + std::string(16, '\0');
+  std::string bytes = testing::NpyWithHeader(
+      "{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (2,), }",
+      std::string(16, '\0'));
   auto a = ParseNpy(bytes, "ptq.inputs.npy_sha256");
   EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(a.status().message().find("structured dtypes"), std::string::npos) << a.status();

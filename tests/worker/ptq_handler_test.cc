@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "test_util/handler_tasks.h"
 #include "test_util/in_memory_task_context.h"
 #include "test_util/python_check.h"
 #include "test_util/quantd_process.h"
@@ -15,22 +16,7 @@
 namespace quantd::worker {
 namespace {
 
-v1::Task PtqTask(testing::InMemoryTaskContext& ctx, const std::string& model_file) {
-  v1::Task task;
-  task.set_id("task-1");
-  task.set_job_id("job-1");
-  task.set_kind(v1::PTQ);
-  task.set_attempt(1);
-  v1::PtqSpec* p = task.mutable_spec()->mutable_ptq();
-  p->set_model_sha256(ctx.Add(testing::ReadFile(testing::FixturePath(model_file))));
-  p->set_mode(v1::DYNAMIC);
-  p->set_granularity(v1::PER_CHANNEL);
-  p->set_engine(v1::ONEDNN);
-  p->set_top_k(2);
-  p->set_latency_iterations(20);
-  p->set_throughput_batch(16);
-  return task;
-}
+using testing::PtqTask;
 
 TEST(PtqHandlerTest, QNetworkProducesModelReportAndManifest) {
   SetIntraOpThreads(1);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util/fixture_tensors.h"
+#include "test_util/handler_tasks.h"
 #include "test_util/in_memory_task_context.h"
 #include "test_util/python_check.h"
 #include "test_util/quantd_process.h"
@@ -24,19 +25,10 @@ using json = nlohmann::json;
 
 v1::Task PtqStaticTask(testing::InMemoryTaskContext& ctx, const std::string& model,
                        const std::string& inputs) {
-  v1::Task task;
-  task.set_id("task-1");
-  task.set_job_id("job-1");
-  task.set_kind(v1::PTQ);
-  task.set_attempt(1);
+  v1::Task task = testing::PtqTask(ctx, model);
   v1::PtqSpec* p = task.mutable_spec()->mutable_ptq();
-  p->set_model_sha256(ctx.Add(testing::ReadFile(testing::FixturePath(model))));
   p->set_mode(v1::STATIC);
-  p->set_granularity(v1::PER_CHANNEL);
-  p->set_engine(v1::ONEDNN);
-  p->set_top_k(2);
   p->set_latency_iterations(5);
-  p->set_throughput_batch(8);
   p->mutable_inputs()->set_npy_sha256(ctx.Add(testing::ReadFile(testing::FixturePath(inputs))));
   p->mutable_calibration()->set_method(v1::MINMAX);
   p->mutable_calibration()->set_max_samples(256);
@@ -68,22 +60,11 @@ v1::Task QatTask(testing::InMemoryTaskContext& ctx, const std::string& model,
   return task;
 }
 
-// The output structure of a model as Python sees it: T for a tensor, (..) tuples, [..] lists.
+// The output structure of stored model bytes as Python sees it.
 std::string PythonStructure(const std::string& model_bytes, const std::string& inputs) {
   std::string dir = testing::MakeTempDir("structure");
   std::ofstream(dir + "/m.pt", std::ios::binary) << model_bytes;
-  auto out = testing::RunPython(
-      "import torch, numpy as np\n"
-      "def sig(o):\n"
-      "    if isinstance(o, torch.Tensor): return 'T'\n"
-      "    if isinstance(o, tuple): return '(' + ', '.join(sig(e) for e in o) + ')'\n"
-      "    if isinstance(o, list): return '[' + ', '.join(sig(e) for e in o) + ']'\n"
-      "    return type(o).__name__\n"
-      "m = torch.jit.load('" + dir + "/m.pt')\n"
-      "x = torch.from_numpy(np.load('" + testing::FixturePath(inputs) + "'))[:4]\n"
-      "print(sig(m(x)))\n");
-  if (!out.ok()) return "python failed: " + std::string(out.status().message());
-  return out->substr(0, out->find('\n'));
+  return testing::PythonOutputStructure(dir + "/m.pt", testing::FixturePath(inputs));
 }
 
 struct MultiOutputCase {

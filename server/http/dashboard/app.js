@@ -115,6 +115,20 @@ function reportCard(report) {
     if (acc[k]) rows.push([k, acc[k].value]);
   }
   if (acc.task_accuracy) rows.push(["accuracy float", acc.task_accuracy.float.value], ["accuracy int8", acc.task_accuracy.quantized.value]);
+  // A regressor (one value per sample) is judged by correlation, against the labels when given.
+  if (acc.task === "regression") {
+    const fit = acc.vs_labels ? acc.vs_labels.quantized : acc.vs_float;
+    for (const k of ["plcc", "srocc", "rmse", "mae"]) if (fit[k] != null) rows.push([k + " int8", fit[k]]);
+    if (acc.vs_labels && acc.vs_labels.float.plcc != null) rows.push(["plcc float", acc.vs_labels.float.plcc]);
+  }
+  // Every further output of a multi-output model (e.g. a value head) gets its headline error.
+  const outs = Object.entries(report.outputs || {});
+  if (outs.length > 1) {
+    for (const [name, o] of outs) {
+      if (o.task === "regression") rows.push([name + " rmse vs float", o.vs_float.rmse]);
+      else rows.push([name + " top-1 agreement", o.top1_agreement.value]);
+    }
+  }
   if (report.size) rows.push(["size float B", report.size.float_bytes], ["size int8 B", report.size.quantized_bytes]);
   const lat = report.latency && report.latency.batch1;
   if (lat) rows.push(["batch-1 median float ms", lat.float.median_ms], ["batch-1 median int8 ms", lat.quantized.median_ms]);
