@@ -120,6 +120,17 @@ absl::Status ResolveRegime(const std::string& field, v1::ChildRegime* r) {
 }
 
 absl::StatusOr<std::vector<v1::CrossoverRecipe>> ExplicitRecipes(const v1::CrossoverSpace& s) {
+  // Each axis is bounded before the space is multiplied out, so an 8 MiB request cannot ask the
+  // scheduler to build billions of children only to refuse them.
+  for (const auto& [name, size] : {std::pair<const char*, int>{"strategies", s.strategies_size()},
+                                   {"alphas", s.alphas_size()}, {"seeds", s.seeds_size()},
+                                   {"regimes", s.regimes_size()}}) {
+    if (size > kMaxChildren) {
+      return absl::InvalidArgumentError("crossover_search.space." + std::string(name) + ": " +
+                                        std::to_string(size) + " values; at most " +
+                                        std::to_string(kMaxChildren));
+    }
+  }
   std::vector<double> alphas(s.alphas().begin(), s.alphas().end());
   std::vector<uint64_t> seeds(s.seeds().begin(), s.seeds().end());
   if (alphas.empty()) alphas = {0.5};
@@ -241,7 +252,7 @@ absl::Status ResolveCrossoverSpec(v1::JobSpec* spec, storage::ArtifactIndex* art
     for (const auto& regime : regimes) {
       bool budget_spent =
           c->max_trials() > 0 && static_cast<uint32_t>(c->children_size()) >= c->max_trials();
-      if (budget_spent) break;
+      if (budget_spent || c->children_size() > kMaxChildren) break;
       v1::CrossoverChild* child = c->add_children();
       *child->mutable_recipe() = recipe;
       *child->mutable_regime() = regime;

@@ -135,6 +135,24 @@ TEST_F(CrossoverSearchTest, ErrorsNameTheField) {
   v1::JobSpec no_parent = Search(v1::MINIMAL);
   no_parent.mutable_crossover_search()->clear_parent_b_sha256();
   expect_error(no_parent, "crossover_search.parent_b_sha256");
+
+  // A space whose product would be billions of children is refused per axis, before it is
+  // multiplied out; a product above the limit stops being built as soon as it passes it.
+  v1::JobSpec huge = Search(v1::CROSSOVER_PRESET_UNSPECIFIED);
+  auto* space = huge.mutable_crossover_search()->mutable_space();
+  space->add_strategies(v1::RANDOM);
+  space->add_regimes()->set_base("short");
+  for (int i = 0; i < 100000; ++i) space->add_seeds(static_cast<uint64_t>(i));
+  expect_error(huge, "crossover_search.space.seeds: 100000 values");
+  v1::JobSpec wide = Search(v1::CROSSOVER_PRESET_UNSPECIFIED);
+  space = wide.mutable_crossover_search()->mutable_space();
+  space->add_strategies(v1::RANDOM);
+  for (int i = 0; i < 200; ++i) {
+    space->add_seeds(static_cast<uint64_t>(i));
+    space->add_alphas(i / 200.0);
+  }
+  for (const char* r : {"short", "medium", "long"}) space->add_regimes()->set_base(r);
+  expect_error(wide, "at most 256");
 }
 
 TEST_F(CrossoverSearchTest, LeaderboardRanksByObjectiveStablyAndTheManifestIsWritten) {

@@ -266,6 +266,53 @@ TEST_F(HeadToHeadTest, NoCandidateMeetingTheConstraintsIsGateFailedWithEveryArti
   }
 }
 
+TEST_F(HeadToHeadTest, RegressorsAreJudgedByTheirPlccDrop) {
+  // Seed 003: a quality predictor's candidates gated on PLCC drop <= 0.005 against the scores.
+  v1::JobSpec spec = HeadToHead();
+  spec.mutable_head_to_head()->mutable_constraints()->set_max_accuracy_drop(0.005);
+  spec.mutable_head_to_head()->mutable_constraints()->set_drop_metric(v1::PLCC);
+  auto r = h_.scheduler->Submit(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto leases = LeaseAll(3);
+  std::map<std::string, std::pair<double, double>> plcc = {  // (int8, float) against the scores
+      {"ptq_dynamic", {0.853, 0.856}}, {"ptq_static_minmax", {0.840, 0.856}}};
+  char fill = 'a';
+  for (const auto& [name, lease] : leases) {
+    v1::TaskMetrics m;
+    (*m.mutable_values())[metric::kSizeBytes] = 1000;
+    (*m.mutable_values())[metric::kLatencyP95Ms] = 0.1;
+    if (plcc.count(name)) {
+      (*m.mutable_values())[metric::kPlcc] = plcc[name].first;
+      (*m.mutable_values())[metric::kFloatPlcc] = plcc[name].second;
+    } else {
+      (*m.mutable_values())[metric::kTop1Agreement] = 1.0;  // reports no PLCC at all
+    }
+    ASSERT_TRUE(h_.scheduler->CompleteTask(lease, Outputs(name, fill++), "", m).ok());
+  }
+  auto board = h_.scheduler->Leaderboard(r->job.id(), "", false, 0);
+  ASSERT_TRUE(board.ok());
+  EXPECT_EQ(board->winner(), "ptq_dynamic");
+  for (const auto& row : board->rows()) {
+    SCOPED_TRACE(row.candidate());
+    ASSERT_EQ(row.gates_size(), 1);
+    if (row.candidate() == "ptq_dynamic") {
+      EXPECT_EQ(row.gates(0).name(), "plcc_drop");
+      EXPECT_NEAR(row.gates(0).value(), 0.003, 1e-9);
+      EXPECT_TRUE(row.passed());
+    } else if (row.candidate() == "ptq_static_minmax") {
+      EXPECT_NEAR(row.gates(0).value(), 0.016, 1e-9);
+      EXPECT_FALSE(row.passed());
+    } else {
+      EXPECT_FALSE(row.passed()) << "a candidate without the metric cannot pass its gate";
+    }
+  }
+  // PLCC has no relative form.
+  spec.mutable_head_to_head()->mutable_constraints()->set_relative_drop(true);
+  auto relative = h_.scheduler->Submit(spec);
+  EXPECT_EQ(relative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(relative.status().message().find("relative_drop"), std::string::npos);
+}
+
 TEST_F(HeadToHeadTest, AFailedCandidateIsARowNotTheEndOfTheJob) {
   auto r = h_.scheduler->Submit(HeadToHead());
   ASSERT_TRUE(r.ok());

@@ -17,6 +17,7 @@
 #include "worker/handlers/ptq_handler.h"
 #include "worker/handlers/qat_handler.h"
 #include "worker/handlers/task_handlers.h"
+#include "worker/handlers/validate_handler.h"
 
 namespace quantd::worker {
 namespace {
@@ -184,6 +185,40 @@ TEST(RegressionTest, OutlierUnitBreaksInt8AndFailsThePlccBudget) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_NE(r->gate_failure.find("plcc_drop"), std::string::npos) << r->gate_failure;
   EXPECT_EQ(ctx.stored.count("model"), 1u);  // every artifact kept
+}
+
+TEST(RegressionTest, ValidateJudgesARegressorByItsPlccDrop) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task ptq = QualityTask(ctx, "quality_mlp.pt");
+  auto quantized = RunPtqTask(ptq, ctx);
+  ASSERT_TRUE(quantized.ok()) << quantized.status();
+  v1::Task task;
+  task.set_kind(v1::VALIDATE);
+  v1::ValidateSpec* v = task.mutable_spec()->mutable_validate();
+  v->set_float_model_sha256(ptq.spec().ptq().model_sha256());
+  v->set_quantized_model_sha256(quantized->outputs[0].sha256());
+  *v->mutable_inputs() = ptq.spec().ptq().inputs();
+  v->set_top_k(3);
+  v->set_latency_iterations(5);
+  v->set_throughput_batch(8);
+  v->mutable_thresholds()->set_min_top1_agreement(0.75);
+  v->mutable_thresholds()->set_min_topk_agreement(0.5);
+  v->mutable_thresholds()->set_max_latency_ratio(1000);
+  v->mutable_thresholds()->set_max_plcc_drop(0.005);
+  auto r = RunValidateTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->gate_failure, "");
+  json report = json::parse(ctx.stored["report"]);
+  std::vector<std::string> gates;
+  for (const auto& g : report["gates"]) gates.push_back(g["name"]);
+  // Agreement gates mean nothing for one value per sample: PLCC judges instead.
+  EXPECT_EQ(gates, (std::vector<std::string>{"plcc_drop", "latency_ratio"}));
+  // Without labels the drop is 1 - PLCC(float, int8): small, but above an exacting threshold.
+  v->mutable_inputs()->clear_labels_npy_sha256();
+  v->mutable_thresholds()->set_max_plcc_drop(1e-9);
+  auto strict = RunValidateTask(task, ctx);
+  ASSERT_TRUE(strict.ok());
+  EXPECT_NE(strict->gate_failure.find("plcc_drop"), std::string::npos) << strict->gate_failure;
 }
 
 TEST(RegressionTest, ClassificationBudgetsOnARegressorNameTheField) {
