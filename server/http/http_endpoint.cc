@@ -21,6 +21,8 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const Options&
     endpoint->server_ = std::move(tls);
   }
   httplib::Server& srv = *endpoint->server_;
+  // Every response: the declared type is the type (no sniffing stored bytes into HTML).
+  srv.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
   Scheduler* scheduler = options.scheduler;
   QuantdMetrics* metrics = options.metrics;
   const TokenTable* tokens = options.tokens;

@@ -13,6 +13,12 @@
 namespace quantd::server {
 namespace {
 
+// The dashboard loads only its own files and talks only to its own API.
+constexpr char kDashboardCsp[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// A stored artifact, should a browser render it after all, runs nothing and loads nothing.
+constexpr char kArtifactCsp[] = "default-src 'none'; sandbox; frame-ancestors 'none'";
 
 void SendJson(httplib::Response& res, const nlohmann::ordered_json& body) {
   res.set_content(body.dump() + "\n", "application/json");
@@ -172,11 +178,12 @@ void RegisterJsonApi(httplib::Server& srv, const JsonApiOptions& o) {
       request.set_sha256(req.matches[1]);  // a content address; anything else is refused
       ASSIGN_OR_RETURN(OpenedArtifact opened, o.artifacts->Open(request));
       auto reader = std::shared_ptr<storage::BlobReader>(std::move(opened.reader));
-      if (req.has_param("name")) {
-        res.set_header("Content-Disposition",
-                       "attachment; filename=\"" + SafeFileName(req.get_param_value("name")) +
-                           "\"");
-      }
+      // Stored bytes are other people's: never rendered in the dashboard's origin, whatever
+      // media type they were uploaded with.
+      std::string file = req.has_param("name") ? req.get_param_value("name") : opened.ref.sha256();
+      res.set_header("Content-Disposition",
+                     "attachment; filename=\"" + SafeFileName(file) + "\"");
+      res.set_header("Content-Security-Policy", kArtifactCsp);
       res.set_content_provider(
           static_cast<size_t>(opened.ref.size()), opened.ref.media_type(),
           [reader](size_t, size_t, httplib::DataSink& sink) {
@@ -200,6 +207,7 @@ void RegisterJsonApi(httplib::Server& srv, const JsonApiOptions& o) {
     res.set_redirect("/dashboard/");
   });
   srv.Get(R"(/dashboard/(.*))", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Content-Security-Policy", kDashboardCsp);
     std::string path = req.matches[1];
     if (path.empty()) path = "index.html";
     for (const auto& a : DashboardAssets()) {

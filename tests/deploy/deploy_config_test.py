@@ -91,6 +91,35 @@ class DeployConfigTest(unittest.TestCase):
                          kinds["Deployment"]["metadata"]["name"])
         compose = docs["compose/docker-compose.yml"][0]["services"]
         self.assertEqual(set(compose), {"quantd", "worker", "prometheus", "grafana"})
+        # Workers run other people's models: their own non-root user, no token, no writable
+        # root, no capabilities, and none of the scheduler's volumes.
+        worker, scheduler = kinds["Deployment"]["spec"]["template"]["spec"], \
+            kinds["StatefulSet"]["spec"]["template"]["spec"]
+        for pod in (worker, scheduler):
+            self.assertIs(pod["automountServiceAccountToken"], False)
+            self.assertIs(pod["securityContext"]["runAsNonRoot"], True)
+            c = pod["containers"][0]["securityContext"]
+            self.assertIs(c["readOnlyRootFilesystem"], True)
+            self.assertIs(c["allowPrivilegeEscalation"], False)
+            self.assertEqual(c["capabilities"]["drop"], ["ALL"])
+        self.assertNotEqual(worker["securityContext"]["runAsUser"],
+                            scheduler["securityContext"]["runAsUser"])
+        self.assertNotIn("data", {m["name"] for m in worker["containers"][0]["volumeMounts"]})
+
+    def test_systemd_workers_are_another_user_with_no_path_to_the_data_dir(self):
+        units = {}
+        for name in ("quantd.service", "quantd-worker@.service"):
+            with open(os.path.join(DEPLOY, "systemd", name)) as f:
+                text = f.read().replace("\\\n", " ")  # join continued lines
+                units[name] = dict(line.split("=", 1) for line in text.splitlines()
+                                   if "=" in line and not line.startswith("#"))
+        worker, scheduler = units["quantd-worker@.service"], units["quantd.service"]
+        self.assertEqual(worker.get("DynamicUser"), "yes")
+        self.assertNotIn("User", worker)
+        self.assertIn("/var/lib/quantd", worker["InaccessiblePaths"])
+        self.assertEqual(worker["ProtectSystem"], "strict")
+        # The scheduler does not spawn workers as its own user.
+        self.assertIn("--local-workers 0", scheduler["ExecStart"])
 
     def test_alerts_and_dashboard_use_only_metrics_quantd_exports(self):
         exported = live_metric_names()

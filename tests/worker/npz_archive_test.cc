@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -45,6 +47,36 @@ TEST(NpzArchiveTest, DuplicateMemberNamesAreAmbiguous) {
   EXPECT_EQ(arrays.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(arrays.status().message().find("'x.npy' appears more than once"), std::string::npos)
       << arrays.status();
+}
+
+int64_t PeakRssKb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+TEST(NpzArchiveTest, DecompressionBombsAreRefusedBeforeTheyInflate) {
+  std::string deflate = Fixture("bomb_deflate.npz");    // 256 KB claiming 256 MiB
+  std::string records = Fixture("bomb_records.npz");    // 1,000 records on one 4 MiB member
+  int64_t before = PeakRssKb();
+  auto ratio = ParseNpz(deflate, "ptq.inputs.npz_sha256");
+  EXPECT_EQ(ratio.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ratio.status().message().find("more than the limit of 200x"), std::string::npos)
+      << ratio.status();
+  EXPECT_NE(ratio.status().message().find("ptq.inputs.npz_sha256"), std::string::npos);
+  auto overlap = ParseNpz(records, "ptq.inputs.npz_sha256");
+  EXPECT_EQ(overlap.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(overlap.status().message().find("overlaps another member"), std::string::npos)
+      << overlap.status();
+  // Refused without inflating: the peak grew by far less than either bomb claims.
+  EXPECT_LT(PeakRssKb() - before, 64 * 1024) << "KiB";
+
+  // The total limit holds across members, whatever each one's ratio.
+  NpzLimits small;
+  small.max_total_bytes = 1000;
+  auto total = ParseNpz(Fixture("qnetwork_inputs.npz"), "inputs", small);
+  EXPECT_NE(total.status().message().find("limit of 1000 bytes"), std::string::npos)
+      << total.status();
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace quantd::worker {
 namespace {
@@ -45,7 +47,8 @@ absl::StatusOr<std::string> Inflate(const std::string& in, size_t out_size,
 }  // namespace
 
 absl::StatusOr<std::map<std::string, NpyArray>> ParseNpz(const std::string& b,
-                                                         const std::string& what) {
+                                                         const std::string& what,
+                                                         const NpzLimits& limits) {
   auto bad = [&](const std::string& why) {
     return absl::InvalidArgumentError(what + ": not a readable .npz file: " + why);
   };
@@ -61,6 +64,9 @@ absl::StatusOr<std::map<std::string, NpyArray>> ParseNpz(const std::string& b,
   uint16_t entries = U16(b, eocd + 10);
   size_t cd = U32(b, eocd + 16);
   std::map<std::string, NpyArray> arrays;
+  // Member byte ranges already read, [local header, end of data): each is read once.
+  std::map<size_t, size_t> taken;
+  uint64_t total = 0;
   for (uint16_t e = 0; e < entries; ++e) {
     if (cd + 46 > b.size() || U32(b, cd) != kCentralHeader) return bad("broken central directory");
     uint16_t method = U16(b, cd + 10);
@@ -77,6 +83,26 @@ absl::StatusOr<std::map<std::string, NpyArray>> ParseNpz(const std::string& b,
     if (local + 30 > b.size() || U32(b, local) != kLocalHeader) return bad("broken local header");
     size_t data = local + 30 + U16(b, local + 26) + U16(b, local + 28);
     if (data + csize > b.size()) return bad("member '" + name + "' is truncated");
+    size_t end = data + csize;
+    auto next = taken.lower_bound(local);
+    bool overlaps = (next != taken.end() && next->first < end) ||
+                    (next != taken.begin() && std::prev(next)->second > local);
+    if (overlaps) {
+      return bad("member '" + name + "' overlaps another member's bytes (directory records "
+                 "pointing at one member are a decompression bomb)");
+    }
+    taken[local] = end;
+    total += usize;
+    if (total > limits.max_total_bytes) {
+      return bad("members inflate to more than the limit of " +
+                 std::to_string(limits.max_total_bytes) + " bytes");
+    }
+    double ratio = static_cast<double>(usize) / static_cast<double>(std::max<uint64_t>(csize, 1));
+    if (method == 8 && ratio > limits.max_ratio) {
+      return bad("member '" + name + "' inflates " + std::to_string(usize) + " bytes from " +
+                 std::to_string(csize) + ", more than the limit of " +
+                 std::to_string(static_cast<int>(limits.max_ratio)) + "x");
+    }
     std::string raw = b.substr(data, csize);
     std::string member;
     if (method == 0) {

@@ -27,6 +27,7 @@ function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "style") e.style.cssText = v;  // CSSOM: allowed by the page's CSP, unlike style=""
     else e.setAttribute(k, v);
   }
   for (const c of children.flat()) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
