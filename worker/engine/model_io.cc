@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "worker/engine/operator_allow_list.h"
 #include "worker/engine/torch_guard.h"
 
 namespace quantd::worker {
@@ -13,13 +14,20 @@ absl::StatusOr<torch::jit::Module> LoadTorchScript(const std::string& bytes,
     return absl::InvalidArgumentError(what + ": not a TorchScript archive (expected a zip file "
                                       "written by torch.jit.save)");
   }
-  return TorchGuard(absl::StatusCode::kInvalidArgument,
-                    what + ": cannot load as TorchScript", [&] {
-                      std::istringstream in(bytes);
-                      torch::jit::Module m = torch::jit::load(in, torch::kCPU);
-                      m.eval();
-                      return m;
-                    });
+  ASSIGN_OR_RETURN(torch::jit::Module m,
+                   TorchGuard(absl::StatusCode::kInvalidArgument,
+                              what + ": cannot load as TorchScript", [&] {
+                                std::istringstream in(bytes);
+                                torch::jit::Module loaded = torch::jit::load(in, torch::kCPU);
+                                loaded.eval();
+                                return loaded;
+                              }));
+  // Before anything runs the model's code.
+  absl::Status allowed;
+  RETURN_IF_ERROR(TorchGuardVoid(absl::StatusCode::kInvalidArgument, what + ": inspecting graphs",
+                                 [&] { allowed = CheckModelOperators(m, what); }));
+  RETURN_IF_ERROR(allowed);
+  return m;
 }
 
 absl::StatusOr<std::string> SingleInputName(torch::jit::Module& module, const std::string& what) {
