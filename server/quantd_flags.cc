@@ -52,13 +52,15 @@ std::string QuantdUsage() {
   return "usage: quantd [--data-dir DIR] [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
          "              [--local-workers N] [--worker-binary PATH] [--lease-seconds S]\n"
          "              [--heartbeat-ms MS] [--max-upload-mb MB] [--max-streams N]\n"
-         "              [--max-call-seconds S]\n"
+         "              [--max-call-seconds S] [--max-task-seconds S] [--max-task-memory-mb MB]\n"
          "              [--tokens FILE] [--tls-cert PEM --tls-key PEM [--tls-ca PEM]]\n"
          "  --tokens: lines 'ROLE[,ROLE...] TOKEN' (roles read, submit, admin, worker); every\n"
          "            RPC and /metrics then needs 'authorization: Bearer TOKEN'\n"
          "  --tls-*: TLS for gRPC and HTTP; --tls-ca is what local workers trust\n"
          "  --max-call-seconds: server-side deadline of every call (default 3600): connections\n"
-         "            are aged out after it, and calls still running after as long again end\n";
+         "            are aged out after it, and calls still running after as long again end\n"
+         "  --max-task-*: the most a job's resources (deadline_s, memory_mb) may ask for; each\n"
+         "            task runs in a sandboxed process killed past its limits\n";
 }
 
 absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
@@ -101,6 +103,12 @@ absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
     } else if (flag == "--max-call-seconds") {
       ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 1, 7 * 24 * 3600));
       f.max_call_seconds = static_cast<int>(n);
+    } else if (flag == "--max-task-seconds") {
+      ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 1, 30 * 24 * 3600));
+      f.max_task_seconds = static_cast<uint32_t>(n);
+    } else if (flag == "--max-task-memory-mb") {
+      ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 512, 1 << 22));
+      f.max_task_memory_mb = static_cast<uint32_t>(n);
     } else if (flag == "--max-streams") {
       ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 1, 100000));
       f.max_streams = static_cast<int>(n);

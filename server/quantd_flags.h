@@ -24,6 +24,8 @@ struct QuantdFlags {
   std::string tls_ca;       // what local workers trust; default: tls_cert
   int max_streams = 100;    // concurrent streams per client connection
   int max_call_seconds = 3600;  // no call outlives this (its connection is aged out, see flags)
+  uint32_t max_task_seconds = 24 * 3600;  // the most a spec's resources.deadline_s may ask for
+  uint32_t max_task_memory_mb = 65536;    // the most resources.memory_mb may ask for
 
   // The address local workers dial: the listen address, with a wildcard host made loopback.
   std::string DialAddress() const;

@@ -63,6 +63,8 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   sopts.metrics = &metrics;
   sopts.lease_ms = flags.lease_ms;
   sopts.heartbeat_interval_ms = flags.heartbeat_ms;
+  sopts.resource_maxima.deadline_s = flags.max_task_seconds;
+  sopts.resource_maxima.memory_mb = flags.max_task_memory_mb;
   ASSIGN_OR_RETURN(auto scheduler, Scheduler::Create(sopts));
   // Leases granted before a restart get one full period for their workers to reconnect.
   RETURN_IF_ERROR(jobs.ExtendLiveLeases(clock.NowMs() + flags.lease_ms));

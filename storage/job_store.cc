@@ -295,6 +295,12 @@ absl::StatusOr<std::optional<TaskRow>> JobStore::LeaseNextTask(const std::string
   if (job_state == v1::QUEUED) {
     RETURN_IF_ERROR(SetJobState(task->job_id, v1::QUEUED, v1::RUNNING, now_ms, ""));
   }
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT deadline_ms FROM jobs WHERE id = ?"));
+    s.Bind(1, task->job_id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) task->job_deadline_ms = s.ColumnInt(0);
+  }
   task->state = TaskState::kLeased;
   task->attempts += 1;
   task->lease_id = lease_id;

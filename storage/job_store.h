@@ -41,6 +41,7 @@ struct TaskRow {
   bool cancel_requested = false;
   std::string checkpoint_sha256;  // last checkpoint stored by any attempt
   int checkpoint_step = 0;
+  int64_t job_deadline_ms = 0;    // its job's deadline (0 = none); set by LeaseNextTask
 };
 
 // A checkpoint a worker reports with a heartbeat.

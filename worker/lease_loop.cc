@@ -1,6 +1,7 @@
 // Lease, heartbeat, run, report.
 #include "worker/lease_loop.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -13,6 +14,8 @@
 
 namespace quantd::worker {
 namespace {
+
+constexpr uint32_t kMaxHeartbeatMs = 1000;
 
 // TaskContext over the scheduler connection, shared with the heartbeat thread.
 class LeasedTaskContext : public TaskContext {
@@ -111,7 +114,9 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
     hb_cv.notify_all();
   });
   std::thread heartbeat([&] {
-    auto interval = std::chrono::milliseconds(std::max<uint32_t>(lease.heartbeat_interval_ms(), 50));
+    // At most a second between beats, so a cancel reaches the task process within two.
+    auto interval = std::chrono::milliseconds(
+        std::clamp<uint32_t>(lease.heartbeat_interval_ms(), 50, kMaxHeartbeatMs));
     std::unique_lock<std::mutex> lock(hb_mu);
     while (true) {
       // Beat on every interval, and at once when the handler enters a new phase.
@@ -132,22 +137,7 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
     }
   });
 
-  absl::StatusOr<TaskResult> result;
-  auto handler = HandlerFor(task.kind());
-  if (!handler.ok()) {
-    result = handler.status();
-  } else {
-    try {
-      result = (*handler)(task, ctx);
-    } catch (const std::exception& e) {
-      // An exception no engine edge caught (LibTorch's what() carries a C++ backtrace after
-      // the first line): the first line for the user, all of it for the log.
-      std::string what = e.what();
-      fprintf(stderr, "worker %s: uncaught exception: %s\n", options_.worker_id.c_str(),
-              what.c_str());
-      result = absl::InternalError("engine error: " + what.substr(0, what.find('\n')));
-    }
-  }
+  absl::StatusOr<TaskResult> result = sandbox_.Run(task, ctx);
   {
     std::lock_guard<std::mutex> lock(hb_mu);
     done = true;

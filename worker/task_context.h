@@ -27,6 +27,8 @@ class TaskContext {
   // True once the scheduler asked this task to stop (job cancelled) or the worker is stopping.
   virtual bool Cancelled() const = 0;
   virtual std::string WorkerId() const = 0;
+  // What isolates the code running this task, for its manifest.
+  virtual std::string Sandbox() const { return "none (in the worker process)"; }
 };
 
 }  // namespace quantd::worker

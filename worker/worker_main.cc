@@ -8,6 +8,7 @@
 
 #include "worker/engine/runtime_setup.h"
 #include "worker/lease_loop.h"
+#include "worker/sandbox/task_process.h"
 
 namespace {
 
@@ -24,14 +25,22 @@ int Usage(const std::string& error) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string server, worker_id, tls_ca;
+  // A task process the worker started for one job: nothing else of main runs in it.
+  if (argc == 5 && std::string(argv[1]) == "--task-process" &&
+      std::string(argv[3]) == "--threads") {
+    return quantd::worker::RunTaskProcess(atoi(argv[2]), atoi(argv[4]));
+  }
+  std::string server, worker_id, tls_ca, scratch_root;
+  const char* tmp = getenv("TMPDIR");
+  scratch_root = tmp && *tmp ? tmp : "/tmp";
   int threads = 1;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
       printf("usage: quantd-worker --server HOST:PORT [--worker-id ID] [--threads N] "
-             "[--tls-ca PEM]\n  $QUANTD_TOKEN: a token with the worker role, when the "
-             "scheduler checks tokens\n");
+             "[--tls-ca PEM] [--scratch-dir DIR]\n  $QUANTD_TOKEN: a token with the worker role, "
+             "when the scheduler checks tokens\n  --scratch-dir: where task processes get their "
+             "private directories (default $TMPDIR or /tmp)\n");
       return 0;
     }
     if (i + 1 >= argc) return Usage(flag + ": missing value");
@@ -42,6 +51,8 @@ int main(int argc, char** argv) {
       worker_id = value;
     } else if (flag == "--tls-ca") {
       tls_ca = value;
+    } else if (flag == "--scratch-dir") {
+      scratch_root = value;
     } else if (flag == "--threads") {
       threads = atoi(value.c_str());
       if (threads < 1 || threads > 256) return Usage("--threads: expected 1..256");
@@ -66,8 +77,21 @@ int main(int argc, char** argv) {
   // The token comes from $QUANTD_TOKEN (never argv, which other users can read).
   auto security = quantd::LoadChannelSecurity("", tls_ca);
   if (!security.ok()) return Usage(std::string(security.status().message()));
+  quantd::worker::LeaseLoop::Options options;
+  options.worker_id = worker_id;
+  options.sandbox.executable = "/proc/self/exe";
+  options.sandbox.scratch_root = scratch_root;
+  options.sandbox.threads = threads;
+  // Which isolation this machine gives task processes, before the first task runs.
+  std::string sandbox = quantd::worker::TaskSandbox::Probe(options.sandbox);
+  fprintf(stderr, "quantd-worker %s: task sandbox: %s\n", worker_id.c_str(), sandbox.c_str());
+  const char* unsafe = getenv("QUANTD_UNSAFE_SKIP_OPERATOR_CHECK");
+  if (unsafe && std::string(unsafe) == "1") {
+    fprintf(stderr, "quantd-worker %s: WARNING: the operator check is OFF "
+                    "(QUANTD_UNSAFE_SKIP_OPERATOR_CHECK=1, for tests only)\n", worker_id.c_str());
+  }
   quantd::worker::SchedulerConnection connection(server, &g_stopping, *security);
-  quantd::worker::LeaseLoop loop(&connection, {worker_id}, &g_stopping);
+  quantd::worker::LeaseLoop loop(&connection, options, &g_stopping);
   fprintf(stderr, "quantd-worker %s: serving %s with %d thread(s)\n", worker_id.c_str(),
           server.c_str(), threads);
   loop.Run();

@@ -25,6 +25,8 @@ constexpr char kUsage[] =
     "       [--accuracy-aware]]   gate; accuracy-aware reverts the worst layers to float\n"
     "      [--engine onednn|qnnpack|auto] [--top-k K] [--latency-iterations N]\n"
     "      [--throughput-batch B] [--request-id ID] [--max-attempts N] [--wait]\n"
+    "      [--deadline-seconds S] [--memory-mb MB] [--cpu-seconds S]   every kind: the task\n"
+    "          process is killed past them (DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED)\n"
     "  submit qat --model FILE|SHA256 --train NPY [--train-labels NPY] [--teacher T]\n"
     "      [--inputs NPY [--labels NPY]] [--epochs 5] [--lr 1e-4] [--batch-size 32]\n"
     "      [--loss mse|kl|ce] [--temperature 3] [--granularity per-channel|per-tensor]\n"

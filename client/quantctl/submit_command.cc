@@ -1,6 +1,9 @@
 // quantctl submit KIND ...: builds the JobSpec from flags, uploading file arguments first.
+#include <climits>
 #include <cstdio>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "client/quantctl/commands.h"
 #include "client/quantctl/crossover_flags.h"
@@ -175,7 +178,8 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--parent-a", "--parent-b", "--eval", "--eval-labels", "--preset",
                              "--strategies", "--alphas", "--seeds", "--regimes", "--max-trials",
                              "--timeout", "--objective", "--distill-target",
-                             "--request-id", "--max-attempts", "--wait", "--json"});
+                             "--request-id", "--max-attempts", "--deadline-seconds", "--memory-mb",
+                             "--cpu-seconds", "--wait", "--json"});
       !s.ok()) {
     return ReportError(env, s);
   }
@@ -184,6 +188,16 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
   auto attempts = cl.GetInt("--max-attempts", 1, 20);
   if (!attempts.ok()) return ReportError(env, attempts.status());
   if (*attempts) spec.set_max_attempts(static_cast<uint32_t>(**attempts));
+  // Per-task limits of the sandboxed task process (the scheduler fills defaults, caps maxima).
+  for (const auto& [flag, setter] :
+       std::vector<std::pair<const char*, void (v1::ResourceLimits::*)(uint32_t)>>{
+           {"--deadline-seconds", &v1::ResourceLimits::set_deadline_s},
+           {"--memory-mb", &v1::ResourceLimits::set_memory_mb},
+           {"--cpu-seconds", &v1::ResourceLimits::set_cpu_seconds}}) {
+    auto v = cl.GetInt(flag, 1, UINT32_MAX);
+    if (!v.ok()) return ReportError(env, v.status());
+    if (*v) (spec.mutable_resources()->*setter)(static_cast<uint32_t>(**v));
+  }
   absl::Status built;
   if (p[1] == "ptq") {
     built = BuildPtqSpec(env, cl, &spec);

@@ -84,9 +84,12 @@ absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
                                       " exceeds the limit of 20");
   }
   RETURN_IF_ERROR(kind->resolve(&spec, options_.artifacts));
+  RETURN_IF_ERROR(ResolveResources(spec.mutable_resources(), options_.resource_maxima));
   ASSIGN_OR_RETURN(std::optional<SubmitResult> earlier, EarlierSubmit(spec));
   if (earlier) return std::move(*earlier);
   ASSIGN_OR_RETURN(std::vector<PlannedTask> planned, kind->plan(spec));
+  // Every task carries the job's limits to the worker that runs it.
+  for (auto& p : planned) *p.payload.mutable_resources() = spec.resources();
 
   v1::Job job;
   job.set_id(NewId("job"));
@@ -184,6 +187,8 @@ absl::StatusOr<std::optional<LeaseGrant>> Scheduler::LeaseTask(const std::string
       grant.task.set_kind(task->kind);
       *grant.task.mutable_spec() = task->payload;
       grant.task.set_attempt(static_cast<uint32_t>(task->attempts));
+      grant.task.set_deadline_s(
+          AttemptDeadlineSeconds(task->payload.resources(), task->job_deadline_ms, now));
       if (!task->checkpoint_sha256.empty()) {
         auto ref = options_.artifacts->Get(task->checkpoint_sha256);
         if (ref.ok()) {

@@ -26,6 +26,7 @@
 #include "server/metrics/quantd_metrics.h"
 #include "server/scheduler/clock.h"
 #include "server/scheduler/job_kind_policy.h"
+#include "server/scheduler/resource_limits.h"
 #include "storage/artifact_index.h"
 #include "storage/job_store.h"
 
@@ -66,6 +67,7 @@ class Scheduler {
     uint32_t heartbeat_interval_ms = 2000;       // what workers are told to use
     uint32_t max_lease_wait_ms = 20000;          // cap on a worker's long-poll
     uint32_t default_max_attempts = 3;
+    ResourceMaxima resource_maxima;              // per-task limits a spec may ask for
     // Background lease-expiry sweep period; 0 = no thread (tests call ExpireLeases()).
     uint32_t sweep_interval_ms = 250;
   };

@@ -1,6 +1,7 @@
 // TorchScript load/save with errors turned into statuses.
 #include "worker/engine/model_io.h"
 
+#include <cstdlib>
 #include <sstream>
 
 #include "worker/engine/operator_allow_list.h"
@@ -22,7 +23,10 @@ absl::StatusOr<torch::jit::Module> LoadTorchScript(const std::string& bytes,
                                 loaded.eval();
                                 return loaded;
                               }));
-  // Before anything runs the model's code.
+  // Before anything runs the model's code. The variable exists only so tests can show the
+  // sandbox holds on its own; the worker logs it loudly.
+  const char* skip = getenv("QUANTD_UNSAFE_SKIP_OPERATOR_CHECK");
+  if (skip && std::string(skip) == "1") return m;
   absl::Status allowed;
   RETURN_IF_ERROR(TorchGuardVoid(absl::StatusCode::kInvalidArgument, what + ": inspecting graphs",
                                  [&] { allowed = CheckModelOperators(m, what); }));

@@ -51,7 +51,9 @@ absl::Status SelectQuantizedEngine(const std::string& name) {
   return absl::FailedPreconditionError("engine: this LibTorch build has no " + name + " engine");
 }
 
-std::vector<std::string> CpuFlags() {
+namespace {
+
+std::vector<std::string> ReadCpuFlags() {
   static const std::set<std::string> kInteresting = {
       "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
       "avx512_bf16", "avx_vnni", "amx_int8", "amx_bf16"};
@@ -68,6 +70,14 @@ std::vector<std::string> CpuFlags() {
     break;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> CpuFlags() {
+  // Read once: a sandboxed task process cannot open /proc/cpuinfo after it confined itself.
+  static const std::vector<std::string> kFlags = ReadCpuFlags();
+  return kFlags;
 }
 
 long PeakRssBytes() {

@@ -39,6 +39,19 @@ inline std::string OneLineTorchMessage(const std::string& text) {
   return out;
 }
 
+// An allocation that failed hit the task's memory limit (its address-space rlimit): permanent,
+// whatever `code` the caller gave other failures.
+inline absl::Status OutOfMemory(const std::string& context) {
+  return absl::ResourceExhaustedError(context + ": out of memory (the task's memory limit, "
+                                      "spec.resources.memory_mb)");
+}
+
+inline absl::Status FromTorchError(absl::StatusCode code, const std::string& context,
+                                   const std::string& what) {
+  if (what.find("can't allocate memory") != std::string::npos) return OutOfMemory(context);
+  return absl::Status(code, context + ": " + OneLineTorchMessage(what));
+}
+
 // `code` is what a LibTorch failure means in this context (e.g. INVALID_ARGUMENT when loading
 // a user's model, INTERNAL inside our own passes). `context` prefixes the message.
 template <typename F>
@@ -46,10 +59,12 @@ auto TorchGuard(absl::StatusCode code, const std::string& context, F&& f)
     -> absl::StatusOr<std::invoke_result_t<F>> {
   try {
     return f();
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory(context);
   } catch (const c10::Error& e) {
-    return absl::Status(code, context + ": " + OneLineTorchMessage(e.what_without_backtrace()));
+    return FromTorchError(code, context, e.what_without_backtrace());
   } catch (const std::exception& e) {
-    return absl::Status(code, context + ": " + OneLineTorchMessage(e.what()));
+    return FromTorchError(code, context, e.what());  // TorchScript rethrows c10 errors as these
   }
 }
 
@@ -58,10 +73,12 @@ absl::Status TorchGuardVoid(absl::StatusCode code, const std::string& context, F
   try {
     f();
     return absl::OkStatus();
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory(context);
   } catch (const c10::Error& e) {
-    return absl::Status(code, context + ": " + OneLineTorchMessage(e.what_without_backtrace()));
+    return FromTorchError(code, context, e.what_without_backtrace());
   } catch (const std::exception& e) {
-    return absl::Status(code, context + ": " + OneLineTorchMessage(e.what()));
+    return FromTorchError(code, context, e.what());  // TorchScript rethrows c10 errors as these
   }
 }
 

@@ -253,6 +253,7 @@ absl::StatusOr<TaskResult> RunCrossoverChildTask(const v1::Task& task, TaskConte
                                {"parent_b_sha256", spec.parent_b_sha256()},
                                {"inputs", inputs.description},
                                {"worker", ctx.WorkerId()}, {"attempt", task.attempt()},
+                               {"sandbox", ctx.Sandbox()},
                                {"phases_ms", timer.ToJson()}};
   TaskResult result;
   json round_trip;

@@ -25,6 +25,7 @@ absl::StatusOr<std::vector<v1::ArtifactRef>> StoreJobOutputs(
                    ctx.StoreArtifact("report", "application/json", report.dump(2)));
   outputs.push_back(report_ref);
   manifest.outputs = outputs;
+  manifest.extra["sandbox"] = ctx.Sandbox();
   nlohmann::ordered_json m = BuildManifest(task, ctx.WorkerId(), manifest, timer);
   ASSIGN_OR_RETURN(v1::ArtifactRef manifest_ref,
                    ctx.StoreArtifact("manifest", "application/json", m.dump(2)));

@@ -28,6 +28,7 @@ class PrefixedTaskContext : public TaskContext {
   }
   bool Cancelled() const override { return inner_.Cancelled(); }
   std::string WorkerId() const override { return inner_.WorkerId(); }
+  std::string Sandbox() const override { return inner_.Sandbox(); }
 
  private:
   TaskContext& inner_;

@@ -24,7 +24,7 @@ absl::StatusOr<TaskHandler> HandlerFor(v1::JobKind kind) {
 }
 
 v1::FailureKind FailureKindOf(const absl::Status& status) {
-  if (IsEngineError(status)) return v1::ENGINE_ERROR;
+  if (auto kind = PayloadFailureKind(status)) return *kind;
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:
@@ -35,6 +35,10 @@ v1::FailureKind FailureKindOf(const absl::Status& status) {
       return v1::ENGINE_ERROR;
     case absl::StatusCode::kCancelled:
       return v1::CANCELLED_BY_CLIENT;
+    case absl::StatusCode::kDeadlineExceeded:
+      return v1::DEADLINE_EXCEEDED;
+    case absl::StatusCode::kResourceExhausted:
+      return v1::RESOURCE_EXHAUSTED;
     default:
       return v1::TRANSIENT;
   }

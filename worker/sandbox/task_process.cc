@@ -1,0 +1,143 @@
+// Task process main loop and its channel-backed TaskContext.
+#include "worker/sandbox/task_process.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "quantd/v1/task_sandbox.pb.h"
+#include "worker/engine/runtime_setup.h"
+#include "worker/handlers/task_handlers.h"
+#include "worker/sandbox/confinement.h"
+#include "worker/sandbox/frame_channel.h"
+
+namespace quantd::worker {
+namespace {
+
+// Every call is one frame out and one reply back; a broken channel means the worker is gone.
+class ChannelTaskContext : public TaskContext {
+ public:
+  ChannelTaskContext(int fd, std::string worker_id, std::string sandbox)
+      : fd_(fd), worker_id_(std::move(worker_id)), sandbox_(std::move(sandbox)) {}
+
+  absl::StatusOr<std::string> FetchArtifact(const std::string& sha256) override {
+    v1::ChildCall call;
+    call.set_fetch_sha256(sha256);
+    ASSIGN_OR_RETURN(v1::ParentReply reply, Call(call));
+    return std::move(*reply.mutable_bytes());
+  }
+  absl::StatusOr<v1::ArtifactRef> StoreArtifact(const std::string& name,
+                                                const std::string& media_type,
+                                                const std::string& bytes) override {
+    v1::ChildCall call;
+    call.mutable_store()->set_name(name);
+    call.mutable_store()->set_media_type(media_type);
+    call.mutable_store()->set_bytes(bytes);
+    ASSIGN_OR_RETURN(v1::ParentReply reply, Call(call));
+    return reply.artifact();
+  }
+  void ReportProgress(const std::string& phase, uint32_t step, uint32_t total) override {
+    v1::ChildCall call;
+    call.mutable_progress()->set_phase(phase);
+    call.mutable_progress()->set_step(step);
+    call.mutable_progress()->set_total(total);
+    (void)Call(call);
+  }
+  absl::Status SaveCheckpoint(const std::string& bytes, uint32_t step) override {
+    v1::ChildCall call;
+    call.mutable_checkpoint()->set_bytes(bytes);
+    call.mutable_checkpoint()->set_step(step);
+    return Call(call).status();
+  }
+  bool Cancelled() const override { return cancelled_; }
+  std::string WorkerId() const override { return worker_id_; }
+  std::string Sandbox() const override { return sandbox_; }
+
+ private:
+  absl::StatusOr<v1::ParentReply> Call(const v1::ChildCall& call) {
+    RETURN_IF_ERROR(WriteFrame(fd_, call));
+    v1::ParentReply reply;
+    RETURN_IF_ERROR(ReadFrame(fd_, &reply));
+    cancelled_ = cancelled_ || reply.cancelled();
+    if (reply.code() != 0) {
+      return absl::Status(static_cast<absl::StatusCode>(reply.code()), reply.message());
+    }
+    return reply;
+  }
+
+  int fd_;
+  std::string worker_id_;
+  std::string sandbox_;
+  bool cancelled_ = false;
+};
+
+v1::TaskOutcome OutcomeOf(const absl::StatusOr<TaskResult>& result) {
+  v1::TaskOutcome o;
+  if (result.ok()) {
+    o.set_ok(true);
+    for (const auto& ref : result->outputs) *o.add_outputs() = ref;
+    o.set_gate_failure(result->gate_failure);
+    *o.mutable_metrics() = result->metrics;
+    return o;
+  }
+  o.set_code(static_cast<int32_t>(result.status().code()));
+  o.set_message(std::string(result.status().message()));
+  o.set_failure_kind(FailureKindOf(result.status()));
+  return o;
+}
+
+ConfinementLimits LimitsFor(const v1::ResourceLimits& r, const std::string& scratch) {
+  ConfinementLimits l;
+  l.scratch_dir = scratch;
+  l.memory_bytes = uint64_t{r.memory_mb()} << 20;
+  l.cpu_seconds = r.cpu_seconds();
+  l.open_files = r.open_files();
+  l.file_bytes = l.memory_bytes;
+  return l;
+}
+
+}  // namespace
+
+int RunTaskProcess(int fd, int threads) {
+  v1::TaskStart start;
+  absl::Status read = ReadFrame(fd, &start);
+  if (absl::IsNotFound(read)) return 0;
+  if (!read.ok()) {
+    fprintf(stderr, "task process: %s\n", std::string(read.message()).c_str());
+    return 3;
+  }
+  // What LibTorch reads from /proc to size its thread pools, read while it still can: procfs
+  // files cannot be granted one by one under Landlock, and /proc as a whole would show the
+  // worker's environment.
+  SetIntraOpThreads(threads);
+  (void)SelectQuantizedEngine("onednn");
+  (void)CpuFlags();
+  // Confined once, before any model is read: the limits are the job's (one process per job).
+  char cwd[4096];
+  std::string scratch = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+  auto confined = ConfineTaskProcess(LimitsFor(start.task().spec().resources(), scratch));
+  if (!confined.ok()) {
+    fprintf(stderr, "task process: %s\n", std::string(confined.status().message()).c_str());
+    return 3;
+  }
+  while (true) {
+    ChannelTaskContext ctx(fd, start.worker_id(), *confined);
+    absl::StatusOr<TaskResult> result = absl::FailedPreconditionError("sandbox: " + *confined);
+    // A task of no kind is the worker's start-up probe: it only asks what confines us.
+    if (start.task().kind() != v1::JOB_KIND_UNSPECIFIED) {
+      auto handler = HandlerFor(start.task().kind());
+      result = handler.ok() ? (*handler)(start.task(), ctx)
+                            : absl::StatusOr<TaskResult>(handler.status());
+    }
+    v1::ChildCall done;
+    *done.mutable_outcome() = OutcomeOf(result);
+    if (!WriteFrame(fd, done).ok()) return 3;
+    read = ReadFrame(fd, &start);
+    if (absl::IsNotFound(read)) return 0;
+    if (!read.ok()) return 3;
+  }
+}
+
+}  // namespace quantd::worker
