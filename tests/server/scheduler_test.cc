@@ -88,6 +88,37 @@ TEST_F(SchedulerTest, SubmitErrorsNameTheField) {
   EXPECT_TRUE(listed->empty());  // nothing half-stored
 }
 
+TEST_F(SchedulerTest, EveryTaskCarriesItsJobsResourceLimitsAndADeadline) {
+  auto r = scheduler_->Submit(PtqSpec());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::ResourceLimits& limits = r->job.spec().resources();
+  EXPECT_EQ(limits.deadline_s(), 3600u);
+  EXPECT_EQ(limits.memory_mb(), 8192u);
+  EXPECT_EQ(limits.cpu_seconds(), 7200u);
+  EXPECT_EQ(limits.open_files(), 256u);
+  LeaseGrant g = MustLease("w1");
+  EXPECT_EQ(g.task.deadline_s(), 3600u);
+  EXPECT_EQ(g.task.spec().resources().memory_mb(), 8192u);
+
+  v1::JobSpec greedy = PtqSpec();
+  greedy.mutable_resources()->set_memory_mb(1 << 20);  // above the scheduler's maximum
+  auto refused = scheduler_->Submit(greedy);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("spec.resources.memory_mb"), std::string::npos);
+  v1::JobSpec tiny = PtqSpec();
+  tiny.mutable_resources()->set_memory_mb(64);
+  EXPECT_NE(scheduler_->Submit(tiny).status().message().find("512 MiB"), std::string::npos);
+}
+
+TEST(ResourceLimitsTest, AnAttemptEndsNoLaterThanItsJobsDeadline) {
+  v1::ResourceLimits r;
+  r.set_deadline_s(3600);
+  EXPECT_EQ(AttemptDeadlineSeconds(r, 0, 1000), 3600u);           // no job deadline
+  EXPECT_EQ(AttemptDeadlineSeconds(r, 61000, 1000), 60u);         // a search's timeout_s
+  EXPECT_EQ(AttemptDeadlineSeconds(r, 500, 1000), 1u);            // already past: at once
+  EXPECT_EQ(AttemptDeadlineSeconds(r, 10'000'000, 1000), 3600u);  // its own limit first
+}
+
 TEST_F(SchedulerTest, ClientRequestIdMakesSubmitIdempotent) {
   v1::JobSpec spec = PtqSpec();
   spec.set_client_request_id("agent-42");

@@ -1,6 +1,8 @@
 // Task process main loop and its channel-backed TaskContext.
 #include "worker/sandbox/task_process.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -101,6 +103,10 @@ ConfinementLimits LimitsFor(const v1::ResourceLimits& r, const std::string& scra
 }  // namespace
 
 int RunTaskProcess(int fd, int threads) {
+  // Dies with its worker: a SIGKILLed worker must not leave a model spinning on its own.
+  pid_t worker = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != worker) return 3;  // the worker died before the line above
   v1::TaskStart start;
   absl::Status read = ReadFrame(fd, &start);
   if (absl::IsNotFound(read)) return 0;
