@@ -27,6 +27,9 @@ class TaskContext {
   // True once the scheduler asked this task to stop (job cancelled) or the worker is stopping.
   virtual bool Cancelled() const = 0;
   virtual std::string WorkerId() const = 0;
+  // The task process's memory limit (0: none known), so data files are refused by their
+  // declared size before anything is allocated for them.
+  virtual uint64_t MemoryLimitBytes() const { return 0; }
   // What isolates the code running this task, for its manifest.
   virtual std::string Sandbox() const { return "none (in the worker process)"; }
 };

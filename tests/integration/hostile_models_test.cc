@@ -146,6 +146,15 @@ TEST(HostileModelsTest, WithTheCheckOffTheSandboxStillHoldsReadsAndWrites) {
                                              UploadFixture(q->client(), "qnetwork_inputs.npy")));
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(WaitTerminal(q->client(), first->job().id()).state(), v1::SUCCEEDED);
+  // Every manifest says what confined the task.
+  v1::DownloadArtifactRequest m;
+  m.mutable_job_output()->set_job_id(first->job().id());
+  m.mutable_job_output()->set_name("manifest");
+  auto manifest = q->client().DownloadBytes(m);
+  ASSERT_TRUE(manifest.ok());
+  std::string sandbox = json::parse(*manifest)["sandbox"];
+  EXPECT_NE(sandbox.find("rlimits (address space 8192 MiB"), std::string::npos) << sandbox;
+  fprintf(stderr, "sandbox: %s\n", sandbox.c_str());
   // A secret outside the task's scratch directory, and a live blob of the scheduler's.
   std::string secret = MakeTempDir("secret") + "/secret.txt";
   std::ofstream(secret) << "the scheduler's secret";

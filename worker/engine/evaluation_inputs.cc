@@ -3,11 +3,31 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
+
 #include "worker/data/npy_array.h"
 #include "worker/data/npz_archive.h"
 #include "worker/engine/torch_guard.h"
 
 namespace quantd::worker {
+namespace {
+
+// Decoding holds the file's bytes, the float copy and the tensor at once.
+constexpr uint64_t kDecodedCopies = 3;
+
+// Refuses an array by its declared size before anything is allocated for it.
+absl::Status FitsMemory(const NpyArray& a, uint64_t memory_bytes, const std::string& what) {
+  if (memory_bytes == 0) return absl::OkStatus();
+  uint64_t needed = static_cast<uint64_t>(a.NumElements()) * sizeof(float) * kDecodedCopies;
+  if (needed <= memory_bytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      what + ": " + c10::str(at::IntArrayRef(a.shape)) + " needs about " +
+      std::to_string(needed >> 20) + " MiB to decode, more than the task's memory limit of " +
+      std::to_string(memory_bytes >> 20) + " MiB (spec.resources.memory_mb)");
+}
+
+}  // namespace
+
 // Picks the array a model's single input reads from a .npz.
 absl::StatusOr<NpyArray> PickNpzArray(std::map<std::string, NpyArray> arrays,
                                       const std::string& wanted, const std::string& input_name,
@@ -41,11 +61,16 @@ absl::StatusOr<EvaluationInputs> LoadEvaluationInputs(const v1::InputData& spec,
     ASSIGN_OR_RETURN(std::string bytes, context.FetchArtifact(sha));
     NpyArray array;
     if (npz) {
-      ASSIGN_OR_RETURN(auto arrays, ParseNpz(bytes, what));
+      NpzLimits limits;
+      if (uint64_t memory = context.MemoryLimitBytes(); memory > 0) {
+        limits.max_total_bytes = std::min(limits.max_total_bytes, memory / kDecodedCopies);
+      }
+      ASSIGN_OR_RETURN(auto arrays, ParseNpz(bytes, what, limits));
       ASSIGN_OR_RETURN(array, PickNpzArray(std::move(arrays), spec.npz_array(), input_name, what));
     } else {
       ASSIGN_OR_RETURN(array, ParseNpy(bytes, what));
     }
+    RETURN_IF_ERROR(FitsMemory(array, context.MemoryLimitBytes(), what));
     if (array.shape.empty() || array.shape[0] == 0) {
       return absl::InvalidArgumentError(what + ": needs at least one sample along dim 0");
     }

@@ -29,6 +29,7 @@ class PrefixedTaskContext : public TaskContext {
   bool Cancelled() const override { return inner_.Cancelled(); }
   std::string WorkerId() const override { return inner_.WorkerId(); }
   std::string Sandbox() const override { return inner_.Sandbox(); }
+  uint64_t MemoryLimitBytes() const override { return inner_.MemoryLimitBytes(); }
 
  private:
   TaskContext& inner_;

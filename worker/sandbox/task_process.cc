@@ -21,8 +21,9 @@ namespace {
 // Every call is one frame out and one reply back; a broken channel means the worker is gone.
 class ChannelTaskContext : public TaskContext {
  public:
-  ChannelTaskContext(int fd, std::string worker_id, std::string sandbox)
-      : fd_(fd), worker_id_(std::move(worker_id)), sandbox_(std::move(sandbox)) {}
+  ChannelTaskContext(int fd, std::string worker_id, std::string sandbox, uint64_t memory_bytes)
+      : fd_(fd), worker_id_(std::move(worker_id)), sandbox_(std::move(sandbox)),
+        memory_bytes_(memory_bytes) {}
 
   absl::StatusOr<std::string> FetchArtifact(const std::string& sha256) override {
     v1::ChildCall call;
@@ -56,6 +57,7 @@ class ChannelTaskContext : public TaskContext {
   bool Cancelled() const override { return cancelled_; }
   std::string WorkerId() const override { return worker_id_; }
   std::string Sandbox() const override { return sandbox_; }
+  uint64_t MemoryLimitBytes() const override { return memory_bytes_; }
 
  private:
   absl::StatusOr<v1::ParentReply> Call(const v1::ChildCall& call) {
@@ -72,6 +74,7 @@ class ChannelTaskContext : public TaskContext {
   int fd_;
   std::string worker_id_;
   std::string sandbox_;
+  uint64_t memory_bytes_;
   bool cancelled_ = false;
 };
 
@@ -123,19 +126,27 @@ int RunTaskProcess(int fd, int threads) {
   // Confined once, before any model is read: the limits are the job's (one process per job).
   char cwd[4096];
   std::string scratch = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
-  auto confined = ConfineTaskProcess(LimitsFor(start.task().spec().resources(), scratch));
+  ConfinementLimits limits = LimitsFor(start.task().spec().resources(), scratch);
+  auto confined = ConfineTaskProcess(limits);
   if (!confined.ok()) {
     fprintf(stderr, "task process: %s\n", std::string(confined.status().message()).c_str());
     return 3;
   }
   while (true) {
-    ChannelTaskContext ctx(fd, start.worker_id(), *confined);
+    ChannelTaskContext ctx(fd, start.worker_id(), *confined, limits.memory_bytes);
     absl::StatusOr<TaskResult> result = absl::FailedPreconditionError("sandbox: " + *confined);
     // A task of no kind is the worker's start-up probe: it only asks what confines us.
     if (start.task().kind() != v1::JOB_KIND_UNSPECIFIED) {
       auto handler = HandlerFor(start.task().kind());
-      result = handler.ok() ? (*handler)(start.task(), ctx)
-                            : absl::StatusOr<TaskResult>(handler.status());
+      try {
+        result = handler.ok() ? (*handler)(start.task(), ctx)
+                              : absl::StatusOr<TaskResult>(handler.status());
+      } catch (const std::bad_alloc&) {
+        // Outside every engine edge (a frame, a decoded array): the limit, not a crash.
+        result = absl::ResourceExhaustedError(
+            "out of memory: the task process's limit is " +
+            std::to_string(limits.memory_bytes >> 20) + " MiB (spec.resources.memory_mb)");
+      }
     }
     v1::ChildCall done;
     *done.mutable_outcome() = OutcomeOf(result);
