@@ -11,6 +11,7 @@
 #include <map>
 
 #include "test_util/python_check.h"
+#include "test_util/quantctl_json.h"
 #include "test_util/quantd_process.h"
 
 namespace quantd::testing {
@@ -23,11 +24,6 @@ std::string SearchArgs(const std::string& extra) {
          FixturePath("parent_b.pt") + " --inputs " + FixturePath("parent_a_states.npy") +
          " --eval " + FixturePath("parent_a_inputs.npy") + " --eval-labels " +
          FixturePath("parent_a_labels.npy") + " --latency-iterations 20 " + extra;
-}
-
-json LastJson(const std::string& out) {
-  size_t at = out.rfind("\n{");
-  return json::parse(out.substr(at == std::string::npos ? 0 : at + 1));
 }
 
 // Runs a search to the end and returns its leaderboard as JSON.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "test_util/python_check.h"
+#include "test_util/quantctl_json.h"
 #include "test_util/quantd_process.h"
 
 namespace quantd::testing {
@@ -25,12 +26,6 @@ std::string DeepSetsJob() {
   return "submit head_to_head --model " + FixturePath("deep_sets.pt") + " --inputs " +
          FixturePath("deep_sets_inputs.npy") + " --labels " + FixturePath("deep_sets_labels.npy") +
          " --train " + FixturePath("deep_sets_train.npy") + " --latency-iterations 50";
-}
-
-// The last JSON document quantctl printed (--wait prints events to stderr, the job last).
-json LastJson(const std::string& out) {
-  size_t at = out.rfind("\n{");
-  return json::parse(out.substr(at == std::string::npos ? 0 : at + 1));
 }
 
 TEST(HeadToHeadTest, Seed001GatesPickTheMostAccuratePassingCandidate) {

@@ -4,32 +4,26 @@
 // finds nothing, the write fails, every blob still verifies. A spinning model dies within 2 s of
 // a cancel and at its deadline, a model allocating past its limit is RESOURCE_EXHAUSTED, both
 // decompression bombs are refused cheaply, and in each case the worker goes on serving.
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "storage/blob_store.h"
 #include "storage/sqlite_database.h"
+#include "test_util/quantctl_json.h"
 #include "test_util/quantd_process.h"
 
 namespace quantd::testing {
 namespace {
 
 using json = nlohmann::json;
-
-json LastJson(const std::string& out) {
-  size_t at = out.rfind("\n{");
-  return json::parse(out.substr(at == std::string::npos ? 0 : at + 1));
-}
 
 // Writes the hostile fixtures into `dir`, aimed at `read_target` and `write_target`.
 void MakeHostileModels(const std::string& dir, const std::string& read_target,
@@ -93,13 +87,6 @@ int64_t PeakRssKb(pid_t pid) {
   return 0;
 }
 
-json Submit(QuantdProcess& q, const std::string& args, int expect_exit) {
-  CommandResult r = RunQuantctl(q.address(), args + " --wait --json");
-  EXPECT_EQ(r.exit_code, expect_exit) << args << "\n" << r.out << r.err;
-  if (r.out.find('{') == std::string::npos) return json::object();
-  return LastJson(r.out);
-}
-
 TEST(HostileModelsTest, HostFileAccessIsRefusedBeforeTheFirstForward) {
   QuantdProcess::Options o;
   o.data_dir = MakeTempDir("hostile");
@@ -120,9 +107,9 @@ TEST(HostileModelsTest, HostFileAccessIsRefusedBeforeTheFirstForward) {
 
   for (const std::string model : {dir + "/reads_host_file.pt", dir + "/writes_host_file.pt"}) {
     SCOPED_TRACE(model);
-    CommandResult r = RunQuantctl(q->address(), "submit ptq --model " + model + " --inputs " +
-                                                    FixturePath("qnetwork_inputs.npy") +
-                                                    " --wait --json");
+    CommandResult r =
+        RunQuantctl(q->address(), "submit ptq --model " + model + " --inputs " +
+                                      FixturePath("qnetwork_inputs.npy") + " --wait --json");
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     json job = LastJson(r.out);
     EXPECT_EQ(job["state"], "FAILED");
@@ -130,7 +117,8 @@ TEST(HostileModelsTest, HostFileAccessIsRefusedBeforeTheFirstForward) {
     EXPECT_EQ(job["attempts"], 1);
     EXPECT_NE(job["error"].get<std::string>().find(
                   "ptq.model_sha256: operator aten::from_file is not allowed (forward, node"),
-              std::string::npos) << job["error"];
+              std::string::npos)
+        << job["error"];
   }
   ASSERT_EQ(q->Stop(), 0);
   EXPECT_GE(VerifyBlobs(o.data_dir), 5);  // the victim's inputs and outputs, the hostile uploads
@@ -164,7 +152,7 @@ TEST(HostileModelsTest, WithTheCheckOffTheSandboxStillHoldsReadsAndWrites) {
   std::string inputs = " --inputs " + FixturePath("qnetwork_inputs.npy");
   for (const std::string name : {"reads_host_file.pt", "writes_host_file.pt"}) {
     SCOPED_TRACE(name);
-    json job = Submit(*q, "submit ptq --model " + dir + "/" + name + inputs, 1);
+    json job = SubmitAndWait(q->address(), "submit ptq --model " + dir + "/" + name + inputs, 1);
     EXPECT_EQ(job["state"], "FAILED") << job.dump();
     EXPECT_EQ(job["failure_kind"], "INVALID_INPUT") << job.dump();
     // from_file is denied by the sandbox, so the model's own forward fails.
@@ -206,29 +194,33 @@ TEST(HostileModelsTest, CancelDeadlineAndMemoryLimitsKillTheTaskAndTheWorkerGoes
          std::chrono::steady_clock::now() - cancelled_at < std::chrono::seconds(10)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - cancelled_at)
-                    .count();
+  double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - cancelled_at).count();
   EXPECT_LT(took, 2.0) << "the spinning task process outlived its cancel by " << took << " s";
   fprintf(stderr, "sandbox: task process gone %.2f s after the cancel\n", took);
-  json next = Submit(*q, "submit ptq --model " + FixturePath("qnetwork.pt") + " --inputs " +
-                             FixturePath("qnetwork_inputs.npy") + " --latency-iterations 5", 0);
+  json next = SubmitAndWait(q->address(),
+                            "submit ptq --model " + FixturePath("qnetwork.pt") + " --inputs " +
+                                FixturePath("qnetwork_inputs.npy") + " --latency-iterations 5",
+                            0);
   EXPECT_EQ(next["state"], "SUCCEEDED");
   EXPECT_EQ(c.Get(spinning)->state(), v1::CANCELLED);
 
   // Deadline: killed, DEADLINE_EXCEEDED, not retried.
-  json late = Submit(*q, spin + " --deadline-seconds 2", 1);
+  json late = SubmitAndWait(q->address(), spin + " --deadline-seconds 2", 1);
   EXPECT_EQ(late["failure_kind"], "DEADLINE_EXCEEDED") << late.dump();
   EXPECT_EQ(late["attempts"], 1);
   EXPECT_NE(late["error"].get<std::string>().find("deadline of 2 s"), std::string::npos)
       << late["error"];
 
   // Memory: 4 GiB asked of a 1 GiB task process.
-  json greedy = Submit(*q, "submit ptq --model " + dir + "/allocates_huge.pt --inputs " +
-                               FixturePath("qnetwork_inputs.npy") + " --memory-mb 1024", 1);
+  json greedy = SubmitAndWait(q->address(),
+                              "submit ptq --model " + dir + "/allocates_huge.pt --inputs " +
+                                  FixturePath("qnetwork_inputs.npy") + " --memory-mb 1024",
+                              1);
   EXPECT_EQ(greedy["failure_kind"], "RESOURCE_EXHAUSTED") << greedy.dump();
   EXPECT_EQ(greedy["attempts"], 1);
-  EXPECT_NE(greedy["error"].get<std::string>().find("spec.resources.memory_mb"),
-            std::string::npos) << greedy["error"];
+  EXPECT_NE(greedy["error"].get<std::string>().find("spec.resources.memory_mb"), std::string::npos)
+      << greedy["error"];
 
   // Both decompression bombs: refused fast, with the task process's peak RSS far below what
   // they claim (256 MiB and 4 GB).
@@ -252,8 +244,10 @@ TEST(HostileModelsTest, CancelDeadlineAndMemoryLimitsKillTheTaskAndTheWorkerGoes
     int64_t task_rss = PeakRssKb(task_processes[0]), worker_rss = PeakRssKb(worker);
     EXPECT_LT(task_rss, 200 * 1024) << "KiB";
     EXPECT_LT(worker_rss, 200 * 1024) << "KiB";
-    fprintf(stderr, "sandbox: %s refused in %.2f s (job submit to end); peak RSS task process "
-            "%lld MiB, worker %lld MiB\n", bomb, seconds, static_cast<long long>(task_rss >> 10),
+    fprintf(stderr,
+            "sandbox: %s refused in %.2f s (job submit to end); peak RSS task process "
+            "%lld MiB, worker %lld MiB\n",
+            bomb, seconds, static_cast<long long>(task_rss >> 10),
             static_cast<long long>(worker_rss >> 10));
   }
 }

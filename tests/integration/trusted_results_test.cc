@@ -5,31 +5,18 @@
 // in one line that names the field or file.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "test_util/npy_bytes.h"
 #include "test_util/python_check.h"
+#include "test_util/quantctl_json.h"
 #include "test_util/quantd_process.h"
 
 namespace quantd::testing {
 namespace {
 
 using json = nlohmann::json;
-
-// The last JSON document quantctl printed (--wait prints events to stderr, the job last).
-json LastJson(const std::string& out) {
-  size_t at = out.rfind("\n{");
-  return json::parse(out.substr(at == std::string::npos ? 0 : at + 1));
-}
-
-json SubmitAndWait(QuantdProcess& q, const std::string& args, int expect_exit = 0) {
-  CommandResult r = RunQuantctl(q.address(), args + " --wait --json");
-  EXPECT_EQ(r.exit_code, expect_exit) << args << "\n" << r.out << r.err;
-  if (r.out.find('{') == std::string::npos) return json::object();
-  return LastJson(r.out);
-}
 
 // Python's view of a downloaded model's output structure.
 std::string PythonStructure(QuantdProcess& q, const std::string& job, const std::string& output,
@@ -52,32 +39,35 @@ TEST(TrustedResultsTest, MultiOutputModelsGoThroughEveryKindAndReloadInPyTorch) 
                            Fixture{"nested_heads.pt", "multi_head_images.npy", "(T, (T, T))"}}) {
     SCOPED_TRACE(f.model);
     std::string data = " --model " + FixturePath(f.model) + " --inputs " + FixturePath(f.inputs);
-    json ptq = SubmitAndWait(*q, "submit ptq --mode static --calibration-samples 256" + data +
-                                     " --latency-iterations 10");
+    json ptq = SubmitAndWait(q->address(), "submit ptq --mode static --calibration-samples 256" +
+                                               data + " --latency-iterations 10");
     ASSERT_EQ(ptq["state"], "SUCCEEDED") << ptq.dump();
     EXPECT_EQ(PythonStructure(*q, ptq["id"], "model", f.inputs), f.structure);
 
-    json qat = SubmitAndWait(*q, "submit qat --train " + FixturePath(f.inputs) + data +
-                                     " --epochs 1 --batch-size 64 --latency-iterations 10");
+    json qat =
+        SubmitAndWait(q->address(), "submit qat --train " + FixturePath(f.inputs) + data +
+                                        " --epochs 1 --batch-size 64 --latency-iterations 10");
     ASSERT_EQ(qat["state"], "SUCCEEDED") << qat.dump();
     EXPECT_EQ(PythonStructure(*q, qat["id"], "model", f.inputs), f.structure);
 
-    json h2h = SubmitAndWait(*q, "submit head_to_head" + data +
-                                     " --candidate ptq-static --candidate qat,epochs=1"
-                                     " --latency-iterations 10");
+    json h2h = SubmitAndWait(q->address(), "submit head_to_head" + data +
+                                               " --candidate ptq-static --candidate qat,epochs=1"
+                                               " --latency-iterations 10");
     ASSERT_EQ(h2h["state"], "SUCCEEDED") << h2h.dump();
     EXPECT_EQ(PythonStructure(*q, h2h["id"], "ptq_static_minmax/model", f.inputs), f.structure);
     EXPECT_EQ(PythonStructure(*q, h2h["id"], "qat_1ep/model", f.inputs), f.structure);
 
     // LibTorch on the worker loads the downloaded int8 model again and compares every output.
     std::string dir = MakeTempDir("mo-validate");
-    ASSERT_EQ(RunQuantctl(q->address(), "download " + ptq["id"].get<std::string>() +
-                                            " model -o " + dir + "/int8.pt").exit_code, 0);
-    CommandResult v = RunQuantctl(q->address(), "validate --float " + FixturePath(f.model) +
-                                                    " --quantized " + dir + "/int8.pt --inputs " +
-                                                    FixturePath(f.inputs) +
-                                                    " --max-latency-ratio 1000 --min-top1 0.5"
-                                                    " --min-topk 0.5 --json");
+    ASSERT_EQ(RunQuantctl(q->address(), "download " + ptq["id"].get<std::string>() + " model -o " +
+                                            dir + "/int8.pt")
+                  .exit_code,
+              0);
+    CommandResult v =
+        RunQuantctl(q->address(), "validate --float " + FixturePath(f.model) + " --quantized " +
+                                      dir + "/int8.pt --inputs " + FixturePath(f.inputs) +
+                                      " --max-latency-ratio 1000 --min-top1 0.5"
+                                      " --min-topk 0.5 --json");
     ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
     json validated = LastJson(v.out);
     EXPECT_EQ(validated["state"], "SUCCEEDED") << validated.dump();
@@ -102,8 +92,8 @@ TEST(TrustedResultsTest, RegressorIsJudgedByPlccAndABrokenTwinFailsItsGate) {
                      FixturePath("quality_train_inputs.npy") +
                      " --mode static --latency-iterations 10";
   // Seed 003's static-PTQ budget: PLCC drop against the scores <= 0.005.
-  json good = SubmitAndWait(*q, "submit ptq --model " + FixturePath("quality_mlp.pt") + data +
-                                    " --max-drop 0.005 --budget-metric plcc");
+  json good = SubmitAndWait(q->address(), "submit ptq --model " + FixturePath("quality_mlp.pt") +
+                                              data + " --max-drop 0.005 --budget-metric plcc");
   ASSERT_EQ(good["state"], "SUCCEEDED") << good.dump();
   v1::DownloadArtifactRequest r;
   r.mutable_job_output()->set_job_id(good["id"]);
@@ -118,8 +108,10 @@ TEST(TrustedResultsTest, RegressorIsJudgedByPlccAndABrokenTwinFailsItsGate) {
   EXPECT_GT(labels["float"]["plcc"].get<double>(), 0.8);
   EXPECT_FALSE(report["accuracy"].contains("top1_agreement"));
 
-  json broken = SubmitAndWait(*q, "submit ptq --model " + FixturePath("quality_mlp_outlier.pt") +
-                                      data + " --max-drop 0.005", 1);
+  json broken = SubmitAndWait(
+      q->address(),
+      "submit ptq --model " + FixturePath("quality_mlp_outlier.pt") + data + " --max-drop 0.005",
+      1);
   EXPECT_EQ(broken["state"], "FAILED");
   EXPECT_EQ(broken["failure_kind"], "GATE_FAILED");
   EXPECT_NE(broken["error"].get<std::string>().find("plcc_drop"), std::string::npos)
@@ -127,12 +119,13 @@ TEST(TrustedResultsTest, RegressorIsJudgedByPlccAndABrokenTwinFailsItsGate) {
   EXPECT_EQ(broken["outputs"].size(), 3u);
 
   // Head-to-head judges the same PLCC drop; the broken twin's static candidate cannot pass.
-  json h2h = SubmitAndWait(*q, "submit head_to_head --model " +
-                                   FixturePath("quality_mlp_outlier.pt") + " --inputs " +
-                                   FixturePath("quality_test_inputs.npy") + " --labels " +
-                                   FixturePath("quality_test_scores.npy") +
-                                   " --candidate ptq-static --max-accuracy-drop 0.005"
-                                   " --drop-metric plcc --latency-iterations 10", 1);
+  json h2h = SubmitAndWait(q->address(),
+                           "submit head_to_head --model " + FixturePath("quality_mlp_outlier.pt") +
+                               " --inputs " + FixturePath("quality_test_inputs.npy") +
+                               " --labels " + FixturePath("quality_test_scores.npy") +
+                               " --candidate ptq-static --max-accuracy-drop 0.005"
+                               " --drop-metric plcc --latency-iterations 10",
+                           1);
   EXPECT_EQ(h2h["failure_kind"], "GATE_FAILED") << h2h.dump();
   EXPECT_NE(h2h["error"].get<std::string>().find("plcc_drop"), std::string::npos) << h2h.dump();
 }
@@ -152,11 +145,14 @@ TEST(TrustedResultsTest, NonsenseIsRefusedOnTheFirstAttemptNamingTheFieldInOneLi
     std::vector<std::string> mentions;
   };
   std::vector<Case> cases = {
-      {"NaN outputs", "submit ptq" + model("nan_output.pt") + inputs,
+      {"NaN outputs",
+       "submit ptq" + model("nan_output.pt") + inputs,
        {"ptq.inputs: the float model", "output[0] has", "NaN or infinite"}},
-      {"one row for any batch", "submit ptq" + model("one_row.pt") + inputs,
+      {"one row for any batch",
+       "submit ptq" + model("one_row.pt") + inputs,
        {"ptq.inputs", "output[0] has shape [1, 4]"}},
-      {"zero-width output", "submit ptq" + model("zero_width.pt") + inputs,
+      {"zero-width output",
+       "submit ptq" + model("zero_width.pt") + inputs,
        {"ptq.inputs", "output[0] is empty"}},
       {"Inf activation in calibration",
        "submit ptq --mode static" + model("inf_activation.pt") + inputs,
@@ -173,7 +169,8 @@ TEST(TrustedResultsTest, NonsenseIsRefusedOnTheFirstAttemptNamingTheFieldInOneLi
        "submit qat" + model("qnetwork.pt") + " --train " + FixturePath("nonsense_inputs.npy") +
            " --teacher " + FixturePath("huge_output.pt") + " --epochs 1",
        {"qat", "training loss is infinite at epoch 1, step 1"}},
-      {"negative .npy dimension", "submit ptq" + model("qnetwork.pt") + " --inputs " + negative_dims,
+      {"negative .npy dimension",
+       "submit ptq" + model("qnetwork.pt") + " --inputs " + negative_dims,
        {"ptq.inputs.npy_sha256", "negative dimension -1"}},
       {"structured dtype",
        "submit ptq" + model("qnetwork.pt") + " --inputs " + FixturePath("nonsense_structured.npy"),
@@ -185,7 +182,7 @@ TEST(TrustedResultsTest, NonsenseIsRefusedOnTheFirstAttemptNamingTheFieldInOneLi
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
-    json job = SubmitAndWait(*q, c.args + " --latency-iterations 5", 1);
+    json job = SubmitAndWait(q->address(), c.args + " --latency-iterations 5", 1);
     EXPECT_EQ(job["state"], "FAILED") << job.dump();
     EXPECT_EQ(job["failure_kind"], "INVALID_INPUT") << job.dump();
     EXPECT_EQ(job["attempts"], 1) << "a permanent failure is not retried: " << job.dump();
