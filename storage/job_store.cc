@@ -353,7 +353,10 @@ absl::StatusOr<TaskRow> JobStore::RenewLease(const std::string& lease_id,
     s.Bind(6, task->id).Bind(7, Sql(TaskState::kLeased));
     RETURN_IF_ERROR(s.Run());
   }
-  if (changed) {
+  // A cancelled (or otherwise ended) job's log ends with its end: a task still winding down
+  // adds no RUNNING progress after it.
+  ASSIGN_OR_RETURN(v1::JobState job_state, JobStateOf(task->job_id));
+  if (changed && !IsTerminal(job_state)) {
     RETURN_IF_ERROR(AppendEvent(task->job_id, now_ms, "progress", v1::RUNNING, progress, ""));
   }
   if (checkpoint) {
@@ -626,6 +629,8 @@ absl::StatusOr<v1::Job> JobStore::CancelJob(const std::string& job_id, int64_t n
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db_));
   ASSIGN_OR_RETURN(v1::JobState state, JobStateOf(job_id));
+  // Idempotent: a retried cancel gets the cancelled job, not an error.
+  if (state == v1::CANCELLED) return GetJobLocked(job_id);
   if (IsTerminal(state)) {
     return absl::FailedPreconditionError("job " + job_id + " is already " + ToString(state));
   }

@@ -150,6 +150,7 @@ class JobStore {
   // Cancels the queued tasks of live jobs past their deadline (running ones finish), and ends
   // the jobs that have nothing left to run.
   absl::StatusOr<std::vector<TaskOutcome>> SkipOverdueTasks(int64_t now_ms);
+  // Idempotent for a cancelled job (returns it); FAILED_PRECONDITION for one that ended otherwise.
   absl::StatusOr<v1::Job> CancelJob(const std::string& job_id, int64_t now_ms);
   // Pushes every live lease's deadline to at least `deadline_ms` (used once at startup, so
   // workers that outlived a scheduler restart can reconnect before their leases expire).

@@ -119,14 +119,28 @@ TEST_F(JobStoreTest, CancelRunningJobFlagsTheLeaseAndDropsLateResults) {
   auto job = store_->CancelJob("j1", now_);
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(job->state(), v1::CANCELLED);
-  auto hb = store_->RenewLease("L1", {}, now_, now_ + 100);
+  auto events = store_->EventsAfter("j1", 0, 100);
+  ASSERT_TRUE(events.ok());
+  size_t before = events->size();
+  v1::Progress p;
+  p.set_phase("benchmark");
+  p.set_step(5);
+  auto hb = store_->RenewLease("L1", p, now_, now_ + 100);
   ASSERT_TRUE(hb.ok());
   EXPECT_TRUE(hb->cancel_requested);
+  // The log ends with "cancelled": the winding-down task adds no RUNNING progress.
+  auto after = store_->EventsAfter("j1", 0, 100);
+  ASSERT_EQ(after->size(), before);
+  EXPECT_EQ(after->back().type(), "cancelled");
   // The second task never gets leased.
   EXPECT_FALSE(store_->LeaseNextTask("w2", "L2", now_, now_ + 100)->has_value());
   EXPECT_TRUE(store_->CompleteTask("L1", {}, "", now_).ok());
   EXPECT_EQ(StateOf("j1"), v1::CANCELLED);
-  EXPECT_EQ(store_->CancelJob("j1", now_).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Cancel is idempotent; a job that ended otherwise cannot be cancelled.
+  auto again = store_->CancelJob("j1", now_);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->state(), v1::CANCELLED);
+  EXPECT_EQ(store_->EventsAfter("j1", 0, 100)->back().type(), "cancelled");
 }
 
 TEST_F(JobStoreTest, EventsAreOrderedAndResumable) {
