@@ -3,16 +3,34 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/cord.h"
 #include "quantd/artifact_transfer.h"
 #include "quantd/channel.h"
 #include "quantd/grpc_status.h"
 
 namespace quantd::client {
+
+namespace {
+constexpr char kLocalPayload[] = "type.quantd.dev/local";
+}  // namespace
+
+absl::Status LocalError(absl::StatusCode code, const std::string& message) {
+  absl::Status s(code, message);
+  s.SetPayload(kLocalPayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsLocalError(const absl::Status& status) {
+  return status.GetPayload(kLocalPayload).has_value();
+}
+
 namespace {
 bool IsTerminal(v1::JobState s) {
   return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
@@ -33,7 +51,7 @@ std::unique_ptr<grpc::ClientContext> QuantdClient::Context() const {
 absl::StatusOr<v1::UploadArtifactResponse> QuantdClient::UploadFile(const std::string& path,
                                                                     const std::string& media_type) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(path + ": cannot open for reading");
+  if (!in) return LocalError(absl::StatusCode::kNotFound, path + ": cannot open for reading");
   v1::UploadHeader header;
   header.set_media_type(media_type);
   return UploadArtifactFrom(*stub_, header, in, options_.transfer_timeout);
@@ -136,7 +154,10 @@ absl::StatusOr<v1::ArtifactRef> QuantdClient::DownloadToFile(
   absl::StatusOr<v1::ArtifactRef> ref;
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(path + ": cannot open for writing");
+    if (!out) {
+      return LocalError(absl::StatusCode::kPermissionDenied,
+                        path + ": cannot open for writing (" + strerror(errno) + ")");
+    }
     ref = DownloadArtifactTo(*stub_, request, out, options_.transfer_timeout);
   }
   if (!ref.ok()) {
@@ -144,7 +165,8 @@ absl::StatusOr<v1::ArtifactRef> QuantdClient::DownloadToFile(
     return ref.status();
   }
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(path + ": cannot move the download into place");
+    return LocalError(absl::StatusCode::kInternal,
+                      path + ": cannot move the download into place");
   }
   return ref;
 }

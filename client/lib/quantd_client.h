@@ -14,6 +14,11 @@
 
 namespace quantd::client {
 
+// An error on this machine (a file that cannot be read or written), not the server's: callers
+// report it without a gRPC code.
+absl::Status LocalError(absl::StatusCode code, const std::string& message);
+bool IsLocalError(const absl::Status& status);
+
 class QuantdClient {
  public:
   struct Options {

@@ -1,6 +1,8 @@
 // quantctl's flag parser.
 #include "client/quantctl/command_line.h"
 
+#include <algorithm>
+
 #include <charconv>
 
 namespace quantd::client {
@@ -53,13 +55,42 @@ absl::StatusOr<std::optional<int64_t>> CommandLine::GetInt(const std::string& fl
   return std::optional<int64_t>(n);
 }
 
+namespace {
+
+// Edit distance, for suggesting the flag a typo meant.
+size_t Distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
 absl::Status CommandLine::OnlyFlags(const std::set<std::string>& known) const {
   // Global flags are valid with every command.
   static const std::set<std::string> kGlobal = {"--server", "--json", "--token", "--tls-ca"};
   for (const auto& [flag, values] : flags_) {
-    if (!known.count(flag) && !kGlobal.count(flag)) {
-      return absl::InvalidArgumentError("unknown flag " + flag);
+    if (known.count(flag) || kGlobal.count(flag)) continue;
+    std::string best;
+    size_t best_distance = 3;  // suggest only near misses
+    for (const auto& k : known) {
+      size_t d = Distance(flag, k);
+      if (d < best_distance) {
+        best_distance = d;
+        best = k;
+      }
     }
+    return absl::InvalidArgumentError("unknown flag " + flag +
+                                      (best.empty() ? "" : "; did you mean " + best + "?"));
   }
   return absl::OkStatus();
 }

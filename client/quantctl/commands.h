@@ -17,6 +17,7 @@ inline constexpr int kExitError = 2;
 struct CommandEnv {
   QuantdClient* client;
   bool json = false;
+  std::string address;  // the scheduler dialled, for errors that need it
 };
 
 int RunUpload(CommandEnv& env, const CommandLine& cl);

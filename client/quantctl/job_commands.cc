@@ -51,11 +51,22 @@ void PrintJob(const CommandEnv& env, const v1::Job& job) {
 
 }  // namespace
 
-int ReportError(const CommandEnv& env, const absl::Status& status) {
+int ReportError(const CommandEnv& env, const absl::Status& given) {
+  absl::Status status = given;
+  if (absl::IsUnavailable(given) && !env.address.empty()) {
+    // The first thing a new user hits: say where we looked and how to point elsewhere.
+    status = absl::UnavailableError("cannot reach quantd at " + env.address +
+                                    " (set --server HOST:PORT or $QUANTD_ADDR): " +
+                                    std::string(given.message()));
+  }
   std::string code = absl::StatusCodeToString(status.code());
+  bool local = IsLocalError(status);  // this machine's problem: no server code to show
   if (env.json) {
-    nlohmann::ordered_json j = {{"error", {{"code", code}, {"message", status.message()}}}};
+    nlohmann::ordered_json j = {{"error", {{"code", local ? "LOCAL" : code},
+                                           {"message", status.message()}}}};
     printf("%s\n", j.dump().c_str());
+  } else if (local) {
+    fprintf(stderr, "quantctl: %s\n", std::string(status.message()).c_str());
   } else {
     fprintf(stderr, "quantctl: %s: %s\n", code.c_str(), std::string(status.message()).c_str());
   }

@@ -75,10 +75,19 @@ int main(int argc, char** argv) {
   using namespace quantd::client;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto cl = CommandLine::Parse(args, {"--json", "--wait", "--help", "--relative",
-                                      "--accuracy-aware", "--descending"});
-  if (!cl.ok() || cl->positional().empty() || cl->Has("--help")) {
+                                      "--accuracy-aware", "--descending", "--version"});
+  if (cl.ok() && cl->Has("--version")) {
+    printf("quantctl %s\n", QUANTD_VERSION);
+    return kExitOk;
+  }
+  if (cl.ok() && cl->Has("--help")) {
+    printf("%s", kUsage);  // asked for: stdout, so `quantctl --help | less` works
+    return kExitOk;
+  }
+  if (!cl.ok() || cl->positional().empty()) {
+    if (!cl.ok()) fprintf(stderr, "quantctl: %s\n", std::string(cl.status().message()).c_str());
     fprintf(stderr, "%s", kUsage);
-    return cl.ok() && cl->Has("--help") ? kExitOk : kExitError;
+    return kExitError;
   }
   std::string address = "127.0.0.1:7070";
   if (const char* env_addr = getenv("QUANTD_ADDR")) address = env_addr;
@@ -93,7 +102,7 @@ int main(int argc, char** argv) {
   }
   options.security = *security;
   QuantdClient client(options);
-  CommandEnv env{&client, cl->Has("--json")};
+  CommandEnv env{&client, cl->Has("--json"), address};
 
   const std::string& command = cl->positional()[0];
   if (command == "upload") return RunUpload(env, *cl);

@@ -1,0 +1,64 @@
+// quantctl behaving like the CLIs people know: help on stdout, --version, a typo answered with
+// the flag it meant, local errors without a server code, a refused connection that says where it
+// looked and how to point elsewhere, and a cancel that can be repeated.
+#include <gtest/gtest.h>
+
+#include "test_util/quantctl_json.h"
+#include "test_util/quantd_process.h"
+
+namespace quantd::testing {
+namespace {
+
+TEST(QuantctlBehaviourTest, HelpVersionTyposLocalErrorsAndRefusedConnections) {
+  CommandResult help = RunQuantctl("127.0.0.1:1", "--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("usage: quantctl"), std::string::npos) << "help goes to stdout";
+  EXPECT_EQ(help.err, "");
+  CommandResult version = RunQuantctl("127.0.0.1:1", "--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, "quantctl " QUANTD_VERSION "\n");
+
+  CommandResult typo = RunQuantctl("127.0.0.1:1", "submit qat --model m.pt --train t.npy "
+                                                  "--epoch 3");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("unknown flag --epoch; did you mean --epochs?"), std::string::npos)
+      << typo.err;
+
+  int port = FreeLoopbackPort();
+  CommandResult refused = RunQuantctl("127.0.0.1:" + std::to_string(port), "list");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("cannot reach quantd at 127.0.0.1:" + std::to_string(port) +
+                             " (set --server HOST:PORT or $QUANTD_ADDR)"),
+            std::string::npos) << refused.err;
+
+  auto q = QuantdProcess::Start({});
+  nlohmann::json job = SubmitAndWait(q->address(), "submit ptq --model " +
+                                                       FixturePath("qnetwork.pt") + " --inputs " +
+                                                       FixturePath("qnetwork_inputs.npy"));
+  ASSERT_EQ(job["state"], "SUCCEEDED");
+  CommandResult unwritable = RunQuantctl(
+      q->address(), "download " + job["id"].get<std::string>() + " model -o /nonexistent/x.pt");
+  EXPECT_EQ(unwritable.exit_code, 2);
+  EXPECT_NE(unwritable.err.find("quantctl: /nonexistent/x.pt: cannot open for writing"),
+            std::string::npos) << unwritable.err;
+  EXPECT_EQ(unwritable.err.find("PERMISSION_DENIED"), std::string::npos) << unwritable.err;
+}
+
+TEST(QuantctlBehaviourTest, CancellingTwiceIsFine) {
+  auto q = QuantdProcess::Start({.local_workers = 0});
+  CommandResult submitted = RunQuantctl(q->address(), "submit ptq --model " +
+                                                          FixturePath("qnetwork.pt") +
+                                                          " --inputs " +
+                                                          FixturePath("qnetwork_inputs.npy") +
+                                                          " --json");
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  std::string id = LastJson(submitted.out)["id"];
+  for (int i = 0; i < 2; ++i) {
+    CommandResult cancel = RunQuantctl(q->address(), "cancel " + id + " --json");
+    EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+    EXPECT_EQ(LastJson(cancel.out)["state"], "CANCELLED");
+  }
+}
+
+}  // namespace
+}  // namespace quantd::testing
