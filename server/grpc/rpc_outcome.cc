@@ -6,9 +6,7 @@
 namespace quantd::server {
 
 grpc::Status RpcOutcome(QuantdMetrics* metrics, const char* method, const absl::Status& status) {
-  if (!status.ok() && metrics) {
-    metrics->RpcError(method, absl::StatusCodeToString(status.code()));
-  }
+  if (metrics) metrics->RpcFinished(method, absl::StatusCodeToString(status.code()));
   return ToGrpcStatus(status);
 }
 

@@ -3,6 +3,8 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include "server/http/json_api.h"
 
 namespace quantd::server {
@@ -39,8 +41,29 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const Options&
     scheduler->UpdateGauges();
     res.set_content(metrics->Scrape(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
+  // Liveness: the process answers. /healthz is kept as its old name.
+  for (const char* path : {"/livez", "/healthz"}) {
+    srv.Get(path, [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok\n", "text/plain");
+    });
+  }
+  // Readiness, with each check named: the database answers (its migrations ran before this
+  // endpoint started) and a worker has been seen. `?skip=workers` drops the last one for
+  // deployments that scale workers from zero on queue depth, where waiting for a worker before
+  // taking the submit that would start one would never end.
+  srv.Get("/readyz", [scheduler](const httplib::Request& req, httplib::Response& res) {
+    ServiceSnapshot s = scheduler->Snapshot();
+    bool need_workers = req.get_param_value("skip") != "workers";
+    bool ready = s.database.ok() && (!need_workers || s.workers > 0);
+    nlohmann::ordered_json body = {
+        {"ready", ready},
+        {"checks",
+         {{"database", s.database.ok() ? "ok" : std::string(s.database.message())},
+          {"migrations", "applied"},
+          {"workers", need_workers ? (s.workers > 0 ? "ok" : "none seen yet") : "skipped"}}},
+        {"workers_seen", s.workers}};
+    res.status = ready ? 200 : 503;
+    res.set_content(body.dump() + "\n", "application/json");
   });
   RegisterJsonApi(srv, {scheduler, options.artifacts, tokens});
   if (!srv.bind_to_port(options.host.c_str(), options.port)) {

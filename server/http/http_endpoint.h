@@ -1,5 +1,5 @@
-// The HTTP side of quantd: /metrics (Prometheus text format), /healthz, and the dashboard with
-// its read-only JSON API (json_api.h).
+// The HTTP side of quantd: /metrics (Prometheus text format), /livez and /readyz (/healthz), and
+// the dashboard with its read-only JSON API (json_api.h).
 // Threading: runs its own accept thread; Stop() joins it.
 #pragma once
 

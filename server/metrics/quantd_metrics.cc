@@ -3,7 +3,25 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace quantd::server {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// From a second (a tiny PTQ) to a day (a long search).
+const prometheus::Histogram::BucketBoundaries& DurationBuckets() {
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600};
+  return kBuckets;
+}
+
+}  // namespace
 
 QuantdMetrics::QuantdMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
@@ -15,6 +33,14 @@ QuantdMetrics::QuantdMetrics()
                          .Name("quantd_jobs_finished_total")
                          .Help("Jobs that reached a terminal state, by kind and state")
                          .Register(*registry_)),
+      job_duration_(prometheus::BuildHistogram()
+                        .Name("quantd_job_duration_seconds")
+                        .Help("Wall time from submit to a terminal state, by kind and state")
+                        .Register(*registry_)),
+      job_queue_wait_(prometheus::BuildHistogram()
+                          .Name("quantd_job_queue_wait_seconds")
+                          .Help("Wall time from submit to the first lease, by kind")
+                          .Register(*registry_)),
       task_duration_(prometheus::BuildHistogram()
                          .Name("quantd_task_duration_seconds")
                          .Help("Wall time from lease to completion or failure, by kind")
@@ -24,6 +50,10 @@ QuantdMetrics::QuantdMetrics()
                              .Help("Leases that expired because a worker stopped heartbeating")
                              .Register(*registry_)
                              .Add({})),
+      rpc_requests_(prometheus::BuildCounter()
+                        .Name("quantd_rpc_requests_total")
+                        .Help("RPCs answered, by method and status code (ok included)")
+                        .Register(*registry_)),
       rpc_errors_(prometheus::BuildCounter()
                       .Name("quantd_rpc_errors_total")
                       .Help("RPCs that ended with a non-OK status, by method and code")
@@ -42,27 +72,39 @@ QuantdMetrics::QuantdMetrics()
                              .Name("quantd_workers_connected")
                              .Help("Workers seen within the last lease period")
                              .Register(*registry_)
-                             .Add({})) {}
-
-void QuantdMetrics::JobSubmitted(const std::string& kind) {
-  jobs_submitted_.Add({{"kind", kind}}).Increment();
+                             .Add({})) {
+  prometheus::BuildGauge()
+      .Name("quantd_build_info")
+      .Help("Always 1; the labels say which quantd is running")
+      .Register(*registry_)
+      .Add({{"version", QUANTD_VERSION}})
+      .Set(1);
 }
 
-void QuantdMetrics::JobFinished(const std::string& kind, const std::string& state) {
-  jobs_finished_.Add({{"kind", kind}, {"state", state}}).Increment();
+void QuantdMetrics::JobSubmitted(const std::string& kind) {
+  jobs_submitted_.Add({{"kind", Lower(kind)}}).Increment();
+}
+
+void QuantdMetrics::JobFinished(const std::string& kind, const std::string& state,
+                                double seconds, double queue_seconds) {
+  std::string k = Lower(kind), st = Lower(state);
+  jobs_finished_.Add({{"kind", k}, {"state", st}}).Increment();
+  job_duration_.Add({{"kind", k}, {"state", st}}, DurationBuckets()).Observe(seconds);
+  if (queue_seconds >= 0) job_queue_wait_.Add({{"kind", k}}, DurationBuckets()).Observe(queue_seconds);
 }
 
 void QuantdMetrics::TaskFinished(const std::string& kind, const std::string& outcome,
                                  double seconds) {
-  static const prometheus::Histogram::BucketBoundaries kBuckets = {
-      0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
-  task_duration_.Add({{"kind", kind}, {"outcome", outcome}}, kBuckets).Observe(seconds);
+  task_duration_.Add({{"kind", Lower(kind)}, {"outcome", Lower(outcome)}}, DurationBuckets())
+      .Observe(seconds);
 }
 
 void QuantdMetrics::LeaseExpired() { lease_expirations_.Increment(); }
 
-void QuantdMetrics::RpcError(const std::string& method, const std::string& code) {
-  rpc_errors_.Add({{"method", method}, {"code", code}}).Increment();
+void QuantdMetrics::RpcFinished(const std::string& method, const std::string& code) {
+  std::string c = Lower(code);
+  rpc_requests_.Add({{"method", method}, {"code", c}}).Increment();
+  if (c != "ok") rpc_errors_.Add({{"method", method}, {"code", c}}).Increment();
 }
 
 void QuantdMetrics::SetQueueDepth(double tasks) { queue_depth_.Set(tasks); }

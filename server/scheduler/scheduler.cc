@@ -130,8 +130,10 @@ absl::StatusOr<std::vector<v1::Job>> Scheduler::List(const storage::ListJobsQuer
 
 absl::StatusOr<v1::Job> Scheduler::Cancel(const std::string& job_id) {
   if (job_id.empty()) return absl::InvalidArgumentError("job_id: missing");
+  ASSIGN_OR_RETURN(v1::Job before, options_.jobs->GetJob(job_id));
   ASSIGN_OR_RETURN(v1::Job job, options_.jobs->CancelJob(job_id, options_.clock->NowMs()));
-  NoteJobFinished(job.kind(), v1::CANCELLED);
+  if (before.state() == v1::CANCELLED) return job;  // a repeated cancel changes nothing
+  NoteJobFinished(job.id(), job.kind(), v1::CANCELLED);
   NotifyEvents();
   return job;
 }
@@ -240,7 +242,7 @@ absl::Status Scheduler::CompleteTask(const std::string& lease_id,
                    options_.jobs->CompleteTask(lease_id, outputs, gate_failure,
                                                options_.clock->NowMs(), metrics));
   NoteTaskDone(lease_id, gate_failure.empty() ? "succeeded" : "gate_failed");
-  NoteJobFinished(outcome.kind, outcome.job_state);
+  NoteJobFinished(outcome.job_id, outcome.kind, outcome.job_state);
   NotifyEvents();
   return absl::OkStatus();
 }
@@ -253,8 +255,8 @@ absl::Status Scheduler::FailTask(const std::string& lease_id, v1::FailureKind ki
   }
   ASSIGN_OR_RETURN(storage::TaskOutcome outcome,
                    options_.jobs->FailTask(lease_id, kind, message, options_.clock->NowMs()));
-  NoteTaskDone(lease_id, "failed");
-  NoteJobFinished(outcome.kind, outcome.job_state);
+  NoteTaskDone(lease_id, kind == v1::CANCELLED_BY_CLIENT ? "cancelled" : "failed");
+  NoteJobFinished(outcome.job_id, outcome.kind, outcome.job_state);
   if (outcome.requeued) work_cv_.notify_all();
   NotifyEvents();
   return absl::OkStatus();
@@ -264,10 +266,10 @@ absl::StatusOr<int> Scheduler::ExpireLeases() {
   ASSIGN_OR_RETURN(auto outcomes, options_.jobs->ExpireLeases(options_.clock->NowMs()));
   for (const auto& o : outcomes) {
     if (options_.metrics) options_.metrics->LeaseExpired();
-    NoteJobFinished(o.kind, o.job_state);
+    NoteJobFinished(o.job_id, o.kind, o.job_state);
   }
   ASSIGN_OR_RETURN(auto skipped, options_.jobs->SkipOverdueTasks(options_.clock->NowMs()));
-  for (const auto& o : skipped) NoteJobFinished(o.kind, o.job_state);
+  for (const auto& o : skipped) NoteJobFinished(o.job_id, o.kind, o.job_state);
   if (!skipped.empty()) NotifyEvents();
   if (!outcomes.empty()) {
     work_cv_.notify_all();
@@ -291,9 +293,18 @@ void Scheduler::NoteTaskDone(const std::string& lease_id, const std::string& out
   }
 }
 
-void Scheduler::NoteJobFinished(v1::JobKind kind, const std::optional<v1::JobState>& state) {
+void Scheduler::NoteJobFinished(const std::string& job_id, v1::JobKind kind,
+                                const std::optional<v1::JobState>& state) {
   if (!state || !options_.metrics) return;
-  options_.metrics->JobFinished(KindName(kind), v1::JobState_Name(*state));
+  double seconds = 0, queue_seconds = -1;
+  if (auto job = options_.jobs->GetJob(job_id); job.ok()) {
+    seconds = static_cast<double>(job->finished_ms() - job->created_ms()) / 1000.0;
+    if (job->started_ms() > 0) {
+      queue_seconds = static_cast<double>(job->started_ms() - job->created_ms()) / 1000.0;
+    }
+  }
+  options_.metrics->JobFinished(KindName(kind), v1::JobState_Name(*state), seconds,
+                                queue_seconds);
 }
 
 uint64_t Scheduler::AddEventListener(EventListener listener) {
@@ -316,6 +327,7 @@ void Scheduler::NotifyEvents() {
 ServiceSnapshot Scheduler::Snapshot() {
   ServiceSnapshot s;
   auto counts = options_.jobs->CountTasks();
+  s.database = counts.status();
   if (counts.ok()) {
     s.queued = counts->queued;
     s.leased = counts->leased;

@@ -48,6 +48,7 @@ struct ServiceSnapshot {
   int64_t queued = 0;  // tasks waiting for a worker
   int64_t leased = 0;  // tasks running
   int workers = 0;     // workers seen within a lease period plus a long-poll
+  absl::Status database;  // whether the store answered the counts above
 };
 
 struct HeartbeatResult {
@@ -122,7 +123,8 @@ class Scheduler {
   absl::StatusOr<std::optional<SubmitResult>> EarlierSubmit(const v1::JobSpec& resolved);
   void NotifyEvents();
   void NoteTaskDone(const std::string& lease_id, const std::string& outcome);
-  void NoteJobFinished(v1::JobKind kind, const std::optional<v1::JobState>& state);
+  void NoteJobFinished(const std::string& job_id, v1::JobKind kind,
+                       const std::optional<v1::JobState>& state);
   void SweepLoop();
 
   Options options_;
