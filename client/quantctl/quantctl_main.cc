@@ -41,7 +41,7 @@ constexpr char kUsage[] =
     "      [--rule most-accurate|smallest|fastest]   gates and how the winner is picked\n"
     "  submit crossover_search --parent-a F --parent-b F --inputs STATES_NPY\n"
     "      [--eval NPY [--eval-labels NPY]]   held-out evaluation (default: the inputs)\n"
-    "      [--preset minimal|default|minimal-qat|default-qat]   seed 000's presets, or a space:\n"
+    "      [--preset minimal|default|minimal-qat|default-qat]   a preset search, or a space:\n"
     "      [--strategies random,layer,weighted,aligned] [--alphas 0.3,0.5] [--seeds 0,1]\n"
     "      [--regimes short,medium,long,lr_high,short_qat,none[+ptq_dynamic|+ptq_static],...]\n"
     "      [--max-trials N] [--timeout S] [--objective min|mean|accuracy]\n"
