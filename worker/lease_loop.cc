@@ -1,23 +1,20 @@
 // Lease, heartbeat, run, report.
 #include "worker/lease_loop.h"
 
-#include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <functional>
 #include <mutex>
 #include <thread>
 
 #include "worker/handlers/task_handlers.h"
+#include "worker/heartbeater.h"
 #include "worker/task_context.h"
 
 namespace quantd::worker {
 namespace {
 
-constexpr uint32_t kMaxHeartbeatMs = 1000;
 
-// TaskContext over the scheduler connection, shared with the heartbeat thread.
+// TaskContext over the scheduler connection; cancellation comes from the lease's heartbeats.
 class LeasedTaskContext : public TaskContext {
  public:
   LeasedTaskContext(SchedulerConnection* conn, std::string worker_id, std::string lease_id,
@@ -45,10 +42,8 @@ class LeasedTaskContext : public TaskContext {
       progress_.set_total(total);
     }
     // Steps within a phase (e.g. every QAT optimizer step) ride on the next regular beat.
-    if (new_phase && on_progress_) on_progress_();
+    if (new_phase && beats_) beats_->Wake();
   }
-  // Lets the heartbeat thread send a phase change right away instead of at the next tick.
-  void SetProgressListener(std::function<void()> listener) { on_progress_ = std::move(listener); }
   absl::Status SaveCheckpoint(const std::string& bytes, uint32_t step) override {
     ASSIGN_OR_RETURN(v1::ArtifactRef ref, conn_->Upload("application/x-torchscript", bytes));
     v1::HeartbeatRequest req;
@@ -58,24 +53,25 @@ class LeasedTaskContext : public TaskContext {
     req.set_checkpoint_step(step);
     return conn_->Heartbeat(req).status();
   }
-  bool Cancelled() const override { return cancel_requested_ || lease_lost_ || stopping_->load(); }
+  bool Cancelled() const override {
+    return (beats_ && (beats_->cancel_requested() || beats_->lease_lost())) || stopping_->load();
+  }
   std::string WorkerId() const override { return worker_id_; }
 
+  void SetHeartbeater(Heartbeater* beats) { beats_ = beats; }
   v1::Progress progress() {
     std::lock_guard<std::mutex> lock(mu_);
     return progress_;
   }
-  std::atomic<bool> cancel_requested_{false};
-  std::atomic<bool> lease_lost_{false};
 
  private:
   SchedulerConnection* conn_;
   std::string worker_id_;
   std::string lease_id_;
   const std::atomic<bool>* stopping_;
+  Heartbeater* beats_ = nullptr;
   std::mutex mu_;
   v1::Progress progress_;
-  std::function<void()> on_progress_;
 };
 
 }  // namespace
@@ -101,51 +97,20 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
           task.id().c_str(), task.job_id().c_str(), v1::JobKind_Name(task.kind()).c_str(),
           task.attempt());
   LeasedTaskContext ctx(connection_, options_.worker_id, lease.lease_id(), stopping_);
-
-  std::mutex hb_mu;
-  std::condition_variable hb_cv;
-  bool done = false;
-  bool progress_changed = false;
-  ctx.SetProgressListener([&] {
-    {
-      std::lock_guard<std::mutex> lock(hb_mu);
-      progress_changed = true;
-    }
-    hb_cv.notify_all();
-  });
-  std::thread heartbeat([&] {
-    // At most a second between beats, so a cancel reaches the task process within two.
-    auto interval = std::chrono::milliseconds(
-        std::clamp<uint32_t>(lease.heartbeat_interval_ms(), 50, kMaxHeartbeatMs));
-    std::unique_lock<std::mutex> lock(hb_mu);
-    while (true) {
-      // Beat on every interval, and at once when the handler enters a new phase.
-      hb_cv.wait_for(lock, interval, [&] { return done || progress_changed; });
-      if (done) break;
-      progress_changed = false;
-      lock.unlock();
-      v1::HeartbeatRequest req;
-      req.set_lease_id(lease.lease_id());
-      *req.mutable_progress() = ctx.progress();
-      auto resp = connection_->Heartbeat(req);
-      if (resp.ok()) {
-        if (resp->cancel()) ctx.cancel_requested_ = true;
-      } else if (absl::IsNotFound(resp.status()) || absl::IsFailedPrecondition(resp.status())) {
-        ctx.lease_lost_ = true;  // expired and requeued: someone else owns the task now
-      }
-      lock.lock();
-    }
-  });
-
-  absl::StatusOr<TaskResult> result = sandbox_.Run(task, ctx);
+  absl::StatusOr<TaskResult> result;
+  bool cancel_requested = false, lease_lost = false;
   {
-    std::lock_guard<std::mutex> lock(hb_mu);
-    done = true;
+    Heartbeater beats(connection_, lease.lease_id(),
+                      std::chrono::milliseconds(lease.heartbeat_interval_ms()),
+                      [&ctx] { return ctx.progress(); });
+    ctx.SetHeartbeater(&beats);
+    result = sandbox_.Run(task, ctx);
+    ctx.SetHeartbeater(nullptr);
+    cancel_requested = beats.cancel_requested();
+    lease_lost = beats.lease_lost();
   }
-  hb_cv.notify_all();
-  heartbeat.join();
 
-  if (ctx.lease_lost_) {
+  if (lease_lost) {
     fprintf(stderr, "worker %s: lease for task %s was lost; dropping its result\n",
             options_.worker_id.c_str(), task.id().c_str());
     return;
@@ -163,7 +128,7 @@ void LeaseLoop::RunTask(const v1::LeaseTaskResponse& lease) {
     req.set_lease_id(lease.lease_id());
     v1::FailureKind kind = FailureKindOf(result.status());
     // Stopping the worker is not the client's cancel: the task goes back to the queue.
-    if (kind == v1::CANCELLED_BY_CLIENT && !ctx.cancel_requested_) kind = v1::TRANSIENT;
+    if (kind == v1::CANCELLED_BY_CLIENT && !cancel_requested) kind = v1::TRANSIENT;
     req.set_kind(kind);
     std::string message(result.status().message());
     fprintf(stderr, "worker %s: task %s failed (%s): %s\n", options_.worker_id.c_str(),

@@ -1,42 +1,28 @@
-// The worker's side of the wire: WorkerService calls plus artifact transfer over
-// QuantizationService, each returning absl::Status. Transient failures (UNAVAILABLE,
-// DEADLINE_EXCEEDED) are retried with backoff inside, so a scheduler restart is ridden out.
-// Threading: safe to share between the lease loop and the heartbeat thread.
+// What the worker needs from its scheduler: leases, heartbeats, results, and artifact transfer.
+// An interface so the lease loop's races (lease loss, cancel mid-task, failing heartbeats) are
+// tested against a scripted fake; GrpcSchedulerConnection is the real one.
+// Threading: implementations are shared between the lease loop and the heartbeat thread.
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
-#include <atomic>
-#include <memory>
+#include <cstdint>
 #include <string>
 
-#include "quantd/channel.h"
 #include "quantd/status.h"
-#include "quantd/v1/quantization_service.grpc.pb.h"
-#include "quantd/v1/worker_service.grpc.pb.h"
+#include "quantd/v1/worker_service.pb.h"
 
 namespace quantd::worker {
 
 class SchedulerConnection {
  public:
-  SchedulerConnection(const std::string& address, const std::atomic<bool>* stopping,
-                      const ChannelSecurity& security = {});
-
-  absl::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id, uint32_t wait_ms);
-  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request);
-  absl::Status CompleteTask(const v1::CompleteTaskRequest& request);
-  absl::Status FailTask(const v1::FailTaskRequest& request);
-  absl::StatusOr<std::string> Download(const std::string& sha256);
-  absl::StatusOr<v1::ArtifactRef> Upload(const std::string& media_type, const std::string& bytes);
-
- private:
-  template <typename Call>
-  absl::Status WithRetry(const char* what, int max_attempts, Call&& call);
-
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::WorkerService::Stub> workers_;
-  std::unique_ptr<v1::QuantizationService::Stub> artifacts_;
-  const std::atomic<bool>* stopping_;
+  virtual ~SchedulerConnection() = default;
+  virtual absl::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id,
+                                                          uint32_t wait_ms) = 0;
+  virtual absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) = 0;
+  virtual absl::Status CompleteTask(const v1::CompleteTaskRequest& request) = 0;
+  virtual absl::Status FailTask(const v1::FailTaskRequest& request) = 0;
+  virtual absl::StatusOr<std::string> Download(const std::string& sha256) = 0;
+  virtual absl::StatusOr<v1::ArtifactRef> Upload(const std::string& media_type,
+                                                 const std::string& bytes) = 0;
 };
 
 }  // namespace quantd::worker

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "worker/engine/runtime_setup.h"
+#include "worker/grpc_scheduler_connection.h"
 #include "worker/lease_loop.h"
 #include "worker/sandbox/task_process.h"
 
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "quantd-worker %s: WARNING: the operator check is OFF "
                     "(QUANTD_UNSAFE_SKIP_OPERATOR_CHECK=1, for tests only)\n", worker_id.c_str());
   }
-  quantd::worker::SchedulerConnection connection(server, &g_stopping, *security);
+  quantd::worker::GrpcSchedulerConnection connection(server, &g_stopping, *security);
   quantd::worker::LeaseLoop loop(&connection, options, &g_stopping);
   fprintf(stderr, "quantd-worker %s: serving %s with %d thread(s)\n", worker_id.c_str(),
           server.c_str(), threads);

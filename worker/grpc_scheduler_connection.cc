@@ -1,5 +1,5 @@
 // gRPC calls with retry for the worker.
-#include "worker/scheduler_connection.h"
+#include "worker/grpc_scheduler_connection.h"
 
 #include <chrono>
 #include <thread>
@@ -25,7 +25,7 @@ std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::millisecon
 
 }  // namespace
 
-SchedulerConnection::SchedulerConnection(const std::string& address,
+GrpcSchedulerConnection::GrpcSchedulerConnection(const std::string& address,
                                          const std::atomic<bool>* stopping,
                                          const ChannelSecurity& security)
     : channel_(CreateQuantdChannel(address, security)),
@@ -34,7 +34,7 @@ SchedulerConnection::SchedulerConnection(const std::string& address,
       stopping_(stopping) {}
 
 template <typename Call>
-absl::Status SchedulerConnection::WithRetry(const char* what, int max_attempts, Call&& call) {
+absl::Status GrpcSchedulerConnection::WithRetry(const char* what, int max_attempts, Call&& call) {
   absl::Status last;
   int backoff_ms = 100;
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
@@ -46,7 +46,7 @@ absl::Status SchedulerConnection::WithRetry(const char* what, int max_attempts, 
   return Annotate(last, std::string(what) + " (gave up after retries)");
 }
 
-absl::StatusOr<v1::LeaseTaskResponse> SchedulerConnection::LeaseTask(const std::string& worker_id,
+absl::StatusOr<v1::LeaseTaskResponse> GrpcSchedulerConnection::LeaseTask(const std::string& worker_id,
                                                                      uint32_t wait_ms) {
   v1::LeaseTaskRequest req;
   req.set_worker_id(worker_id);
@@ -57,7 +57,7 @@ absl::StatusOr<v1::LeaseTaskResponse> SchedulerConnection::LeaseTask(const std::
   return resp;
 }
 
-absl::StatusOr<v1::HeartbeatResponse> SchedulerConnection::Heartbeat(
+absl::StatusOr<v1::HeartbeatResponse> GrpcSchedulerConnection::Heartbeat(
     const v1::HeartbeatRequest& request) {
   v1::HeartbeatResponse resp;
   auto ctx = ContextWithDeadline(std::chrono::seconds(5));
@@ -65,7 +65,7 @@ absl::StatusOr<v1::HeartbeatResponse> SchedulerConnection::Heartbeat(
   return resp;
 }
 
-absl::Status SchedulerConnection::CompleteTask(const v1::CompleteTaskRequest& request) {
+absl::Status GrpcSchedulerConnection::CompleteTask(const v1::CompleteTaskRequest& request) {
   return WithRetry("CompleteTask", 60, [&] {
     v1::CompleteTaskResponse resp;
     auto ctx = ContextWithDeadline(std::chrono::seconds(10));
@@ -73,7 +73,7 @@ absl::Status SchedulerConnection::CompleteTask(const v1::CompleteTaskRequest& re
   });
 }
 
-absl::Status SchedulerConnection::FailTask(const v1::FailTaskRequest& request) {
+absl::Status GrpcSchedulerConnection::FailTask(const v1::FailTaskRequest& request) {
   return WithRetry("FailTask", 60, [&] {
     v1::FailTaskResponse resp;
     auto ctx = ContextWithDeadline(std::chrono::seconds(10));
@@ -81,7 +81,7 @@ absl::Status SchedulerConnection::FailTask(const v1::FailTaskRequest& request) {
   });
 }
 
-absl::StatusOr<std::string> SchedulerConnection::Download(const std::string& sha256) {
+absl::StatusOr<std::string> GrpcSchedulerConnection::Download(const std::string& sha256) {
   std::string data;
   absl::Status s = WithRetry("DownloadArtifact", 30, [&] {
     v1::DownloadArtifactRequest req;
@@ -95,7 +95,7 @@ absl::StatusOr<std::string> SchedulerConnection::Download(const std::string& sha
   return data;
 }
 
-absl::StatusOr<v1::ArtifactRef> SchedulerConnection::Upload(const std::string& media_type,
+absl::StatusOr<v1::ArtifactRef> GrpcSchedulerConnection::Upload(const std::string& media_type,
                                                             const std::string& bytes) {
   v1::UploadArtifactResponse resp;
   absl::Status s = WithRetry("UploadArtifact", 30, [&] {
