@@ -217,14 +217,8 @@ absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
   ri.engine = chosen.engine;
   ri.weights = chosen.model.weights;
   ri.activations = chosen.model.activations;
-  ri.inputs_description = inputs.description;
-  ri.evaluation_batch = kEvaluationBatch;
-  ri.output_structure = float_outs.structure;
-  ri.outputs = agreement;
-  ri.float_bytes = static_cast<int64_t>(model_bytes.size());
-  ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
-  ri.float_timing = float_timing;
-  ri.quantized_timing = chosen.timing;
+  ri.SetComparison(inputs.description, float_outs, agreement, model_bytes.size(),
+                   quant_bytes.size(), float_timing, chosen.timing);
   ri.details = chosen.model.details;
   if (!sensitivity.empty()) {
     json per_layer = json::array();

@@ -164,14 +164,8 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   ri.engine = "onednn";
   ri.weights = o.per_channel_weights ? "per_channel_symmetric_qint8" : "per_tensor_symmetric_qint8";
   ri.activations = "static per-tensor affine quint8, ranges learned during fake-quant training";
-  ri.inputs_description = eval.description;
-  ri.evaluation_batch = kEvaluationBatch;
-  ri.output_structure = float_outs.structure;
-  ri.outputs = agreement;
-  ri.float_bytes = static_cast<int64_t>(model_bytes.size());
-  ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
-  ri.float_timing = float_timing;
-  ri.quantized_timing = quant_timing;
+  ri.SetComparison(eval.description, float_outs, agreement, model_bytes.size(),
+                   quant_bytes.size(), float_timing, quant_timing);
   ri.details["training"] = {
       {"loss", v1::QatLoss_Name(spec.loss())}, {"epochs", spec.epochs()}, {"lr", spec.lr()},
       {"batch_size", spec.batch_size()}, {"optimizer", "Adam"},

@@ -143,14 +143,8 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
   ri.engine = "onednn";
   ri.weights = "as stored in the quantized model";
   ri.activations = "as stored in the quantized model";
-  ri.inputs_description = inputs.description;
-  ri.evaluation_batch = kEvaluationBatch;
-  ri.output_structure = float_outs.structure;
-  ri.outputs = agreement;
-  ri.float_bytes = static_cast<int64_t>(float_bytes.size());
-  ri.quantized_bytes = static_cast<int64_t>(quant_bytes.size());
-  ri.float_timing = float_timing;
-  ri.quantized_timing = quant_timing;
+  ri.SetComparison(inputs.description, float_outs, agreement, float_bytes.size(),
+                   quant_bytes.size(), float_timing, quant_timing);
   if (vs_teacher) ri.details["teacher"] = OutputMetricsJson(*vs_teacher);
   ri.details["gates"] = GatesJson(gates);
   std::string failure = GateFailureSummary(gates);

@@ -28,6 +28,23 @@ json FitJson(const RegressionFit& f) {
 
 }  // namespace
 
+void ValidationReportInputs::SetComparison(const std::string& inputs,
+                                           const ModelOutputs& float_outputs,
+                                           std::vector<OutputAgreement> per_output,
+                                           size_t float_model_bytes,
+                                           size_t quantized_model_bytes,
+                                           const ModelTiming& float_model_timing,
+                                           const ModelTiming& quantized_model_timing) {
+  inputs_description = inputs;
+  evaluation_batch = kEvaluationBatch;
+  output_structure = float_outputs.structure;
+  outputs = std::move(per_output);
+  float_bytes = static_cast<int64_t>(float_model_bytes);
+  quantized_bytes = static_cast<int64_t>(quantized_model_bytes);
+  float_timing = float_model_timing;
+  quantized_timing = quantized_model_timing;
+}
+
 json OutputMetricsJson(const OutputAgreement& a) {
   json acc;
   acc["task"] = a.regression ? "regression" : "classification";

@@ -31,6 +31,12 @@ struct ValidationReportInputs {
   nlohmann::ordered_json engine_selection;                            // null unless auto
 
   const OutputAgreement& primary() const { return outputs.front(); }
+  // The measured comparison every kind reports the same way: what it was evaluated on (in
+  // batches of kEvaluationBatch), each output's agreement, sizes and timings.
+  void SetComparison(const std::string& inputs, const ModelOutputs& float_outputs,
+                     std::vector<OutputAgreement> per_output, size_t float_model_bytes,
+                     size_t quantized_model_bytes, const ModelTiming& float_model_timing,
+                     const ModelTiming& quantized_model_timing);
 };
 
 // One output's metrics: classification or regression, as its width decides.
