@@ -27,6 +27,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Options& opti
   if (options.sweep_interval_ms > 0) {
     s->sweeper_ = std::thread([raw = s.get()] { raw->SweepLoop(); });
   }
+  s->dispatcher_ = std::thread([raw = s.get()] { raw->DispatchLoop(); });
   return s;
 }
 
@@ -37,6 +38,12 @@ Scheduler::Scheduler(const Options& options)
 Scheduler::~Scheduler() {
   Shutdown();
   if (sweeper_.joinable()) sweeper_.join();
+  {
+    std::lock_guard<std::mutex> lock(dispatch_mu_);
+    dispatch_stop_ = true;
+  }
+  dispatch_cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
   options_.jobs->SetPolicy(nullptr);
 }
 
@@ -320,8 +327,27 @@ void Scheduler::RemoveEventListener(uint64_t id) {
 }
 
 void Scheduler::NotifyEvents() {
-  std::lock_guard<std::mutex> lock(listeners_mu_);
-  for (auto& [id, listener] : listeners_) listener();
+  {
+    std::lock_guard<std::mutex> lock(dispatch_mu_);
+    ++dispatch_generation_;
+  }
+  dispatch_cv_.notify_one();
+}
+
+void Scheduler::DispatchLoop() {
+  uint64_t seen = 0;
+  std::unique_lock<std::mutex> lock(dispatch_mu_);
+  while (true) {
+    dispatch_cv_.wait(lock, [&] { return dispatch_stop_ || dispatch_generation_ != seen; });
+    if (dispatch_stop_) return;
+    seen = dispatch_generation_;
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> listeners(listeners_mu_);
+      for (auto& [id, listener] : listeners_) listener();
+    }
+    lock.lock();
+  }
 }
 
 ServiceSnapshot Scheduler::Snapshot() {

@@ -104,7 +104,10 @@ class Scheduler {
   // Requeues or fails tasks whose lease deadline passed; returns how many expired.
   absl::StatusOr<int> ExpireLeases();
 
-  // Called (from the thread that changed state) whenever any job's event log grew.
+  // Called whenever any job's event log grew — from the scheduler's dispatch thread, never from
+  // the RPC thread that changed state (a listener's reads must not delay that RPC). Bursts of
+  // changes coalesce into one call. After RemoveEventListener returns, the listener is not
+  // running and will not be called again.
   using EventListener = std::function<void()>;
   uint64_t AddEventListener(EventListener listener);
   void RemoveEventListener(uint64_t id);
@@ -126,6 +129,7 @@ class Scheduler {
   void NoteJobFinished(const std::string& job_id, v1::JobKind kind,
                        const std::optional<v1::JobState>& state);
   void SweepLoop();
+  void DispatchLoop();
 
   Options options_;
   JobKindPolicy policy_;
@@ -140,6 +144,12 @@ class Scheduler {
   uint64_t next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
   std::condition_variable sweep_cv_;
   std::thread sweeper_;
+  // NotifyEvents only bumps the generation; the dispatch thread calls the listeners.
+  std::mutex dispatch_mu_;
+  std::condition_variable dispatch_cv_;
+  uint64_t dispatch_generation_ ABSL_GUARDED_BY(dispatch_mu_) = 0;
+  bool dispatch_stop_ ABSL_GUARDED_BY(dispatch_mu_) = false;
+  std::thread dispatcher_;
 };
 
 }  // namespace quantd::server

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "test_util/scheduler_harness.h"
@@ -211,15 +212,25 @@ TEST_F(SchedulerTest, ShutdownReleasesLongPollers) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
 }
 
-TEST_F(SchedulerTest, EventListenersHearStateChanges) {
-  int calls = 0;
-  uint64_t id = scheduler_->AddEventListener([&] { ++calls; });
+TEST_F(SchedulerTest, EventListenersHearStateChangesOffTheChangingThread) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> on_caller{false};
+  std::thread::id caller = std::this_thread::get_id();
+  uint64_t id = scheduler_->AddEventListener([&] {
+    if (std::this_thread::get_id() == caller) on_caller = true;
+    ++calls;
+  });
   ASSERT_TRUE(scheduler_->Submit(PtqSpec()).ok());
-  EXPECT_GE(calls, 1);
+  for (int i = 0; i < 200 && calls == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE(calls.load(), 1);
+  EXPECT_FALSE(on_caller) << "listeners run on the dispatch thread, not the submitting RPC's";
   scheduler_->RemoveEventListener(id);
   int before = calls;
   MustLease("w1");
-  EXPECT_EQ(calls, before);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(calls.load(), before);
 }
 
 }  // namespace
