@@ -94,6 +94,7 @@ int RunGet(CommandEnv& env, const CommandLine& cl) {
   if (cl.positional().size() != 2) {
     return ReportError(env, absl::InvalidArgumentError("usage: quantctl get JOB"));
   }
+  if (auto s = cl.OnlyFlags({}); !s.ok()) return ReportError(env, s);
   auto job = env.client->Get(cl.positional()[1]);
   if (!job.ok()) return ReportError(env, job.status());
   PrintJob(env, *job);
@@ -140,6 +141,7 @@ int RunCancel(CommandEnv& env, const CommandLine& cl) {
   if (cl.positional().size() != 2) {
     return ReportError(env, absl::InvalidArgumentError("usage: quantctl cancel JOB"));
   }
+  if (auto s = cl.OnlyFlags({}); !s.ok()) return ReportError(env, s);
   auto job = env.client->Cancel(cl.positional()[1]);
   if (!job.ok()) return ReportError(env, job.status());
   PrintJob(env, *job);
@@ -150,6 +152,7 @@ int RunWatch(CommandEnv& env, const CommandLine& cl) {
   if (cl.positional().size() != 2) {
     return ReportError(env, absl::InvalidArgumentError("usage: quantctl watch JOB"));
   }
+  if (auto s = cl.OnlyFlags({}); !s.ok()) return ReportError(env, s);
   if (env.json) {
     // Agents get one JSON event per line, then the final job.
     auto job = env.client->WaitForJob(cl.positional()[1], kWatchTimeout, [](const v1::JobEvent& e) {

@@ -84,8 +84,13 @@ int main(int argc, char** argv) {
     printf("%s", kUsage);  // asked for: stdout, so `quantctl --help | less` works
     return kExitOk;
   }
-  if (!cl.ok() || cl->positional().empty()) {
-    if (!cl.ok()) fprintf(stderr, "quantctl: %s\n", std::string(cl.status().message()).c_str());
+  if (!cl.ok()) {
+    // Name what was wrong; the whole usage would bury it.
+    fprintf(stderr, "quantctl: %s (see quantctl --help)\n",
+            std::string(cl.status().message()).c_str());
+    return kExitError;
+  }
+  if (cl->positional().empty()) {
     fprintf(stderr, "%s", kUsage);
     return kExitError;
   }

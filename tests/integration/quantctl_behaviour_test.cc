@@ -24,6 +24,15 @@ TEST(QuantctlBehaviourTest, HelpVersionTyposLocalErrorsAndRefusedConnections) {
   EXPECT_NE(typo.err.find("unknown flag --epoch; did you mean --epochs?"), std::string::npos)
       << typo.err;
 
+  // Commands without flags of their own refuse one, naming it.
+  CommandResult extra = RunQuantctl("127.0.0.1:1", "get job-1 -o yaml");
+  EXPECT_EQ(extra.exit_code, 2);
+  EXPECT_NE(extra.err.find("unknown flag -o"), std::string::npos) << extra.err;
+  CommandResult dangling = RunQuantctl("127.0.0.1:1", "list --bogus");
+  EXPECT_EQ(dangling.exit_code, 2);
+  EXPECT_NE(dangling.err.find("--bogus"), std::string::npos) << dangling.err;
+  EXPECT_LT(dangling.err.size(), 200u) << "one line, not the whole usage";
+
   int port = FreeLoopbackPort();
   CommandResult refused = RunQuantctl("127.0.0.1:" + std::to_string(port), "list");
   EXPECT_EQ(refused.exit_code, 2);
