@@ -108,7 +108,7 @@ int RunList(CommandEnv& env, const CommandLine& cl) {
   }
   v1::ListJobsRequest req;
   auto state = ParseEnumFlag<v1::JobState>(cl, "--state", v1::JobState_Parse,
-                                           "QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED");
+                                           "queued, running, succeeded, failed or cancelled");
   if (!state.ok()) return ReportError(env, state.status());
   if (*state) req.set_state(**state);
   auto kind = ParseEnumFlag<v1::JobKind>(cl, "--kind", v1::JobKind_Parse,

@@ -2,12 +2,15 @@
 // gRPC-free *_impl body the RPC uses, and prints the response as proto3 JSON.
 #include "server/http/json_api.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
 
 #include <nlohmann/json.hpp>
 
 #include "server/api/quantization_api.h"
+#include "server/http/api_json.h"
 #include "server/http/dashboard_assets.h"
 
 namespace quantd::server {
@@ -30,20 +33,8 @@ void SendError(httplib::Response& res, const absl::Status& status) {
                             {"message", std::string(status.message())}}}});
 }
 
-// proto3 JSON with the .proto's snake_case field names.
-absl::StatusOr<std::string> ProtoJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  std::string json;
-  auto status = google::protobuf::util::MessageToJsonString(message, &json, o);
-  if (!status.ok()) return absl::InternalError("json: " + status.ToString());
-  return json;
-}
-
 void SendProto(httplib::Response& res, const google::protobuf::Message& message) {
-  auto json = ProtoJson(message);
-  if (!json.ok()) return SendError(res, json.status());
-  res.set_content(*json, "application/json");
+  res.set_content(ApiJson(message).dump(), "application/json");
 }
 
 // Runs `body` if the caller may read; sends its error otherwise.
@@ -62,7 +53,10 @@ template <typename Enum>
 absl::Status ParseEnumParam(const httplib::Request& req, const std::string& name,
                             bool (*parse)(const std::string&, Enum*), Enum* out) {
   if (!req.has_param(name) || req.get_param_value(name).empty()) return absl::OkStatus();
-  if (!parse(req.get_param_value(name), out)) {
+  std::string value = req.get_param_value(name);  // any case: ?kind=ptq or ?kind=PTQ
+  std::transform(value.begin(), value.end(), value.begin(),
+                 [](unsigned char c) { return std::toupper(c); });
+  if (!parse(value, out)) {
     return absl::InvalidArgumentError(name + ": unknown value '" + req.get_param_value(name) + "'");
   }
   return absl::OkStatus();
@@ -150,13 +144,10 @@ void RegisterJsonApi(httplib::Server& srv, const JsonApiOptions& o) {
       RETURN_IF_ERROR(o.scheduler->Get(req.matches[1]).status());
       ASSIGN_OR_RETURN(auto events, o.scheduler->EventsAfter(req.matches[1],
                                                              static_cast<uint64_t>(after), 500));
-      // The API has no message holding a list of events, so the list is joined here.
-      std::string json = "{\"events\": [";
-      for (size_t i = 0; i < events.size(); ++i) {
-        ASSIGN_OR_RETURN(std::string one, ProtoJson(events[i]));
-        json += (i ? ", " : "") + one;
-      }
-      res.set_content(json + "]}\n", "application/json");
+      // The API has no message holding a list of events, so the list is built here.
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const auto& e : events) list.push_back(ApiJson(e));
+      SendJson(res, {{"events", list}});
       return absl::OkStatus();
     });
   });

@@ -91,9 +91,9 @@ class DashboardTest(unittest.TestCase):
         dom = self.browse("/", "jobs.png")
         for job in (self.ptq, self.qat, self.h2h, self.search, self.failed):
             self.assertIn(job, dom)
-        self.assertIn('class="state FAILED"', dom)
-        self.assertGreaterEqual(dom.count('class="state SUCCEEDED"'), 4)
-        qat_only = self.browse("/?kind=QAT", "jobs-qat.png")
+        self.assertIn('class="state failed"', dom)
+        self.assertGreaterEqual(dom.count('class="state succeeded"'), 4)
+        qat_only = self.browse("/?kind=qat", "jobs-qat.png")
         self.assertIn(self.qat, qat_only)
         self.assertNotIn(self.ptq, qat_only)
 
@@ -103,7 +103,7 @@ class DashboardTest(unittest.TestCase):
         self.assertRegex(dom, r'<td[^>]*>top1_agreement</td>')
         for name in ("model", "report", "manifest"):
             self.assertRegex(dom, rf'href="/api/artifacts/[0-9a-f]{{64}}\?name={name}"')
-        self.assertIn("succeeded SUCCEEDED", dom)
+        self.assertIn("succeeded succeeded", dom)
         self.assertIn('"epochs": 2', dom)
 
     def test_head_to_head_and_crossover_tables_and_scatter(self):
@@ -122,9 +122,15 @@ class DashboardTest(unittest.TestCase):
         self.assertRegex(dom, r'id="job-error">[^<]*ptq\.model_sha256')
 
     def test_json_api(self):
-        status, body = self.api("/api/jobs?kind=HEAD_TO_HEAD")
-        self.assertEqual(status, 200)
-        self.assertEqual([j["id"] for j in body["jobs"]], [self.h2h])
+        # Names are lower case on the way out and any case on the way in; numbers are numbers.
+        for kind in ("head_to_head", "HEAD_TO_HEAD"):
+            status, body = self.api(f"/api/jobs?kind={kind}")
+            self.assertEqual(status, 200)
+            self.assertEqual([j["id"] for j in body["jobs"]], [self.h2h])
+        job = body["jobs"][0]
+        self.assertEqual((job["kind"], job["state"]), ("head_to_head", "succeeded"))
+        self.assertIsInstance(job["created_ms"], int)
+        self.assertIsInstance(job["outputs"][0]["size"], int)
         status, body = self.api(f"/api/jobs/{self.h2h}/leaderboard")
         self.assertEqual(status, 200)
         self.assertEqual(len(body["leaderboard"]["rows"]), 2)

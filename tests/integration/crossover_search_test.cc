@@ -53,7 +53,7 @@ TEST(CrossoverSearchTest, MinimalSearchEndToEndAndTheSameWithOneOrTwoWorkers) {
   two.local_workers = 2;
   auto q = QuantdProcess::Start(two);
   json board = RunSearch(*q, "--preset minimal");
-  EXPECT_EQ(board["state"], "SUCCEEDED");
+  EXPECT_EQ(board["state"], "succeeded");
   EXPECT_EQ(board["total"], 9u);
   EXPECT_EQ(board["done"], 9u);
   ASSERT_EQ(board["rows"].size(), 11u);  // 9 children, then parent_a and parent_b

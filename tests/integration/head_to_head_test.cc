@@ -38,7 +38,7 @@ TEST(HeadToHeadTest, Seed001GatesPickTheMostAccuratePassingCandidate) {
                         " --candidate qat,epochs=2,lr=1e-3,batch-size=64 --wait --json");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   json job = LastJson(r.out);
-  EXPECT_EQ(job["state"], "SUCCEEDED");
+  EXPECT_EQ(job["state"], "succeeded");
   EXPECT_EQ(job["kind"], "head_to_head");
   ASSERT_EQ(job["outputs"].size(), 9u);  // model, report, manifest per candidate
   std::string id = job["id"];
@@ -108,8 +108,8 @@ TEST(HeadToHeadTest, AConstraintNoCandidateMeetsIsTypedAndKeepsEveryArtifact) {
                                     " --candidate ptq-static --wait --json");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   json job = LastJson(r.out);
-  EXPECT_EQ(job["state"], "FAILED");
-  EXPECT_EQ(job["failure_kind"], "GATE_FAILED");
+  EXPECT_EQ(job["state"], "failed");
+  EXPECT_EQ(job["failure_kind"], "gate_failed");
   EXPECT_NE(job["error"].get<std::string>().find("no candidate met the constraints"),
             std::string::npos) << job["error"];
   EXPECT_EQ(job["outputs"].size(), 6u);

@@ -112,8 +112,8 @@ TEST(HostileModelsTest, HostFileAccessIsRefusedBeforeTheFirstForward) {
                                       FixturePath("qnetwork_inputs.npy") + " --wait --json");
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     json job = LastJson(r.out);
-    EXPECT_EQ(job["state"], "FAILED");
-    EXPECT_EQ(job["failure_kind"], "INVALID_INPUT");
+    EXPECT_EQ(job["state"], "failed");
+    EXPECT_EQ(job["failure_kind"], "invalid_input");
     EXPECT_EQ(job["attempts"], 1);
     EXPECT_NE(job["error"].get<std::string>().find(
                   "ptq.model_sha256: operator aten::from_file is not allowed (forward, node"),
@@ -153,8 +153,8 @@ TEST(HostileModelsTest, WithTheCheckOffTheSandboxStillHoldsReadsAndWrites) {
   for (const std::string name : {"reads_host_file.pt", "writes_host_file.pt"}) {
     SCOPED_TRACE(name);
     json job = SubmitAndWait(q->address(), "submit ptq --model " + dir + "/" + name + inputs, 1);
-    EXPECT_EQ(job["state"], "FAILED") << job.dump();
-    EXPECT_EQ(job["failure_kind"], "INVALID_INPUT") << job.dump();
+    EXPECT_EQ(job["state"], "failed") << job.dump();
+    EXPECT_EQ(job["failure_kind"], "invalid_input") << job.dump();
     // from_file is denied by the sandbox, so the model's own forward fails.
     EXPECT_NE(job["error"].get<std::string>().find("rejects inputs"), std::string::npos)
         << job["error"];
@@ -202,12 +202,12 @@ TEST(HostileModelsTest, CancelDeadlineAndMemoryLimitsKillTheTaskAndTheWorkerGoes
                             "submit ptq --model " + FixturePath("qnetwork.pt") + " --inputs " +
                                 FixturePath("qnetwork_inputs.npy") + " --latency-iterations 5",
                             0);
-  EXPECT_EQ(next["state"], "SUCCEEDED");
+  EXPECT_EQ(next["state"], "succeeded");
   EXPECT_EQ(c.Get(spinning)->state(), v1::CANCELLED);
 
   // Deadline: killed, DEADLINE_EXCEEDED, not retried.
   json late = SubmitAndWait(q->address(), spin + " --deadline-seconds 2", 1);
-  EXPECT_EQ(late["failure_kind"], "DEADLINE_EXCEEDED") << late.dump();
+  EXPECT_EQ(late["failure_kind"], "deadline_exceeded") << late.dump();
   EXPECT_EQ(late["attempts"], 1);
   EXPECT_NE(late["error"].get<std::string>().find("deadline of 2 s"), std::string::npos)
       << late["error"];
@@ -217,7 +217,7 @@ TEST(HostileModelsTest, CancelDeadlineAndMemoryLimitsKillTheTaskAndTheWorkerGoes
                               "submit ptq --model " + dir + "/allocates_huge.pt --inputs " +
                                   FixturePath("qnetwork_inputs.npy") + " --memory-mb 1024",
                               1);
-  EXPECT_EQ(greedy["failure_kind"], "RESOURCE_EXHAUSTED") << greedy.dump();
+  EXPECT_EQ(greedy["failure_kind"], "resource_exhausted") << greedy.dump();
   EXPECT_EQ(greedy["attempts"], 1);
   EXPECT_NE(greedy["error"].get<std::string>().find("spec.resources.memory_mb"), std::string::npos)
       << greedy["error"];

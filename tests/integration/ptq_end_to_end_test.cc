@@ -105,7 +105,7 @@ TEST(PtqEndToEndTest, QuantctlSubmitWaitJsonAndExitCodes) {
                         "--wait --json", &code);
   EXPECT_EQ(code, 0) << out;
   auto job = nlohmann::json::parse(out.substr(out.rfind("\n{") == std::string::npos ? 0 : out.rfind("\n{") + 1));
-  EXPECT_EQ(job["state"], "SUCCEEDED");
+  EXPECT_EQ(job["state"], "succeeded");
   EXPECT_EQ(job["kind"], "ptq");
   ASSERT_EQ(job["outputs"].size(), 3u);
   for (const auto& o : job["outputs"]) {
@@ -132,8 +132,8 @@ TEST(PtqEndToEndTest, QuantctlSubmitWaitJsonAndExitCodes) {
             "--latency-iterations 10 --wait --json", &code);
   EXPECT_EQ(code, 1) << out;
   auto gated = nlohmann::json::parse(out);
-  EXPECT_EQ(gated["state"], "FAILED");
-  EXPECT_EQ(gated["failure_kind"], "GATE_FAILED");
+  EXPECT_EQ(gated["state"], "failed");
+  EXPECT_EQ(gated["failure_kind"], "gate_failed");
   EXPECT_NE(gated["error"].get<std::string>().find("output_mse"), std::string::npos);
   EXPECT_EQ(gated["outputs"].size(), 3u);
   run("download " + gated["id"].get<std::string>() + " report -o " + dir + "/gated.json", &code);

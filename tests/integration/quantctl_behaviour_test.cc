@@ -44,7 +44,7 @@ TEST(QuantctlBehaviourTest, HelpVersionTyposLocalErrorsAndRefusedConnections) {
   nlohmann::json job = SubmitAndWait(q->address(), "submit ptq --model " +
                                                        FixturePath("qnetwork.pt") + " --inputs " +
                                                        FixturePath("qnetwork_inputs.npy"));
-  ASSERT_EQ(job["state"], "SUCCEEDED");
+  ASSERT_EQ(job["state"], "succeeded");
   CommandResult unwritable = RunQuantctl(
       q->address(), "download " + job["id"].get<std::string>() + " model -o /nonexistent/x.pt");
   EXPECT_EQ(unwritable.exit_code, 2);
@@ -65,7 +65,7 @@ TEST(QuantctlBehaviourTest, CancellingTwiceIsFine) {
   for (int i = 0; i < 2; ++i) {
     CommandResult cancel = RunQuantctl(q->address(), "cancel " + id + " --json");
     EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
-    EXPECT_EQ(LastJson(cancel.out)["state"], "CANCELLED");
+    EXPECT_EQ(LastJson(cancel.out)["state"], "cancelled");
   }
 }
 

@@ -41,19 +41,19 @@ TEST(TrustedResultsTest, MultiOutputModelsGoThroughEveryKindAndReloadInPyTorch) 
     std::string data = " --model " + FixturePath(f.model) + " --inputs " + FixturePath(f.inputs);
     json ptq = SubmitAndWait(q->address(), "submit ptq --mode static --calibration-samples 256" +
                                                data + " --latency-iterations 10");
-    ASSERT_EQ(ptq["state"], "SUCCEEDED") << ptq.dump();
+    ASSERT_EQ(ptq["state"], "succeeded") << ptq.dump();
     EXPECT_EQ(PythonStructure(*q, ptq["id"], "model", f.inputs), f.structure);
 
     json qat =
         SubmitAndWait(q->address(), "submit qat --train " + FixturePath(f.inputs) + data +
                                         " --epochs 1 --batch-size 64 --latency-iterations 10");
-    ASSERT_EQ(qat["state"], "SUCCEEDED") << qat.dump();
+    ASSERT_EQ(qat["state"], "succeeded") << qat.dump();
     EXPECT_EQ(PythonStructure(*q, qat["id"], "model", f.inputs), f.structure);
 
     json h2h = SubmitAndWait(q->address(), "submit head_to_head" + data +
                                                " --candidate ptq-static --candidate qat,epochs=1"
                                                " --latency-iterations 10");
-    ASSERT_EQ(h2h["state"], "SUCCEEDED") << h2h.dump();
+    ASSERT_EQ(h2h["state"], "succeeded") << h2h.dump();
     EXPECT_EQ(PythonStructure(*q, h2h["id"], "ptq_static_minmax/model", f.inputs), f.structure);
     EXPECT_EQ(PythonStructure(*q, h2h["id"], "qat_1ep/model", f.inputs), f.structure);
 
@@ -70,7 +70,7 @@ TEST(TrustedResultsTest, MultiOutputModelsGoThroughEveryKindAndReloadInPyTorch) 
                                       " --min-topk 0.5 --json");
     ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
     json validated = LastJson(v.out);
-    EXPECT_EQ(validated["state"], "SUCCEEDED") << validated.dump();
+    EXPECT_EQ(validated["state"], "succeeded") << validated.dump();
     std::string vid = validated["id"];
     auto report = q->client().DownloadBytes([&] {
       v1::DownloadArtifactRequest r;
@@ -94,7 +94,7 @@ TEST(TrustedResultsTest, RegressorIsJudgedByPlccAndABrokenTwinFailsItsGate) {
   // Seed 003's static-PTQ budget: PLCC drop against the scores <= 0.005.
   json good = SubmitAndWait(q->address(), "submit ptq --model " + FixturePath("quality_mlp.pt") +
                                               data + " --max-drop 0.005 --budget-metric plcc");
-  ASSERT_EQ(good["state"], "SUCCEEDED") << good.dump();
+  ASSERT_EQ(good["state"], "succeeded") << good.dump();
   v1::DownloadArtifactRequest r;
   r.mutable_job_output()->set_job_id(good["id"]);
   r.mutable_job_output()->set_name("report");
@@ -112,8 +112,8 @@ TEST(TrustedResultsTest, RegressorIsJudgedByPlccAndABrokenTwinFailsItsGate) {
       q->address(),
       "submit ptq --model " + FixturePath("quality_mlp_outlier.pt") + data + " --max-drop 0.005",
       1);
-  EXPECT_EQ(broken["state"], "FAILED");
-  EXPECT_EQ(broken["failure_kind"], "GATE_FAILED");
+  EXPECT_EQ(broken["state"], "failed");
+  EXPECT_EQ(broken["failure_kind"], "gate_failed");
   EXPECT_NE(broken["error"].get<std::string>().find("plcc_drop"), std::string::npos)
       << broken.dump();
   EXPECT_EQ(broken["outputs"].size(), 3u);
@@ -126,7 +126,7 @@ TEST(TrustedResultsTest, RegressorIsJudgedByPlccAndABrokenTwinFailsItsGate) {
                                " --candidate ptq-static --max-accuracy-drop 0.005"
                                " --drop-metric plcc --latency-iterations 10",
                            1);
-  EXPECT_EQ(h2h["failure_kind"], "GATE_FAILED") << h2h.dump();
+  EXPECT_EQ(h2h["failure_kind"], "gate_failed") << h2h.dump();
   EXPECT_NE(h2h["error"].get<std::string>().find("plcc_drop"), std::string::npos) << h2h.dump();
 }
 
@@ -183,8 +183,8 @@ TEST(TrustedResultsTest, NonsenseIsRefusedOnTheFirstAttemptNamingTheFieldInOneLi
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
     json job = SubmitAndWait(q->address(), c.args + " --latency-iterations 5", 1);
-    EXPECT_EQ(job["state"], "FAILED") << job.dump();
-    EXPECT_EQ(job["failure_kind"], "INVALID_INPUT") << job.dump();
+    EXPECT_EQ(job["state"], "failed") << job.dump();
+    EXPECT_EQ(job["failure_kind"], "invalid_input") << job.dump();
     EXPECT_EQ(job["attempts"], 1) << "a permanent failure is not retried: " << job.dump();
     std::string error = job.value("error", "");
     for (const auto& m : c.mentions) EXPECT_NE(error.find(m), std::string::npos) << error;

@@ -29,7 +29,7 @@ TEST(ValidateTest, QuantctlValidateJudgesAPtqOutput) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto job = nlohmann::json::parse(r.out);
   EXPECT_EQ(job["kind"], "validate");
-  EXPECT_EQ(job["state"], "SUCCEEDED");
+  EXPECT_EQ(job["state"], "succeeded");
   v1::DownloadArtifactRequest req;
   req.mutable_job_output()->set_job_id(job["id"].get<std::string>());
   req.mutable_job_output()->set_name("report");
@@ -43,7 +43,7 @@ TEST(ValidateTest, QuantctlValidateJudgesAPtqOutput) {
                                     " --latency-iterations 20 --max-latency-ratio 0.000001 --json");
   EXPECT_EQ(r.exit_code, 1);
   auto failed = nlohmann::json::parse(r.out);
-  EXPECT_EQ(failed["failure_kind"], "GATE_FAILED");
+  EXPECT_EQ(failed["failure_kind"], "gate_failed");
   EXPECT_NE(failed["error"].get<std::string>().find("latency_ratio"), std::string::npos);
   EXPECT_EQ(failed["outputs"].size(), 2u);
 }

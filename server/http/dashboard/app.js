@@ -82,14 +82,14 @@ async function jobList(params) {
   view.replaceChildren(
     el("h2", {}, "Jobs"),
     el("div", {class: "filters"},
-      select("state", state, ["", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]),
-      select("kind", kind, ["", "PTQ", "QAT", "HEAD_TO_HEAD", "CROSSOVER_SEARCH", "VALIDATE"])),
+      select("state", state, ["", "queued", "running", "succeeded", "failed", "cancelled"]),
+      select("kind", kind, ["", "ptq", "qat", "head_to_head", "crossover_search", "validate"])),
     sortableTable([
       {title: "job", get: j => el("a", {href: "#/job/" + j.id}, j.id)},
       {title: "kind", get: j => j.kind},
       {title: "state", get: j => stateBadge(j.state)},
       {title: "progress", get: j => {
-        const p = j.progress || {}, f = p.total ? (p.step || 0) / p.total : (j.state === "SUCCEEDED" ? 1 : 0);
+        const p = j.progress || {}, f = p.total ? (p.step || 0) / p.total : (j.state === "succeeded" ? 1 : 0);
         return el("span", {}, el("span", {class: "bar"}, el("span", {style: `width:${(100 * f).toFixed(0)}%`})),
                   ` ${p.phase || ""} ${p.step || 0}/${p.total || 0}`);
       }},
@@ -152,7 +152,7 @@ function reportCard(report) {
 
 function leaderboardCard(board) {
   const metricNames = [...new Set(board.rows.flatMap(r => Object.keys(r.metrics || {})))];
-  const crossover = board.kind === "CROSSOVER_SEARCH";
+  const crossover = board.kind === "crossover_search";
   const preferred = crossover ? ["objective", "agree_a", "agree_b", "kl_a", "kl_b", "size_bytes", "latency_p95_ms"]
                               : ["accuracy", "top1_agreement", "size_bytes", "latency_p95_ms", "accuracy_drop", "accuracy_drop_relative"];
   const shown = preferred.filter(m => metricNames.includes(m));
@@ -202,12 +202,12 @@ async function jobDetail(id) {
   if (report) {
     try { cards.append(...reportCard(await api(`/api/artifacts/${report.sha256}`))); } catch (e) { /* not JSON */ }
   }
-  if (job.kind === "HEAD_TO_HEAD" || job.kind === "CROSSOVER_SEARCH") {
+  if (job.kind === "head_to_head" || job.kind === "crossover_search") {
     cards.append(leaderboardCard((await api(`/api/jobs/${id}/leaderboard`)).leaderboard));
   }
   // While the job runs, only new events are fetched; the page is rebuilt once, when it ends.
   let after = 0;
-  const live = state => ["QUEUED", "RUNNING"].includes(state);
+  const live = state => ["queued", "running"].includes(state);
   const poll = async () => {
     const {events} = await api(`/api/jobs/${id}/events?after=${after}`);
     for (const e of events || []) {

@@ -1,0 +1,14 @@
+// The HTTP API's JSON: the .proto's snake_case field names (as proto3 JSON), with the
+// conventions quantctl --json and the metrics also follow: enum values in lower case
+// ("succeeded", "head_to_head"), 64-bit integers as JSON numbers, unset fields left out.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <nlohmann/json.hpp>
+
+namespace quantd::server {
+
+nlohmann::ordered_json ApiJson(const google::protobuf::Message& message);
+
+}  // namespace quantd::server
