@@ -1,9 +1,12 @@
 // quantctl upload / download.
 #include <cstdio>
+#include <filesystem>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "client/quantctl/commands.h"
 #include "quantd/sha256.h"
-
 
 namespace quantd::client {
 
@@ -39,8 +42,10 @@ int RunDownload(CommandEnv& env, const CommandLine& cl) {
   v1::DownloadArtifactRequest req;
   const auto& p = cl.positional();
   if (p.size() == 3) {
+    auto name = ResolveOutputName(env, p[1], p[2]);
+    if (!name.ok()) return ReportError(env, name.status());
     req.mutable_job_output()->set_job_id(p[1]);
-    req.mutable_job_output()->set_name(p[2]);
+    req.mutable_job_output()->set_name(*name);
   } else if (p.size() == 2 && Sha256::IsValidHex(p[1])) {
     req.set_sha256(p[1]);
   } else {
@@ -58,6 +63,61 @@ int RunDownload(CommandEnv& env, const CommandLine& cl) {
            static_cast<long long>(ref->size()));
   }
   return kExitOk;
+}
+
+absl::StatusOr<std::string> ResolveOutputName(CommandEnv& env, const std::string& job_id,
+                                              const std::string& name) {
+  constexpr std::string_view kWinner = "winner/";
+  if (name.rfind(kWinner, 0) != 0) return name;
+  v1::GetLeaderboardRequest req;
+  req.set_job_id(job_id);
+  ASSIGN_OR_RETURN(v1::Leaderboard board, env.client->GetLeaderboard(req));
+  if (board.winner().empty()) {
+    return absl::FailedPreconditionError("job " + job_id + " has no winner (" +
+                                         board.decision() + ")");
+  }
+  return board.winner() + "/" + name.substr(kWinner.size());
+}
+
+absl::Status DownloadOutputs(CommandEnv& env, const std::string& job_id, const std::string& dir) {
+  ASSIGN_OR_RETURN(v1::Job job, env.client->Get(job_id));
+  std::vector<std::pair<std::string, std::string>> files;  // (output name, file path)
+  auto file_for = [&](const v1::ArtifactRef& o, const std::string& as) {
+    std::string ext = o.media_type() == "application/json" ? ".json"
+                      : o.media_type() == "application/x-torchscript" ? ".pt" : "";
+    return dir + "/" + as + ext;
+  };
+  for (const auto& o : job.outputs()) files.emplace_back(o.name(), file_for(o, o.name()));
+  if (job.kind() == v1::HEAD_TO_HEAD) {
+    v1::GetLeaderboardRequest req;
+    req.set_job_id(job_id);
+    auto board = env.client->GetLeaderboard(req);
+    if (board.ok() && !board->winner().empty()) {
+      std::string prefix = board->winner() + "/";
+      for (const auto& o : job.outputs()) {
+        if (o.name().rfind(prefix, 0) == 0) {
+          files.emplace_back(o.name(), file_for(o, "winner/" + o.name().substr(prefix.size())));
+        }
+      }
+    }
+  }
+  for (const auto& [name, path] : files) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    if (ec) {
+      return LocalError(absl::StatusCode::kPermissionDenied,
+                        std::filesystem::path(path).parent_path().string() +
+                            ": cannot create directory (" + ec.message() + ")");
+    }
+    v1::DownloadArtifactRequest req;
+    req.mutable_job_output()->set_job_id(job_id);
+    req.mutable_job_output()->set_name(name);
+    ASSIGN_OR_RETURN(v1::ArtifactRef ref, env.client->DownloadToFile(req, path));
+    if (!env.json) {
+      fprintf(stderr, "%s  %lld B\n", path.c_str(), static_cast<long long>(ref.size()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace quantd::client

@@ -34,5 +34,11 @@ int RunCompare(CommandEnv& env, const CommandLine& cl);
 int ReportError(const CommandEnv& env, const absl::Status& status);
 // Follows a job to its end with a progress display; returns 0 / 1 by final state.
 int FollowJob(CommandEnv& env, const std::string& job_id);
+// Resolves "winner/..." in a head-to-head job's output name to the winning candidate's output.
+absl::StatusOr<std::string> ResolveOutputName(CommandEnv& env, const std::string& job_id,
+                                              const std::string& name);
+// Downloads every output of the job into `dir` (candidate outputs into subdirectories, model /
+// report / manifest with their extensions), plus the winner's under winner/ for head-to-head.
+absl::Status DownloadOutputs(CommandEnv& env, const std::string& job_id, const std::string& dir);
 
 }  // namespace quantd::client

@@ -178,7 +178,7 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--parent-a", "--parent-b", "--eval", "--eval-labels", "--preset",
                              "--strategies", "--alphas", "--seeds", "--regimes", "--max-trials",
                              "--timeout", "--objective", "--distill-target",
-                             "--request-id", "--max-attempts", "--deadline-seconds", "--memory-mb",
+                             "--request-id", "--max-attempts", "--deadline-seconds", "--memory-mb", "-o",
                              "--cpu-seconds", "--wait", "--json"});
       !s.ok()) {
     return ReportError(env, s);
@@ -227,7 +227,14 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
     return kExitOk;
   }
   if (!env.json) fprintf(stderr, "submitted %s\n", resp->job().id().c_str());
-  return FollowJob(env, resp->job().id());
+  int code = FollowJob(env, resp->job().id());
+  if (auto dir = cl.Get("-o")) {
+    // Outputs are kept for failed gates too, so they are downloaded whatever the verdict.
+    if (absl::Status s = DownloadOutputs(env, resp->job().id(), *dir); !s.ok()) {
+      return ReportError(env, s);
+    }
+  }
+  return code;
 }
 
 }  // namespace quantd::client

@@ -3,6 +3,8 @@
 // looked and how to point elsewhere, and a cancel that can be repeated.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "test_util/quantctl_json.h"
 #include "test_util/quantd_process.h"
 
@@ -51,6 +53,27 @@ TEST(QuantctlBehaviourTest, HelpVersionTyposLocalErrorsAndRefusedConnections) {
   EXPECT_NE(unwritable.err.find("quantctl: /nonexistent/x.pt: cannot open for writing"),
             std::string::npos) << unwritable.err;
   EXPECT_EQ(unwritable.err.find("PERMISSION_DENIED"), std::string::npos) << unwritable.err;
+}
+
+TEST(QuantctlBehaviourTest, WaitDownloadsEveryOutputAndWinnerNamesTheWinningModel) {
+  auto q = QuantdProcess::Start({});
+  std::string dir = MakeTempDir("outputs");
+  nlohmann::json job = SubmitAndWait(
+      q->address(), "submit head_to_head --model " + FixturePath("qnetwork.pt") + " --inputs " +
+                        FixturePath("qnetwork_inputs.npy") +
+                        " --candidate ptq-dynamic --candidate ptq-static --latency-iterations 5"
+                        " -o " + dir);
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  for (const char* file : {"ptq_dynamic/model.pt", "ptq_dynamic/report.json",
+                           "ptq_static_minmax/manifest.json", "winner/model.pt",
+                           "winner/report.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + file)) << file;
+  }
+  std::string id = job["id"];
+  CommandResult winner = RunQuantctl(q->address(), "download " + id + " winner/model -o " + dir +
+                                                       "/w.pt");
+  ASSERT_EQ(winner.exit_code, 0) << winner.err;
+  EXPECT_EQ(ReadFile(dir + "/w.pt"), ReadFile(dir + "/winner/model.pt"));
 }
 
 TEST(QuantctlBehaviourTest, CancellingTwiceIsFine) {
