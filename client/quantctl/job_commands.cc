@@ -1,6 +1,7 @@
 // quantctl get / list / cancel / watch, and the shared follow-a-job display.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -129,7 +130,11 @@ int RunList(CommandEnv& env, const CommandLine& cl) {
     j["next_page_token"] = resp->next_page_token();
     printf("%s\n", j.dump().c_str());
   } else {
-    for (const auto& job : resp->jobs()) printf("%s\n", JobListLine(job).c_str());
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    printf("%s\n", JobListHeader().c_str());
+    for (const auto& job : resp->jobs()) printf("%s\n", JobListLine(job, now).c_str());
     if (!resp->next_page_token().empty()) {
       printf("more: --page-token %s\n", resp->next_page_token().c_str());
     }

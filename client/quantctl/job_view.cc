@@ -67,10 +67,40 @@ std::string JobSummary(const v1::Job& job) {
   return s;
 }
 
-std::string JobListLine(const v1::Job& job) {
+std::string ShortDuration(int64_t ms) {
+  int64_t s = std::max<int64_t>(ms, 0) / 1000;
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 2 * 3600) return std::to_string(s / 60) + "m";
+  if (s < 2 * 86400) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+namespace {
+constexpr char kListFormat[] = "%-24s %-16s %-10s %-6s %-9s %-22s %s";
+}  // namespace
+
+std::string JobListHeader() {
   char buf[256];
-  snprintf(buf, sizeof(buf), "%-24s %-16s %-10s %s", job.id().c_str(), KindLabel(job.kind()).c_str(),
-           StateLabel(job.state()).c_str(), job.error().substr(0, 80).c_str());
+  snprintf(buf, sizeof(buf), kListFormat, "JOB", "KIND", "STATE", "AGE", "DURATION", "PROGRESS",
+           "ERROR");
+  return buf;
+}
+
+std::string JobListLine(const v1::Job& job, int64_t now_ms) {
+  std::string duration = "-";
+  if (job.started_ms() > 0) {
+    duration = ShortDuration((job.finished_ms() > 0 ? job.finished_ms() : now_ms) -
+                             job.started_ms());
+  }
+  std::string progress = job.progress().phase().empty()
+                             ? "-"
+                             : job.progress().phase() + " " +
+                                   std::to_string(job.progress().step()) + "/" +
+                                   std::to_string(job.progress().total());
+  char buf[512];
+  snprintf(buf, sizeof(buf), kListFormat, job.id().c_str(), KindLabel(job.kind()).c_str(),
+           StateLabel(job.state()).c_str(), ShortDuration(now_ms - job.created_ms()).c_str(),
+           duration.c_str(), progress.substr(0, 22).c_str(), job.error().substr(0, 60).c_str());
   return buf;
 }
 

@@ -13,7 +13,10 @@ namespace quantd::client {
 nlohmann::ordered_json JobToJson(const v1::Job& job);
 nlohmann::ordered_json EventToJson(const v1::JobEvent& event);
 std::string JobSummary(const v1::Job& job);   // multi-line, for `get`
-std::string JobListLine(const v1::Job& job);  // one line, for `list`
+// `list`: a header, then one line per job with its age, run time and progress at `now_ms`.
+std::string JobListHeader();
+std::string JobListLine(const v1::Job& job, int64_t now_ms);
+std::string ShortDuration(int64_t ms);  // "42s", "3m", "5h", "2d"
 std::string EventLine(const v1::JobEvent& event);
 std::string KindLabel(v1::JobKind kind);      // "ptq", "qat", ...
 std::string StateLabel(v1::JobState state);   // "succeeded", ...

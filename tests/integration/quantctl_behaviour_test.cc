@@ -70,6 +70,14 @@ TEST(QuantctlBehaviourTest, WaitDownloadsEveryOutputAndWinnerNamesTheWinningMode
     EXPECT_TRUE(std::filesystem::exists(dir + "/" + file)) << file;
   }
   std::string id = job["id"];
+  CommandResult list = RunQuantctl(q->address(), "list");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out.rfind("JOB ", 0), 0u) << list.out;
+  for (const char* column : {"KIND", "STATE", "AGE", "DURATION", "PROGRESS"}) {
+    EXPECT_NE(list.out.find(column), std::string::npos) << column << "\n" << list.out;
+  }
+  EXPECT_NE(list.out.find(id + " "), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("head_to_head"), std::string::npos) << list.out;
   CommandResult winner = RunQuantctl(q->address(), "download " + id + " winner/model -o " + dir +
                                                        "/w.pt");
   ASSERT_EQ(winner.exit_code, 0) << winner.err;
