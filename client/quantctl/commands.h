@@ -29,6 +29,7 @@ int RunList(CommandEnv& env, const CommandLine& cl);
 int RunCancel(CommandEnv& env, const CommandLine& cl);
 int RunWatch(CommandEnv& env, const CommandLine& cl);
 int RunCompare(CommandEnv& env, const CommandLine& cl);
+int RunReport(CommandEnv& env, const CommandLine& cl);
 
 // Prints a status as "quantctl: CODE: message" (or JSON with --json) and returns kExitError.
 int ReportError(const CommandEnv& env, const absl::Status& status);

@@ -61,6 +61,8 @@ constexpr char kUsage[] =
     "  download JOB OUTPUT -o FILE            fetch an output (model, report, manifest;\n"
     "                                         head-to-head: CANDIDATE/model, winner/model)\n"
     "  download SHA256 -o FILE                fetch any stored artifact\n"
+    "  report JOB [OUTPUT]                    a report, readable: every output's metrics, size,\n"
+    "                                         latency, gates (OUTPUT: winner/report, ...)\n"
     "\n"
     "job kinds: ptq (dynamic or static INT8), qat, head_to_head, crossover_search, validate;\n"
     "           weight_only_llm arrives in a later release\n"
@@ -124,6 +126,7 @@ int main(int argc, char** argv) {
   if (command == "cancel") return RunCancel(env, *cl);
   if (command == "watch") return RunWatch(env, *cl);
   if (command == "compare" || command == "leaderboard") return RunCompare(env, *cl);
+  if (command == "report") return RunReport(env, *cl);
   fprintf(stderr, "quantctl: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return kExitError;
 }

@@ -78,6 +78,12 @@ TEST(QuantctlBehaviourTest, WaitDownloadsEveryOutputAndWinnerNamesTheWinningMode
   }
   EXPECT_NE(list.out.find(id + " "), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("head_to_head"), std::string::npos) << list.out;
+  CommandResult report = RunQuantctl(q->address(), "report " + id + " winner/report");
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  for (const char* part : {"output[0] classification: top-1 agreement", "size ", "latency ",
+                           "B -> "}) {
+    EXPECT_NE(report.out.find(part), std::string::npos) << part << "\n" << report.out;
+  }
   CommandResult winner = RunQuantctl(q->address(), "download " + id + " winner/model -o " + dir +
                                                        "/w.pt");
   ASSERT_EQ(winner.exit_code, 0) << winner.err;
