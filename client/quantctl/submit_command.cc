@@ -173,13 +173,14 @@ int RunSubmit(CommandEnv& env, const CommandLine& cl, bool wait_by_default) {
                              "--npz-array", "--float", "--quantized", "--train",
                              "--train-labels", "--epochs", "--batch-size", "--lr",
                              "--temperature", "--loss", "--teacher", "--min-top1", "--min-topk",
-                             "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop", "--max-plcc-drop", "--drop-metric",
+                             "--min-teacher", "--max-latency-ratio", "--max-accuracy-drop",
+                             "--max-plcc-drop", "--drop-metric",
                              "--candidate", "--max-size-bytes", "--max-latency-ms", "--rule",
                              "--parent-a", "--parent-b", "--eval", "--eval-labels", "--preset",
                              "--strategies", "--alphas", "--seeds", "--regimes", "--max-trials",
                              "--timeout", "--objective", "--distill-target",
-                             "--request-id", "--max-attempts", "--deadline-seconds", "--memory-mb", "-o",
-                             "--cpu-seconds", "--wait", "--json"});
+                             "--request-id", "--max-attempts", "--deadline-seconds", "--memory-mb",
+                             "--cpu-seconds", "-o", "--wait", "--json"});
       !s.ok()) {
     return ReportError(env, s);
   }

@@ -37,13 +37,12 @@ absl::Status CheckBatch(const std::vector<at::Tensor>& outs, int64_t rows) {
   for (size_t k = 0; k < outs.size(); ++k) {
     const at::Tensor& t = outs[k];
     if (t.dim() == 0 || t.size(0) != rows) {
-      return absl::InvalidArgumentError(
-          OutputName(k) + " has shape " + c10::str(t.sizes()) + " for a batch of " +
-          std::to_string(rows) + " inputs; every output needs one row per input (dim 0)");
+      return absl::InvalidArgumentError(OutputName(k) + " has shape " + c10::str(t.sizes()) +
+                                        " for a batch of " + std::to_string(rows) +
+                                        " inputs; every output needs one row per input (dim 0)");
     }
     if (t.numel() == 0) {
-      return absl::InvalidArgumentError(OutputName(k) + " is empty (shape " +
-                                        c10::str(t.sizes()) +
+      return absl::InvalidArgumentError(OutputName(k) + " is empty (shape " + c10::str(t.sizes()) +
                                         "); every output needs at least one value per sample");
     }
   }
@@ -81,32 +80,33 @@ absl::StatusOr<ModelOutputs> RunBatchedOutputs(torch::jit::Module& module,
                                                const std::string& context) {
   std::string what = context + " on inputs of shape " + c10::str(samples.sizes());
   absl::Status invalid;  // the model ran, but what it returned is not usable
-  auto ran = TorchGuard(absl::StatusCode::kInvalidArgument, context + " rejects inputs of shape " +
-                                                                c10::str(samples.sizes()),
-                        [&]() -> ModelOutputs {
-    c10::InferenceMode guard;
-    ModelOutputs result;
-    std::vector<std::vector<at::Tensor>> parts;
-    for (int64_t i = 0; i < samples.size(0); i += batch) {
-      at::Tensor b = samples.slice(0, i, std::min(i + batch, samples.size(0)));
-      std::string structure;
-      auto outs = OutputTensors(module.forward({b}), &structure);
-      invalid = outs.status();
-      if (invalid.ok() && !parts.empty() && structure != result.structure) {
-        invalid = absl::InvalidArgumentError("forward returned " + structure + " for one batch and " +
-                                             result.structure + " for another");
-      }
-      if (invalid.ok()) invalid = CheckBatch(*outs, b.size(0));
-      if (!invalid.ok()) return result;
-      if (parts.empty()) {
-        result.structure = structure;
-        parts.resize(outs->size());
-      }
-      for (size_t k = 0; k < outs->size(); ++k) parts[k].push_back((*outs)[k].to(at::kFloat));
-    }
-    for (auto& p : parts) result.tensors.push_back(at::cat(p, 0));
-    return result;
-  });
+  auto ran = TorchGuard(
+      absl::StatusCode::kInvalidArgument,
+      context + " rejects inputs of shape " + c10::str(samples.sizes()), [&]() -> ModelOutputs {
+        c10::InferenceMode guard;
+        ModelOutputs result;
+        std::vector<std::vector<at::Tensor>> parts;
+        for (int64_t i = 0; i < samples.size(0); i += batch) {
+          at::Tensor b = samples.slice(0, i, std::min(i + batch, samples.size(0)));
+          std::string structure;
+          auto outs = OutputTensors(module.forward({b}), &structure);
+          invalid = outs.status();
+          if (invalid.ok() && !parts.empty() && structure != result.structure) {
+            invalid =
+                absl::InvalidArgumentError("forward returned " + structure + " for one batch and " +
+                                           result.structure + " for another");
+          }
+          if (invalid.ok()) invalid = CheckBatch(*outs, b.size(0));
+          if (!invalid.ok()) return result;
+          if (parts.empty()) {
+            result.structure = structure;
+            parts.resize(outs->size());
+          }
+          for (size_t k = 0; k < outs->size(); ++k) parts[k].push_back((*outs)[k].to(at::kFloat));
+        }
+        for (auto& p : parts) result.tensors.push_back(at::cat(p, 0));
+        return result;
+      });
   if (!ran.ok()) return ran.status();
   if (invalid.ok()) invalid = CheckFinite(ran->tensors);
   if (!invalid.ok()) return Annotate(invalid, what);

@@ -53,8 +53,10 @@ absl::Status ReadFrame(int fd, google::protobuf::MessageLite* message) {
   if (got == 0) return absl::NotFoundError("task channel closed");
   if (got < sizeof(header)) return absl::DataLossError("task channel: frame header cut short");
   uint64_t size = 0;
-  for (int i = 0; i < 8; ++i) size |= static_cast<uint64_t>(static_cast<uint8_t>(header[i])) << (8 * i);
-  if (size > kMaxFrameBytes) return absl::DataLossError("task channel: frame claims too many bytes");
+  for (int i = 0; i < 8; ++i)
+    size |= static_cast<uint64_t>(static_cast<uint8_t>(header[i])) << (8 * i);
+  if (size > kMaxFrameBytes)
+    return absl::DataLossError("task channel: frame claims too many bytes");
   std::string body(size, '\0');
   ASSIGN_OR_RETURN(got, ReadAll(fd, body.data(), body.size()));
   if (got < size) return absl::DataLossError("task channel: frame cut short");
