@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "quantd/task_metric_names.h"
+#include "test_util/handler_tasks.h"
 #include "test_util/in_memory_task_context.h"
 #include "test_util/quantd_process.h"
 #include "worker/engine/runtime_setup.h"
@@ -15,22 +16,16 @@
 namespace quantd::worker {
 namespace {
 
+// A PTQ task's spec as the one candidate of a head-to-head task.
 v1::Task CandidateTask(testing::InMemoryTaskContext& ctx, const std::string& name) {
-  v1::Task task;
-  task.set_id("task-1");
-  task.set_job_id("job-1");
+  v1::Task task = testing::PtqTask(ctx, "deep_sets.pt");
+  v1::PtqSpec ptq = task.spec().ptq();
   task.set_kind(v1::HEAD_TO_HEAD);
-  task.set_attempt(1);
+  task.mutable_spec()->clear_ptq();
   v1::HeadToHeadCandidate* c = task.mutable_spec()->mutable_head_to_head()->add_candidates();
   c->set_name(name);
   v1::PtqSpec* p = c->mutable_ptq();
-  p->set_model_sha256(ctx.Add(testing::ReadFile(testing::FixturePath("deep_sets.pt"))));
-  p->set_mode(v1::DYNAMIC);
-  p->set_granularity(v1::PER_CHANNEL);
-  p->set_engine(v1::ONEDNN);
-  p->set_top_k(2);
-  p->set_latency_iterations(20);
-  p->set_throughput_batch(16);
+  *p = ptq;
   p->mutable_inputs()->set_npy_sha256(
       ctx.Add(testing::ReadFile(testing::FixturePath("deep_sets_inputs.npy"))));
   p->mutable_inputs()->set_labels_npy_sha256(
