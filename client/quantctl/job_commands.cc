@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "absl/strings/ascii.h"
 #include "client/quantctl/commands.h"
 #include "client/quantctl/job_view.h"
 
@@ -33,8 +34,7 @@ absl::StatusOr<std::optional<Enum>> ParseEnumFlag(const CommandLine& cl, const s
                                                   const std::string& expected) {
   auto value = cl.Get(flag);
   if (!value) return std::optional<Enum>();
-  std::string upper = *value;
-  for (auto& c : upper) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  std::string upper = absl::AsciiStrToUpper(*value);
   Enum parsed;
   if (!parse(upper, &parsed)) {
     return absl::InvalidArgumentError(flag + ": expected " + expected + ", got '" + *value + "'");

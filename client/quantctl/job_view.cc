@@ -2,22 +2,14 @@
 #include "client/quantctl/job_view.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
+
+#include "absl/strings/ascii.h"
 
 namespace quantd::client {
 
-namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-}  // namespace
-
-std::string KindLabel(v1::JobKind kind) { return Lower(v1::JobKind_Name(kind)); }
-std::string StateLabel(v1::JobState state) { return Lower(v1::JobState_Name(state)); }
+std::string KindLabel(v1::JobKind kind) { return absl::AsciiStrToLower(v1::JobKind_Name(kind)); }
+std::string StateLabel(v1::JobState state) { return absl::AsciiStrToLower(v1::JobState_Name(state)); }
 
 nlohmann::ordered_json JobToJson(const v1::Job& job) {
   nlohmann::ordered_json j;
@@ -27,7 +19,7 @@ nlohmann::ordered_json JobToJson(const v1::Job& job) {
   j["error"] = job.error();
   j["failure_kind"] = job.failure_kind() == v1::FAILURE_KIND_UNSPECIFIED
                           ? ""
-                          : Lower(v1::FailureKind_Name(job.failure_kind()));
+                          : absl::AsciiStrToLower(v1::FailureKind_Name(job.failure_kind()));
   j["outputs"] = nlohmann::ordered_json::array();
   for (const auto& o : job.outputs()) {
     j["outputs"].push_back({{"name", o.name()}, {"sha256", o.sha256()}, {"size", o.size()},

@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "quantd/sha256.h"
 
 namespace quantd::client {
@@ -144,8 +145,7 @@ absl::StatusOr<v1::QatLoss> ParseQatLoss(const std::string& field, const std::st
 
 absl::StatusOr<v1::CalibrationMethod> ParseCalibrationMethod(const std::string& field,
                                                              const std::string& value) {
-  std::string upper = value;
-  for (auto& ch : upper) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
+  std::string upper = absl::AsciiStrToUpper(value);
   v1::CalibrationMethod method;
   if (!v1::CalibrationMethod_Parse(upper, &method) || method == 0) {
     return absl::InvalidArgumentError(field + ": expected minmax, percentile, entropy or mse, "

@@ -1,11 +1,10 @@
 // Reflection over a message into the API's JSON.
 #include "server/http/api_json.h"
 
-#include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 
 namespace quantd::server {
@@ -15,11 +14,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 using json = nlohmann::ordered_json;
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 json Number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
@@ -44,7 +38,7 @@ json Value(const Message& m, const FieldDescriptor* f, int index) {
       return rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f);
     case FieldDescriptor::CPPTYPE_ENUM: {
       const auto* e = rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f);
-      return Lower(e->name());
+      return absl::AsciiStrToLower(e->name());
     }
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string s = rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);

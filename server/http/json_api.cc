@@ -4,11 +4,9 @@
 
 #include <httplib.h>
 
-#include <algorithm>
-#include <cctype>
-
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "server/api/quantization_api.h"
 #include "server/http/api_json.h"
 #include "server/http/dashboard_assets.h"
@@ -53,10 +51,8 @@ template <typename Enum>
 absl::Status ParseEnumParam(const httplib::Request& req, const std::string& name,
                             bool (*parse)(const std::string&, Enum*), Enum* out) {
   if (!req.has_param(name) || req.get_param_value(name).empty()) return absl::OkStatus();
-  std::string value = req.get_param_value(name);  // any case: ?kind=ptq or ?kind=PTQ
-  std::transform(value.begin(), value.end(), value.begin(),
-                 [](unsigned char c) { return std::toupper(c); });
-  if (!parse(value, out)) {
+  // Any case: ?kind=ptq or ?kind=PTQ.
+  if (!parse(absl::AsciiStrToUpper(req.get_param_value(name)), out)) {
     return absl::InvalidArgumentError(name + ": unknown value '" + req.get_param_value(name) + "'");
   }
   return absl::OkStatus();

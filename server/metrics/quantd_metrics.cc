@@ -3,16 +3,10 @@
 
 #include <prometheus/text_serializer.h>
 
-#include <algorithm>
-#include <cctype>
+#include "absl/strings/ascii.h"
 
 namespace quantd::server {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // From a second (a tiny PTQ) to a day (a long search).
 const prometheus::Histogram::BucketBoundaries& DurationBuckets() {
@@ -82,12 +76,12 @@ QuantdMetrics::QuantdMetrics()
 }
 
 void QuantdMetrics::JobSubmitted(const std::string& kind) {
-  jobs_submitted_.Add({{"kind", Lower(kind)}}).Increment();
+  jobs_submitted_.Add({{"kind", absl::AsciiStrToLower(kind)}}).Increment();
 }
 
 void QuantdMetrics::JobFinished(const std::string& kind, const std::string& state,
                                 double seconds, double queue_seconds) {
-  std::string k = Lower(kind), st = Lower(state);
+  std::string k = absl::AsciiStrToLower(kind), st = absl::AsciiStrToLower(state);
   jobs_finished_.Add({{"kind", k}, {"state", st}}).Increment();
   job_duration_.Add({{"kind", k}, {"state", st}}, DurationBuckets()).Observe(seconds);
   if (queue_seconds >= 0) job_queue_wait_.Add({{"kind", k}}, DurationBuckets()).Observe(queue_seconds);
@@ -95,14 +89,14 @@ void QuantdMetrics::JobFinished(const std::string& kind, const std::string& stat
 
 void QuantdMetrics::TaskFinished(const std::string& kind, const std::string& outcome,
                                  double seconds) {
-  task_duration_.Add({{"kind", Lower(kind)}, {"outcome", Lower(outcome)}}, DurationBuckets())
+  task_duration_.Add({{"kind", absl::AsciiStrToLower(kind)}, {"outcome", absl::AsciiStrToLower(outcome)}}, DurationBuckets())
       .Observe(seconds);
 }
 
 void QuantdMetrics::LeaseExpired() { lease_expirations_.Increment(); }
 
 void QuantdMetrics::RpcFinished(const std::string& method, const std::string& code) {
-  std::string c = Lower(code);
+  std::string c = absl::AsciiStrToLower(code);
   rpc_requests_.Add({{"method", method}, {"code", c}}).Increment();
   if (c != "ok") rpc_errors_.Add({{"method", method}, {"code", c}}).Increment();
 }

@@ -3,10 +3,10 @@
 // rather than silently judged on different terms.
 #include "server/scheduler/head_to_head_planner.h"
 
-#include <cctype>
 #include <cmath>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "server/scheduler/plain_name.h"
 #include "server/scheduler/ptq_planner.h"
 #include "server/scheduler/qat_planner.h"
@@ -18,17 +18,12 @@ namespace {
 constexpr int kMaxCandidates = 32;
 constexpr size_t kMaxNameLength = 64;
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string DefaultName(const v1::HeadToHeadCandidate& c) {
   std::string name;
   v1::Granularity g = v1::PER_CHANNEL;
   if (c.has_ptq()) {
     name = c.ptq().mode() == v1::STATIC
-               ? "ptq_static_" + Lower(v1::CalibrationMethod_Name(c.ptq().calibration().method()))
+               ? "ptq_static_" + absl::AsciiStrToLower(v1::CalibrationMethod_Name(c.ptq().calibration().method()))
                : "ptq_dynamic";
     g = c.ptq().granularity();
   } else {
@@ -170,7 +165,7 @@ std::string DescribeRegime(const v1::HeadToHeadCandidate& c) {
     const v1::PtqSpec& p = c.ptq();
     std::string s =
         p.mode() == v1::STATIC
-            ? "ptq static " + Lower(v1::CalibrationMethod_Name(p.calibration().method()))
+            ? "ptq static " + absl::AsciiStrToLower(v1::CalibrationMethod_Name(p.calibration().method()))
             : "ptq dynamic";
     s += " " + granularity(p.granularity());
     if (p.has_budget() && p.budget().accuracy_aware()) s += " accuracy-aware";
@@ -180,7 +175,7 @@ std::string DescribeRegime(const v1::HeadToHeadCandidate& c) {
   char lr[32];
   snprintf(lr, sizeof(lr), "%g", q.lr());
   return "qat " + std::to_string(q.epochs()) + " epochs lr " + lr + " " +
-         Lower(v1::QatLoss_Name(q.loss()).substr(4)) + " " + granularity(q.granularity());
+         absl::AsciiStrToLower(v1::QatLoss_Name(q.loss()).substr(4)) + " " + granularity(q.granularity());
 }
 
 absl::Status ResolveHeadToHeadSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {

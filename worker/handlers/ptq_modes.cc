@@ -1,9 +1,7 @@
 // Dynamic and static PTQ with their report sections.
 #include "worker/handlers/ptq_modes.h"
 
-#include <algorithm>
-#include <cctype>
-
+#include "absl/strings/ascii.h"
 #include "worker/engine/dynamic_quantizer.h"
 #include "worker/engine/static_quantizer.h"
 
@@ -11,11 +9,6 @@ namespace quantd::worker {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 absl::StatusOr<QuantizedModel> Dynamic(const torch::jit::Module& float_model,
                                        const v1::PtqSpec& spec) {
@@ -61,7 +54,7 @@ absl::StatusOr<QuantizedModel> Static(const torch::jit::Module& float_model,
   const v1::CalibrationSpec& c = spec.calibration();
   StaticQuantOptions options;
   ASSIGN_OR_RETURN(options.method,
-                   FindCalibrationMethod(Lower(v1::CalibrationMethod_Name(c.method()))));
+                   FindCalibrationMethod(absl::AsciiStrToLower(v1::CalibrationMethod_Name(c.method()))));
   options.params.percentile = c.percentile();
   options.per_channel_weights = spec.granularity() != v1::PER_TENSOR;
   options.keep_float_modules.assign(spec.keep_float_modules().begin(),
