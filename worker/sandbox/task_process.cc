@@ -134,22 +134,20 @@ int RunTaskProcess(int fd, int threads) {
   }
   while (true) {
     ChannelTaskContext ctx(fd, start.worker_id(), *confined, limits.memory_bytes);
-    absl::StatusOr<TaskResult> result = absl::FailedPreconditionError("sandbox: " + *confined);
-    // A task of no kind is the worker's start-up probe: it only asks what confines us.
-    if (start.task().kind() != v1::JOB_KIND_UNSPECIFIED) {
-      auto handler = HandlerFor(start.task().kind());
-      try {
-        result = handler.ok() ? (*handler)(start.task(), ctx)
-                              : absl::StatusOr<TaskResult>(handler.status());
-      } catch (const std::bad_alloc&) {
-        // Outside every engine edge (a frame, a decoded array): the limit, not a crash.
-        result = absl::ResourceExhaustedError(
-            "out of memory: the task process's limit is " +
-            std::to_string(limits.memory_bytes >> 20) + " MiB (spec.resources.memory_mb)");
-      }
+    absl::StatusOr<TaskResult> result;
+    auto handler = HandlerFor(start.task().kind());
+    try {
+      result = handler.ok() ? (*handler)(start.task(), ctx)
+                            : absl::StatusOr<TaskResult>(handler.status());
+    } catch (const std::bad_alloc&) {
+      // Outside every engine edge (a frame, a decoded array): the limit, not a crash.
+      result = absl::ResourceExhaustedError(
+          "out of memory: the task process's limit is " +
+          std::to_string(limits.memory_bytes >> 20) + " MiB (spec.resources.memory_mb)");
     }
     v1::ChildCall done;
     *done.mutable_outcome() = OutcomeOf(result);
+    done.mutable_outcome()->set_sandbox(*confined);
     if (!WriteFrame(fd, done).ok()) return 3;
     read = ReadFrame(fd, &start);
     if (absl::IsNotFound(read)) return 0;

@@ -163,6 +163,7 @@ absl::Status TaskSandbox::Serve(const v1::ChildCall& call, TaskContext& ctx, Tas
     case v1::ChildCall::kOutcome: {
       const v1::TaskOutcome& o = call.outcome();
       *done = true;
+      last_sandbox_ = o.sandbox();
       if (!o.ok()) {
         absl::Status s(static_cast<absl::StatusCode>(o.code()), o.message());
         return WithFailureKind(s, o.failure_kind());
@@ -237,7 +238,7 @@ std::string TaskSandbox::Probe(const Options& options) {
   task.mutable_spec()->mutable_resources()->set_memory_mb(8192);
   task.mutable_spec()->mutable_resources()->set_cpu_seconds(60);
   task.mutable_spec()->mutable_resources()->set_open_files(256);
-  // A task of no kind fails in the process after it confined itself; its error says how.
+  // A task of no kind fails in the process after it confined itself; its outcome says how.
   class ProbeContext : public TaskContext {
    public:
     absl::StatusOr<std::string> FetchArtifact(const std::string&) override {
@@ -255,9 +256,8 @@ std::string TaskSandbox::Probe(const Options& options) {
     std::string WorkerId() const override { return "probe"; }
   } ctx;
   auto r = probe.Run(task, ctx);
-  std::string message(r.status().message());
-  auto at = message.find("sandbox: ");
-  return at == std::string::npos ? "unknown (" + message + ")" : message.substr(at + 9);
+  if (!probe.last_sandbox().empty()) return probe.last_sandbox();
+  return "unknown (" + std::string(r.status().message()) + ")";
 }
 
 }  // namespace quantd::worker

@@ -37,6 +37,8 @@ class TaskSandbox {
 
   // What this machine gives task processes, from a probe process (for the start-up log).
   static std::string Probe(const Options& options);
+  // What confined the process that ran the last task ("" before any).
+  const std::string& last_sandbox() const { return last_sandbox_; }
 
  private:
   absl::Status StartProcess(const v1::Task& task);
@@ -51,6 +53,7 @@ class TaskSandbox {
   int fd_ = -1;
   std::string job_id_;
   std::string scratch_;
+  std::string last_sandbox_;
 };
 
 }  // namespace quantd::worker
