@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "server/scheduler/crossover_ranking.h"
 #include "server/scheduler/spec_fields.h"
 
 namespace quantd::server {
@@ -301,6 +302,11 @@ std::string RecipeName(const v1::CrossoverRecipe& r) {
 
 uint32_t CrossoverBudgetSeconds(const v1::JobSpec& spec) {
   return spec.crossover_search().timeout_s();
+}
+
+KindPlanner CrossoverSearchPlanner() {
+  return {ResolveCrossoverSpec, PlanCrossover, RankCrossover, CrossoverManifest,
+          CrossoverBudgetSeconds};
 }
 
 }  // namespace quantd::server

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "server/scheduler/job_kinds.h"
+#include "server/scheduler/kind_planner.h"
 
 namespace quantd::server {
 
@@ -16,5 +16,8 @@ absl::StatusOr<std::vector<PlannedTask>> PlanCrossover(const v1::JobSpec& spec);
 uint32_t CrossoverBudgetSeconds(const v1::JobSpec& spec);
 // A recipe's part of a child's name: "random_0.5_s0", "layer", "weighted_0.3", "aligned_0.5".
 std::string RecipeName(const v1::CrossoverRecipe& recipe);
+
+// The crossover_search row's planner (quantd/job_kinds.def).
+KindPlanner CrossoverSearchPlanner();
 
 }  // namespace quantd::server

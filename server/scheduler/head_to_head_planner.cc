@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "server/scheduler/plain_name.h"
+#include "server/scheduler/head_to_head_ranking.h"
 #include "server/scheduler/ptq_planner.h"
 #include "server/scheduler/qat_planner.h"
 #include "server/scheduler/spec_fields.h"
@@ -238,6 +239,10 @@ absl::StatusOr<std::vector<PlannedTask>> PlanHeadToHead(const v1::JobSpec& spec)
     tasks.push_back(std::move(t));
   }
   return tasks;
+}
+
+KindPlanner HeadToHeadPlanner() {
+  return {ResolveHeadToHeadSpec, PlanHeadToHead, RankHeadToHead};
 }
 
 }  // namespace quantd::server

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "server/scheduler/job_kinds.h"
+#include "server/scheduler/kind_planner.h"
 
 namespace quantd::server {
 
@@ -14,5 +14,8 @@ absl::Status ResolveHeadToHeadSpec(v1::JobSpec* spec, storage::ArtifactIndex* ar
 absl::StatusOr<std::vector<PlannedTask>> PlanHeadToHead(const v1::JobSpec& spec);
 // One line on a resolved candidate's regime, e.g. "ptq static entropy per-channel".
 std::string DescribeRegime(const v1::HeadToHeadCandidate& candidate);
+
+// The head_to_head row's planner (quantd/job_kinds.def).
+KindPlanner HeadToHeadPlanner();
 
 }  // namespace quantd::server

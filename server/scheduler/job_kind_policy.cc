@@ -7,17 +7,17 @@
 namespace quantd::server {
 bool JobKindPolicy::KeepsSiblingsOnFailure(v1::JobKind kind) const {
   const JobKindInfo* row = KindInfo(kind);
-  return row && row->rank;
+  return row && row->row->leaderboard;
 }
 
 storage::JobVerdict JobKindPolicy::Finish(const v1::Job& job,
                                           const std::vector<storage::TaskSummary>& tasks) const {
   const JobKindInfo* row = KindInfo(job.kind());
-  if (!row || !row->rank) return {};
-  v1::Leaderboard board = row->rank(job, tasks);
+  if (!row || !row->row->leaderboard) return {};
+  v1::Leaderboard board = row->planner.rank(job, tasks);
   std::vector<storage::JobDocument> documents;
-  if (row->manifest) {
-    documents.push_back({"manifest", "application/json", row->manifest(job, board)});
+  if (row->planner.manifest) {
+    documents.push_back({"manifest", "application/json", row->planner.manifest(job, board)});
   }
   if (!board.winner().empty()) {
     return {v1::SUCCEEDED, v1::FAILURE_KIND_UNSPECIFIED, board.decision(), std::move(documents)};

@@ -122,4 +122,8 @@ absl::StatusOr<std::vector<PlannedTask>> PlanPtq(const v1::JobSpec& spec) {
   return std::vector<PlannedTask>{PlannedTask{spec}};
 }
 
+KindPlanner PtqPlanner() {
+  return {ResolvePtqSpec, PlanPtq};
+}
+
 }  // namespace quantd::server

@@ -63,4 +63,8 @@ absl::StatusOr<std::vector<PlannedTask>> PlanQat(const v1::JobSpec& spec) {
   return std::vector<PlannedTask>{PlannedTask{spec}};
 }
 
+KindPlanner QatPlanner() {
+  return {ResolveQatSpec, PlanQat};
+}
+
 }  // namespace quantd::server

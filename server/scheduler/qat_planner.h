@@ -3,11 +3,14 @@
 
 #include <vector>
 
-#include "server/scheduler/job_kinds.h"
+#include "server/scheduler/kind_planner.h"
 
 namespace quantd::server {
 
 absl::Status ResolveQatSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts);
 absl::StatusOr<std::vector<PlannedTask>> PlanQat(const v1::JobSpec& spec);
+
+// The qat row's planner (quantd/job_kinds.def).
+KindPlanner QatPlanner();
 
 }  // namespace quantd::server

@@ -90,17 +90,17 @@ absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
                                       std::to_string(spec.max_attempts()) +
                                       " exceeds the limit of 20");
   }
-  RETURN_IF_ERROR(kind->resolve(&spec, options_.artifacts));
+  RETURN_IF_ERROR(kind->planner.resolve(&spec, options_.artifacts));
   RETURN_IF_ERROR(ResolveResources(spec.mutable_resources(), options_.resource_maxima));
   ASSIGN_OR_RETURN(std::optional<SubmitResult> earlier, EarlierSubmit(spec));
   if (earlier) return std::move(*earlier);
-  ASSIGN_OR_RETURN(std::vector<PlannedTask> planned, kind->plan(spec));
+  ASSIGN_OR_RETURN(std::vector<PlannedTask> planned, kind->planner.plan(spec));
   // Every task carries the job's limits to the worker that runs it.
   for (auto& p : planned) *p.payload.mutable_resources() = spec.resources();
 
   v1::Job job;
   job.set_id(NewId("job"));
-  job.set_kind(kind->kind);
+  job.set_kind(kind->row->kind);
   job.set_state(v1::QUEUED);
   *job.mutable_spec() = spec;
   std::vector<storage::NewTask> tasks;
@@ -109,7 +109,7 @@ absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
                      static_cast<int>(spec.max_attempts())});
   }
   int64_t now = options_.clock->NowMs();
-  uint32_t budget_s = kind->budget_seconds ? kind->budget_seconds(spec) : 0;
+  uint32_t budget_s = kind->planner.budget_seconds ? kind->planner.budget_seconds(spec) : 0;
   int64_t deadline = budget_s > 0 ? now + int64_t{1000} * budget_s : 0;
   absl::Status inserted = options_.jobs->InsertJob(job, tasks, now, deadline);
   if (absl::IsAlreadyExists(inserted) && !spec.client_request_id().empty()) {
@@ -119,7 +119,7 @@ absl::StatusOr<SubmitResult> Scheduler::Submit(const v1::JobSpec& input) {
     if (winner) return std::move(*winner);
   }
   RETURN_IF_ERROR(inserted);
-  if (options_.metrics) options_.metrics->JobSubmitted(kind->name);
+  if (options_.metrics) options_.metrics->JobSubmitted(std::string(kind->row->name));
   work_cv_.notify_all();
   NotifyEvents();
   ASSIGN_OR_RETURN(v1::Job stored, options_.jobs->GetJob(job.id()));
@@ -156,13 +156,17 @@ absl::StatusOr<v1::Leaderboard> Scheduler::Leaderboard(const std::string& job_id
   if (job_id.empty()) return absl::InvalidArgumentError("job_id: missing");
   ASSIGN_OR_RETURN(v1::Job job, options_.jobs->GetJob(job_id));
   const JobKindInfo* kind = KindInfo(job.kind());
-  if (!kind || !kind->rank) {
-    return absl::FailedPreconditionError("job_id: " + job_id + " is a " + KindName(job.kind()) +
-                                         " job; leaderboards belong to head_to_head and "
-                                         "crossover_search jobs");
+  if (!kind || !kind->row->leaderboard) {
+    std::string ranked;
+    for (const JobKindInfo& k : JobKinds()) {
+      if (k.row->leaderboard) ranked += (ranked.empty() ? "" : ", ") + std::string(k.row->name);
+    }
+    return absl::FailedPreconditionError("job_id: " + job_id + " is a " +
+                                         std::string(JobKindName(job.kind())) +
+                                         " job; leaderboards belong to " + ranked + " jobs");
   }
   ASSIGN_OR_RETURN(std::vector<storage::TaskSummary> tasks, options_.jobs->TaskSummaries(job_id));
-  v1::Leaderboard board = kind->rank(job, tasks);
+  v1::Leaderboard board = kind->planner.rank(job, tasks);
   RETURN_IF_ERROR(ReorderLeaderboard(sort_by, descending, limit, &board));
   return board;
 }
@@ -296,7 +300,7 @@ void Scheduler::NoteTaskDone(const std::string& lease_id, const std::string& out
   }
   if (options_.metrics) {
     double seconds = static_cast<double>(options_.clock->NowMs() - started.second) / 1000.0;
-    options_.metrics->TaskFinished(KindName(started.first), outcome, seconds);
+    options_.metrics->TaskFinished(std::string(JobKindName(started.first)), outcome, seconds);
   }
 }
 
@@ -310,7 +314,7 @@ void Scheduler::NoteJobFinished(const std::string& job_id, v1::JobKind kind,
       queue_seconds = static_cast<double>(job->started_ms() - job->created_ms()) / 1000.0;
     }
   }
-  options_.metrics->JobFinished(KindName(kind), v1::JobState_Name(*state), seconds,
+  options_.metrics->JobFinished(std::string(JobKindName(kind)), v1::JobState_Name(*state), seconds,
                                 queue_seconds);
 }
 

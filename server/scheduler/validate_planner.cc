@@ -75,4 +75,8 @@ absl::StatusOr<std::vector<PlannedTask>> PlanValidate(const v1::JobSpec& spec) {
   return std::vector<PlannedTask>{PlannedTask{spec}};
 }
 
+KindPlanner ValidatePlanner() {
+  return {ResolveValidateSpec, PlanValidate};
+}
+
 }  // namespace quantd::server

@@ -207,7 +207,7 @@ TEST_F(CrossoverSearchTest, LeaderboardRanksByObjectiveStablyAndTheManifestIsWri
   auto tasks = h_.jobs->TaskSummaries(id);
   ASSERT_TRUE(tasks.ok());
   const JobKindInfo* kind = KindInfo(v1::CROSSOVER_SEARCH);
-  v1::Leaderboard by_mean = kind->rank(mean_job, *tasks);
+  v1::Leaderboard by_mean = kind->planner.rank(mean_job, *tasks);
   EXPECT_EQ(by_mean.rows(0).candidate(), "random_0.5_s0-long");  // (0.90 + 0.97) / 2
 }
 

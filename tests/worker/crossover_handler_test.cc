@@ -51,7 +51,7 @@ v1::Task ChildTask(testing::InMemoryTaskContext& ctx, const std::string& parent_
 
 TEST(CrossoverHandlerTest, QatChildIsStoredAndJudgedAsInt8) {
   testing::InMemoryTaskContext ctx;
-  auto r = RunCrossoverChildTask(ChildTask(ctx, "parent_b.pt", v1::QAT_FINE_TUNE, v1::QAT_INT8),
+  auto r = RunCrossoverSearchTask(ChildTask(ctx, "parent_b.pt", v1::QAT_FINE_TUNE, v1::QAT_INT8),
                                  ctx);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->outputs.size(), 2u);
@@ -72,11 +72,11 @@ TEST(CrossoverHandlerTest, QatChildIsStoredAndJudgedAsInt8) {
 
 TEST(CrossoverHandlerTest, StaticPtqChildIsInt8AndFp32ChildIsNot) {
   testing::InMemoryTaskContext ctx;
-  auto q = RunCrossoverChildTask(
+  auto q = RunCrossoverSearchTask(
       ChildTask(ctx, "parent_b.pt", v1::NO_FINE_TUNE, v1::PTQ_STATIC_INT8), ctx);
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_EQ(q->metrics.values().at(metric::kInt8), 1);
-  auto f = RunCrossoverChildTask(ChildTask(ctx, "parent_b.pt", v1::NO_FINE_TUNE, v1::FP32), ctx);
+  auto f = RunCrossoverSearchTask(ChildTask(ctx, "parent_b.pt", v1::NO_FINE_TUNE, v1::FP32), ctx);
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->metrics.values().at(metric::kInt8), 0);
   EXPECT_LT(q->metrics.values().at(metric::kSizeBytes), f->metrics.values().at(metric::kSizeBytes));
@@ -84,7 +84,7 @@ TEST(CrossoverHandlerTest, StaticPtqChildIsInt8AndFp32ChildIsNot) {
 
 TEST(CrossoverHandlerTest, ParentsOfDifferentArchitecturesAreRefused) {
   testing::InMemoryTaskContext ctx;
-  auto r = RunCrossoverChildTask(ChildTask(ctx, "deep_sets.pt", v1::NO_FINE_TUNE, v1::FP32), ctx);
+  auto r = RunCrossoverSearchTask(ChildTask(ctx, "deep_sets.pt", v1::NO_FINE_TUNE, v1::FP32), ctx);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("crossover_search.parent_b_sha256: not the architecture"),

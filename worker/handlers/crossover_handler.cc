@@ -138,7 +138,7 @@ std::vector<std::string> QuantizedKernels(const Module& m) {
 
 }  // namespace
 
-absl::StatusOr<TaskResult> RunCrossoverChildTask(const v1::Task& task, TaskContext& context) {
+absl::StatusOr<TaskResult> RunCrossoverSearchTask(const v1::Task& task, TaskContext& context) {
   const v1::CrossoverSearchSpec& spec = task.spec().crossover_search();
   if (spec.children_size() != 1) {
     return absl::InvalidArgumentError("crossover_search task carries " +

@@ -12,6 +12,6 @@
 
 namespace quantd::worker {
 
-absl::StatusOr<TaskResult> RunCrossoverChildTask(const v1::Task& task, TaskContext& context);
+absl::StatusOr<TaskResult> RunCrossoverSearchTask(const v1::Task& task, TaskContext& context);
 
 }  // namespace quantd::worker

@@ -1,22 +1,23 @@
-// Job kind -> handler, and error code -> failure kind.
+// Job kind -> handler (expanded from quantd/job_kinds.def), and error code -> failure kind.
 #include "worker/handlers/task_handlers.h"
 
 #include "worker/engine/engine_error.h"
-#include "worker/handlers/crossover_handler.h"
-#include "worker/handlers/head_to_head_handler.h"
-#include "worker/handlers/ptq_handler.h"
-#include "worker/handlers/qat_handler.h"
-#include "worker/handlers/validate_handler.h"
 
 namespace quantd::worker {
 
+// Each kind's handler file defines Run<Camel>Task for its row of quantd/job_kinds.def.
+#define QUANTD_JOB_KIND(ENUM, name, Camel, leaderboard, description) \
+  absl::StatusOr<TaskResult> Run##Camel##Task(const v1::Task& task, TaskContext& context);
+#include "quantd/job_kinds.def"
+#undef QUANTD_JOB_KIND
+
 absl::StatusOr<TaskHandler> HandlerFor(v1::JobKind kind) {
   switch (kind) {
-    case v1::PTQ: return TaskHandler(RunPtqTask);
-    case v1::VALIDATE: return TaskHandler(RunValidateTask);
-    case v1::QAT: return TaskHandler(RunQatTask);
-    case v1::HEAD_TO_HEAD: return TaskHandler(RunHeadToHeadTask);
-    case v1::CROSSOVER_SEARCH: return TaskHandler(RunCrossoverChildTask);
+#define QUANTD_JOB_KIND(ENUM, name, Camel, leaderboard, description) \
+  case v1::ENUM:                                                     \
+    return TaskHandler(Run##Camel##Task);
+#include "quantd/job_kinds.def"
+#undef QUANTD_JOB_KIND
     default:
       return absl::UnimplementedError("this worker has no handler for job kind " +
                                       v1::JobKind_Name(kind));

@@ -1,4 +1,4 @@
-// The worker's job-kind table: one row per kind the worker can run.
+// The worker's side of the kind table: the handler that runs a task of each kind.
 #pragma once
 
 #include <functional>

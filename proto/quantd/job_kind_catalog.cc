@@ -1,0 +1,51 @@
+// The kind rows, expanded from quantd/job_kinds.def.
+#include "quantd/job_kind_catalog.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
+
+namespace quantd {
+
+std::span<const JobKindRow> JobKindRows() {
+  static constexpr JobKindRow kRows[] = {
+#define QUANTD_JOB_KIND(ENUM, name, Camel, leaderboard, description) \
+  {v1::ENUM, #name, v1::JobSpec::k##Camel, leaderboard, description},
+#include "quantd/job_kinds.def"
+#undef QUANTD_JOB_KIND
+  };
+  return kRows;
+}
+
+const JobKindRow* FindJobKind(v1::JobKind kind) {
+  for (const JobKindRow& row : JobKindRows()) {
+    if (row.kind == kind) return &row;
+  }
+  return nullptr;
+}
+
+const JobKindRow* FindJobKind(v1::JobSpec::KindCase spec_case) {
+  for (const JobKindRow& row : JobKindRows()) {
+    if (row.spec_case == spec_case) return &row;
+  }
+  return nullptr;
+}
+
+const JobKindRow* FindJobKindByName(std::string_view name) {
+  std::string lower = absl::AsciiStrToLower(std::string(name));
+  for (const JobKindRow& row : JobKindRows()) {
+    if (row.name == lower) return &row;
+  }
+  return nullptr;
+}
+
+std::string_view JobKindName(v1::JobKind kind) {
+  const JobKindRow* row = FindJobKind(kind);
+  return row ? row->name : "unknown";
+}
+
+std::string JobKindNameList() {
+  return absl::StrJoin(JobKindRows(), ", ",
+                       [](std::string* out, const JobKindRow& row) { out->append(row.name); });
+}
+
+}  // namespace quantd
