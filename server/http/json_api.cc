@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
+#include "quantd/job_kind_catalog.h"
 #include "server/api/quantization_api.h"
 #include "server/http/api_json.h"
 #include "server/http/dashboard_assets.h"
@@ -103,6 +104,18 @@ void RegisterJsonApi(httplib::Server& srv, const JsonApiOptions& o) {
       ServiceSnapshot s = o.scheduler->Snapshot();
       SendJson(res, {{"version", QUANTD_VERSION}, {"queue_depth", s.queued},
                      {"tasks_running", s.leased}, {"workers_connected", s.workers}});
+      return absl::OkStatus();
+    });
+  });
+  // The kind table, so the dashboard's filters and views follow it without a copy of their own.
+  srv.Get("/api/kinds", [o](const httplib::Request& req, httplib::Response& res) {
+    Guarded(o, req, res, [&] {
+      nlohmann::ordered_json kinds = nlohmann::ordered_json::array();
+      for (const JobKindRow& row : JobKindRows()) {
+        kinds.push_back({{"name", row.name}, {"description", row.description},
+                         {"leaderboard", row.leaderboard}});
+      }
+      SendJson(res, {{"kinds", kinds}});
       return absl::OkStatus();
     });
   });

@@ -93,6 +93,15 @@ class DashboardTest(unittest.TestCase):
             self.assertIn(job, dom)
         self.assertIn('class="state failed"', dom)
         self.assertGreaterEqual(dom.count('class="state succeeded"'), 4)
+        # The kind filter offers the server's kind table, whatever it holds.
+        status, body = self.api("/api/kinds")
+        self.assertEqual(status, 200)
+        names = [k["name"] for k in body["kinds"]]
+        self.assertEqual(names[:2], ["ptq", "qat"])
+        self.assertEqual({k["name"] for k in body["kinds"] if k["leaderboard"]},
+                         {"head_to_head", "crossover_search"})
+        for name in names:
+            self.assertIn(f'<option value="{name}">', dom)
         qat_only = self.browse("/?kind=qat", "jobs-qat.png")
         self.assertIn(self.qat, qat_only)
         self.assertNotIn(self.ptq, qat_only)

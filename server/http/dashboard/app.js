@@ -6,6 +6,9 @@
 const view = document.getElementById("view");
 let timer = null;
 let charts = [];
+// The server's kind table (/api/kinds), fetched once: filter options and which jobs have a board.
+let kindsLoaded = null;
+const kinds = () => kindsLoaded ??= api("/api/kinds").then(b => b.kinds || []);
 
 const tokenInput = document.getElementById("token");
 tokenInput.value = localStorage.getItem("quantd_token") || "";
@@ -74,7 +77,7 @@ async function jobList(params) {
   const q = new URLSearchParams({limit: "200"});
   if (state) q.set("state", state);
   if (kind) q.set("kind", kind);
-  const {jobs} = await api("/api/jobs?" + q);
+  const [{jobs}, kindRows] = await Promise.all([api("/api/jobs?" + q), kinds()]);
   const select = (name, value, options) => el("select", {
     id: "filter-" + name,
     onchange: e => { params.set(name, e.target.value); location.hash = "#/?" + params; }},
@@ -83,7 +86,7 @@ async function jobList(params) {
     el("h2", {}, "Jobs"),
     el("div", {class: "filters"},
       select("state", state, ["", "queued", "running", "succeeded", "failed", "cancelled"]),
-      select("kind", kind, ["", "ptq", "qat", "head_to_head", "crossover_search", "validate"])),
+      select("kind", kind, ["", ...kindRows.map(k => k.name)])),
     sortableTable([
       {title: "job", get: j => el("a", {href: "#/job/" + j.id}, j.id)},
       {title: "kind", get: j => j.kind},
@@ -202,7 +205,7 @@ async function jobDetail(id) {
   if (report) {
     try { cards.append(...reportCard(await api(`/api/artifacts/${report.sha256}`))); } catch (e) { /* not JSON */ }
   }
-  if (job.kind === "head_to_head" || job.kind === "crossover_search") {
+  if ((await kinds()).some(k => k.name === job.kind && k.leaderboard)) {
     cards.append(leaderboardCard((await api(`/api/jobs/${id}/leaderboard`)).leaderboard));
   }
   // While the job runs, only new events are fetched; the page is rebuilt once, when it ends.
