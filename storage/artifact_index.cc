@@ -4,13 +4,22 @@
 namespace quantd::storage {
 
 absl::StatusOr<bool> ArtifactIndex::Record(const std::string& sha256, int64_t size,
-                                           const std::string& media_type, int64_t now_ms) {
+                                           const std::string& media_type, int64_t now_ms,
+                                           const std::string& file_name) {
   auto lock = db_->Lock();
   ASSIGN_OR_RETURN(Statement s, db_->Prepare("INSERT OR IGNORE INTO artifacts(sha256, size, "
-                                             "media_type, created_ms) VALUES(?,?,?,?)"));
-  s.Bind(1, sha256).Bind(2, size).Bind(3, media_type).Bind(4, now_ms);
+                                             "media_type, created_ms, file_name) "
+                                             "VALUES(?,?,?,?,?)"));
+  s.Bind(1, sha256).Bind(2, size).Bind(3, media_type).Bind(4, now_ms).Bind(5, file_name);
   RETURN_IF_ERROR(s.Run());
-  return db_->Changes() == 0;
+  bool existed = db_->Changes() == 0;
+  if (existed && !file_name.empty()) {
+    ASSIGN_OR_RETURN(Statement name, db_->Prepare("UPDATE artifacts SET file_name = ? WHERE "
+                                                  "sha256 = ? AND file_name = ''"));
+    name.Bind(1, file_name).Bind(2, sha256);
+    RETURN_IF_ERROR(name.Run());
+  }
+  return existed;
 }
 
 absl::StatusOr<v1::ArtifactRef> ArtifactIndex::Get(const std::string& sha256) {

@@ -17,9 +17,11 @@ class ArtifactIndex {
  public:
   explicit ArtifactIndex(Database* db) : db_(db) {}
 
-  // Inserts the row if new; returns true when the blob was already recorded.
+  // Inserts the row if new; returns true when the blob was already recorded. A non-empty
+  // `file_name` is kept if the row has none yet.
   absl::StatusOr<bool> Record(const std::string& sha256, int64_t size,
-                              const std::string& media_type, int64_t now_ms);
+                              const std::string& media_type, int64_t now_ms,
+                              const std::string& file_name = "");
   // NOT_FOUND naming the sha256 when it was never uploaded.
   absl::StatusOr<v1::ArtifactRef> Get(const std::string& sha256);
   absl::StatusOr<v1::ArtifactRef> GetJobOutput(const std::string& job_id, const std::string& name);

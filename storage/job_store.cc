@@ -3,6 +3,8 @@
 
 #include <limits>
 
+#include "quantd/job_kind_catalog.h"
+
 namespace quantd::storage {
 namespace {
 
@@ -117,6 +119,13 @@ absl::StatusOr<v1::Job> JobStore::GetJobLocked(const std::string& job_id) {
     job.set_started_ms(s.ColumnInt(6));
     job.set_finished_ms(s.ColumnInt(7));
     job.set_failure_kind(static_cast<v1::FailureKind>(s.ColumnInt(8)));
+  }
+  {
+    ASSIGN_OR_RETURN(Statement s, db_->Prepare("SELECT file_name FROM artifacts WHERE "
+                                               "sha256 = ?"));
+    s.Bind(1, ModelSha256Of(job.spec()));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) job.set_model_name(s.ColumnText(0));
   }
   {
     // Progress of a single-task job is its task's; of a fan-out job, tasks ended / total.

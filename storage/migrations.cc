@@ -9,7 +9,7 @@
 namespace quantd::storage {
 namespace {
 
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: jobs, tasks, events, artifacts, job outputs.
     R"sql(
 CREATE TABLE jobs (
@@ -89,6 +89,10 @@ ALTER TABLE tasks ADD COLUMN failure_kind INTEGER NOT NULL DEFAULT 0;
     // 5: a job-level deadline (a search's timeout): queued tasks past it are skipped.
     R"sql(
 ALTER TABLE jobs ADD COLUMN deadline_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 6: the file name an artifact was uploaded under, for listings.
+    R"sql(
+ALTER TABLE artifacts ADD COLUMN file_name TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

@@ -3,9 +3,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -54,6 +56,12 @@ absl::StatusOr<v1::UploadArtifactResponse> QuantdClient::UploadFile(const std::s
   if (!in) return LocalError(absl::StatusCode::kNotFound, path + ": cannot open for reading");
   v1::UploadHeader header;
   header.set_media_type(media_type);
+  // The name shown in listings; one the server would refuse is simply not sent.
+  std::string name = std::filesystem::path(path).filename().string();
+  bool printable = name.size() <= 255 && std::none_of(name.begin(), name.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\';
+  });
+  if (printable) header.set_file_name(name);
   return UploadArtifactFrom(*stub_, header, in, options_.transfer_timeout);
 }
 

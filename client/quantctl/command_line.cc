@@ -75,7 +75,14 @@ size_t Distance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-absl::Status CommandLine::OnlyFlags(const std::set<std::string>& known) const {
+std::vector<std::string> CommandLine::FlagNames() const {
+  std::vector<std::string> names;
+  for (const auto& [flag, values] : flags_) names.push_back(flag);
+  return names;
+}
+
+absl::Status CommandLine::OnlyFlags(const std::set<std::string>& known,
+                                    const std::string& command) const {
   // Global flags are valid with every command.
   static const std::set<std::string> kGlobal = {"--server", "--json", "--token", "--tls-ca"};
   for (const auto& [flag, values] : flags_) {
@@ -90,6 +97,7 @@ absl::Status CommandLine::OnlyFlags(const std::set<std::string>& known) const {
       }
     }
     return absl::InvalidArgumentError("unknown flag " + flag +
+                                      (command.empty() ? "" : " for " + command) +
                                       (best.empty() ? "" : "; did you mean " + best + "?"));
   }
   return absl::OkStatus();

@@ -26,8 +26,12 @@ class CommandLine {
   absl::StatusOr<std::optional<int64_t>> GetInt(const std::string& flag, int64_t lo,
                                                 int64_t hi) const;
   // Rejects flags outside `known` and the global ones (--server, --json, --token, --tls-ca), so
-  // a typo is an error rather than silently ignored.
-  absl::Status OnlyFlags(const std::set<std::string>& known) const;
+  // a typo is an error rather than silently ignored: "unknown flag --epoch for submit qat; did
+  // you mean --epochs?" (`command` names where the flag was refused; may be empty).
+  absl::Status OnlyFlags(const std::set<std::string>& known,
+                         const std::string& command = "") const;
+  // The flags given, in name order.
+  std::vector<std::string> FlagNames() const;
 
  private:
   std::vector<std::string> positional_;

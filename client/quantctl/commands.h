@@ -31,7 +31,7 @@ int RunWatch(CommandEnv& env, const CommandLine& cl);
 int RunCompare(CommandEnv& env, const CommandLine& cl);
 int RunReport(CommandEnv& env, const CommandLine& cl);
 
-// Prints a status as "quantctl: CODE: message" (or JSON with --json) and returns kExitError.
+// Prints a status as "quantctl: CODE: message" (the code only for the server's answers) (or JSON with --json) and returns kExitError.
 int ReportError(const CommandEnv& env, const absl::Status& status);
 // Follows a job to its end with a progress display; returns 0 / 1 by final state.
 int FollowJob(CommandEnv& env, const std::string& job_id);

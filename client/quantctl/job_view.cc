@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
+#include "quantd/job_kind_catalog.h"
 
 namespace quantd::client {
 
@@ -17,6 +18,7 @@ nlohmann::ordered_json JobToJson(const v1::Job& job) {
   j["kind"] = KindLabel(job.kind());
   j["state"] = StateLabel(job.state());
   j["error"] = job.error();
+  j["model_name"] = job.model_name();
   j["failure_kind"] = job.failure_kind() == v1::FAILURE_KIND_UNSPECIFIED
                           ? ""
                           : absl::AsciiStrToLower(v1::FailureKind_Name(job.failure_kind()));
@@ -44,6 +46,7 @@ nlohmann::ordered_json EventToJson(const v1::JobEvent& e) {
 std::string JobSummary(const v1::Job& job) {
   std::string s = "job      " + job.id() + "\nkind     " + KindLabel(job.kind()) +
                   "\nstate    " + StateLabel(job.state()) + "\n";
+  if (!job.model_name().empty()) s += "model    " + job.model_name() + "\n";
   if (!job.error().empty()) s += "error    " + job.error() + "\n";
   if (job.failure_kind() == v1::GATE_FAILED) {
     s += "note     the job ran to the end; its outputs are kept for inspection\n";
@@ -68,17 +71,29 @@ std::string ShortDuration(int64_t ms) {
 }
 
 namespace {
-constexpr char kListFormat[] = "%-24s %-16s %-10s %-6s %-9s %-22s %s";
-}  // namespace
 
-std::string JobListHeader() {
-  char buf[256];
-  snprintf(buf, sizeof(buf), kListFormat, "JOB", "KIND", "STATE", "AGE", "DURATION", "PROGRESS",
-           "ERROR");
-  return buf;
+constexpr char kListFormat[] = "%-24s %-16s %-10s %-20s %-6s %-9s %-22s";
+
+// The model column: its uploaded file name, else the start of its sha256.
+std::string ModelColumn(const v1::Job& job) {
+  std::string name = job.model_name();
+  if (name.empty()) {
+    std::string sha = ModelSha256Of(job.spec());
+    name = sha.empty() ? "-" : "sha256:" + sha.substr(0, 12);
+  }
+  return name.size() > 20 ? name.substr(0, 19) + "~" : name;
 }
 
-std::string JobListLine(const v1::Job& job, int64_t now_ms) {
+}  // namespace
+
+std::string JobListHeader(bool wide) {
+  char buf[256];
+  snprintf(buf, sizeof(buf), kListFormat, "JOB", "KIND", "STATE", "MODEL", "AGE", "DURATION",
+           "PROGRESS");
+  return std::string(buf) + (wide ? " ATTEMPTS FAILURE            ERROR" : " ERROR");
+}
+
+std::string JobListLine(const v1::Job& job, int64_t now_ms, bool wide) {
   std::string duration = "-";
   if (job.started_ms() > 0) {
     duration = ShortDuration((job.finished_ms() > 0 ? job.finished_ms() : now_ms) -
@@ -91,9 +106,16 @@ std::string JobListLine(const v1::Job& job, int64_t now_ms) {
                                    std::to_string(job.progress().total());
   char buf[512];
   snprintf(buf, sizeof(buf), kListFormat, job.id().c_str(), KindLabel(job.kind()).c_str(),
-           StateLabel(job.state()).c_str(), ShortDuration(now_ms - job.created_ms()).c_str(),
-           duration.c_str(), progress.substr(0, 22).c_str(), job.error().substr(0, 60).c_str());
-  return buf;
+           StateLabel(job.state()).c_str(), ModelColumn(job).c_str(),
+           ShortDuration(now_ms - job.created_ms()).c_str(), duration.c_str(),
+           progress.substr(0, 22).c_str());
+  if (!wide) return std::string(buf) + " " + job.error().substr(0, 60);
+  std::string failure = job.failure_kind() == v1::FAILURE_KIND_UNSPECIFIED
+                            ? "-"
+                            : absl::AsciiStrToLower(v1::FailureKind_Name(job.failure_kind()));
+  char tail[64];
+  snprintf(tail, sizeof(tail), " %-8u %-18s ", job.attempts(), failure.c_str());
+  return std::string(buf) + tail + job.error();
 }
 
 std::string EventLine(const v1::JobEvent& e) {

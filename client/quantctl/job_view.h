@@ -13,9 +13,10 @@ namespace quantd::client {
 nlohmann::ordered_json JobToJson(const v1::Job& job);
 nlohmann::ordered_json EventToJson(const v1::JobEvent& event);
 std::string JobSummary(const v1::Job& job);   // multi-line, for `get`
-// `list`: a header, then one line per job with its age, run time and progress at `now_ms`.
-std::string JobListHeader();
-std::string JobListLine(const v1::Job& job, int64_t now_ms);
+// `list`: a header, then one line per job with its model, age, run time and progress at
+// `now_ms`; `wide` adds attempts and the failure kind, and keeps the whole error.
+std::string JobListHeader(bool wide = false);
+std::string JobListLine(const v1::Job& job, int64_t now_ms, bool wide = false);
 std::string ShortDuration(int64_t ms);  // "42s", "3m", "5h", "2d"
 std::string EventLine(const v1::JobEvent& event);
 std::string KindLabel(v1::JobKind kind);      // "ptq", "qat", ...

@@ -5,7 +5,6 @@
 
 #include <sstream>
 
-#include "absl/strings/ascii.h"
 #include "quantd/sha256.h"
 
 namespace quantd::client {
@@ -126,42 +125,52 @@ std::vector<std::string> SplitList(const std::string& v) {
   return out;
 }
 
+EnumFlagValues GranularityValues(bool allow_group) {
+  if (allow_group) return EnumValues<v1::Granularity>();
+  return EnumValues<v1::Granularity>({}, {v1::PER_CHANNEL, v1::PER_TENSOR});
+}
+
+EnumFlagValues QatLossValues() {
+  return EnumValues<v1::QatLoss>(
+      {{"mse", v1::QAT_MSE}, {"kl", v1::QAT_KL}, {"ce", v1::QAT_CROSS_ENTROPY}});
+}
+
 absl::StatusOr<v1::Granularity> ParseGranularity(const std::string& field,
                                                  const std::string& value, bool allow_group) {
-  if (value == "per-channel") return v1::PER_CHANNEL;
-  if (value == "per-tensor") return v1::PER_TENSOR;
-  if (value == "per-group" && allow_group) return v1::PER_GROUP;
-  return absl::InvalidArgumentError(field + ": expected per-channel" +
-                                    (allow_group ? ", per-tensor or per-group" : " or per-tensor") +
-                                    ", got '" + value + "'");
+  return ParseEnumFlag<v1::Granularity>(GranularityValues(allow_group), field, value);
 }
 
 absl::StatusOr<v1::QatLoss> ParseQatLoss(const std::string& field, const std::string& value) {
-  if (value == "mse") return v1::QAT_MSE;
-  if (value == "kl") return v1::QAT_KL;
-  if (value == "ce") return v1::QAT_CROSS_ENTROPY;
-  return absl::InvalidArgumentError(field + ": expected mse, kl or ce, got '" + value + "'");
+  return ParseEnumFlag<v1::QatLoss>(QatLossValues(), field, value);
 }
 
 absl::StatusOr<v1::CalibrationMethod> ParseCalibrationMethod(const std::string& field,
                                                              const std::string& value) {
-  std::string upper = absl::AsciiStrToUpper(value);
-  v1::CalibrationMethod method;
-  if (!v1::CalibrationMethod_Parse(upper, &method) || method == 0) {
-    return absl::InvalidArgumentError(field + ": expected minmax, percentile, entropy or mse, "
-                                      "got '" + value + "'");
-  }
-  return method;
+  return ParseEnumFlag<v1::CalibrationMethod>(EnumValues<v1::CalibrationMethod>(), field, value);
 }
 
 absl::StatusOr<v1::BudgetMetric> ParseBudgetMetric(const std::string& flag,
                                                    const std::string& value) {
-  if (value == "accuracy") return v1::ACCURACY;
-  if (value == "top1-agreement") return v1::TOP1_AGREEMENT;
-  if (value == "output-mse") return v1::OUTPUT_MSE;
-  if (value == "plcc") return v1::PLCC;
-  return absl::InvalidArgumentError(flag + ": '" + value + "' is not one of accuracy, "
-                                    "top1-agreement, output-mse, plcc");
+  return ParseEnumFlag<v1::BudgetMetric>(EnumValues<v1::BudgetMetric>(), flag, value);
+}
+
+FlagDocs InputFlagDocs() {
+  return {
+      {"--inputs", "NPY|NPZ|SHA256", "evaluation inputs (float32, first axis = samples)"},
+      {"--npz-array", "NAME", "the array of an .npz to use"},
+      {"--synthetic-shape", "D,D,...", "instead of --inputs: seeded random inputs of this shape"},
+      {"--synthetic-count", "N", "how many synthetic samples (default 256)"},
+      {"--seed", "S", "seed of the synthetic inputs"},
+      {"--labels", "NPY|SHA256", "labels of the inputs (int64 classes or float targets)"},
+  };
+}
+
+FlagDocs MeasurementFlagDocs() {
+  return {
+      {"--top-k", "K", "k of the top-k agreement (default 3)"},
+      {"--latency-iterations", "N", "timed batch-1 runs (default 200)"},
+      {"--throughput-batch", "B", "batch size of the throughput figure (default 64)"},
+  };
 }
 
 }  // namespace quantd::client

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "client/quantctl/commands.h"
+#include "client/quantctl/enum_flag.h"
+#include "client/quantctl/kind_flags.h"
 #include "quantd/v1/jobs.pb.h"
 
 namespace quantd::client {
@@ -26,11 +28,9 @@ absl::Status BuildTrainInputs(CommandEnv& env, const CommandLine& cl, bool requi
 absl::Status BuildInputs(CommandEnv& env, const CommandLine& cl, v1::InputData* in);
 absl::StatusOr<double> ParseDouble(const std::string& field, const std::string& value);
 absl::StatusOr<std::optional<double>> GetDouble(const CommandLine& cl, const std::string& flag);
-// accuracy | top1-agreement | output-mse | plcc; INVALID_ARGUMENT naming `flag` otherwise.
 absl::StatusOr<v1::BudgetMetric> ParseBudgetMetric(const std::string& flag,
                                                    const std::string& value);
 std::vector<std::string> SplitList(const std::string& value);  // "a,b,,c" -> a, b, c
-// per-channel | per-tensor (| per-group when allowed).
 absl::StatusOr<v1::Granularity> ParseGranularity(const std::string& field,
                                                  const std::string& value, bool allow_group);
 // --top-k, --latency-iterations, --throughput-batch: set on any spec that has them.
@@ -45,8 +45,14 @@ absl::Status ApplyMeasurementFlags(const CommandLine& cl, Spec* spec) {
   return absl::OkStatus();
 }
 absl::StatusOr<v1::QatLoss> ParseQatLoss(const std::string& field, const std::string& value);
-// minmax | percentile | entropy | mse
 absl::StatusOr<v1::CalibrationMethod> ParseCalibrationMethod(const std::string& field,
                                                              const std::string& value);
+
+// Values of enum flags several kinds share.
+EnumFlagValues GranularityValues(bool allow_group);
+EnumFlagValues QatLossValues();
+// Docs of the flags BuildInputs and ApplyMeasurementFlags read.
+FlagDocs InputFlagDocs();
+FlagDocs MeasurementFlagDocs();
 
 }  // namespace quantd::client

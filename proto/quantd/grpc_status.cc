@@ -6,7 +6,8 @@
 namespace quantd {
 namespace {
 constexpr size_t kMaxMessageBytes = 4096;
-}
+constexpr char kRemotePayload[] = "type.quantd/remote";
+}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -20,8 +21,14 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
+  absl::Status converted(static_cast<absl::StatusCode>(status.error_code()),
+                         status.error_message());
+  converted.SetPayload(kRemotePayload, absl::Cord("1"));
+  return converted;
+}
+
+bool IsRemoteStatus(const absl::Status& status) {
+  return status.GetPayload(kRemotePayload).has_value();
 }
 
 }  // namespace quantd

@@ -2,6 +2,7 @@
 #include "quantd/job_kind_catalog.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 
 namespace quantd {
@@ -46,6 +47,22 @@ std::string_view JobKindName(v1::JobKind kind) {
 std::string JobKindNameList() {
   return absl::StrJoin(JobKindRows(), ", ",
                        [](std::string* out, const JobKindRow& row) { out->append(row.name); });
+}
+
+std::string ModelSha256Of(const v1::JobSpec& spec) {
+  const auto* reflection = spec.GetReflection();
+  const auto* field = v1::JobSpec::descriptor()->FindFieldByNumber(spec.kind_case());
+  if (!field || field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) return "";
+  const google::protobuf::Message& kind = reflection->GetMessage(spec, field);
+  const auto* descriptor = kind.GetDescriptor();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* f = descriptor->field(i);
+    if (f->type() == google::protobuf::FieldDescriptor::TYPE_STRING && !f->is_repeated() &&
+        absl::EndsWith(f->name(), "_sha256")) {
+      return kind.GetReflection()->GetString(kind, f);
+    }
+  }
+  return "";
 }
 
 }  // namespace quantd

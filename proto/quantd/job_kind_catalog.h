@@ -28,5 +28,8 @@ const JobKindRow* FindJobKindByName(std::string_view name);
 std::string_view JobKindName(v1::JobKind kind);
 // "ptq, qat, ..., validate", for error messages and help.
 std::string JobKindNameList();
+// The sha256 of the spec's model: the first artifact field (*_sha256) of its kind's message,
+// which every kind declares first (ptq.model_sha256, crossover_search.parent_a_sha256, ...).
+std::string ModelSha256Of(const v1::JobSpec& spec);
 
 }  // namespace quantd

@@ -6,6 +6,20 @@
 namespace quantd::server {
 namespace {
 
+// Shown in listings and on the dashboard: a base name of printable characters, nothing more.
+absl::Status CheckFileName(const std::string& name) {
+  if (name.size() > 255) {
+    return absl::InvalidArgumentError("header.file_name: longer than 255 bytes");
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\') {
+      return absl::InvalidArgumentError("header.file_name: a base name without '/', '\\' or "
+                                        "control characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckMediaType(const std::string& media_type) {
   if (media_type.size() > 128) {
     return absl::InvalidArgumentError("header.media_type: longer than 128 characters");
@@ -37,7 +51,8 @@ absl::StatusOr<v1::UploadArtifactResponse> UploadSession::Finish() {
   }
   std::string media = header_.media_type().empty() ? "application/octet-stream"
                                                    : header_.media_type();
-  ASSIGN_OR_RETURN(bool existed, index_->Record(info.sha256, info.size, media, clock_->NowMs()));
+  ASSIGN_OR_RETURN(bool existed, index_->Record(info.sha256, info.size, media, clock_->NowMs(),
+                                                header_.file_name()));
   ASSIGN_OR_RETURN(v1::ArtifactRef ref, index_->Get(info.sha256));
   v1::UploadArtifactResponse response;
   *response.mutable_artifact() = ref;
@@ -48,6 +63,7 @@ absl::StatusOr<v1::UploadArtifactResponse> UploadSession::Finish() {
 absl::StatusOr<std::unique_ptr<UploadSession>> ArtifactService::StartUpload(
     const v1::UploadHeader& header) {
   RETURN_IF_ERROR(CheckMediaType(header.media_type()));
+  RETURN_IF_ERROR(CheckFileName(header.file_name()));
   if (!header.expected_sha256().empty() &&
       !Sha256::IsValidHex(header.expected_sha256())) {
     return absl::InvalidArgumentError("header.expected_sha256: not a sha256 (64 lowercase hex)");

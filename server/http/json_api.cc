@@ -9,7 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "quantd/job_kind_catalog.h"
 #include "server/api/quantization_api.h"
-#include "server/http/api_json.h"
+#include "quantd/api_json.h"
 #include "server/http/dashboard_assets.h"
 
 namespace quantd::server {
@@ -33,7 +33,7 @@ void SendError(httplib::Response& res, const absl::Status& status) {
 }
 
 void SendProto(httplib::Response& res, const google::protobuf::Message& message) {
-  res.set_content(ApiJson(message).dump(), "application/json");
+  res.set_content(quantd::ApiJson(message).dump(), "application/json");
 }
 
 // Runs `body` if the caller may read; sends its error otherwise.
@@ -155,7 +155,7 @@ void RegisterJsonApi(httplib::Server& srv, const JsonApiOptions& o) {
                                                              static_cast<uint64_t>(after), 500));
       // The API has no message holding a list of events, so the list is built here.
       nlohmann::ordered_json list = nlohmann::ordered_json::array();
-      for (const auto& e : events) list.push_back(ApiJson(e));
+      for (const auto& e : events) list.push_back(quantd::ApiJson(e));
       SendJson(res, {{"events", list}});
       return absl::OkStatus();
     });

@@ -1,7 +1,10 @@
-// Head-to-head flags. Keys a regime does not take are errors, so a typo never silently drops
-// part of a candidate.
-#include "client/quantctl/head_to_head_flags.h"
+// `quantctl submit head_to_head`: the model, shared data, gates, decision rule and candidates.
+// A candidate is REGIME[,key=value...], REGIME one of ptq-dynamic, ptq-static, qat, e.g.
+// "ptq-static,calibration=entropy" or "qat,epochs=5,lr=1e-3,name=qat_fast". Keys a regime does
+// not take are errors, so a typo never silently drops part of a candidate.
+#include <climits>
 
+#include "client/quantctl/kind_flags.h"
 #include "client/quantctl/spec_flags.h"
 
 namespace quantd::client {
@@ -70,8 +73,6 @@ absl::Status SetKey(const std::string& field, const std::string& key, const std:
   return absl::InvalidArgumentError(field + ": ptq-dynamic takes name, granularity");
 }
 
-}  // namespace
-
 absl::StatusOr<v1::HeadToHeadCandidate> ParseCandidate(const std::string& value) {
   std::vector<std::string> parts = SplitList(value);
   const std::string where = "--candidate '" + value + "'";
@@ -98,6 +99,8 @@ absl::StatusOr<v1::HeadToHeadCandidate> ParseCandidate(const std::string& value)
   return c;
 }
 
+EnumFlagValues RuleValues() { return EnumValues<v1::DecisionRule>(); }
+
 absl::Status BuildHeadToHeadSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
   v1::HeadToHeadSpec* h = spec->mutable_head_to_head();
   ASSIGN_OR_RETURN(*h->mutable_model_sha256(), RequireModelFlag(env, cl));
@@ -119,12 +122,41 @@ absl::Status BuildHeadToHeadSpec(CommandEnv& env, const CommandLine& cl, v1::Job
     c->set_drop_metric(metric);
   }
   if (auto rule = cl.Get("--rule")) {
-    if (*rule == "most-accurate") h->set_rule(v1::MOST_ACCURATE);
-    else if (*rule == "smallest") h->set_rule(v1::SMALLEST);
-    else if (*rule == "fastest") h->set_rule(v1::FASTEST);
-    else return absl::InvalidArgumentError("--rule: expected most-accurate, smallest or fastest");
+    ASSIGN_OR_RETURN(v1::DecisionRule r, ParseEnumFlag<v1::DecisionRule>(RuleValues(), "--rule",
+                                                                         *rule));
+    h->set_rule(r);
   }
   return ApplyMeasurementFlags(cl, h);
+}
+
+}  // namespace
+
+KindFlags HeadToHeadFlags() {
+  return {
+      "--model FILE|SHA256 (--inputs NPY | --synthetic-shape D,...)",
+      Concat({{{"--model", "FILE|SHA256", "the float TorchScript model (required)"}},
+              InputFlagDocs(),
+              {{"--train", "NPY|SHA256", "QAT training / calibration data (default: inputs)"},
+               {"--train-labels", "NPY|SHA256", "labels of --train"},
+               {"--candidate", "REGIME[,key=value...]",
+                "repeatable; default ptq-dynamic, ptq-static, qat. ptq-dynamic: name, "
+                "granularity; ptq-static: + calibration, percentile; qat: + epochs, lr, loss, "
+                "batch-size, temperature"},
+               {"--max-size-bytes", "N", "gate: model size"},
+               {"--max-latency-ms", "MS", "gate: batch-1 latency"},
+               {"--max-accuracy-drop", "D", "gate: drop of --drop-metric against float"},
+               {"--relative", "", "the drop is a fraction of the float value"},
+               {"--drop-metric", EnumFlagChoices(EnumValues<v1::BudgetMetric>()),
+                "what the drop measures (plcc for regressors, their default)"},
+               {"--rule", EnumFlagChoices(RuleValues()),
+                "how the winner is picked among candidates that pass (default most-accurate)"}},
+              MeasurementFlagDocs()}),
+      {"quantctl submit head_to_head --model mlp.pt --inputs test.npy --labels labels.npy "
+       "--max-size-bytes 200000 --max-accuracy-drop 0.01 --wait -o h2h/",
+       "quantctl submit head_to_head --model cnn.pt --inputs test.npy "
+       "--candidate ptq-static,calibration=entropy --candidate qat,epochs=3 --rule smallest"},
+      BuildHeadToHeadSpec,
+  };
 }
 
 }  // namespace quantd::client

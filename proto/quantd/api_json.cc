@@ -1,5 +1,5 @@
 // Reflection over a message into the API's JSON.
-#include "server/http/api_json.h"
+#include "quantd/api_json.h"
 
 #include <cmath>
 #include <string>
@@ -7,7 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 
-namespace quantd::server {
+namespace quantd {
 namespace {
 
 using google::protobuf::FieldDescriptor;
@@ -79,4 +79,4 @@ json ApiJson(const Message& message) {
   return out;
 }
 
-}  // namespace quantd::server
+}  // namespace quantd

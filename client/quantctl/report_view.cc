@@ -1,0 +1,115 @@
+// Report rendering. Missing fields print as "-": a report from an older server still reads.
+#include "client/quantctl/report_view.h"
+
+#include <cstdio>
+
+namespace quantd::client {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Num(const json& v, const char* format = "%.4g") {
+  if (!v.is_number()) return "-";
+  char buf[64];
+  snprintf(buf, sizeof(buf), format, v.get<double>());
+  return buf;
+}
+
+const json& At(const json& j, const char* key) {
+  static const json kNull;
+  return j.is_object() && j.contains(key) ? j[key] : kNull;
+}
+
+std::string Text(const json& v) { return v.is_string() ? v.get<std::string>() : "-"; }
+
+std::string OutputLine(const std::string& name, const json& o) {
+  std::string s = name + " ";
+  if (At(o, "task") == "regression") {
+    const json& fit =
+        At(o, "vs_labels").is_null() ? At(o, "vs_float") : At(At(o, "vs_labels"), "quantized");
+    s += "regression: PLCC " + Num(At(fit, "plcc")) + ", SROCC " + Num(At(fit, "srocc")) +
+         ", RMSE " + Num(At(fit, "rmse")) +
+         (At(o, "vs_labels").is_null()
+              ? " (vs float)"
+              : " (vs labels), PLCC drop " + Num(At(At(o, "vs_labels"), "plcc_drop")));
+    return s;
+  }
+  s += "classification: top-1 agreement " + Num(At(At(o, "top1_agreement"), "value")) + ", top-" +
+       Num(At(o, "k"), "%.0f") + " " + Num(At(At(o, "topk_agreement"), "value")) + ", KL " +
+       Num(At(At(o, "kl_divergence"), "value"));
+  const json& acc = At(o, "task_accuracy");
+  if (!acc.is_null()) {
+    s += ", accuracy " + Num(At(At(acc, "float"), "value")) + " -> " +
+         Num(At(At(acc, "quantized"), "value")) + " (" + Num(At(acc, "delta"), "%+.4f") + ")";
+  }
+  return s;
+}
+
+// Size, speed and gates: the part of the headline every report shares.
+std::string Measured(const json& r) {
+  std::string out;
+  char line[512];
+  const json& size = At(r, "size");
+  if (size.is_object()) {
+    // The stored ratio is quantized / float; people read "N times smaller".
+    const json& before = At(size, "float_bytes");
+    const json& after = At(size, "quantized_bytes");
+    json smaller = before.is_number() && after.is_number() && after.get<double>() > 0
+                       ? json(before.get<double>() / after.get<double>())
+                       : json();
+    snprintf(line, sizeof(line), "size      %s B -> %s B (%sx smaller)\n",
+             Num(before, "%.0f").c_str(), Num(after, "%.0f").c_str(),
+             Num(smaller, "%.2f").c_str());
+    out += line;
+  }
+  const json& b1 = At(At(r, "latency"), "batch1");
+  const json& tp = At(At(r, "latency"), "throughput");
+  if (b1.is_object()) {
+    snprintf(line, sizeof(line),
+             "speed     batch 1 median %s -> %s ms (%sx); throughput @%s %s -> %s /s (%sx)\n",
+             Num(At(At(b1, "float"), "median_ms")).c_str(),
+             Num(At(At(b1, "quantized"), "median_ms")).c_str(),
+             Num(At(b1, "speedup_vs_float"), "%.2f").c_str(),
+             Num(At(tp, "batch"), "%.0f").c_str(),
+             Num(At(tp, "float_samples_per_s"), "%.0f").c_str(),
+             Num(At(tp, "quantized_samples_per_s"), "%.0f").c_str(),
+             Num(At(tp, "ratio_vs_float"), "%.2f").c_str());
+    out += line;
+  }
+  const json& gates = At(r, "gates").is_array() ? r["gates"] : At(r, "verdicts");
+  for (const auto& g : gates.is_array() ? gates : json::array()) {
+    out += "gate      " + Text(At(g, "name")) + " " + Num(At(g, "value")) + " " +
+           Text(At(g, "rule")) + " " + Num(At(g, "threshold")) + ": " +
+           (At(g, "passed") == true ? "pass" : "FAIL") + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ReportHeadline(const json& r) {
+  std::string out;
+  const json& outputs = At(r, "outputs");
+  if (outputs.is_object() && !outputs.empty()) {
+    out += "quality   " + OutputLine(outputs.begin().key(), outputs.begin().value()) + "\n";
+  }
+  return out + Measured(r);
+}
+
+std::string ReportText(const std::string& title, const json& r) {
+  std::string out = "report    " + title + " " + Text(At(r, "kind")) +
+                    (At(r, "mode").is_string() ? " " + r["mode"].get<std::string>() : "") +
+                    " (" + Text(At(r, "engine")) + ")\n";
+  if (At(r, "inputs").is_object()) out += "inputs    " + Text(At(r["inputs"], "description")) + "\n";
+  const json& outputs = At(r, "outputs");
+  if (outputs.is_object()) {
+    for (const auto& [key, o] : outputs.items()) out += OutputLine(key, o) + "\n";
+  }
+  out += Measured(r);
+  for (const auto& note : At(r, "notes").is_array() ? r["notes"] : json::array()) {
+    out += "note      " + Text(note) + "\n";
+  }
+  return out;
+}
+
+}  // namespace quantd::client
