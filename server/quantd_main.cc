@@ -18,6 +18,7 @@
 #include "server/local_workers/worker_supervisor.h"
 #include "server/metrics/quantd_metrics.h"
 #include "server/quantd_flags.h"
+#include "server/scheduler/job_kind_policy.h"
 #include "server/scheduler/scheduler.h"
 #include "storage/artifact_index.h"
 #include "storage/blob_store.h"
@@ -50,13 +51,13 @@ absl::Status Run(const QuantdFlags& flags, const sigset_t& stop_signals) {
   ASSIGN_OR_RETURN(auto db, storage::Database::Open({flags.data_dir + "/quantd.db"}));
   ASSIGN_OR_RETURN(auto blobs, storage::BlobStore::Create(
                                    {flags.data_dir + "/blobs", flags.max_upload_bytes}));
-  storage::JobStore jobs(db.get());
+  JobKindPolicy policy;  // the kind table's rules for when jobs end
+  storage::JobStore jobs(db.get(), &policy, blobs.get());
   storage::ArtifactIndex artifacts(db.get());
   SystemClock clock;
   QuantdMetrics metrics;
 
   Scheduler::Options sopts;
-  sopts.blobs = blobs.get();
   sopts.jobs = &jobs;
   sopts.artifacts = &artifacts;
   sopts.clock = &clock;

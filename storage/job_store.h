@@ -1,5 +1,9 @@
-// Durable jobs, tasks, leases and events in SQLite. Every method is one transaction, so a
-// scheduler killed at any point restarts from a consistent state.
+// Durable jobs, tasks, leases and events in SQLite. Every change is one transaction, so a
+// scheduler killed at any point restarts from a consistent state. When tasks end, JobLifecycle
+// decides what happens and the store applies its answer; job documents (a search's manifest) are
+// written to the blob store before that transaction, which then references them.
+// Files by role: job_store.cc (jobs, shared row updates), job_reads.cc, job_leases.cc,
+// job_transitions.cc (applying the lifecycle), job_documents.cc.
 //
 // Threading: safe to call from any thread; calls serialize on the Database lock.
 // Failure: NOT_FOUND for unknown ids and leases, FAILED_PRECONDITION for a state change that
@@ -7,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +19,7 @@
 #include "quantd/status.h"
 #include "quantd/v1/jobs.pb.h"
 #include "storage/blob_store.h"
+#include "storage/job_lifecycle.h"
 #include "storage/sqlite_database.h"
 #include "storage/state_transitions.h"
 
@@ -71,54 +77,12 @@ struct TaskOutcome {
   std::optional<v1::JobState> job_state;  // set when the job reached a terminal state
 };
 
-// A task as a job's finishing rule sees it.
-struct TaskSummary {
-  std::string id;
-  int ordinal = 0;
-  TaskState state = TaskState::kQueued;
-  v1::JobSpec payload;
-  v1::TaskMetrics metrics;  // set once the task succeeded
-  std::string error;        // last error of a failed (or retried) task
-  v1::FailureKind failure_kind = v1::FAILURE_KIND_UNSPECIFIED;
-};
-
-// A job-level output the scheduler writes when a job ends (e.g. a search's manifest).
-struct JobDocument {
-  std::string name;
-  std::string media_type;
-  std::string bytes;
-};
-
-// How a finished job ends.
-struct JobVerdict {
-  v1::JobState state = v1::SUCCEEDED;  // SUCCEEDED or FAILED
-  v1::FailureKind failure = v1::FAILURE_KIND_UNSPECIFIED;
-  std::string message;
-  std::vector<JobDocument> documents;  // stored as job outputs (needs the blob store)
-};
-
-// Per-kind rules the store applies when tasks end. The scheduler implements it from its job-kind
-// table; without one, any permanent task failure fails the job and all-succeeded succeeds it.
-class JobPolicy {
- public:
-  virtual ~JobPolicy() = default;
-  // True when a task that failed for good leaves its siblings running (head-to-head candidates
-  // are judged side by side; one that cannot run is a row, not the end of the job).
-  virtual bool KeepsSiblingsOnFailure(v1::JobKind kind) const = 0;
-  // Decides the job's end once no task can run any more. Runs inside the transaction that
-  // stopped the last task, so the decision and the state change commit together.
-  virtual JobVerdict Finish(const v1::Job& job, const std::vector<TaskSummary>& tasks) const = 0;
-};
-
 class JobStore {
  public:
-  explicit JobStore(Database* db) : db_(db) {}
-  // Installed once by the scheduler before it serves; not owned. `blobs` (optional) stores the
-  // documents a verdict carries.
-  void SetPolicy(const JobPolicy* policy, BlobStore* blobs = nullptr) {
-    policy_ = policy;
-    blobs_ = blobs;
-  }
+  // `policy` (the scheduler's per-kind rules; null: the default ones) and `blobs` (where job
+  // documents go; null: documents are dropped) are not owned and outlive the store.
+  explicit JobStore(Database* db, const JobPolicy* policy = nullptr, BlobStore* blobs = nullptr)
+      : db_(db), lifecycle_(policy), blobs_(blobs) {}
 
   // Stores the job (state QUEUED), its tasks and a "submitted" event atomically. A non-zero
   // deadline skips the tasks still queued when it passes (see SkipOverdueTasks).
@@ -163,37 +127,48 @@ class JobStore {
   absl::StatusOr<std::vector<TaskSummary>> TaskSummaries(const std::string& job_id);
 
  private:
+  // Reads (job_reads.cc); the caller holds the database lock.
   absl::StatusOr<v1::Job> GetJobLocked(const std::string& job_id);
+  absl::StatusOr<v1::JobState> JobStateOf(const std::string& job_id);
+  absl::StatusOr<std::vector<TaskSummary>> TaskSummariesLocked(const std::string& job_id);
+  // The job and its tasks as the lifecycle sees them; `new_outputs` are output names about to
+  // be recorded (for the count of outputs the job will have).
+  absl::StatusOr<JobSnapshot> Snapshot(const std::string& job_id,
+                                       const std::vector<v1::ArtifactRef>& new_outputs = {});
   absl::StatusOr<std::optional<TaskRow>> TaskByLease(const std::string& lease_id);
-  absl::StatusOr<TaskOutcome> FailLeasedTask(const TaskRow& task, v1::FailureKind kind,
-                                             const std::string& message, int64_t now_ms);
-  absl::Status FailJobAndSiblings(const TaskRow& task, v1::JobState from, v1::FailureKind kind,
-                                  const std::string& error, int64_t now_ms);
+
+  // Row updates (job_store.cc), inside the caller's transaction.
   absl::Status SetTaskState(const TaskRow& task, TaskState to, int64_t now_ms,
                             const std::string& error);
-  // QUEUED -> CANCELLED for every queued task of the job (`error`, if given, as their last
-  // error); returns how many.
-  absl::StatusOr<int> CancelQueuedTasks(const std::string& job_id, int64_t now_ms,
-                                        const std::string& error);
-  // CancelQueuedTasks, plus the cancel flag on the job's leased tasks.
-  absl::StatusOr<int> StopJobTasks(const std::string& job_id, int64_t now_ms,
-                                   const std::string& error);
   absl::Status SetJobState(const std::string& job_id, v1::JobState from, v1::JobState to,
                            int64_t now_ms, const std::string& error,
                            v1::FailureKind failure = v1::FAILURE_KIND_UNSPECIFIED);
-  absl::StatusOr<v1::JobState> JobStateOf(const std::string& job_id);
-  absl::StatusOr<std::vector<TaskSummary>> TaskSummariesLocked(const std::string& job_id);
-  // After a task stopped: ends the job when no task can run any more (through the policy),
-  // otherwise logs `task_event` (unless empty). Sets outcome->job_state when the job ended.
-  absl::Status FinishJobIfDone(const TaskRow& task, int64_t now_ms, const std::string& task_event,
-                               TaskOutcome* outcome);
   absl::Status AppendEvent(const std::string& job_id, int64_t now_ms, const std::string& type,
                            v1::JobState state, const v1::Progress& progress,
                            const std::string& message);
 
+  // Lifecycle application (job_transitions.cc): stores the transition's documents, then applies
+  // it in one transaction. `task` is the event's task (null for job-wide events).
+  // `record_results` runs first in the transaction when the transition keeps the task's results.
+  absl::Status ApplyTransition(const JobSnapshot& snapshot, const TaskRow* task,
+                               const Transition& transition, int64_t now_ms,
+                               const std::function<absl::Status()>& record_results = nullptr);
+  absl::Status ApplyInTransaction(const JobSnapshot& snapshot, const TaskRow* task,
+                                  const Transition& transition,
+                                  const std::vector<v1::ArtifactRef>& documents, int64_t now_ms);
+  // The task's failure through the lifecycle, in its own transaction.
+  absl::StatusOr<TaskOutcome> FailLeasedTask(const TaskRow& task, v1::FailureKind kind,
+                                             const std::string& message, int64_t now_ms);
+
+  // Documents (job_documents.cc): blobs written outside any transaction, rows inside one.
+  absl::StatusOr<std::vector<v1::ArtifactRef>> StoreDocuments(
+      const std::vector<JobDocument>& documents);
+  absl::Status RecordOutputs(const std::string& job_id, const std::vector<v1::ArtifactRef>& outputs,
+                             int64_t now_ms, bool register_artifacts);
+
   Database* db_;
-  const JobPolicy* policy_ = nullptr;
-  BlobStore* blobs_ = nullptr;
+  JobLifecycle lifecycle_;
+  BlobStore* blobs_;
 };
 
 }  // namespace quantd::storage

@@ -23,7 +23,6 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Options& opti
         "tolerated");
   }
   std::unique_ptr<Scheduler> s(new Scheduler(options));  // private constructor
-  options.jobs->SetPolicy(&s->policy_, options.blobs);
   if (options.sweep_interval_ms > 0) {
     s->sweeper_ = std::thread([raw = s.get()] { raw->SweepLoop(); });
   }
@@ -44,7 +43,6 @@ Scheduler::~Scheduler() {
   }
   dispatch_cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
-  options_.jobs->SetPolicy(nullptr);
 }
 
 void Scheduler::Shutdown() {

@@ -25,7 +25,6 @@
 #include "quantd/v1/worker_service.pb.h"
 #include "server/metrics/quantd_metrics.h"
 #include "server/scheduler/clock.h"
-#include "server/scheduler/job_kind_policy.h"
 #include "server/scheduler/resource_limits.h"
 #include "storage/artifact_index.h"
 #include "storage/job_store.h"
@@ -63,7 +62,6 @@ class Scheduler {
     storage::ArtifactIndex* artifacts = nullptr; // required, not owned
     Clock* clock = nullptr;                      // required, not owned
     QuantdMetrics* metrics = nullptr;            // optional, not owned
-    storage::BlobStore* blobs = nullptr;         // optional: job-level documents (manifests)
     int64_t lease_ms = 15000;                    // a lease lives this long without a heartbeat
     uint32_t heartbeat_interval_ms = 2000;       // what workers are told to use
     uint32_t max_lease_wait_ms = 20000;          // cap on a worker's long-poll
@@ -132,7 +130,6 @@ class Scheduler {
   void DispatchLoop();
 
   Options options_;
-  JobKindPolicy policy_;
   std::mutex mu_;
   std::condition_variable work_cv_;  // signalled when a task may have become leasable
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;

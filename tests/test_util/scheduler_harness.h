@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/scheduler/job_kind_policy.h"
 #include "server/scheduler/scheduler.h"
 #include "test_util/fake_clock.h"
 
@@ -22,7 +23,12 @@ class SchedulerHarness {
 
   SchedulerHarness() {
     db = std::move(*storage::Database::Open({":memory:"}));
-    jobs = std::make_unique<storage::JobStore>(db.get());
+    char dir[] = "/tmp/quantd-harness-XXXXXX";
+    if (mkdtemp(dir)) {
+      auto store = storage::BlobStore::Create({std::string(dir) + "/blobs", 1 << 20});
+      if (store.ok()) blobs = std::move(*store);
+    }
+    jobs = std::make_unique<storage::JobStore>(db.get(), &policy, blobs.get());
     artifacts = std::make_unique<storage::ArtifactIndex>(db.get());
     EXPECT_TRUE(artifacts->Record(kModel, 100, "application/x-torchscript", 0).ok());
     server::Scheduler::Options o;
@@ -33,12 +39,6 @@ class SchedulerHarness {
     o.lease_ms = 1000;
     o.heartbeat_interval_ms = 200;
     o.sweep_interval_ms = 0;
-    char dir[] = "/tmp/quantd-harness-XXXXXX";
-    if (mkdtemp(dir)) {
-      auto store = storage::BlobStore::Create({std::string(dir) + "/blobs", 1 << 20});
-      if (store.ok()) blobs = std::move(*store);
-    }
-    o.blobs = blobs.get();
     scheduler = std::move(*server::Scheduler::Create(o));
   }
 
@@ -52,6 +52,7 @@ class SchedulerHarness {
 
   FakeClock clock;
   server::QuantdMetrics metrics;
+  server::JobKindPolicy policy;
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<storage::JobStore> jobs;
   std::unique_ptr<storage::ArtifactIndex> artifacts;
