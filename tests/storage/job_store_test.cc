@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/artifact_index.h"
+#include "storage/blob_store.h"
 #include "test_util/quantd_process.h"
 
 namespace quantd::storage {
@@ -79,6 +80,44 @@ TEST_F(JobStoreTest, CompletionWithAnOutputNeverUploadedIsRefused) {
   EXPECT_EQ(store_->CompleteTask("L1", {out}, "", now_).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(StateOf("j1"), v1::RUNNING);  // rolled back: still leased, still running
+}
+
+// A policy whose verdict carries a document, like a search's manifest.
+class ManifestPolicy : public JobPolicy {
+ public:
+  bool KeepsSiblingsOnFailure(v1::JobKind) const override { return false; }
+  JobVerdict Finish(const v1::Job& job, const std::vector<TaskSummary>& tasks) const override {
+    return {v1::SUCCEEDED, v1::FAILURE_KIND_UNSPECIFIED, "done",
+            {{"manifest", "application/json",
+              "{\"job\":\"" + job.id() + "\",\"tasks\":" + std::to_string(tasks.size()) +
+                  "}"}}};
+  }
+};
+
+TEST_F(JobStoreTest, AVerdictsDocumentIsStoredAndCommittedWithTheLastTask) {
+  auto blobs = BlobStore::Create({testing::MakeTempDir("jobstore-blobs"), 1 << 20});
+  ASSERT_TRUE(blobs.ok());
+  ManifestPolicy policy;
+  store_ = std::make_unique<JobStore>(db_.get(), &policy, blobs->get());
+  AddJob("j1", 2);
+  for (const char* lease : {"L1", "L2"}) {
+    ASSERT_TRUE(store_->LeaseNextTask("w1", lease, now_, now_ + 100)->has_value());
+  }
+  ASSERT_TRUE(store_->CompleteTask("L1", {}, "", now_).ok());
+  EXPECT_TRUE(store_->GetJob("j1")->outputs().empty()) << "no verdict while a task runs";
+  auto last = store_->CompleteTask("L2", {}, "", now_);
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->job_state, v1::SUCCEEDED);
+  v1::Job job = *store_->GetJob("j1");
+  EXPECT_EQ(job.state(), v1::SUCCEEDED);
+  ASSERT_EQ(job.outputs_size(), 1);
+  EXPECT_EQ(job.outputs(0).name(), "manifest");
+  auto bytes = (*blobs)->ReadAll(job.outputs(0).sha256());
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(*bytes, "{\"job\":\"j1\",\"tasks\":2}");
+  auto events = store_->EventsAfter("j1", 0, 100);
+  EXPECT_EQ(events->back().type(), "succeeded");
+  EXPECT_EQ(events->back().message(), "done");
 }
 
 TEST_F(JobStoreTest, ExpiredLeaseRequeuesUntilAttemptsRunOut) {

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <optional>
+
 #include "quantd/sha256.h"
 #include "worker/engine/batched_forward.h"
 #include "worker/engine/evaluation_inputs.h"
@@ -20,6 +23,7 @@
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/ptq_accuracy.h"
 #include "worker/handlers/ptq_modes.h"
+#include "worker/handlers/task_phases.h"
 #include "worker/handlers/validation_report.h"
 
 namespace quantd::worker {
@@ -27,7 +31,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr uint32_t kPhases = 6;
 constexpr uint32_t kDefaultSensitivityLayers = 32;
 constexpr int64_t kSensitivitySamples = 1024;
 
@@ -75,198 +78,236 @@ absl::StatusOr<CalibrationSet> LoadCalibration(const v1::PtqSpec& spec, TaskCont
   return set;
 }
 
-}  // namespace
-
-absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
-  const v1::PtqSpec& spec = task.spec().ptq();
-  auto should_stop = [&ctx] { return ctx.Cancelled(); };
+// What PTQ's phases hand each other.
+struct PtqRun {
+  const v1::Task& task;
+  const v1::PtqSpec& spec;
+  TaskContext& ctx;
   PhaseTimer timer;
+  std::function<bool()> should_stop = [this] { return ctx.Cancelled(); };
 
-  timer.Start("download");
-  ctx.ReportProgress("download", 1, kPhases);
-  ASSIGN_OR_RETURN(std::string model_bytes, ctx.FetchArtifact(spec.model_sha256()));
-  ASSIGN_OR_RETURN(torch::jit::Module loaded, LoadTorchScript(model_bytes, "ptq.model_sha256"));
-  ASSIGN_OR_RETURN(std::string input_name, SingleInputName(loaded, "ptq.model_sha256"));
-  ASSIGN_OR_RETURN(EvaluationInputs inputs,
-                   LoadEvaluationInputs(spec.inputs(), ctx, "ptq.inputs", input_name));
+  std::string model_bytes;
+  torch::jit::Module loaded;        // as uploaded: the quantizers' input
+  torch::jit::Module float_model;   // frozen: the reference
+  EvaluationInputs inputs;
   std::optional<CalibrationSet> calibration;
-  if (spec.mode() == v1::STATIC) {
-    ASSIGN_OR_RETURN(calibration, LoadCalibration(spec, ctx, input_name));
-  }
-  ASSIGN_OR_RETURN(torch::jit::Module float_model,
-                   TorchGuard(absl::StatusCode::kInvalidArgument, "ptq.model_sha256: freezing",
-                              [&] { return torch::jit::freeze_module(loaded.clone()); }));
-  RETURN_IF_ERROR(CheckCancelled(ctx));
-
-  timer.Start("float_reference");
-  ctx.ReportProgress("float_reference", 2, kPhases);
-  ASSIGN_OR_RETURN(ModelOutputs float_outs, RunAll(float_model, inputs.samples, "float"));
-  if (inputs.labels) {
-    RETURN_IF_ERROR(CheckLabels(*inputs.labels, float_outs.tensors.front(),
-                                "ptq.inputs.labels_npy_sha256"));
-  }
-  RETURN_IF_ERROR(CheckCancelled(ctx));
-
-  timer.Start("quantize");
-  ctx.ReportProgress("quantize", 3, kPhases);
-  std::vector<std::string> engines = EnginesFor(spec);
-  bool choose = engines.size() > 1;
-  bool timed = choose;  // candidates were timed while choosing the engine
   std::optional<at::Tensor> calib_samples;
-  if (calibration) calib_samples = calibration->samples;
+  ModelOutputs float_outs;
+
   struct Candidate {
     std::string engine;
     QuantizedModel model;
     ModelTiming timing;
   };
-  std::vector<Candidate> candidates;
+  std::vector<Candidate> candidates;  // one per engine tried
+  size_t chosen = 0;
+  bool choose_engine = false;
+  bool timed = false;  // the chosen model's timing is already measured
+  ModelOutputs quant_outs;
+  std::vector<OutputAgreement> agreement;
+
+  std::vector<LayerSensitivity> sensitivity;
+  std::string sensitivity_error;
+  std::vector<Gate> gates;
+  json budget_report;
+  ModelTiming float_timing;
+  TaskResult result;
+
+  Candidate& Chosen() { return candidates[chosen]; }
+};
+
+absl::Status Download(PtqRun& r) {
+  ASSIGN_OR_RETURN(r.model_bytes, r.ctx.FetchArtifact(r.spec.model_sha256()));
+  ASSIGN_OR_RETURN(r.loaded, LoadTorchScript(r.model_bytes, "ptq.model_sha256"));
+  ASSIGN_OR_RETURN(std::string input_name, SingleInputName(r.loaded, "ptq.model_sha256"));
+  ASSIGN_OR_RETURN(r.inputs, LoadEvaluationInputs(r.spec.inputs(), r.ctx, "ptq.inputs",
+                                                  input_name));
+  if (r.spec.mode() == v1::STATIC) {
+    ASSIGN_OR_RETURN(r.calibration, LoadCalibration(r.spec, r.ctx, input_name));
+    r.calib_samples = r.calibration->samples;
+  }
+  ASSIGN_OR_RETURN(r.float_model,
+                   TorchGuard(absl::StatusCode::kInvalidArgument, "ptq.model_sha256: freezing",
+                              [&] { return torch::jit::freeze_module(r.loaded.clone()); }));
+  return absl::OkStatus();
+}
+
+absl::Status FloatReference(PtqRun& r) {
+  ASSIGN_OR_RETURN(r.float_outs, RunAll(r.float_model, r.inputs.samples, "float"));
+  if (!r.inputs.labels) return absl::OkStatus();
+  return CheckLabels(*r.inputs.labels, r.float_outs.tensors.front(),
+                     "ptq.inputs.labels_npy_sha256");
+}
+
+// Every engine asked for; with several (auto), each is timed and the fastest is kept.
+absl::Status Quantize(PtqRun& r) {
+  std::vector<std::string> engines = EnginesFor(r.spec);
+  r.choose_engine = r.timed = engines.size() > 1;
   for (const auto& engine : engines) {
     RETURN_IF_ERROR(SelectQuantizedEngine(engine));
-    ASSIGN_OR_RETURN(QuantizedModel qm, QuantizePtq(loaded, spec, calib_samples, should_stop));
-    Candidate c{engine, std::move(qm), {}};
-    if (choose) {
-      c.timing = TimeModel(c.model.module, inputs.samples, spec.latency_iterations(),
-                           spec.throughput_batch(), ctx);
+    ASSIGN_OR_RETURN(QuantizedModel qm,
+                     QuantizePtq(r.loaded, r.spec, r.calib_samples, r.should_stop));
+    PtqRun::Candidate c{engine, std::move(qm), {}};
+    if (r.choose_engine) {
+      c.timing = TimeModel(c.model.module, r.inputs.samples, r.spec.latency_iterations(),
+                           r.spec.throughput_batch(), r.ctx);
     }
-    candidates.push_back(std::move(c));
-    RETURN_IF_ERROR(CheckCancelled(ctx));
+    r.candidates.push_back(std::move(c));
+    RETURN_IF_ERROR(CheckCancelled(r.ctx));
   }
   std::vector<EngineTiming> timings;
-  for (const auto& c : candidates) {
+  for (const auto& c : r.candidates) {
     timings.push_back({c.engine, c.timing.batch1.median_ms,
                        c.timing.throughput.samples_per_second});
   }
-  Candidate& chosen = candidates[FastestEngine(timings)];
-  RETURN_IF_ERROR(SelectQuantizedEngine(chosen.engine));
+  r.chosen = FastestEngine(timings);
+  return SelectQuantizedEngine(r.Chosen().engine);
+}
 
-  timer.Start("evaluate");
-  ctx.ReportProgress("evaluate", 4, kPhases);
-  ASSIGN_OR_RETURN(ModelOutputs quant_outs,
-                   RunAll(chosen.model.module, inputs.samples, "quantized"));
-  std::vector<OutputAgreement> agreement =
-      CompareEveryOutput(float_outs, quant_outs, spec.top_k(), inputs.labels);
-  RETURN_IF_ERROR(CheckCancelled(ctx));
-
-  // Which layers hurt (one quantized layer at a time), and, under an accuracy-aware budget,
-  // the worst of them put back in float until the budget holds.
-  Evaluation eval{inputs.samples, inputs.labels, float_outs};
-  uint32_t max_layers = spec.max_sensitivity_layers() ? spec.max_sensitivity_layers()
-                                                       : kDefaultSensitivityLayers;
-  std::vector<LayerSensitivity> sensitivity;
-  bool aware = spec.has_budget() && spec.budget().accuracy_aware();
-  std::string sensitivity_error;
-  if (chosen.model.layers.size() <= max_layers || aware) {
-    auto measured = MeasureSensitivity(loaded, spec, chosen.model.layers, calib_samples, eval,
-                                       kSensitivitySamples, should_stop);
-    if (absl::IsCancelled(measured.status())) return measured.status();
-    if (measured.ok()) {
-      sensitivity = std::move(*measured);
-    } else {
-      // Not every model can quantize one layer alone (see static_quantizer.h); the job still
-      // produces its model, and says why this section is missing.
-      sensitivity_error = std::string(measured.status().message());
-    }
+// Which layers hurt (one quantized layer at a time). Not every model can quantize one layer
+// alone (see static_quantizer.h); the job still produces its model and says why this is missing.
+absl::Status MeasureLayers(PtqRun& r, const Evaluation& eval) {
+  uint32_t max_layers = r.spec.max_sensitivity_layers() ? r.spec.max_sensitivity_layers()
+                                                         : kDefaultSensitivityLayers;
+  bool aware = r.spec.has_budget() && r.spec.budget().accuracy_aware();
+  if (r.Chosen().model.layers.size() > max_layers && !aware) return absl::OkStatus();
+  auto measured = MeasureSensitivity(r.loaded, r.spec, r.Chosen().model.layers, r.calib_samples,
+                                     eval, kSensitivitySamples, r.should_stop);
+  if (absl::IsCancelled(measured.status())) return measured.status();
+  if (measured.ok()) {
+    r.sensitivity = std::move(*measured);
+  } else {
+    r.sensitivity_error = std::string(measured.status().message());
   }
-  std::vector<Gate> gates;
-  json budget_report;
-  if (spec.has_budget()) {
-    ASSIGN_OR_RETURN(Gate gate, BudgetGate(spec.budget(), agreement.front(), "ptq.budget"));
-    budget_report = {{"metric", v1::BudgetMetric_Name(ResolvedMetric(spec.budget(),
-                                                                     agreement.front()))},
-                     {"max_drop", spec.budget().max_drop()},
-                     {"relative", spec.budget().relative()},
-                     {"accuracy_aware", aware},
-                     {"all_layers_int8", {{gate.name, gate.value}, {"passed", gate.Passed()}}}};
-    if (!gate.Passed() && aware && sensitivity.empty()) {
-      return absl::FailedPreconditionError("ptq.budget.accuracy_aware: needs per-layer "
-                                           "sensitivity, which failed: " + sensitivity_error);
-    }
-    if (!gate.Passed() && aware) {
-      ASSIGN_OR_RETURN(RevertedModel r,
-                       RevertUntilBudget(loaded, spec, sensitivity, calib_samples, eval,
-                                         static_cast<int>(spec.top_k()), should_stop));
-      if (!r.reverted.empty()) {
-        chosen.model = std::move(r.model);
-        quant_outs = r.quant_outs;
-        agreement = r.agreement;
-        gate = r.gate;
-        timed = false;  // measure the model that is kept
-      }
-      budget_report["reverted_to_float"] = r.reverted;
-      budget_report["steps"] = r.steps;
-    }
-    gates.push_back(gate);
-  }
-  RETURN_IF_ERROR(CheckCancelled(ctx));
+  return absl::OkStatus();
+}
 
-  timer.Start("benchmark");
-  ctx.ReportProgress("benchmark", 5, kPhases);
-  ModelTiming float_timing = TimeModel(float_model, inputs.samples, spec.latency_iterations(),
-                                       spec.throughput_batch(), ctx);
-  if (!timed) {
-    chosen.timing = TimeModel(chosen.model.module, inputs.samples, spec.latency_iterations(),
-                              spec.throughput_batch(), ctx);
+// The accuracy budget's gate; under an accuracy-aware budget the worst layers go back to float
+// until it holds.
+absl::Status ApplyBudget(PtqRun& r, const Evaluation& eval) {
+  if (!r.spec.has_budget()) return absl::OkStatus();
+  bool aware = r.spec.budget().accuracy_aware();
+  ASSIGN_OR_RETURN(Gate gate, BudgetGate(r.spec.budget(), r.agreement.front(), "ptq.budget"));
+  r.budget_report = {
+      {"metric", v1::BudgetMetric_Name(ResolvedMetric(r.spec.budget(), r.agreement.front()))},
+      {"max_drop", r.spec.budget().max_drop()},
+      {"relative", r.spec.budget().relative()},
+      {"accuracy_aware", aware},
+      {"all_layers_int8", {{gate.name, gate.value}, {"passed", gate.Passed()}}}};
+  if (!gate.Passed() && aware && r.sensitivity.empty()) {
+    return absl::FailedPreconditionError("ptq.budget.accuracy_aware: needs per-layer "
+                                         "sensitivity, which failed: " + r.sensitivity_error);
   }
-  RETURN_IF_ERROR(CheckCancelled(ctx));
+  if (!gate.Passed() && aware) {
+    ASSIGN_OR_RETURN(RevertedModel reverted,
+                     RevertUntilBudget(r.loaded, r.spec, r.sensitivity, r.calib_samples, eval,
+                                       static_cast<int>(r.spec.top_k()), r.should_stop));
+    if (!reverted.reverted.empty()) {
+      r.Chosen().model = std::move(reverted.model);
+      r.quant_outs = reverted.quant_outs;
+      r.agreement = reverted.agreement;
+      gate = reverted.gate;
+      r.timed = false;  // measure the model that is kept
+    }
+    r.budget_report["reverted_to_float"] = reverted.reverted;
+    r.budget_report["steps"] = reverted.steps;
+  }
+  r.gates.push_back(gate);
+  return absl::OkStatus();
+}
 
-  timer.Start("store");
-  ctx.ReportProgress("store", 6, kPhases);
+absl::Status Evaluate(PtqRun& r) {
+  ASSIGN_OR_RETURN(r.quant_outs, RunAll(r.Chosen().model.module, r.inputs.samples, "quantized"));
+  r.agreement = CompareEveryOutput(r.float_outs, r.quant_outs, r.spec.top_k(), r.inputs.labels);
+  RETURN_IF_ERROR(CheckCancelled(r.ctx));
+  Evaluation eval{r.inputs.samples, r.inputs.labels, r.float_outs};
+  RETURN_IF_ERROR(MeasureLayers(r, eval));
+  return ApplyBudget(r, eval);
+}
+
+absl::Status Benchmark(PtqRun& r) {
+  r.float_timing = TimeModel(r.float_model, r.inputs.samples, r.spec.latency_iterations(),
+                             r.spec.throughput_batch(), r.ctx);
+  if (!r.timed) {
+    r.Chosen().timing = TimeModel(r.Chosen().model.module, r.inputs.samples,
+                                  r.spec.latency_iterations(), r.spec.throughput_batch(), r.ctx);
+  }
+  return absl::OkStatus();
+}
+
+json PerLayerSection(const PtqRun& r) {
+  if (!r.sensitivity_error.empty()) return {{"unavailable", r.sensitivity_error}};
+  json per_layer = json::array();
+  for (const auto& s : r.sensitivity) {
+    per_layer.push_back({{"layer", s.layer}, {"output_sqnr_db", s.output_sqnr_db}});
+  }
+  return {{"method", "quantize one layer at a time, the rest float; model-output SQNR vs float"},
+          {"worst_first", per_layer}};
+}
+
+json EngineSelection(const PtqRun& r) {
+  json cands = json::array();
+  for (const auto& c : r.candidates) {
+    cands.push_back({{"engine", c.engine}, {"batch1_median_ms", c.timing.batch1.median_ms},
+                     {"throughput_samples_per_s", c.timing.throughput.samples_per_second}});
+  }
+  cands.push_back({{"engine", "float"}, {"batch1_median_ms", r.float_timing.batch1.median_ms},
+                   {"throughput_samples_per_s", r.float_timing.throughput.samples_per_second}});
+  return {{"rule", "fastest int8 engine at batch-1 median"}, {"candidates", cands}};
+}
+
+absl::Status Store(PtqRun& r) {
+  PtqRun::Candidate& chosen = r.Chosen();
   ASSIGN_OR_RETURN(std::string quant_bytes, SaveTorchScript(chosen.model.module));
   ValidationReportInputs ri;
-  ri.mode = spec.mode() == v1::STATIC ? "static" : "dynamic";
+  ri.mode = r.spec.mode() == v1::STATIC ? "static" : "dynamic";
   ri.engine = chosen.engine;
   ri.weights = chosen.model.weights;
   ri.activations = chosen.model.activations;
-  ri.SetComparison(inputs.description, float_outs, agreement, model_bytes.size(),
-                   quant_bytes.size(), float_timing, chosen.timing);
+  ri.SetComparison(r.inputs.description, r.float_outs, r.agreement, r.model_bytes.size(),
+                   quant_bytes.size(), r.float_timing, chosen.timing);
   ri.details = chosen.model.details;
-  if (!sensitivity.empty()) {
-    json per_layer = json::array();
-    for (const auto& s : sensitivity) {
-      per_layer.push_back({{"layer", s.layer}, {"output_sqnr_db", s.output_sqnr_db}});
-    }
-    ri.details["per_layer"] = {
-        {"method", "quantize one layer at a time, the rest float; model-output SQNR vs float"},
-        {"worst_first", per_layer}};
+  if (!r.sensitivity.empty() || !r.sensitivity_error.empty()) {
+    ri.details["per_layer"] = PerLayerSection(r);
   }
-  if (!sensitivity_error.empty()) {
-    ri.details["per_layer"] = {{"unavailable", sensitivity_error}};
+  if (!r.budget_report.is_null()) {
+    ri.details["budget"] = r.budget_report;
+    ri.details["gates"] = GatesJson(r.gates);
   }
-  if (!budget_report.is_null()) {
-    ri.details["budget"] = budget_report;
-    ri.details["gates"] = GatesJson(gates);
-  }
-  if (choose) {
-    json cands = json::array();
-    for (const auto& c : candidates) {
-      cands.push_back({{"engine", c.engine}, {"batch1_median_ms", c.timing.batch1.median_ms},
-                       {"throughput_samples_per_s", c.timing.throughput.samples_per_second}});
-    }
-    cands.push_back({{"engine", "float"}, {"batch1_median_ms", float_timing.batch1.median_ms},
-                     {"throughput_samples_per_s", float_timing.throughput.samples_per_second}});
-    ri.engine_selection = {{"rule", "fastest int8 engine at batch-1 median"},
-                           {"candidates", cands}};
-  }
+  if (r.choose_engine) ri.engine_selection = EngineSelection(r);
   json report = BuildValidationReport(ri);
 
-
   ManifestInputs mi;
-  mi.input_sha256["model"] = spec.model_sha256();
-  RecordInputData("inputs", spec.inputs(), &mi);
-  if (calibration) {
-    RecordInputData("calibration", spec.calibration().data(), &mi);
-    mi.extra["calibration"] = {{"samples", calibration->samples.size(0)},
-                               {"digest_sha256", calibration->digest},
-                               {"source", calibration->description}};
+  mi.input_sha256["model"] = r.spec.model_sha256();
+  RecordInputData("inputs", r.spec.inputs(), &mi);
+  if (r.calibration) {
+    RecordInputData("calibration", r.spec.calibration().data(), &mi);
+    mi.extra["calibration"] = {{"samples", r.calibration->samples.size(0)},
+                               {"digest_sha256", r.calibration->digest},
+                               {"source", r.calibration->description}};
   }
   mi.extra["engine"] = chosen.engine;
-  mi.extra["evaluation_samples"] = agreement.front().samples;
+  mi.extra["evaluation_samples"] = r.agreement.front().samples;
   mi.extra["layer_decisions"] = chosen.model.decisions;
-  if (!gates.empty()) mi.extra["gates"] = GatesJson(gates);
-  ModelToStore stored{quant_bytes, FirstBatchProbe(inputs.samples, quant_outs)};
+  if (!r.gates.empty()) mi.extra["gates"] = GatesJson(r.gates);
+  ModelToStore stored{quant_bytes, FirstBatchProbe(r.inputs.samples, r.quant_outs)};
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
-                   StoreJobOutputs(task, ctx, stored, report, std::move(mi), timer));
-  return TaskResult{outputs, GateFailureSummary(gates), HeadlineMetrics(ri)};
+                   StoreJobOutputs(r.task, r.ctx, stored, report, std::move(mi), r.timer));
+  r.result = TaskResult{outputs, GateFailureSummary(r.gates), HeadlineMetrics(ri)};
+  return absl::OkStatus();
+}
+
+constexpr TaskPhase<PtqRun> kPtqPhases[] = {
+    {"download", Download}, {"float_reference", FloatReference}, {"quantize", Quantize},
+    {"evaluate", Evaluate}, {"benchmark", Benchmark},             {"store", Store},
+};
+
+}  // namespace
+
+absl::StatusOr<TaskResult> RunPtqTask(const v1::Task& task, TaskContext& ctx) {
+  PtqRun run{task, task.spec().ptq(), ctx};
+  RETURN_IF_ERROR(RunPhases(kPtqPhases, run, ctx, run.timer));
+  return std::move(run.result);
 }
 
 }  // namespace quantd::worker

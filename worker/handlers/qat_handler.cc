@@ -1,4 +1,5 @@
-// QAT orchestration.
+// QAT orchestration: download, teacher outputs, fake-quant training (checkpointed per epoch),
+// evaluation of the converted int8 model, timing, store.
 #include "worker/handlers/qat_handler.h"
 
 #include <torch/csrc/jit/passes/freeze_module.h>
@@ -13,6 +14,7 @@
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
+#include "worker/handlers/task_phases.h"
 #include "worker/handlers/validation_report.h"
 
 namespace quantd::worker {
@@ -51,128 +53,154 @@ absl::StatusOr<EpochMetric> Validate(const torch::jit::Module& observed,
   return EpochMetric{"val_teacher_agreement", a.top1_agreement.value};
 }
 
-}  // namespace
-
-absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
-  const v1::QatSpec& spec = task.spec().qat();
-  RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+// What QAT's phases hand each other.
+struct QatRun {
+  const v1::Task& task;
+  const v1::QatSpec& spec;
+  TaskContext& ctx;
   PhaseTimer timer;
-  timer.Start("download");
-  ctx.ReportProgress("download", 0, spec.epochs());
-  ASSIGN_OR_RETURN(std::string model_bytes, ctx.FetchArtifact(spec.model_sha256()));
-  ASSIGN_OR_RETURN(torch::jit::Module loaded, LoadTorchScript(model_bytes, "qat.model_sha256"));
-  ASSIGN_OR_RETURN(std::string input_name, SingleInputName(loaded, "qat.model_sha256"));
-  torch::jit::Module teacher = loaded;
-  if (!spec.teacher_model_sha256().empty()) {
-    ASSIGN_OR_RETURN(std::string t, ctx.FetchArtifact(spec.teacher_model_sha256()));
-    ASSIGN_OR_RETURN(teacher, LoadTorchScript(t, "qat.teacher_model_sha256"));
-  }
-  ASSIGN_OR_RETURN(EvaluationInputs train, LoadEvaluationInputs(spec.train(), ctx, "qat.train",
-                                                                input_name));
-  ASSIGN_OR_RETURN(EvaluationInputs eval, LoadEvaluationInputs(spec.inputs(), ctx, "qat.inputs",
-                                                               input_name));
-  QatStart start;
-  if (!task.checkpoint().sha256().empty()) {
-    ASSIGN_OR_RETURN(std::string bytes, ctx.FetchArtifact(task.checkpoint().sha256()));
-    ASSIGN_OR_RETURN(start.checkpoint, LoadTorchScript(bytes, "checkpoint"));
-    start.completed_epochs = static_cast<int>(task.checkpoint_step());
-  }
 
-  timer.Start("teacher");
-  ASSIGN_OR_RETURN(ModelOutputs teacher_train,
-                   RunBatchedOutputs(teacher, train.samples, kEvaluationBatch,
-                                     "qat.train: the teacher model"));
+  std::string model_bytes;
+  torch::jit::Module loaded;        // as uploaded: what training starts from
+  torch::jit::Module float_model;   // frozen: the reference
+  torch::jit::Module teacher;
+  EvaluationInputs train;
+  EvaluationInputs eval;
+  QatStart start;
+  ModelOutputs teacher_train;
+  at::Tensor teacher_eval;
+  QatOptions options;
+  json curve = json::array();
+  std::optional<QatResult> trained;
+  ModelOutputs float_outs;
+  ModelOutputs quant_outs;
+  std::vector<OutputAgreement> agreement;
+  OutputAgreement vs_teacher;
+  ModelTiming float_timing;
+  ModelTiming quant_timing;
+  TaskResult result;
+};
+
+absl::Status Download(QatRun& r) {
+  ASSIGN_OR_RETURN(r.model_bytes, r.ctx.FetchArtifact(r.spec.model_sha256()));
+  ASSIGN_OR_RETURN(r.loaded, LoadTorchScript(r.model_bytes, "qat.model_sha256"));
+  ASSIGN_OR_RETURN(std::string input_name, SingleInputName(r.loaded, "qat.model_sha256"));
+  r.teacher = r.loaded;
+  if (!r.spec.teacher_model_sha256().empty()) {
+    ASSIGN_OR_RETURN(std::string t, r.ctx.FetchArtifact(r.spec.teacher_model_sha256()));
+    ASSIGN_OR_RETURN(r.teacher, LoadTorchScript(t, "qat.teacher_model_sha256"));
+  }
+  ASSIGN_OR_RETURN(r.train, LoadEvaluationInputs(r.spec.train(), r.ctx, "qat.train", input_name));
+  ASSIGN_OR_RETURN(r.eval, LoadEvaluationInputs(r.spec.inputs(), r.ctx, "qat.inputs",
+                                                input_name));
+  if (!r.task.checkpoint().sha256().empty()) {
+    ASSIGN_OR_RETURN(std::string bytes, r.ctx.FetchArtifact(r.task.checkpoint().sha256()));
+    ASSIGN_OR_RETURN(r.start.checkpoint, LoadTorchScript(bytes, "checkpoint"));
+    r.start.completed_epochs = static_cast<int>(r.task.checkpoint_step());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Teacher(QatRun& r) {
+  ASSIGN_OR_RETURN(r.teacher_train, RunBatchedOutputs(r.teacher, r.train.samples,
+                                                      kEvaluationBatch,
+                                                      "qat.train: the teacher model"));
   ASSIGN_OR_RETURN(ModelOutputs teacher_evals,
-                   RunBatchedOutputs(teacher, eval.samples, kEvaluationBatch,
+                   RunBatchedOutputs(r.teacher, r.eval.samples, kEvaluationBatch,
                                      "qat.inputs: the teacher model"));
-  const at::Tensor& teacher_eval = teacher_evals.tensors.front();
-  if (train.labels) {
-    RETURN_IF_ERROR(CheckLabels(*train.labels, teacher_train.tensors.front(),
+  r.teacher_eval = teacher_evals.tensors.front();
+  if (r.train.labels) {
+    RETURN_IF_ERROR(CheckLabels(*r.train.labels, r.teacher_train.tensors.front(),
                                 "qat.train.labels_npy_sha256"));
-    if (spec.loss() == v1::QAT_CROSS_ENTROPY && train.labels->is_floating_point()) {
+    if (r.spec.loss() == v1::QAT_CROSS_ENTROPY && r.train.labels->is_floating_point()) {
       return absl::InvalidArgumentError("qat.train.labels_npy_sha256: cross-entropy needs integer "
                                         "class ids; float targets train with QAT_MSE");
     }
   }
-  if (eval.labels) {
-    RETURN_IF_ERROR(CheckLabels(*eval.labels, teacher_eval, "qat.inputs.labels_npy_sha256"));
-  }
+  if (!r.eval.labels) return absl::OkStatus();
+  return CheckLabels(*r.eval.labels, r.teacher_eval, "qat.inputs.labels_npy_sha256");
+}
 
-  timer.Start("train");
-  QatOptions o;
-  o.epochs = static_cast<int>(spec.epochs());
-  o.lr = spec.lr();
-  o.batch_size = spec.batch_size();
-  o.loss = LossOf(spec.loss());
-  o.temperature = spec.temperature();
-  o.per_channel_weights = spec.granularity() != v1::PER_TENSOR;
-  o.seed = spec.seed();
-  json curve = json::array();
+// Fake-quant training; every epoch is validated and checkpointed, so a re-leased task resumes.
+absl::Status Train(QatRun& r) {
+  QatOptions& o = r.options;
+  o.epochs = static_cast<int>(r.spec.epochs());
+  o.lr = r.spec.lr();
+  o.batch_size = r.spec.batch_size();
+  o.loss = LossOf(r.spec.loss());
+  o.temperature = r.spec.temperature();
+  o.per_channel_weights = r.spec.granularity() != v1::PER_TENSOR;
+  o.seed = r.spec.seed();
   absl::Status epoch_error;
   auto on_epoch = [&](const QatEpoch& e, const torch::jit::Module& observed) {
-    auto metric = Validate(observed, eval, teacher_eval);
+    auto metric = Validate(observed, r.eval, r.teacher_eval);
     auto bytes = SaveTorchScript(observed);
     if (!metric.ok() || !bytes.ok()) {
       epoch_error = metric.ok() ? bytes.status() : metric.status();
       return false;
     }
-    curve.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss},
-                     {metric->name, metric->value}});
-    epoch_error = ctx.SaveCheckpoint(*bytes, static_cast<uint32_t>(e.epoch));
-    return epoch_error.ok() && !ctx.Cancelled();
+    r.curve.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss},
+                       {metric->name, metric->value}});
+    epoch_error = r.ctx.SaveCheckpoint(*bytes, static_cast<uint32_t>(e.epoch));
+    return epoch_error.ok() && !r.ctx.Cancelled();
   };
   auto on_step = [&](int epoch, int64_t step, int64_t steps) {
     // Progress counts optimizer steps over the whole run; the heartbeat carries it.
-    ctx.ReportProgress("train", static_cast<uint32_t>((epoch - 1) * steps + step),
-                       static_cast<uint32_t>(spec.epochs() * steps));
-    return !ctx.Cancelled();
+    r.ctx.ReportProgress("train", static_cast<uint32_t>((epoch - 1) * steps + step),
+                         static_cast<uint32_t>(r.spec.epochs() * steps));
+    return !r.ctx.Cancelled();
   };
   std::optional<at::Tensor> class_ids;
-  if (o.loss == QatLoss::kCrossEntropy) class_ids = train.labels;
-  auto trained = TrainQat(loaded, train.samples, teacher_train.tensors, class_ids, o, start,
-                          on_epoch, on_step);
+  if (o.loss == QatLoss::kCrossEntropy) class_ids = r.train.labels;
+  auto trained = TrainQat(r.loaded, r.train.samples, r.teacher_train.tensors, class_ids, o,
+                          r.start, on_epoch, on_step);
   RETURN_IF_ERROR(epoch_error);
   RETURN_IF_ERROR(trained.status());
+  r.trained = std::move(*trained);
+  return absl::OkStatus();
+}
 
-  timer.Start("evaluate");
-  ctx.ReportProgress("evaluate", spec.epochs(), spec.epochs());
-  ASSIGN_OR_RETURN(torch::jit::Module float_model,
+absl::Status Evaluate(QatRun& r) {
+  ASSIGN_OR_RETURN(r.float_model,
                    TorchGuard(absl::StatusCode::kInvalidArgument, "qat.model_sha256: freezing",
-                              [&] { return torch::jit::freeze_module(loaded.clone()); }));
-  ASSIGN_OR_RETURN(ModelOutputs float_outs,
-                   RunBatchedOutputs(float_model, eval.samples, kEvaluationBatch,
-                                     "qat.inputs: the float model"));
-  ASSIGN_OR_RETURN(ModelOutputs quant_outs,
-                   RunBatchedOutputs(trained->module, eval.samples, kEvaluationBatch,
-                                     "qat.inputs: the int8 model"));
-  std::vector<OutputAgreement> agreement =
-      CompareEveryOutput(float_outs, quant_outs, spec.top_k(), eval.labels);
-  OutputAgreement vs_teacher = CompareOutputs(teacher_eval, quant_outs.tensors.front(),
-                                              spec.top_k(), std::nullopt);
+                              [&] { return torch::jit::freeze_module(r.loaded.clone()); }));
+  ASSIGN_OR_RETURN(r.float_outs, RunBatchedOutputs(r.float_model, r.eval.samples, kEvaluationBatch,
+                                                   "qat.inputs: the float model"));
+  ASSIGN_OR_RETURN(r.quant_outs, RunBatchedOutputs(r.trained->module, r.eval.samples,
+                                                   kEvaluationBatch,
+                                                   "qat.inputs: the int8 model"));
+  r.agreement = CompareEveryOutput(r.float_outs, r.quant_outs, r.spec.top_k(), r.eval.labels);
+  r.vs_teacher = CompareOutputs(r.teacher_eval, r.quant_outs.tensors.front(), r.spec.top_k(),
+                                std::nullopt);
+  return absl::OkStatus();
+}
 
-  timer.Start("benchmark");
-  ModelTiming float_timing = TimeModel(float_model, eval.samples, spec.latency_iterations(),
-                                       spec.throughput_batch(), ctx);
-  ModelTiming quant_timing = TimeModel(trained->module, eval.samples, spec.latency_iterations(),
-                                       spec.throughput_batch(), ctx);
-  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+absl::Status Benchmark(QatRun& r) {
+  r.float_timing = TimeModel(r.float_model, r.eval.samples, r.spec.latency_iterations(),
+                             r.spec.throughput_batch(), r.ctx);
+  r.quant_timing = TimeModel(r.trained->module, r.eval.samples, r.spec.latency_iterations(),
+                             r.spec.throughput_batch(), r.ctx);
+  return absl::OkStatus();
+}
 
-  timer.Start("store");
-  ASSIGN_OR_RETURN(std::string quant_bytes, SaveTorchScript(trained->module));
+absl::Status Store(QatRun& r) {
+  const v1::QatSpec& spec = r.spec;
+  ASSIGN_OR_RETURN(std::string quant_bytes, SaveTorchScript(r.trained->module));
   ValidationReportInputs ri;
   ri.kind = "qat";
   ri.engine = "onednn";
-  ri.weights = o.per_channel_weights ? "per_channel_symmetric_qint8" : "per_tensor_symmetric_qint8";
+  ri.weights = r.options.per_channel_weights ? "per_channel_symmetric_qint8"
+                                             : "per_tensor_symmetric_qint8";
   ri.activations = "static per-tensor affine quint8, ranges learned during fake-quant training";
-  ri.SetComparison(eval.description, float_outs, agreement, model_bytes.size(),
-                   quant_bytes.size(), float_timing, quant_timing);
+  ri.SetComparison(r.eval.description, r.float_outs, r.agreement, r.model_bytes.size(),
+                   quant_bytes.size(), r.float_timing, r.quant_timing);
   ri.details["training"] = {
       {"loss", v1::QatLoss_Name(spec.loss())}, {"epochs", spec.epochs()}, {"lr", spec.lr()},
       {"batch_size", spec.batch_size()}, {"optimizer", "Adam"},
-      {"samples", train.samples.size(0)},
-      {"resumed_from_epoch", start.completed_epochs},
-      {"curve", curve}};
-  ri.details["teacher"] = OutputMetricsJson(vs_teacher);
+      {"samples", r.train.samples.size(0)},
+      {"resumed_from_epoch", r.start.completed_epochs},
+      {"curve", r.curve}};
+  ri.details["teacher"] = OutputMetricsJson(r.vs_teacher);
   json report = BuildValidationReport(ri);
 
   ManifestInputs mi;
@@ -181,12 +209,27 @@ absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
   RecordInputData("train", spec.train(), &mi);
   RecordInputData("inputs", spec.inputs(), &mi);
   mi.seeds["shuffle"] = spec.seed();
-  mi.extra["resumed_from_epoch"] = start.completed_epochs;
-  if (start.checkpoint) mi.input_sha256["checkpoint"] = task.checkpoint().sha256();
-  ModelToStore stored{quant_bytes, FirstBatchProbe(eval.samples, quant_outs)};
+  mi.extra["resumed_from_epoch"] = r.start.completed_epochs;
+  if (r.start.checkpoint) mi.input_sha256["checkpoint"] = r.task.checkpoint().sha256();
+  ModelToStore stored{quant_bytes, FirstBatchProbe(r.eval.samples, r.quant_outs)};
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
-                   StoreJobOutputs(task, ctx, stored, report, std::move(mi), timer));
-  return TaskResult{outputs, "", HeadlineMetrics(ri)};
+                   StoreJobOutputs(r.task, r.ctx, stored, report, std::move(mi), r.timer));
+  r.result = TaskResult{outputs, "", HeadlineMetrics(ri)};
+  return absl::OkStatus();
+}
+
+constexpr TaskPhase<QatRun> kQatPhases[] = {
+    {"download", Download}, {"teacher", Teacher},     {"train", Train},
+    {"evaluate", Evaluate}, {"benchmark", Benchmark}, {"store", Store},
+};
+
+}  // namespace
+
+absl::StatusOr<TaskResult> RunQatTask(const v1::Task& task, TaskContext& ctx) {
+  RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+  QatRun run{task, task.spec().qat(), ctx};
+  RETURN_IF_ERROR(RunPhases(kQatPhases, run, ctx, run.timer));
+  return std::move(run.result);
 }
 
 }  // namespace quantd::worker

@@ -13,14 +13,13 @@
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
+#include "worker/handlers/task_phases.h"
 #include "worker/handlers/validation_report.h"
 
 namespace quantd::worker {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-constexpr uint32_t kPhases = 4;
 
 absl::StatusOr<torch::jit::Module> FetchModel(TaskContext& ctx, const std::string& sha,
                                               const std::string& field) {
@@ -43,76 +42,87 @@ absl::Status SameShape(const ModelOutputs& a, const ModelOutputs& b, const std::
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ctx) {
-  const v1::ValidateSpec& spec = task.spec().validate();
-  RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+// What VALIDATE's phases hand each other.
+struct ValidateRun {
+  const v1::Task& task;
+  const v1::ValidateSpec& spec;
+  TaskContext& ctx;
   PhaseTimer timer;
-  timer.Start("download");
-  ctx.ReportProgress("download", 1, kPhases);
-  ASSIGN_OR_RETURN(std::string float_bytes, ctx.FetchArtifact(spec.float_model_sha256()));
-  ASSIGN_OR_RETURN(std::string quant_bytes, ctx.FetchArtifact(spec.quantized_model_sha256()));
+
+  std::string float_bytes;
+  std::string quant_bytes;
+  torch::jit::Module float_model;  // frozen
+  torch::jit::Module quantized;
+  std::optional<torch::jit::Module> teacher;
+  EvaluationInputs inputs;
+  ModelOutputs float_outs;
+  std::vector<OutputAgreement> agreement;
+  std::optional<OutputAgreement> vs_teacher;
+  ModelTiming float_timing;
+  ModelTiming quant_timing;
+  TaskResult result;
+};
+
+absl::Status Download(ValidateRun& r) {
+  ASSIGN_OR_RETURN(r.float_bytes, r.ctx.FetchArtifact(r.spec.float_model_sha256()));
+  ASSIGN_OR_RETURN(r.quant_bytes, r.ctx.FetchArtifact(r.spec.quantized_model_sha256()));
   ASSIGN_OR_RETURN(torch::jit::Module float_loaded,
-                   LoadTorchScript(float_bytes, "validate.float_model_sha256"));
-  ASSIGN_OR_RETURN(torch::jit::Module quantized,
-                   LoadTorchScript(quant_bytes, "validate.quantized_model_sha256"));
-  ASSIGN_OR_RETURN(torch::jit::Module float_model,
+                   LoadTorchScript(r.float_bytes, "validate.float_model_sha256"));
+  ASSIGN_OR_RETURN(r.quantized, LoadTorchScript(r.quant_bytes, "validate.quantized_model_sha256"));
+  ASSIGN_OR_RETURN(r.float_model,
                    TorchGuard(absl::StatusCode::kInvalidArgument,
                               "validate.float_model_sha256: freezing",
                               [&] { return torch::jit::freeze_module(float_loaded.clone()); }));
-  std::optional<torch::jit::Module> teacher;
-  if (!spec.teacher_model_sha256().empty()) {
-    ASSIGN_OR_RETURN(teacher, FetchModel(ctx, spec.teacher_model_sha256(),
-                                         "validate.teacher_model_sha256"));
+  if (!r.spec.teacher_model_sha256().empty()) {
+    ASSIGN_OR_RETURN(r.teacher, FetchModel(r.ctx, r.spec.teacher_model_sha256(),
+                                           "validate.teacher_model_sha256"));
   }
   ASSIGN_OR_RETURN(std::string input_name,
                    SingleInputName(float_loaded, "validate.float_model_sha256"));
-  ASSIGN_OR_RETURN(EvaluationInputs inputs,
-                   LoadEvaluationInputs(spec.inputs(), ctx, "validate.inputs", input_name));
-  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+  ASSIGN_OR_RETURN(r.inputs, LoadEvaluationInputs(r.spec.inputs(), r.ctx, "validate.inputs",
+                                                  input_name));
+  return absl::OkStatus();
+}
 
-  timer.Start("evaluate");
-  ctx.ReportProgress("evaluate", 2, kPhases);
-  ASSIGN_OR_RETURN(ModelOutputs float_outs,
-                   RunBatchedOutputs(float_model, inputs.samples, kEvaluationBatch,
+absl::Status Evaluate(ValidateRun& r) {
+  ASSIGN_OR_RETURN(r.float_outs,
+                   RunBatchedOutputs(r.float_model, r.inputs.samples, kEvaluationBatch,
                                      "validate.inputs: the float model"));
+  const ModelOutputs& float_outs = r.float_outs;
   ASSIGN_OR_RETURN(ModelOutputs quant_outs,
-                   RunBatchedOutputs(quantized, inputs.samples, kEvaluationBatch,
+                   RunBatchedOutputs(r.quantized, r.inputs.samples, kEvaluationBatch,
                                      "validate.inputs: the quantized model"));
   RETURN_IF_ERROR(SameShape(float_outs, quant_outs, "validate.quantized_model_sha256"));
-  if (inputs.labels) {
-    RETURN_IF_ERROR(CheckLabels(*inputs.labels, float_outs.tensors.front(),
+  if (r.inputs.labels) {
+    RETURN_IF_ERROR(CheckLabels(*r.inputs.labels, float_outs.tensors.front(),
                                 "validate.inputs.labels_npy_sha256"));
   }
-  std::vector<OutputAgreement> agreement =
-      CompareEveryOutput(float_outs, quant_outs, spec.top_k(), inputs.labels);
-  std::optional<OutputAgreement> vs_teacher;
-  if (teacher) {
-    ASSIGN_OR_RETURN(ModelOutputs teacher_outs,
-                     RunBatchedOutputs(*teacher, inputs.samples, kEvaluationBatch,
-                                       "validate.inputs: the teacher model"));
-    RETURN_IF_ERROR(SameShape(quant_outs, teacher_outs, "validate.teacher_model_sha256"));
-    vs_teacher = CompareOutputs(teacher_outs.tensors.front(), quant_outs.tensors.front(),
-                                spec.top_k(), std::nullopt);
-  }
-  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+  r.agreement = CompareEveryOutput(float_outs, quant_outs, r.spec.top_k(), r.inputs.labels);
+  if (!r.teacher) return absl::OkStatus();
+  ASSIGN_OR_RETURN(ModelOutputs teacher_outs,
+                   RunBatchedOutputs(*r.teacher, r.inputs.samples, kEvaluationBatch,
+                                     "validate.inputs: the teacher model"));
+  RETURN_IF_ERROR(SameShape(quant_outs, teacher_outs, "validate.teacher_model_sha256"));
+  r.vs_teacher = CompareOutputs(teacher_outs.tensors.front(), quant_outs.tensors.front(),
+                                r.spec.top_k(), std::nullopt);
+  return absl::OkStatus();
+}
 
-  timer.Start("benchmark");
-  ctx.ReportProgress("benchmark", 3, kPhases);
-  ModelTiming float_timing = TimeModel(float_model, inputs.samples, spec.latency_iterations(),
-                                       spec.throughput_batch(), ctx);
-  ModelTiming quant_timing = TimeModel(quantized, inputs.samples, spec.latency_iterations(),
-                                       spec.throughput_batch(), ctx);
-  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+absl::Status Benchmark(ValidateRun& r) {
+  r.float_timing = TimeModel(r.float_model, r.inputs.samples, r.spec.latency_iterations(),
+                             r.spec.throughput_batch(), r.ctx);
+  r.quant_timing = TimeModel(r.quantized, r.inputs.samples, r.spec.latency_iterations(),
+                             r.spec.throughput_batch(), r.ctx);
+  return absl::OkStatus();
+}
 
-  timer.Start("store");
-  ctx.ReportProgress("store", 4, kPhases);
-  const v1::ValidateThresholds& t = spec.thresholds();
+// The thresholds as gates. Agreement gates mean nothing for one value per sample; PLCC judges a
+// regressor.
+absl::StatusOr<std::vector<Gate>> JudgeGates(const ValidateRun& r) {
+  const v1::ValidateThresholds& t = r.spec.thresholds();
   std::vector<Gate> gates;
-  const OutputAgreement& primary = agreement.front();
+  const OutputAgreement& primary = r.agreement.front();
   if (primary.regression) {
-    // Agreement gates mean nothing for one value per sample; PLCC judges a regressor.
     std::optional<double> drop = PlccDrop(primary);
     if (!drop) {
       return absl::InvalidArgumentError("validate.thresholds.max_plcc_drop: PLCC is undefined: "
@@ -123,13 +133,13 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
   } else {
     gates.push_back({"top1_agreement", primary.top1_agreement.value, t.min_top1_agreement()});
     gates.push_back({"topk_agreement", primary.topk_agreement.value, t.min_topk_agreement()});
-    if (vs_teacher) {
-      gates.push_back({"teacher_top1_agreement", vs_teacher->top1_agreement.value,
+    if (r.vs_teacher) {
+      gates.push_back({"teacher_top1_agreement", r.vs_teacher->top1_agreement.value,
                        t.min_teacher_agreement()});
     }
   }
-  double ratio = float_timing.batch1.median_ms > 0
-                     ? quant_timing.batch1.median_ms / float_timing.batch1.median_ms
+  double ratio = r.float_timing.batch1.median_ms > 0
+                     ? r.quant_timing.batch1.median_ms / r.float_timing.batch1.median_ms
                      : 0;
   gates.push_back({"latency_ratio", ratio, t.max_latency_ratio(), true});
   if (t.has_max_accuracy_drop() && primary.float_accuracy) {
@@ -137,29 +147,47 @@ absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ct
                      primary.float_accuracy->value - primary.quantized_accuracy->value,
                      t.max_accuracy_drop(), true});
   }
+  return gates;
+}
 
+absl::Status Store(ValidateRun& r) {
+  ASSIGN_OR_RETURN(std::vector<Gate> gates, JudgeGates(r));
   ValidationReportInputs ri;
   ri.kind = "validate";
   ri.engine = "onednn";
   ri.weights = "as stored in the quantized model";
   ri.activations = "as stored in the quantized model";
-  ri.SetComparison(inputs.description, float_outs, agreement, float_bytes.size(),
-                   quant_bytes.size(), float_timing, quant_timing);
-  if (vs_teacher) ri.details["teacher"] = OutputMetricsJson(*vs_teacher);
+  ri.SetComparison(r.inputs.description, r.float_outs, r.agreement, r.float_bytes.size(),
+                   r.quant_bytes.size(), r.float_timing, r.quant_timing);
+  if (r.vs_teacher) ri.details["teacher"] = OutputMetricsJson(*r.vs_teacher);
   ri.details["gates"] = GatesJson(gates);
   std::string failure = GateFailureSummary(gates);
   ri.details["verdict"] = failure.empty() ? "pass" : "fail";
   json report = BuildValidationReport(ri);
 
   ManifestInputs mi;
-  mi.input_sha256["float_model"] = spec.float_model_sha256();
-  mi.input_sha256["quantized_model"] = spec.quantized_model_sha256();
-  if (teacher) mi.input_sha256["teacher_model"] = spec.teacher_model_sha256();
-  RecordInputData("inputs", spec.inputs(), &mi);
+  mi.input_sha256["float_model"] = r.spec.float_model_sha256();
+  mi.input_sha256["quantized_model"] = r.spec.quantized_model_sha256();
+  if (r.teacher) mi.input_sha256["teacher_model"] = r.spec.teacher_model_sha256();
+  RecordInputData("inputs", r.spec.inputs(), &mi);
   mi.extra["gates"] = GatesJson(gates);
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
-                   StoreJobOutputs(task, ctx, std::nullopt, report, std::move(mi), timer));
-  return TaskResult{outputs, failure, HeadlineMetrics(ri)};
+                   StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
+  r.result = TaskResult{outputs, failure, HeadlineMetrics(ri)};
+  return absl::OkStatus();
+}
+
+constexpr TaskPhase<ValidateRun> kValidatePhases[] = {
+    {"download", Download}, {"evaluate", Evaluate}, {"benchmark", Benchmark}, {"store", Store},
+};
+
+}  // namespace
+
+absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ctx) {
+  RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+  ValidateRun run{task, task.spec().validate(), ctx};
+  RETURN_IF_ERROR(RunPhases(kValidatePhases, run, ctx, run.timer));
+  return std::move(run.result);
 }
 
 }  // namespace quantd::worker
