@@ -1,4 +1,5 @@
-// Crossover child orchestration.
+// Crossover child orchestration: the parents, the recombined child, its fine-tuning and
+// quantization, its agreement with both parents, and its model + report.
 #include "worker/handlers/crossover_handler.h"
 
 #include <torch/csrc/jit/passes/freeze_module.h>
@@ -21,6 +22,7 @@
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/prefixed_task_context.h"
 #include "worker/handlers/ptq_modes.h"
+#include "worker/handlers/task_phases.h"
 
 namespace quantd::worker {
 namespace {
@@ -33,7 +35,6 @@ constexpr char kSchemaVersion[] = "1.1";
 constexpr double kMinAgreement = 0.70, kMaxKl = 1.0, kMaxMse = 5.0, kMinOracle = 0.70;
 constexpr int64_t kCalibrationSamples = 640;  // seed 000: 10 batches of 64
 constexpr int64_t kCalibrationBatch = 64;
-constexpr uint32_t kPhases = 5;
 
 json VersusJson(const VersusParent& v) {
   return {{"top1_agreement", v.agreement.top1_agreement.value},
@@ -136,137 +137,131 @@ std::vector<std::string> QuantizedKernels(const Module& m) {
   return {kinds.begin(), kinds.end()};
 }
 
-}  // namespace
-
-absl::StatusOr<TaskResult> RunCrossoverSearchTask(const v1::Task& task, TaskContext& context) {
-  const v1::CrossoverSearchSpec& spec = task.spec().crossover_search();
-  if (spec.children_size() != 1) {
-    return absl::InvalidArgumentError("crossover_search task carries " +
-                                      std::to_string(spec.children_size()) +
-                                      " children; the scheduler plans one per task");
-  }
-  const v1::CrossoverChild& child_spec = spec.children(0);
-  PrefixedTaskContext ctx(context, child_spec.name() + "/");
-  RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+// What a child's phases hand each other.
+struct ChildRun {
+  const v1::Task& task;
+  const v1::CrossoverSearchSpec& spec;
+  const v1::CrossoverChild& child;
+  TaskContext& ctx;  // prefixes every artifact with the child's name
   PhaseTimer timer;
-  timer.Start("download");
-  ctx.ReportProgress("download", 1, kPhases);
-  ASSIGN_OR_RETURN(Module a, LoadParent(ctx, spec.parent_a_sha256(),
-                                        "crossover_search.parent_a_sha256"));
-  ASSIGN_OR_RETURN(Module b, LoadParent(ctx, spec.parent_b_sha256(),
-                                        "crossover_search.parent_b_sha256"));
-  RETURN_IF_ERROR(CheckSameArchitecture(a, b, "crossover_search.parent_a_sha256",
+
+  Module a, b;
+  EvaluationInputs inputs;  // fine-tuning data
+  EvaluationInputs eval;    // held-out evaluation
+  Module recombined;
+  at::Tensor targets;       // distillation targets on `inputs`
+  FineTuned tuned;
+  ModelOutputs child_outs;
+  ParentAgreement parents;
+  ModelTiming timing;
+  TaskResult result;
+};
+
+absl::Status DownloadParents(ChildRun& r) {
+  ASSIGN_OR_RETURN(r.a, LoadParent(r.ctx, r.spec.parent_a_sha256(),
+                                   "crossover_search.parent_a_sha256"));
+  ASSIGN_OR_RETURN(r.b, LoadParent(r.ctx, r.spec.parent_b_sha256(),
+                                   "crossover_search.parent_b_sha256"));
+  RETURN_IF_ERROR(CheckSameArchitecture(r.a, r.b, "crossover_search.parent_a_sha256",
                                         "crossover_search.parent_b_sha256"));
   ASSIGN_OR_RETURN(std::string input_name,
-                   SingleInputName(a, "crossover_search.parent_a_sha256"));
-  ASSIGN_OR_RETURN(EvaluationInputs inputs, LoadEvaluationInputs(spec.inputs(), ctx,
-                                                                 "crossover_search.inputs",
-                                                                 input_name));
-  ASSIGN_OR_RETURN(EvaluationInputs eval, LoadEvaluationInputs(spec.eval(), ctx,
-                                                               "crossover_search.eval",
-                                                               input_name));
-  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+                   SingleInputName(r.a, "crossover_search.parent_a_sha256"));
+  ASSIGN_OR_RETURN(r.inputs, LoadEvaluationInputs(r.spec.inputs(), r.ctx,
+                                                  "crossover_search.inputs", input_name));
+  ASSIGN_OR_RETURN(r.eval, LoadEvaluationInputs(r.spec.eval(), r.ctx, "crossover_search.eval",
+                                                input_name));
+  return absl::OkStatus();
+}
 
-  timer.Start("recombine");
-  ctx.ReportProgress("recombine", 2, kPhases);
-  ASSIGN_OR_RETURN(Module child, Recombine(a, b, child_spec.recipe()));
-  ASSIGN_OR_RETURN(at::Tensor target_a, RunBatched(a, inputs.samples, kEvaluationBatch,
+absl::Status MakeChild(ChildRun& r) {
+  ASSIGN_OR_RETURN(r.recombined, Recombine(r.a, r.b, r.child.recipe()));
+  ASSIGN_OR_RETURN(at::Tensor target_a, RunBatched(r.a, r.inputs.samples, kEvaluationBatch,
                                                    "crossover_search.inputs: parent A"));
-  at::Tensor targets = target_a;
-  if (spec.distill_target() == v1::PARENTS_MEAN) {
-    ASSIGN_OR_RETURN(at::Tensor target_b, RunBatched(b, inputs.samples, kEvaluationBatch,
-                                                     "crossover_search.inputs: parent B"));
-    targets = (target_a + target_b) / 2;
-  }
+  r.targets = target_a;
+  if (r.spec.distill_target() != v1::PARENTS_MEAN) return absl::OkStatus();
+  ASSIGN_OR_RETURN(at::Tensor target_b, RunBatched(r.b, r.inputs.samples, kEvaluationBatch,
+                                                   "crossover_search.inputs: parent B"));
+  r.targets = (target_a + target_b) / 2;
+  return absl::OkStatus();
+}
 
-  timer.Start("fine_tune");
-  ctx.ReportProgress("fine_tune", 3, kPhases);
-  const v1::ChildRegime& regime = child_spec.regime();
-  ASSIGN_OR_RETURN(FineTuned tuned, FineTune(child, spec, regime, inputs.samples, targets, ctx));
-  ASSIGN_OR_RETURN(tuned, Quantize(std::move(tuned), regime.quantization(), inputs.samples, ctx));
-  if (!tuned.int8) {
-    ASSIGN_OR_RETURN(tuned.module,
-                     TorchGuard(absl::StatusCode::kInvalidArgument, "freezing the child", [&] {
-                       tuned.module.eval();
-                       return torch::jit::freeze_module(tuned.module);
-                     }));
-  }
-  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+absl::Status TrainChild(ChildRun& r) {
+  const v1::ChildRegime& regime = r.child.regime();
+  ASSIGN_OR_RETURN(r.tuned, FineTune(r.recombined, r.spec, regime, r.inputs.samples, r.targets,
+                                     r.ctx));
+  ASSIGN_OR_RETURN(r.tuned, Quantize(std::move(r.tuned), regime.quantization(),
+                                     r.inputs.samples, r.ctx));
+  if (r.tuned.int8) return absl::OkStatus();
+  ASSIGN_OR_RETURN(r.tuned.module,
+                   TorchGuard(absl::StatusCode::kInvalidArgument, "freezing the child", [&] {
+                     r.tuned.module.eval();
+                     return torch::jit::freeze_module(r.tuned.module);
+                   }));
+  return absl::OkStatus();
+}
 
-  timer.Start("evaluate");
-  ctx.ReportProgress("evaluate", 4, kPhases);
-  ASSIGN_OR_RETURN(ModelOutputs child_outs,
-                   RunBatchedOutputs(tuned.module, eval.samples, kEvaluationBatch,
-                                     "crossover_search.eval: the child"));
-  const at::Tensor& out_child = child_outs.tensors.front();
-  ASSIGN_OR_RETURN(at::Tensor out_a, RunBatched(a, eval.samples, kEvaluationBatch,
+absl::Status EvaluateChild(ChildRun& r) {
+  ASSIGN_OR_RETURN(r.child_outs, RunBatchedOutputs(r.tuned.module, r.eval.samples,
+                                                   kEvaluationBatch,
+                                                   "crossover_search.eval: the child"));
+  ASSIGN_OR_RETURN(at::Tensor out_a, RunBatched(r.a, r.eval.samples, kEvaluationBatch,
                                                 "crossover_search.eval: parent A"));
-  ASSIGN_OR_RETURN(at::Tensor out_b, RunBatched(b, eval.samples, kEvaluationBatch,
+  ASSIGN_OR_RETURN(at::Tensor out_b, RunBatched(r.b, r.eval.samples, kEvaluationBatch,
                                                 "crossover_search.eval: parent B"));
-  if (eval.labels) {
-    RETURN_IF_ERROR(CheckLabels(*eval.labels, out_a, "crossover_search.eval.labels_npy_sha256"));
+  if (r.eval.labels) {
+    RETURN_IF_ERROR(CheckLabels(*r.eval.labels, out_a,
+                                "crossover_search.eval.labels_npy_sha256"));
   }
-  ParentAgreement pa = CompareWithParents(out_child, out_a, out_b, spec.top_k(), eval.labels);
-  ModelTiming timing = TimeModel(tuned.module, eval.samples, spec.latency_iterations(), 1, ctx);
-  if (ctx.Cancelled()) return absl::CancelledError("task cancelled");
+  r.parents = CompareWithParents(r.child_outs.tensors.front(), out_a, out_b, r.spec.top_k(),
+                                 r.eval.labels);
+  r.timing = TimeModel(r.tuned.module, r.eval.samples, r.spec.latency_iterations(), 1, r.ctx);
+  return absl::OkStatus();
+}
 
-  timer.Start("store");
-  ctx.ReportProgress("store", 5, kPhases);
-  ASSIGN_OR_RETURN(std::string bytes, SaveTorchScript(tuned.module));
-  std::vector<Gate> gates = {
-      {"top1_agreement_a", pa.a.agreement.top1_agreement.value, kMinAgreement, false},
-      {"top1_agreement_b", pa.b.agreement.top1_agreement.value, kMinAgreement, false},
-      {"kl_divergence_a", pa.a.agreement.kl_divergence.value, kMaxKl, true},
-      {"kl_divergence_b", pa.b.agreement.kl_divergence.value, kMaxKl, true},
-      {"mse_a", pa.a.agreement.mse.value, kMaxMse, true},
-      {"mse_b", pa.b.agreement.mse.value, kMaxMse, true},
-      {"oracle_agreement", pa.oracle_agreement, kMinOracle, false}};
+json ChildReport(const ChildRun& r, size_t model_bytes, const std::vector<Gate>& gates) {
+  const v1::ChildRegime& regime = r.child.regime();
+  const ParentAgreement& pa = r.parents;
   json report;
   report["schema_version"] = kSchemaVersion;
   report["kind"] = "crossover_child";
-  report["child"] = child_spec.name();
-  report["recipe"] = {{"strategy", v1::CrossoverStrategy_Name(child_spec.recipe().strategy())},
-                      {"alpha", child_spec.recipe().alpha()},
-                      {"seed", child_spec.recipe().seed()}};
+  report["child"] = r.child.name();
+  report["recipe"] = {{"strategy", v1::CrossoverStrategy_Name(r.child.recipe().strategy())},
+                      {"alpha", r.child.recipe().alpha()},
+                      {"seed", r.child.recipe().seed()}};
   report["regime"] = {{"name", regime.name()},
                       {"fine_tune", v1::FineTune_Name(regime.fine_tune())},
                       {"epochs", regime.epochs()}, {"lr", regime.lr()},
                       {"batch_size", regime.batch_size()},
                       {"quantization", v1::ChildQuantization_Name(regime.quantization())}};
-  report["model"] = {{"precision", tuned.int8 ? "int8" : "fp32"},
-                     {"quantized_kernels", QuantizedKernels(tuned.module)},
-                     {"size_bytes", bytes.size()}};
-  report["fine_tune"] = tuned.report;
-  report["evaluation"] = {{"inputs", eval.description}, {"samples", eval.samples.size(0)}};
+  report["model"] = {{"precision", r.tuned.int8 ? "int8" : "fp32"},
+                     {"quantized_kernels", QuantizedKernels(r.tuned.module)},
+                     {"size_bytes", model_bytes}};
+  report["fine_tune"] = r.tuned.report;
+  report["evaluation"] = {{"inputs", r.eval.description}, {"samples", r.eval.samples.size(0)}};
   report["vs_parent_a"] = VersusJson(pa.a);
   report["vs_parent_b"] = VersusJson(pa.b);
   report["oracle_agreement"] = pa.oracle_agreement;
   report["baseline"] = {{"parents_top1_agreement", pa.parents_agreement}};
   if (pa.accuracy) report["accuracy"] = *pa.accuracy;
-  report["latency"] = {{"batch1_median_ms", timing.batch1.median_ms},
-                       {"batch1_p95_ms", timing.batch1.p95_ms}};
+  report["latency"] = {{"batch1_median_ms", r.timing.batch1.median_ms},
+                       {"batch1_p95_ms", r.timing.batch1.p95_ms}};
   report["thresholds"] = {{"min_agreement", kMinAgreement}, {"max_kl", kMaxKl},
                           {"max_mse", kMaxMse}, {"min_oracle_agreement", kMinOracle}};
   report["verdicts"] = GatesJson(gates);
   report["verdict"] = GateFailureSummary(gates).empty() ? "pass" : "fail";
-  report["reproducibility"] = {{"parent_a_sha256", spec.parent_a_sha256()},
-                               {"parent_b_sha256", spec.parent_b_sha256()},
-                               {"inputs", inputs.description},
-                               {"worker", ctx.WorkerId()}, {"attempt", task.attempt()},
-                               {"sandbox", ctx.Sandbox()},
-                               {"phases_ms", timer.ToJson()}};
-  TaskResult result;
-  json round_trip;
-  ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,
-                   StoreVerifiedModel(ctx, "model",
-                                      ModelToStore{bytes, FirstBatchProbe(eval.samples, child_outs)},
-                                      &round_trip));
-  report["reproducibility"]["round_trip"] = round_trip;
-  ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
-                   ctx.StoreArtifact("report", "application/json", report.dump(2)));
-  result.outputs = {model_ref, report_ref};
-  v1::TaskMetrics& m = result.metrics;
-  m.set_candidate(child_spec.name());
+  report["reproducibility"] = {{"parent_a_sha256", r.spec.parent_a_sha256()},
+                               {"parent_b_sha256", r.spec.parent_b_sha256()},
+                               {"inputs", r.inputs.description},
+                               {"worker", r.ctx.WorkerId()}, {"attempt", r.task.attempt()},
+                               {"sandbox", r.ctx.Sandbox()}};
+  return report;
+}
+
+// The numbers the leaderboard ranks children by.
+v1::TaskMetrics ChildMetrics(const ChildRun& r, size_t model_bytes) {
+  const ParentAgreement& pa = r.parents;
+  v1::TaskMetrics m;
+  m.set_candidate(r.child.name());
   auto& v = *m.mutable_values();
   v[metric::kAgreeA] = pa.a.agreement.top1_agreement.value;
   v[metric::kAgreeB] = pa.b.agreement.top1_agreement.value;
@@ -277,11 +272,59 @@ absl::StatusOr<TaskResult> RunCrossoverSearchTask(const v1::Task& task, TaskCont
   v[metric::kOracleAgreement] = pa.oracle_agreement;
   v[metric::kParentsAgreement] = pa.parents_agreement;
   if (pa.accuracy) v[metric::kAccuracy] = *pa.accuracy;
-  v[metric::kSizeBytes] = static_cast<double>(bytes.size());
-  v[metric::kLatencyMedianMs] = timing.batch1.median_ms;
-  v[metric::kLatencyP95Ms] = timing.batch1.p95_ms;
-  v[metric::kInt8] = tuned.int8 ? 1 : 0;
-  return result;
+  v[metric::kSizeBytes] = static_cast<double>(model_bytes);
+  v[metric::kLatencyMedianMs] = r.timing.batch1.median_ms;
+  v[metric::kLatencyP95Ms] = r.timing.batch1.p95_ms;
+  v[metric::kInt8] = r.tuned.int8 ? 1 : 0;
+  return m;
+}
+
+absl::Status StoreChild(ChildRun& r) {
+  ASSIGN_OR_RETURN(std::string bytes, SaveTorchScript(r.tuned.module));
+  const ParentAgreement& pa = r.parents;
+  std::vector<Gate> gates = {
+      {"top1_agreement_a", pa.a.agreement.top1_agreement.value, kMinAgreement, false},
+      {"top1_agreement_b", pa.b.agreement.top1_agreement.value, kMinAgreement, false},
+      {"kl_divergence_a", pa.a.agreement.kl_divergence.value, kMaxKl, true},
+      {"kl_divergence_b", pa.b.agreement.kl_divergence.value, kMaxKl, true},
+      {"mse_a", pa.a.agreement.mse.value, kMaxMse, true},
+      {"mse_b", pa.b.agreement.mse.value, kMaxMse, true},
+      {"oracle_agreement", pa.oracle_agreement, kMinOracle, false}};
+  json report = ChildReport(r, bytes.size(), gates);
+  report["reproducibility"]["phases_ms"] = r.timer.ToJson();
+  json round_trip;
+  ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,
+                   StoreVerifiedModel(r.ctx, "model",
+                                      ModelToStore{bytes, FirstBatchProbe(r.eval.samples,
+                                                                          r.child_outs)},
+                                      &round_trip));
+  report["reproducibility"]["round_trip"] = round_trip;
+  ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
+                   r.ctx.StoreArtifact("report", "application/json", report.dump(2)));
+  r.result.outputs = {model_ref, report_ref};
+  r.result.metrics = ChildMetrics(r, bytes.size());
+  return absl::OkStatus();
+}
+
+constexpr TaskPhase<ChildRun> kChildPhases[] = {
+    {"download", DownloadParents}, {"recombine", MakeChild}, {"fine_tune", TrainChild},
+    {"evaluate", EvaluateChild},   {"store", StoreChild},
+};
+
+}  // namespace
+
+absl::StatusOr<TaskResult> RunCrossoverSearchTask(const v1::Task& task, TaskContext& context) {
+  const v1::CrossoverSearchSpec& spec = task.spec().crossover_search();
+  if (spec.children_size() != 1) {
+    return absl::InvalidArgumentError("crossover_search task carries " +
+                                      std::to_string(spec.children_size()) +
+                                      " children; the scheduler plans one per task");
+  }
+  PrefixedTaskContext ctx(context, spec.children(0).name() + "/");
+  RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+  ChildRun run{task, spec, spec.children(0), ctx};
+  RETURN_IF_ERROR(RunPhases(kChildPhases, run, ctx, run.timer));
+  return std::move(run.result);
 }
 
 }  // namespace quantd::worker
