@@ -1,0 +1,123 @@
+// The decoder's arithmetic. RoPE pairs element i with i + head_dim/2 (rotate-half, the Hugging
+// Face convention); GQA shares each key/value head among num_heads / num_kv_heads query heads.
+#include "worker/llm/llama_decoder.h"
+
+#include <cmath>
+#include <limits>
+
+namespace quantd::worker {
+namespace {
+
+at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
+}
+
+at::Tensor Linear(const LinearWeights& l, const at::Tensor& x) {
+  at::Tensor y = torch::matmul(x, l.weight.t());
+  return l.bias.defined() ? y + l.bias : y;
+}
+
+at::Tensor RotateHalf(const at::Tensor& x) {
+  int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+LlamaDecoder::LlamaDecoder(LlamaConfig config, LlamaWeights weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {
+  const int64_t d = config_.head_dim;
+  // In float64 first: theta^(2i/d) for large theta loses digits in float32.
+  inv_freq_ = (1.0 / torch::pow(config_.rope_theta,
+                                torch::arange(0, d, 2, torch::kFloat64) / static_cast<double>(d)))
+                  .to(torch::kFloat32);
+}
+
+at::Tensor LlamaDecoder::Embed(const at::Tensor& ids) const {
+  return weights_.embed_tokens.index_select(0, ids.reshape({-1}))
+      .view({ids.size(0), ids.size(1), config_.hidden_size});
+}
+
+at::Tensor LlamaDecoder::Rotate(const at::Tensor& x, int64_t start) const {
+  const int64_t t = x.size(2);
+  at::Tensor positions =
+      torch::arange(start, start + t, torch::kFloat64) / config_.rope_linear_factor;
+  at::Tensor freqs = torch::outer(positions, inv_freq_.to(torch::kFloat64));  // [T, d/2]
+  at::Tensor angles = torch::cat({freqs, freqs}, -1);
+  at::Tensor cos = angles.cos().to(torch::kFloat32), sin = angles.sin().to(torch::kFloat32);
+  return x * cos + RotateHalf(x) * sin;
+}
+
+at::Tensor LlamaDecoder::Block(int64_t layer, const at::Tensor& hidden, int64_t start,
+                               KvCache* cache, const LinearInputHook& hook) const {
+  const LlamaBlockWeights& w = weights_.layers[static_cast<size_t>(layer)];
+  const LlamaConfig& c = config_;
+  const int64_t b = hidden.size(0), t = hidden.size(1), d = c.head_dim;
+  auto seen = [&](const char* name, const at::Tensor& x) {
+    if (hook) hook(name, x);
+  };
+
+  at::Tensor x = RmsNorm(hidden, w.input_norm, c.rms_norm_eps);
+  seen("self_attn.q_proj", x);
+  at::Tensor q = Linear(w.q_proj, x).view({b, t, c.num_heads, d}).transpose(1, 2);
+  at::Tensor k = Linear(w.k_proj, x).view({b, t, c.num_kv_heads, d}).transpose(1, 2);
+  at::Tensor v = Linear(w.v_proj, x).view({b, t, c.num_kv_heads, d}).transpose(1, 2);
+  q = Rotate(q, start);
+  k = Rotate(k, start);
+  if (cache) {
+    at::Tensor& ck = cache->keys[static_cast<size_t>(layer)];
+    at::Tensor& cv = cache->values[static_cast<size_t>(layer)];
+    if (ck.defined()) {
+      k = torch::cat({ck, k}, 2);
+      v = torch::cat({cv, v}, 2);
+    }
+    ck = k;
+    cv = v;
+  }
+  const int64_t total = k.size(2);  // keys: earlier positions plus these
+  const int64_t group = c.num_heads / c.num_kv_heads;
+  if (group > 1) {
+    k = k.repeat_interleave(group, 1);
+    v = v.repeat_interleave(group, 1);
+  }
+  at::Tensor scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));
+  // Query i (absolute position total - t + i) sees keys up to its own position.
+  at::Tensor mask = torch::ones({t, total}, torch::kBool).triu(total - t + 1);
+  scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
+  at::Tensor attn = torch::matmul(torch::softmax(scores, -1), v);  // [B, heads, T, d]
+  at::Tensor merged = attn.transpose(1, 2).reshape({b, t, c.num_heads * d});
+  seen("self_attn.o_proj", merged);
+  at::Tensor h = hidden + Linear(w.o_proj, merged);
+
+  x = RmsNorm(h, w.post_attention_norm, c.rms_norm_eps);
+  seen("mlp.gate_proj", x);
+  at::Tensor act = torch::silu(Linear(w.gate_proj, x)) * Linear(w.up_proj, x);
+  seen("mlp.down_proj", act);
+  return h + Linear(w.down_proj, act);
+}
+
+at::Tensor LlamaDecoder::Logits(const at::Tensor& hidden) const {
+  return torch::matmul(RmsNorm(hidden, weights_.norm, config_.rms_norm_eps),
+                       weights_.lm_head.t());
+}
+
+at::Tensor LlamaDecoder::Forward(const at::Tensor& ids) const {
+  torch::NoGradGuard no_grad;
+  at::Tensor h = Embed(ids);
+  for (int64_t i = 0; i < config_.num_layers; ++i) h = Block(i, h, 0, nullptr);
+  return Logits(h);
+}
+
+at::Tensor LlamaDecoder::Step(const at::Tensor& ids, KvCache& cache) const {
+  torch::NoGradGuard no_grad;
+  if (cache.keys.empty()) {
+    cache.keys.resize(static_cast<size_t>(config_.num_layers));
+    cache.values.resize(static_cast<size_t>(config_.num_layers));
+  }
+  at::Tensor h = Embed(ids);
+  for (int64_t i = 0; i < config_.num_layers; ++i) h = Block(i, h, cache.length, &cache);
+  cache.length += ids.size(1);
+  return Logits(h);
+}
+
+}  // namespace quantd::worker
