@@ -2,9 +2,11 @@
 // tensor's shape, so a checkpoint that disagrees with its own config is refused up front.
 #include "worker/llm/llama_checkpoint.h"
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "worker/data/safetensors_file.h"
+#include "worker/llm/gptq_packing.h"
 
 namespace quantd::worker {
 namespace {
@@ -58,9 +60,9 @@ class TensorSource {
     return source;
   }
 
-  // Float32 copy of a float tensor of exactly `shape`.
-  absl::StatusOr<at::Tensor> Get(const std::string& name, std::vector<int64_t> shape,
-                                 std::string* dtype_seen) const {
+  // The file holding `name`, checked to have exactly `shape`.
+  absl::StatusOr<const SafetensorsFile*> Find(const std::string& name,
+                                              const std::vector<int64_t>& shape) const {
     const SafetensorsFile* file = nullptr;
     if (!weight_map_.empty()) {
       auto it = weight_map_.find(name);
@@ -77,6 +79,28 @@ class TensorSource {
                                         ShapeText(e.shape) + "; config.json implies " +
                                         ShapeText(shape));
     }
+    return file;
+  }
+
+  // The int32 words of a packed tensor of exactly `shape`.
+  absl::StatusOr<PackedTensor> Int32(const std::string& name, std::vector<int64_t> shape) const {
+    ASSIGN_OR_RETURN(const SafetensorsFile* file, Find(name, shape));
+    if (file->tensors().at(name).dtype != SafetensorsDtype::kI32) {
+      return absl::InvalidArgumentError(file->what() + ": tensor '" + name + "' is " +
+                                        std::string(DtypeName(file->tensors().at(name).dtype)) +
+                                        "; the GPTQ layout stores it as I32");
+    }
+    ASSIGN_OR_RETURN(std::string_view data, file->Data(name));
+    PackedTensor p{shape, std::vector<uint32_t>(data.size() / 4)};
+    std::memcpy(p.words.data(), data.data(), data.size());
+    return p;
+  }
+
+  // Float32 copy of a float tensor of exactly `shape`.
+  absl::StatusOr<at::Tensor> Get(const std::string& name, std::vector<int64_t> shape,
+                                 std::string* dtype_seen) const {
+    ASSIGN_OR_RETURN(const SafetensorsFile* file, Find(name, shape));
+    const SafetensorsEntry& e = file->tensors().at(name);
     at::ScalarType type;
     switch (e.dtype) {
       case SafetensorsDtype::kF32: type = at::kFloat; break;
@@ -87,7 +111,7 @@ class TensorSource {
                                           std::string(DtypeName(e.dtype)) +
                                           "; weights must be F32, F16 or BF16");
     }
-    *dtype_seen = std::string(DtypeName(e.dtype));
+    if (dtype_seen) *dtype_seen = std::string(DtypeName(e.dtype));
     ASSIGN_OR_RETURN(std::string_view data, file->Data(name));
     // from_blob over the file's bytes, then a converting copy: the result owns its memory.
     at::Tensor view = torch::from_blob(const_cast<char*>(data.data()), shape,
@@ -110,6 +134,80 @@ class TensorSource {
   std::map<std::string, std::string> weight_map_;
 };
 
+// quantization_config of a GPTQ-layout config.json (null: a float checkpoint).
+absl::StatusOr<std::optional<StoredQuantization>> ParseQuantization(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object() || !j.contains("quantization_config") || j["quantization_config"].is_null()) {
+    return std::optional<StoredQuantization>();
+  }
+  const nlohmann::json& q = j["quantization_config"];
+  const std::string what = "config.json: quantization_config";
+  if (!q.is_object() || q.value("quant_method", "") != "gptq" ||
+      q.value("checkpoint_format", "gptq") != "gptq") {
+    return absl::InvalidArgumentError(what + ": only quant_method \"gptq\" in the gptq (v1) "
+                                      "checkpoint format is read");
+  }
+  StoredQuantization s;
+  if (!q.contains("bits") || !q["bits"].is_number_integer() || !q.contains("group_size") ||
+      !q["group_size"].is_number_integer()) {
+    return absl::InvalidArgumentError(what + ": bits and group_size must be integers");
+  }
+  s.bits = q["bits"].get<int>();
+  s.group_size = q["group_size"].get<int64_t>();
+  if (s.bits != 3 && s.bits != 4 && s.bits != 8) {
+    return absl::InvalidArgumentError(what + ".bits: " + std::to_string(s.bits) +
+                                      " is not supported (3, 4 or 8)");
+  }
+  s.desc_act = q.value("desc_act", false);
+  s.sym = q.value("sym", true);
+  s.method = "gptq";
+  if (q.contains("meta") && q["meta"].is_object() && q["meta"].contains("method") &&
+      q["meta"]["method"].is_string()) {
+    s.method = q["meta"]["method"].get<std::string>();
+  }
+  return std::optional<StoredQuantization>(s);
+}
+
+// A GPTQ-layout Linear dequantized: W[n, k] = scales[g, n] · (q[k, n] − (qzeros[g, n] + 1)).
+absl::StatusOr<LinearWeights> LoadPackedLinear(const TensorSource& source, const std::string& name,
+                                               int64_t out, int64_t in, bool bias,
+                                               const StoredQuantization& q) {
+  const int64_t group = q.group_size == -1 ? in : q.group_size;
+  if (group <= 0 || in % group != 0 || (in * q.bits) % 32 != 0 || (out * q.bits) % 32 != 0) {
+    return absl::InvalidArgumentError("config.json: quantization_config.group_size " +
+                                      std::to_string(q.group_size) + " and bits " +
+                                      std::to_string(q.bits) + " do not fit " + name + " (" +
+                                      std::to_string(out) + " x " + std::to_string(in) + ")");
+  }
+  const int64_t groups = in / group;
+  ASSIGN_OR_RETURN(PackedTensor qweight, source.Int32(name + ".qweight", {in * q.bits / 32, out}));
+  ASSIGN_OR_RETURN(PackedTensor qzeros, source.Int32(name + ".qzeros", {groups, out * q.bits / 32}));
+  ASSIGN_OR_RETURN(PackedTensor g_idx_words, source.Int32(name + ".g_idx", {in}));
+  ASSIGN_OR_RETURN(at::Tensor scales, source.Get(name + ".scales", {groups, out}, nullptr));
+  at::Tensor codes = torch::tensor(UnpackColumns(qweight, q.bits), torch::kInt32).view({in, out});
+  at::Tensor zeros =
+      torch::tensor(UnpackRows(qzeros, q.bits), torch::kInt32).view({groups, out}) + 1;
+  std::vector<int64_t> g_idx(g_idx_words.words.begin(), g_idx_words.words.end());
+  for (size_t k = 0; k < g_idx.size(); ++k) {
+    if (static_cast<int32_t>(g_idx[k]) < 0 || g_idx[k] >= groups) {
+      return absl::InvalidArgumentError("checkpoint: tensor '" + name + ".g_idx' entry " +
+                                        std::to_string(k) + " names group " +
+                                        std::to_string(static_cast<int32_t>(g_idx[k])) +
+                                        " of " + std::to_string(groups));
+    }
+  }
+  at::Tensor idx = torch::tensor(g_idx, torch::kInt64);
+  LinearWeights l;
+  l.weight = (scales.index_select(0, idx) *
+              (codes.to(torch::kFloat) - zeros.index_select(0, idx).to(torch::kFloat)))
+                 .t()
+                 .contiguous();
+  if (bias) {
+    ASSIGN_OR_RETURN(l.bias, source.Get(name + ".bias", {out}, nullptr));
+  }
+  return l;
+}
+
 }  // namespace
 
 absl::StatusOr<LlamaCheckpoint> LoadLlamaCheckpoint(CheckpointFiles files) {
@@ -119,6 +217,7 @@ absl::StatusOr<LlamaCheckpoint> LoadLlamaCheckpoint(CheckpointFiles files) {
   }
   LlamaCheckpoint ckpt;
   ASSIGN_OR_RETURN(ckpt.config, ParseLlamaConfig(config->second, "config.json"));
+  ASSIGN_OR_RETURN(ckpt.quantization, ParseQuantization(config->second));
   ASSIGN_OR_RETURN(TensorSource source, TensorSource::Open(files));
   const LlamaConfig& c = ckpt.config;
   const int64_t h = c.hidden_size, q_out = c.num_heads * c.head_dim,
@@ -129,6 +228,9 @@ absl::StatusOr<LlamaCheckpoint> LoadLlamaCheckpoint(CheckpointFiles files) {
   };
   auto linear = [&](const std::string& name, int64_t out, int64_t in,
                     bool bias) -> absl::StatusOr<LinearWeights> {
+    if (ckpt.quantization) {
+      return LoadPackedLinear(source, name, out, in, bias, *ckpt.quantization);
+    }
     LinearWeights l;
     ASSIGN_OR_RETURN(l.weight, get(name + ".weight", {out, in}));
     if (bias) {

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,15 +36,27 @@ struct LlamaWeights {
   at::Tensor lm_head;  // [vocab, hidden]; the embedding itself when tied
 };
 
+// A checkpoint in the GPTQ layout (config.json carries quantization_config): how its Linears
+// were stored.
+struct StoredQuantization {
+  int bits = 0;
+  int64_t group_size = 0;  // -1: per channel
+  bool desc_act = false;
+  bool sym = true;
+  std::string method;      // meta.method when quantd wrote it ("gptq", "awq", "rtn"), else "gptq"
+};
+
 struct LlamaCheckpoint {
   LlamaConfig config;
-  LlamaWeights weights;
-  std::string source_dtype;  // "F32", "F16" or "BF16": what the weights were stored as
+  LlamaWeights weights;      // float32; a GPTQ checkpoint's Linears dequantized
+  std::string source_dtype;  // "F32", "F16" or "BF16": what the float tensors were stored as
+  std::optional<StoredQuantization> quantization;
 };
 
 // INVALID_ARGUMENT naming the file or tensor: no config.json, an unsupported config, an index
 // naming a missing shard, corrupt safetensors, a weight that is missing, not float or of the
-// wrong shape for the config.
+// wrong shape for the config; for a GPTQ checkpoint also packed tensors of the wrong shape or
+// dtype and g_idx entries outside the groups.
 absl::StatusOr<LlamaCheckpoint> LoadLlamaCheckpoint(CheckpointFiles files);
 
 }  // namespace quantd::worker

@@ -1,0 +1,142 @@
+// WEIGHT_ONLY_LLM spec resolution.
+#include "server/scheduler/weight_only_llm_planner.h"
+
+#include <cmath>
+#include <set>
+
+#include "server/scheduler/spec_fields.h"
+
+namespace quantd::server {
+namespace {
+
+constexpr uint32_t kDefaultSeqLen = 128, kMaxSeqLen = 8192;
+constexpr uint32_t kDefaultCalibrationRows = 512;  // seed 002
+constexpr uint32_t kMaxRows = 100000;
+constexpr size_t kMaxFiles = 64, kMaxPrompts = 16, kMaxPromptBytes = 4096;
+
+absl::Status ResolveTokens(const std::string& field, v1::TokenData* t, uint32_t default_rows,
+                           storage::ArtifactIndex* artifacts) {
+  switch (t->source_case()) {
+    case v1::TokenData::kIdsNpySha256:
+      RETURN_IF_ERROR(RequireArtifact(field + ".ids_npy_sha256", t->ids_npy_sha256(), artifacts));
+      break;
+    case v1::TokenData::kTextSha256:
+      RETURN_IF_ERROR(RequireArtifact(field + ".text_sha256", t->text_sha256(), artifacts));
+      break;
+    case v1::TokenData::SOURCE_NOT_SET:
+      return absl::InvalidArgumentError(field + ": give ids_npy_sha256 or text_sha256");
+  }
+  uint32_t seq = t->seq_len(), rows = t->max_rows();
+  RETURN_IF_ERROR(DefaultAndLimit(field + ".seq_len", kDefaultSeqLen, kMaxSeqLen, &seq));
+  if (seq < 2) return absl::InvalidArgumentError(field + ".seq_len: at least 2 tokens");
+  RETURN_IF_ERROR(DefaultAndLimit(field + ".max_rows", default_rows, kMaxRows, &rows));
+  t->set_seq_len(seq);
+  t->set_max_rows(rows);
+  return absl::OkStatus();
+}
+
+absl::Status ResolveCheckpoint(v1::WeightOnlyLlmSpec* w, storage::ArtifactIndex* artifacts) {
+  if (w->checkpoint_size() == 0) {
+    return absl::InvalidArgumentError("weight_only_llm.checkpoint: no files (give the folder's "
+                                      "config.json and safetensors)");
+  }
+  if (static_cast<size_t>(w->checkpoint_size()) > kMaxFiles) {
+    return absl::InvalidArgumentError("weight_only_llm.checkpoint: more than " +
+                                      std::to_string(kMaxFiles) + " files");
+  }
+  std::set<std::string> names;
+  for (int i = 0; i < w->checkpoint_size(); ++i) {
+    const v1::CheckpointFile& f = w->checkpoint(i);
+    const std::string field = "weight_only_llm.checkpoint[" + std::to_string(i) + "]";
+    if (f.name().empty() || f.name().size() > 255 || f.name().find('/') != std::string::npos ||
+        f.name() == "." || f.name() == "..") {
+      return absl::InvalidArgumentError(field + ".name: '" + f.name() +
+                                        "' is not a file name within the folder");
+    }
+    if (!names.insert(f.name()).second) {
+      return absl::InvalidArgumentError(field + ".name: '" + f.name() + "' appears twice");
+    }
+    RETURN_IF_ERROR(RequireArtifact(field + ".sha256", f.sha256(), artifacts));
+  }
+  if (!names.count("config.json")) {
+    return absl::InvalidArgumentError("weight_only_llm.checkpoint: config.json is missing");
+  }
+  if (!names.count("model.safetensors") && !names.count("model.safetensors.index.json")) {
+    return absl::InvalidArgumentError("weight_only_llm.checkpoint: neither model.safetensors nor "
+                                      "model.safetensors.index.json is among its files");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {
+  v1::WeightOnlyLlmSpec* w = spec->mutable_weight_only_llm();
+  RETURN_IF_ERROR(ResolveCheckpoint(w, artifacts));
+  if (!v1::WeightOnlyMethod_IsValid(w->method())) {
+    return absl::InvalidArgumentError("weight_only_llm.method: unknown value " +
+                                      std::to_string(w->method()));
+  }
+  if (w->method() == v1::WEIGHT_ONLY_METHOD_UNSPECIFIED) w->set_method(v1::GPTQ);
+  if (w->bits() == 0) w->set_bits(4);
+  if (w->bits() != 3 && w->bits() != 4 && w->bits() != 8) {
+    return absl::InvalidArgumentError("weight_only_llm.bits: " + std::to_string(w->bits()) +
+                                      " is not supported (3, 4 or 8)");
+  }
+  if (w->group_size() == 0) w->set_group_size(128);
+  if (w->group_size() < -1 || w->group_size() > 65536) {
+    return absl::InvalidArgumentError("weight_only_llm.group_size: " +
+                                      std::to_string(w->group_size()) +
+                                      " (a positive group size, or -1 for per channel)");
+  }
+  if (!w->has_symmetric()) w->set_symmetric(true);
+  if (!w->has_true_sequential()) w->set_true_sequential(true);
+  if (w->act_order() && w->method() != v1::GPTQ) {
+    return absl::InvalidArgumentError("weight_only_llm.act_order: applies to GPTQ only");
+  }
+  if (w->damp_percent() == 0) w->set_damp_percent(0.01);
+  if (!(w->damp_percent() > 0 && w->damp_percent() < 1)) {
+    return absl::InvalidArgumentError("weight_only_llm.damp_percent: must be in (0, 1)");
+  }
+  RETURN_IF_ERROR(ResolveTokens("weight_only_llm.calibration", w->mutable_calibration(),
+                                kDefaultCalibrationRows, artifacts));
+  RETURN_IF_ERROR(ResolveTokens("weight_only_llm.evaluation", w->mutable_evaluation(), kMaxRows,
+                                artifacts));
+  if (!w->has_max_ppl_rise()) w->set_max_ppl_rise(0.02);
+  if (!(w->max_ppl_rise() >= 0) || !std::isfinite(w->max_ppl_rise())) {
+    return absl::InvalidArgumentError("weight_only_llm.max_ppl_rise: must be a non-negative "
+                                      "fraction");
+  }
+  if (w->max_size_bytes() < 0) {
+    return absl::InvalidArgumentError("weight_only_llm.max_size_bytes: must not be negative");
+  }
+  if (!(w->min_decode_speedup() >= 0) || !std::isfinite(w->min_decode_speedup())) {
+    return absl::InvalidArgumentError("weight_only_llm.min_decode_speedup: must not be negative");
+  }
+  if (static_cast<size_t>(w->prompts_size()) > kMaxPrompts) {
+    return absl::InvalidArgumentError("weight_only_llm.prompts: at most " +
+                                      std::to_string(kMaxPrompts));
+  }
+  for (int i = 0; i < w->prompts_size(); ++i) {
+    if (w->prompts(i).empty() || w->prompts(i).size() > kMaxPromptBytes) {
+      return absl::InvalidArgumentError("weight_only_llm.prompts[" + std::to_string(i) +
+                                        "]: 1 to " + std::to_string(kMaxPromptBytes) + " bytes");
+    }
+  }
+  uint32_t prompt = w->prompt_tokens(), fresh = w->new_tokens();
+  RETURN_IF_ERROR(DefaultAndLimit("weight_only_llm.prompt_tokens", 32, 1024, &prompt));
+  RETURN_IF_ERROR(DefaultAndLimit("weight_only_llm.new_tokens", 128, 2048, &fresh));
+  w->set_prompt_tokens(prompt);
+  w->set_new_tokens(fresh);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PlannedTask>> PlanWeightOnlyLlm(const v1::JobSpec& spec) {
+  return std::vector<PlannedTask>{PlannedTask{spec}};
+}
+
+KindPlanner WeightOnlyLlmPlanner() {
+  return {ResolveWeightOnlyLlmSpec, PlanWeightOnlyLlm};
+}
+
+}  // namespace quantd::server
