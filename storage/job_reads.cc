@@ -41,6 +41,7 @@ absl::StatusOr<v1::Job> JobStore::GetJobLocked(const std::string& job_id) {
     s.Bind(1, ModelSha256Of(job.spec()));
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (row) job.set_model_name(s.ColumnText(0));
+    if (job.model_name().empty()) job.set_model_name(DeclaredModelNameOf(job.spec()));
   }
   {
     // Progress of a single-task job is its task's; of a fan-out job, tasks ended / total.

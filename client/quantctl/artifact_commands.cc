@@ -32,6 +32,45 @@ int RunUpload(CommandEnv& env, const CommandLine& cl) {
   return kExitOk;
 }
 
+namespace {
+
+absl::Status DownloadInto(CommandEnv& env, const std::string& job_id, const std::string& name,
+                          const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) {
+    return LocalError(absl::StatusCode::kPermissionDenied,
+                      std::filesystem::path(path).parent_path().string() +
+                          ": cannot create directory (" + ec.message() + ")");
+  }
+  v1::DownloadArtifactRequest req;
+  req.mutable_job_output()->set_job_id(job_id);
+  req.mutable_job_output()->set_name(name);
+  ASSIGN_OR_RETURN(v1::ArtifactRef ref, env.client->DownloadToFile(req, path));
+  if (!env.json) fprintf(stderr, "%s  %lld B\n", path.c_str(), static_cast<long long>(ref.size()));
+  return absl::OkStatus();
+}
+
+// True (and done) when `name` is a folder of the job's outputs rather than one output.
+absl::StatusOr<bool> DownloadFolder(CommandEnv& env, const std::string& job_id,
+                                    const std::string& name, const std::string& dir) {
+  ASSIGN_OR_RETURN(v1::Job job, env.client->Get(job_id));
+  const std::string prefix = name + "/";
+  std::vector<std::string> inside;
+  for (const auto& o : job.outputs()) {
+    if (o.name() == name) return false;
+    if (o.name().rfind(prefix, 0) == 0) inside.push_back(o.name());
+  }
+  if (inside.empty()) return false;
+  for (const auto& o : inside) {
+    RETURN_IF_ERROR(DownloadInto(env, job_id, o, dir + "/" + o.substr(prefix.size())));
+  }
+  if (env.json) printf("{\"path\":\"%s\",\"files\":%zu}\n", dir.c_str(), inside.size());
+  return true;
+}
+
+}  // namespace
+
 int RunDownload(CommandEnv& env, const CommandLine& cl) {
   if (auto s = cl.OnlyFlags({"-o", "--output", "--json"}); !s.ok()) {
     return ReportError(env, s);
@@ -44,6 +83,11 @@ int RunDownload(CommandEnv& env, const CommandLine& cl) {
   if (p.size() == 3) {
     auto name = ResolveOutputName(env, p[1], p[2]);
     if (!name.ok()) return ReportError(env, name.status());
+    if (!out) return ReportError(env, absl::InvalidArgumentError("-o: give the file to write"));
+    // A folder of outputs (checkpoint/...): every file under it into the directory -o names.
+    auto folder = DownloadFolder(env, p[1], *name, *out);
+    if (!folder.ok()) return ReportError(env, folder.status());
+    if (*folder) return kExitOk;
     req.mutable_job_output()->set_job_id(p[1]);
     req.mutable_job_output()->set_name(*name);
   } else if (p.size() == 2 && Sha256::IsValidHex(p[1])) {
@@ -83,7 +127,10 @@ absl::Status DownloadOutputs(CommandEnv& env, const std::string& job_id, const s
   ASSIGN_OR_RETURN(v1::Job job, env.client->Get(job_id));
   std::vector<std::pair<std::string, std::string>> files;  // (output name, file path)
   auto file_for = [&](const v1::ArtifactRef& o, const std::string& as) {
-    std::string ext = o.media_type() == "application/json" ? ".json"
+    // Names that carry their own extension (checkpoint/config.json) keep it.
+    bool named = std::filesystem::path(as).filename().string().find('.') != std::string::npos;
+    std::string ext = named ? ""
+                      : o.media_type() == "application/json" ? ".json"
                       : o.media_type() == "application/x-torchscript" ? ".pt" : "";
     return dir + "/" + as + ext;
   };
@@ -101,22 +148,7 @@ absl::Status DownloadOutputs(CommandEnv& env, const std::string& job_id, const s
       }
     }
   }
-  for (const auto& [name, path] : files) {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    if (ec) {
-      return LocalError(absl::StatusCode::kPermissionDenied,
-                        std::filesystem::path(path).parent_path().string() +
-                            ": cannot create directory (" + ec.message() + ")");
-    }
-    v1::DownloadArtifactRequest req;
-    req.mutable_job_output()->set_job_id(job_id);
-    req.mutable_job_output()->set_name(name);
-    ASSIGN_OR_RETURN(v1::ArtifactRef ref, env.client->DownloadToFile(req, path));
-    if (!env.json) {
-      fprintf(stderr, "%s  %lld B\n", path.c_str(), static_cast<long long>(ref.size()));
-    }
-  }
+  for (const auto& [name, path] : files) RETURN_IF_ERROR(DownloadInto(env, job_id, name, path));
   return absl::OkStatus();
 }
 

@@ -45,6 +45,44 @@ std::string OutputLine(const std::string& name, const json& o) {
   return s;
 }
 
+std::string Gates(const json& r) {
+  std::string out;
+  const json& gates = At(r, "gates").is_array() ? r["gates"] : At(r, "verdicts");
+  for (const auto& g : gates.is_array() ? gates : json::array()) {
+    out += "gate      " + Text(At(g, "name")) + " " + Num(At(g, "value")) + " " +
+           Text(At(g, "rule")) + " " + Num(At(g, "threshold")) + ": " +
+           (At(g, "passed") == true ? "pass" : "FAIL") + "\n";
+  }
+  return out;
+}
+
+// A language model's report: perplexity, size against fp16, decode speed.
+std::string LlmHeadline(const json& r) {
+  const json& ppl = At(r, "perplexity");
+  const json& size = At(r, "size");
+  const json& speed = At(r, "speed");
+  const json& rise = At(ppl, "rise");
+  char line[512];
+  std::string out;
+  snprintf(line, sizeof(line), "quality   perplexity %s -> %s (%s; %s %s-bit, group %s)\n",
+           Num(At(ppl, "float")).c_str(), Num(At(ppl, "quantized")).c_str(),
+           Num(rise.is_number() ? json(100 * rise.get<double>()) : json(), "%+.2f%%").c_str(),
+           Text(At(r, "method")).c_str(), Num(At(r, "bits"), "%.0f").c_str(),
+           Num(At(r, "group_size"), "%.0f").c_str());
+  out += line;
+  snprintf(line, sizeof(line), "size      %s B at fp16 -> %s B (%sx of fp16)\n",
+           Num(At(size, "fp16_bytes"), "%.0f").c_str(),
+           Num(At(size, "quantized_bytes"), "%.0f").c_str(),
+           Num(At(size, "ratio_vs_fp16"), "%.2f").c_str());
+  out += line;
+  snprintf(line, sizeof(line), "speed     decode %s -> %s tokens/s (%sx), batch 1\n",
+           Num(At(At(speed, "float"), "decode_tokens_per_s"), "%.1f").c_str(),
+           Num(At(At(speed, "quantized"), "decode_tokens_per_s"), "%.1f").c_str(),
+           Num(At(speed, "decode_speedup"), "%.2f").c_str());
+  out += line;
+  return out;
+}
+
 // Size, speed and gates: the part of the headline every report shares.
 std::string Measured(const json& r) {
   std::string out;
@@ -76,18 +114,14 @@ std::string Measured(const json& r) {
              Num(At(tp, "ratio_vs_float"), "%.2f").c_str());
     out += line;
   }
-  const json& gates = At(r, "gates").is_array() ? r["gates"] : At(r, "verdicts");
-  for (const auto& g : gates.is_array() ? gates : json::array()) {
-    out += "gate      " + Text(At(g, "name")) + " " + Num(At(g, "value")) + " " +
-           Text(At(g, "rule")) + " " + Num(At(g, "threshold")) + ": " +
-           (At(g, "passed") == true ? "pass" : "FAIL") + "\n";
-  }
+  out += Gates(r);
   return out;
 }
 
 }  // namespace
 
 std::string ReportHeadline(const json& r) {
+  if (At(r, "kind") == "weight_only_llm") return LlmHeadline(r) + Gates(r);
   std::string out;
   const json& outputs = At(r, "outputs");
   if (outputs.is_object() && !outputs.empty()) {

@@ -49,20 +49,30 @@ std::string JobKindNameList() {
                        [](std::string* out, const JobKindRow& row) { out->append(row.name); });
 }
 
-std::string ModelSha256Of(const v1::JobSpec& spec) {
-  const auto* reflection = spec.GetReflection();
+namespace {
+
+// The first singular string field of the spec's kind message whose name ends in `suffix`.
+std::string FirstStringField(const v1::JobSpec& spec, const std::string& suffix) {
   const auto* field = v1::JobSpec::descriptor()->FindFieldByNumber(spec.kind_case());
   if (!field || field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) return "";
-  const google::protobuf::Message& kind = reflection->GetMessage(spec, field);
+  const google::protobuf::Message& kind = spec.GetReflection()->GetMessage(spec, field);
   const auto* descriptor = kind.GetDescriptor();
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const auto* f = descriptor->field(i);
     if (f->type() == google::protobuf::FieldDescriptor::TYPE_STRING && !f->is_repeated() &&
-        absl::EndsWith(f->name(), "_sha256")) {
+        absl::EndsWith(f->name(), suffix)) {
       return kind.GetReflection()->GetString(kind, f);
     }
   }
   return "";
+}
+
+}  // namespace
+
+std::string ModelSha256Of(const v1::JobSpec& spec) { return FirstStringField(spec, "_sha256"); }
+
+std::string DeclaredModelNameOf(const v1::JobSpec& spec) {
+  return FirstStringField(spec, "_name");
 }
 
 }  // namespace quantd

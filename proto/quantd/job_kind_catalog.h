@@ -31,5 +31,8 @@ std::string JobKindNameList();
 // The sha256 of the spec's model: the first artifact field (*_sha256) of its kind's message,
 // which every kind declares first (ptq.model_sha256, crossover_search.parent_a_sha256, ...).
 std::string ModelSha256Of(const v1::JobSpec& spec);
+// A name the spec itself gives its model (the first *_name string field of its kind's message,
+// e.g. weight_only_llm.checkpoint_name), for kinds whose model is not one artifact.
+std::string DeclaredModelNameOf(const v1::JobSpec& spec);
 
 }  // namespace quantd

@@ -1,6 +1,7 @@
 // WEIGHT_ONLY_LLM spec resolution.
 #include "server/scheduler/weight_only_llm_planner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -57,6 +58,14 @@ absl::Status ResolveCheckpoint(v1::WeightOnlyLlmSpec* w, storage::ArtifactIndex*
       return absl::InvalidArgumentError(field + ".name: '" + f.name() + "' appears twice");
     }
     RETURN_IF_ERROR(RequireArtifact(field + ".sha256", f.sha256(), artifacts));
+  }
+  // Shown in listings: a printable folder name and nothing more.
+  if (w->checkpoint_name().size() > 255 ||
+      std::any_of(w->checkpoint_name().begin(), w->checkpoint_name().end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == '/';
+      })) {
+    return absl::InvalidArgumentError("weight_only_llm.checkpoint_name: a printable folder name "
+                                      "of at most 255 bytes, without '/'");
   }
   if (!names.count("config.json")) {
     return absl::InvalidArgumentError("weight_only_llm.checkpoint: config.json is missing");

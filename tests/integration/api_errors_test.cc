@@ -39,7 +39,8 @@ TEST(ApiErrorsTest, BadSpecsAndUnknownArtifacts) {
 
   v1::JobSpec llm;
   llm.mutable_weight_only_llm();
-  ExpectStatus(c.Submit(llm).status(), absl::StatusCode::kUnimplemented, "weight_only_llm");
+  ExpectStatus(c.Submit(llm).status(), absl::StatusCode::kInvalidArgument,
+               "weight_only_llm.checkpoint");
 
   v1::JobSpec crossover;
   crossover.mutable_crossover_search()->set_parent_a_sha256(model);

@@ -48,7 +48,9 @@ TEST_F(SchedulerTest, SubmitErrorsNameTheField) {
 
   v1::JobSpec llm;
   llm.mutable_weight_only_llm();
-  EXPECT_EQ(scheduler_->Submit(llm).status().code(), absl::StatusCode::kUnimplemented);
+  auto ls = scheduler_->Submit(llm).status();
+  EXPECT_EQ(ls.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ls.message().find("weight_only_llm.checkpoint"), std::string::npos) << ls;
 
   v1::JobSpec qat;
   qat.mutable_qat();

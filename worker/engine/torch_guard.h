@@ -68,6 +68,15 @@ auto TorchGuard(absl::StatusCode code, const std::string& context, F&& f)
   }
 }
 
+// For `f` returning absl::StatusOr<T> itself: its own error, or the exception's, as one status.
+template <typename F>
+auto TorchGuardStatusOr(absl::StatusCode code, const std::string& context, F&& f)
+    -> std::invoke_result_t<F> {
+  auto guarded = TorchGuard(code, context, std::forward<F>(f));
+  if (!guarded.ok()) return guarded.status();
+  return std::move(*guarded);
+}
+
 template <typename F>
 absl::Status TorchGuardVoid(absl::StatusCode code, const std::string& context, F&& f) {
   try {

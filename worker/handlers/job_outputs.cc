@@ -14,7 +14,8 @@ absl::StatusOr<v1::ArtifactRef> StoreVerifiedModel(TaskContext& ctx, const std::
 absl::StatusOr<std::vector<v1::ArtifactRef>> StoreJobOutputs(
     const v1::Task& task, TaskContext& ctx, const std::optional<ModelToStore>& model,
     const nlohmann::ordered_json& report, ManifestInputs manifest, PhaseTimer& timer) {
-  std::vector<v1::ArtifactRef> outputs;
+  // Outputs the handler stored itself come first (a checkpoint folder's files).
+  std::vector<v1::ArtifactRef> outputs = manifest.outputs;
   if (model) {
     nlohmann::ordered_json round_trip;
     ASSIGN_OR_RETURN(v1::ArtifactRef ref, StoreVerifiedModel(ctx, "model", *model, &round_trip));

@@ -1,0 +1,135 @@
+// `quantctl submit weight_only_llm`: a checkpoint folder (every file uploaded), the method, the
+// token data and the gates.
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "client/quantctl/kind_flags.h"
+#include "client/quantctl/spec_flags.h"
+
+namespace quantd::client {
+namespace {
+
+EnumFlagValues MethodValues() { return EnumValues<v1::WeightOnlyMethod>(); }
+
+// Every regular file of the folder (not hidden, not recursive), uploaded under its name.
+absl::Status AddCheckpoint(CommandEnv& env, const std::string& dir, v1::WeightOnlyLlmSpec* w) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return LocalError(absl::StatusCode::kInvalidArgument,
+                      "--checkpoint: '" + dir + "' is not a folder");
+  }
+  std::vector<std::filesystem::path> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename();
+    if (entry.is_regular_file() && !name.empty() && name[0] != '.') paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const auto& path : paths) {
+    const std::string name = path.filename();
+    const char* media = name.size() > 12 && name.substr(name.size() - 12) == ".safetensors"
+                            ? "application/x-safetensors"
+                        : name.size() > 5 && name.substr(name.size() - 5) == ".json"
+                            ? "application/json"
+                            : "application/octet-stream";
+    v1::CheckpointFile* f = w->add_checkpoint();
+    f->set_name(name);
+    ASSIGN_OR_RETURN(*f->mutable_sha256(), ResolveArtifact(env, "--checkpoint", path, media));
+  }
+  return absl::OkStatus();
+}
+
+// FILE.npy (ids) or any other file (text), or a sha256 with --calibration-text / --eval-text.
+absl::Status BuildTokens(CommandEnv& env, const CommandLine& cl, const std::string& flag,
+                         const std::string& text_flag, const std::string& seq_flag,
+                         const std::string& rows_flag, v1::TokenData* t) {
+  auto ids = cl.Get(flag), text = cl.Get(text_flag);
+  if (ids && text) return absl::InvalidArgumentError(flag + " and " + text_flag + ": give one");
+  if (!ids && !text) {
+    return absl::InvalidArgumentError(flag + ": required (token ids .npy, or " + text_flag +
+                                      " FILE for byte-level text)");
+  }
+  if (ids) {
+    ASSIGN_OR_RETURN(*t->mutable_ids_npy_sha256(),
+                     ResolveArtifact(env, flag, *ids, "application/x-npy"));
+  } else {
+    ASSIGN_OR_RETURN(*t->mutable_text_sha256(),
+                     ResolveArtifact(env, text_flag, *text, "text/plain"));
+  }
+  ASSIGN_OR_RETURN(auto seq, cl.GetInt(seq_flag, 2, 8192));
+  if (seq) t->set_seq_len(static_cast<uint32_t>(*seq));
+  ASSIGN_OR_RETURN(auto rows, cl.GetInt(rows_flag, 1, 100000));
+  if (rows) t->set_max_rows(static_cast<uint32_t>(*rows));
+  return absl::OkStatus();
+}
+
+absl::Status BuildWeightOnlyLlmSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
+  v1::WeightOnlyLlmSpec* w = spec->mutable_weight_only_llm();
+  auto dir = cl.Get("--checkpoint");
+  if (!dir) return absl::InvalidArgumentError("--checkpoint: required (a Hugging Face folder)");
+  if (auto m = cl.Get("--method")) {
+    ASSIGN_OR_RETURN(v1::WeightOnlyMethod method,
+                     ParseEnumFlag<v1::WeightOnlyMethod>(MethodValues(), "--method", *m));
+    w->set_method(method);
+  }
+  ASSIGN_OR_RETURN(auto bits, cl.GetInt("--bits", 1, 64));
+  if (bits) w->set_bits(static_cast<uint32_t>(*bits));
+  ASSIGN_OR_RETURN(auto group, cl.GetInt("--group-size", -1, 65536));
+  if (group) w->set_group_size(static_cast<int32_t>(*group));
+  if (cl.Has("--asymmetric")) w->set_symmetric(false);
+  w->set_act_order(cl.Has("--act-order"));
+  ASSIGN_OR_RETURN(auto damp, GetDouble(cl, "--damp"));
+  if (damp) w->set_damp_percent(*damp);
+  ASSIGN_OR_RETURN(auto rise, GetDouble(cl, "--max-ppl-rise"));
+  if (rise) w->set_max_ppl_rise(*rise);
+  ASSIGN_OR_RETURN(auto size, cl.GetInt("--max-size-bytes", 1, INT64_MAX));
+  if (size) w->set_max_size_bytes(*size);
+  ASSIGN_OR_RETURN(auto speedup, GetDouble(cl, "--min-decode-speedup"));
+  if (speedup) w->set_min_decode_speedup(*speedup);
+  for (const auto& p : cl.GetAll("--prompt")) w->add_prompts(p);
+  ASSIGN_OR_RETURN(auto fresh, cl.GetInt("--new-tokens", 1, 2048));
+  if (fresh) w->set_new_tokens(static_cast<uint32_t>(*fresh));
+  RETURN_IF_ERROR(BuildTokens(env, cl, "--calibration", "--calibration-text", "--seq-len",
+                              "--calibration-rows", w->mutable_calibration()));
+  RETURN_IF_ERROR(BuildTokens(env, cl, "--eval", "--eval-text", "--seq-len", "--eval-rows",
+                              w->mutable_evaluation()));
+  std::string folder = std::filesystem::path(*dir).lexically_normal().filename().string();
+  if (folder.empty()) folder = std::filesystem::path(*dir).lexically_normal().parent_path().filename();
+  w->set_checkpoint_name(folder);
+  return AddCheckpoint(env, *dir, w);
+}
+
+}  // namespace
+
+KindFlags WeightOnlyLlmFlags() {
+  return {
+      "--checkpoint DIR (--calibration IDS_NPY | --calibration-text FILE) "
+      "(--eval IDS_NPY | --eval-text FILE)",
+      {{"--checkpoint", "DIR", "Hugging Face folder: config.json + model.safetensors (or shards "
+                               "and their index); every file is uploaded"},
+       {"--method", EnumFlagChoices(MethodValues()), "default gptq"},
+       {"--bits", "3|4|8", "default 4"},
+       {"--group-size", "G", "input columns per scale: 32, 64, 128 (default) or -1 per channel"},
+       {"--asymmetric", "", "zero points per group (default symmetric)"},
+       {"--act-order", "", "GPTQ: columns by decreasing Hessian diagonal (desc_act, g_idx)"},
+       {"--damp", "F", "GPTQ damping, fraction of the mean Hessian diagonal (default 0.01)"},
+       {"--calibration", "IDS_NPY|SHA256", "int64 token ids [rows, tokens] or 1-D"},
+       {"--calibration-text", "FILE|SHA256", "text, for a byte-level vocabulary"},
+       {"--calibration-rows", "N", "calibration rows used (default 512)"},
+       {"--eval", "IDS_NPY|SHA256", "evaluation token ids for perplexity"},
+       {"--eval-text", "FILE|SHA256", "evaluation text, for a byte-level vocabulary"},
+       {"--eval-rows", "N", "evaluation rows used (default all)"},
+       {"--seq-len", "T", "window length for 1-D ids and text (default 128)"},
+       {"--max-ppl-rise", "F", "gate: relative perplexity rise (default 0.02)"},
+       {"--max-size-bytes", "N", "gate: size of model.safetensors"},
+       {"--min-decode-speedup", "X", "gate: decode tokens/s over float on the worker"},
+       {"--prompt", "TEXT", "repeatable: prompts for the sample generations (byte-level)"},
+       {"--new-tokens", "N", "tokens generated per sample and in the decode benchmark (128)"}},
+      {"quantctl submit weight_only_llm --checkpoint llama/ --method gptq --bits 4 "
+       "--group-size 128 --calibration calib_ids.npy --eval eval_ids.npy --wait -o out/",
+       "quantctl download JOB checkpoint -o quantized/"},
+      BuildWeightOnlyLlmSpec,
+  };
+}
+
+}  // namespace quantd::client

@@ -1,0 +1,97 @@
+// WEIGHT_ONLY_LLM end to end: quantctl submits the tiny Llama fixture's folder, the job writes a
+// GPTQ checkpoint that an independent Python reader dequantizes to the perplexity the report
+// states, and bad inputs fail by name.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "test_util/python_check.h"
+#include "test_util/quantctl_json.h"
+#include "test_util/quantd_process.h"
+
+namespace quantd::testing {
+namespace {
+
+const std::string kFixtureArgs =
+    " --calibration-rows 64 --eval-rows 24 --new-tokens 16";
+
+std::string LlmArgs(const std::string& extra) {
+  return "submit weight_only_llm --checkpoint " + FixturePath("tiny_llama") + " --calibration " +
+         FixturePath("tiny_llama_calib_ids.npy") + " --eval " +
+         FixturePath("tiny_llama_eval_ids.npy") + kFixtureArgs + " " + extra;
+}
+
+TEST(WeightOnlyLlmTest, GptqCheckpointReadsBackToTheReportedPerplexity) {
+  auto q = QuantdProcess::Start({});
+  const std::string dir = MakeTempDir("llm-out");
+  nlohmann::json job = SubmitAndWait(q->address(), LlmArgs("--method gptq --bits 4 "
+                                                           "--group-size 128 -o " + dir));
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  EXPECT_EQ(job["model_name"], "tiny_llama") << "the folder names it";
+  for (const char* f : {"checkpoint/model.safetensors", "checkpoint/config.json",
+                        "checkpoint/quantize_config.json", "checkpoint/quantization_config.json",
+                        "checkpoint/validation_report.json", "report.json", "manifest.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
+  }
+  auto report = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+  EXPECT_EQ(report, nlohmann::json::parse(ReadFile(dir + "/checkpoint/validation_report.json")));
+  EXPECT_EQ(report["method"], "gptq");
+  EXPECT_LT(report["perplexity"]["rise"].get<double>(), 0.02);
+  EXPECT_EQ(report["perplexity"]["rows"], 24);
+  EXPECT_EQ(report["per_linear"]["worst_first"].size(), 28u);
+  EXPECT_EQ(report["generations"].size(), 3u);
+  EXPECT_EQ(report["gates"][0]["name"], "ppl_rise");
+  EXPECT_EQ(report["gates"][0]["passed"], true);
+  EXPECT_LT(report["size"]["ratio_vs_fp16"].get<double>(), 0.5);
+
+  // An independent reader: hand-parsed safetensors, bits unpacked with numpy, the reference
+  // decoder. Its perplexity is the report's.
+  auto python = RunPython("import subprocess, sys\n"
+                          "print(subprocess.run([sys.executable, '" + std::string(QUANTD_SOURCE_DIR) +
+                          "/tests/fixtures/gptq_reader.py', '" + dir + "/checkpoint', '" +
+                          FixturePath("tiny_llama_eval_ids.npy") + "', '24'], check=True, "
+                          "capture_output=True, text=True).stdout)");
+  ASSERT_TRUE(python.ok()) << python.status();
+  auto independent = nlohmann::json::parse(*python);
+  const double reported = report["perplexity"]["quantized"];
+  EXPECT_NEAR(independent["perplexity"].get<double>(), reported, 1e-3 * reported);
+  EXPECT_EQ(independent["predictions"], report["perplexity"]["predictions"]);
+  EXPECT_EQ(independent["first_qzeros_word"], 0x77777777) << "symmetric 4-bit, zero - 1 = 7";
+  EXPECT_EQ(independent["quantized_linears"], 28);
+
+  // The folder as one download.
+  const std::string again = MakeTempDir("llm-folder");
+  CommandResult folder = RunQuantctl(q->address(), "download " + job["id"].get<std::string>() +
+                                                       " checkpoint -o " + again);
+  ASSERT_EQ(folder.exit_code, 0) << folder.err;
+  EXPECT_EQ(ReadFile(again + "/model.safetensors"), ReadFile(dir + "/checkpoint/model.safetensors"));
+  // The headline a user sees.
+  CommandResult get = RunQuantctl(q->address(), "get " + job["id"].get<std::string>());
+  EXPECT_NE(get.out.find("quality   perplexity "), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("gptq 4-bit, group 128"), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("gate      ppl_rise"), std::string::npos) << get.out;
+}
+
+TEST(WeightOnlyLlmTest, BadSettingsFailNamingTheField) {
+  auto q = QuantdProcess::Start({});
+  CommandResult bits = RunQuantctl(q->address(), LlmArgs("--bits 5"));
+  EXPECT_EQ(bits.exit_code, 2);
+  EXPECT_NE(bits.err.find("INVALID_ARGUMENT: weight_only_llm.bits: 5 is not supported (3, 4 or 8)"),
+            std::string::npos) << bits.err;
+  // The checkpoint's widths are the worker's to check: a permanent failure, not a retry.
+  nlohmann::json group = SubmitAndWait(q->address(), LlmArgs("--group-size 48"), 1);
+  EXPECT_EQ(group["state"], "failed");
+  EXPECT_EQ(group["failure_kind"], "invalid_input");
+  EXPECT_NE(group["error"].get<std::string>().find("weight_only_llm.group_size: 48 does not "
+                                                   "divide the input width 128"),
+            std::string::npos) << group.dump();
+  EXPECT_EQ(group["attempts"], 1);
+  CommandResult folder = RunQuantctl(q->address(), LlmArgs("").replace(
+                                                       LlmArgs("").find("tiny_llama "), 11,
+                                                       "no_such_dir "));
+  EXPECT_EQ(folder.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace quantd::testing

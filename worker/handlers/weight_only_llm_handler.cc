@@ -1,0 +1,342 @@
+// WEIGHT_ONLY_LLM orchestration: download, float reference, quantize (progress per Linear),
+// evaluate, benchmark, generate, store (checkpoint verified by reloading it).
+#include "worker/handlers/weight_only_llm_handler.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+
+#include "worker/engine/engine_error.h"
+#include "worker/engine/runtime_setup.h"
+#include "worker/engine/torch_guard.h"
+#include "worker/handlers/gates.h"
+#include "worker/handlers/job_outputs.h"
+#include "worker/handlers/manifest.h"
+#include "worker/handlers/task_phases.h"
+#include "worker/llm/decode_benchmark.h"
+#include "worker/llm/gptq_checkpoint_writer.h"
+#include "worker/llm/perplexity.h"
+#include "worker/llm/token_windows.h"
+
+namespace quantd::worker {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr int64_t kEvalBatch = 16;
+constexpr int kGenerationSamples = 3;
+
+const char* MethodName(v1::WeightOnlyMethod m) {
+  switch (m) {
+    case v1::RTN: return "rtn";
+    case v1::AWQ: return "awq";
+    default: return "gptq";
+  }
+}
+
+WeightOnlyMethod EngineMethod(v1::WeightOnlyMethod m) {
+  switch (m) {
+    case v1::RTN: return WeightOnlyMethod::kRtn;
+    case v1::AWQ: return WeightOnlyMethod::kAwq;
+    default: return WeightOnlyMethod::kGptq;
+  }
+}
+
+struct Generation {
+  std::vector<int64_t> prompt, float_ids, quantized_ids;
+};
+
+struct LlmRun {
+  const v1::Task& task;
+  const v1::WeightOnlyLlmSpec& spec;
+  TaskContext& ctx;
+  PhaseTimer timer;
+
+  std::string config_json;
+  std::optional<LlamaCheckpoint> checkpoint;
+  std::optional<LlamaDecoder> float_model;
+  std::optional<LlamaDecoder> quantized;
+  at::Tensor calibration, evaluation;
+  PerplexityResult float_ppl, quantized_ppl;
+  DecoderQuantResult quant;
+  DecodeSpeed float_speed, quantized_speed;
+  std::vector<Generation> generations;
+  TaskResult result;
+};
+
+absl::StatusOr<at::Tensor> Tokens(LlmRun& r, const v1::TokenData& data, const std::string& field) {
+  TokenWindowOptions o{data.seq_len(), data.max_rows(), r.checkpoint->config.vocab_size};
+  if (data.source_case() == v1::TokenData::kTextSha256) {
+    ASSIGN_OR_RETURN(std::string text, r.ctx.FetchArtifact(data.text_sha256()));
+    return TokenIdsFromText(text, o, field + ".text_sha256");
+  }
+  ASSIGN_OR_RETURN(std::string bytes, r.ctx.FetchArtifact(data.ids_npy_sha256()));
+  return TokenIdsFromNpy(bytes, o, field + ".ids_npy_sha256");
+}
+
+absl::Status Download(LlmRun& r) {
+  CheckpointFiles files;
+  for (const v1::CheckpointFile& f : r.spec.checkpoint()) {
+    ASSIGN_OR_RETURN(files[f.name()], r.ctx.FetchArtifact(f.sha256()));
+  }
+  r.config_json = files.at("config.json");
+  ASSIGN_OR_RETURN(LlamaCheckpoint ckpt,
+                   TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "weight_only_llm.checkpoint",
+                              [&] { return LoadLlamaCheckpoint(std::move(files)); }));
+  if (ckpt.quantization) {
+    return absl::InvalidArgumentError("weight_only_llm.checkpoint: config.json already carries a "
+                                      "quantization_config; give the float checkpoint");
+  }
+  r.checkpoint = std::move(ckpt);
+  ASSIGN_OR_RETURN(r.calibration, Tokens(r, r.spec.calibration(), "weight_only_llm.calibration"));
+  ASSIGN_OR_RETURN(r.evaluation, Tokens(r, r.spec.evaluation(), "weight_only_llm.evaluation"));
+  r.float_model.emplace(r.checkpoint->config, r.checkpoint->weights);
+  return absl::OkStatus();
+}
+
+absl::Status FloatReference(LlmRun& r) {
+  ASSIGN_OR_RETURN(r.float_ppl, MeasurePerplexity(*r.float_model, r.evaluation, kEvalBatch,
+                                                  [&] { return r.ctx.Cancelled(); }));
+  return absl::OkStatus();
+}
+
+absl::Status Quantize(LlmRun& r) {
+  DecoderQuantOptions o;
+  o.method = EngineMethod(r.spec.method());
+  o.quant = {static_cast<int>(r.spec.bits()), r.spec.group_size(), r.spec.symmetric()};
+  o.damp_percent = r.spec.damp_percent();
+  o.act_order = r.spec.act_order();
+  o.true_sequential = r.spec.true_sequential();
+  r.quantized.emplace(*r.float_model);
+  const std::string method = MethodName(r.spec.method());
+  auto progress = [&](int64_t done, int64_t total, const std::string& linear) {
+    r.ctx.ReportProgress(method + " " + linear, static_cast<uint32_t>(done + 1),
+                         static_cast<uint32_t>(total));
+    return !r.ctx.Cancelled();
+  };
+  ASSIGN_OR_RETURN(r.quant, TorchGuardStatusOr(absl::StatusCode::kInternal, "weight_only_llm: quantize",
+                                       [&] {
+                                         return QuantizeDecoder(*r.quantized, r.calibration, o,
+                                                                progress);
+                                       }));
+  RoundToStorage(*r.quantized, r.checkpoint->source_dtype);
+  return absl::OkStatus();
+}
+
+absl::Status Evaluate(LlmRun& r) {
+  ASSIGN_OR_RETURN(r.quantized_ppl, MeasurePerplexity(*r.quantized, r.evaluation, kEvalBatch,
+                                                      [&] { return r.ctx.Cancelled(); }));
+  return absl::OkStatus();
+}
+
+std::vector<int64_t> Prompt(const LlmRun& r, int64_t row) {
+  const int64_t n = std::min<int64_t>(r.spec.prompt_tokens(), r.evaluation.size(1));
+  at::Tensor ids = r.evaluation[row].narrow(0, 0, n);
+  return std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + n);
+}
+
+absl::Status Benchmark(LlmRun& r) {
+  std::vector<int64_t> prompt = Prompt(r, 0);
+  r.float_speed = MeasureDecodeSpeed(*r.float_model, prompt, r.spec.new_tokens());
+  r.quantized_speed = MeasureDecodeSpeed(*r.quantized, prompt, r.spec.new_tokens());
+  return absl::OkStatus();
+}
+
+absl::Status Generate(LlmRun& r) {
+  std::vector<std::vector<int64_t>> prompts;
+  for (const std::string& p : r.spec.prompts()) {
+    TokenWindowOptions o{static_cast<int64_t>(p.size()), 1, r.checkpoint->config.vocab_size};
+    ASSIGN_OR_RETURN(at::Tensor ids, TokenIdsFromText(p, o, "weight_only_llm.prompts"));
+    prompts.emplace_back(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+  }
+  // Without prompts of its own: the starts of the first evaluation rows.
+  if (prompts.empty()) {
+    for (int64_t row = 0; row < std::min<int64_t>(kGenerationSamples, r.evaluation.size(0));
+         ++row) {
+      prompts.push_back(Prompt(r, row));
+    }
+  }
+  for (const auto& p : prompts) {
+    if (r.ctx.Cancelled()) return absl::CancelledError("task cancelled");
+    r.generations.push_back({p, GreedyGenerate(*r.float_model, p, r.spec.new_tokens()),
+                             GreedyGenerate(*r.quantized, p, r.spec.new_tokens())});
+  }
+  return absl::OkStatus();
+}
+
+// Bytes as text where the vocabulary is byte-level, ids otherwise.
+json Readable(const LlmRun& r, const std::vector<int64_t>& ids) {
+  if (r.checkpoint->config.vocab_size != 256) return ids;
+  return std::string(ids.begin(), ids.end());
+}
+
+json GenerationsJson(const LlmRun& r) {
+  json out = json::array();
+  for (const Generation& g : r.generations) {
+    size_t same = 0;
+    for (size_t i = 0; i < g.float_ids.size(); ++i) same += g.float_ids[i] == g.quantized_ids[i];
+    out.push_back({{"prompt", Readable(r, g.prompt)},
+                   {"float", Readable(r, g.float_ids)},
+                   {"quantized", Readable(r, g.quantized_ids)},
+                   {"token_agreement", g.float_ids.empty() ? 0.0
+                                                           : static_cast<double>(same) /
+                                                                 g.float_ids.size()},
+                   {"repetition_loop", {{"float", RepetitionLoop(g.float_ids)},
+                                        {"quantized", RepetitionLoop(g.quantized_ids)}}}});
+  }
+  return out;
+}
+
+// The bytes the quantized Linears' weights would take at fp16 and fp32, plus everything else.
+std::pair<int64_t, int64_t> FloatSizes(const LlamaWeights& w, bool tied) {
+  int64_t elements = w.embed_tokens.numel() + w.norm.numel() + (tied ? 0 : w.lm_head.numel());
+  for (const LlamaBlockWeights& b : w.layers) {
+    elements += b.input_norm.numel() + b.post_attention_norm.numel();
+    for (const LinearWeights* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj,
+                                   &b.up_proj, &b.down_proj}) {
+      elements += l->weight.numel() + (l->bias.defined() ? l->bias.numel() : 0);
+    }
+  }
+  return {2 * elements, 4 * elements};
+}
+
+json SpeedJson(const DecodeSpeed& s) {
+  return {{"prefill_tokens_per_s", s.prefill_tokens_per_s},
+          {"decode_tokens_per_s", s.decode_tokens_per_s}};
+}
+
+absl::Status Store(LlmRun& r) {
+  const std::string method = MethodName(r.spec.method());
+  GptqCheckpointMeta meta{method, r.spec.damp_percent(), r.spec.act_order(),
+                          r.spec.true_sequential(), std::string("quantd ") + QUANTD_VERSION};
+  ASSIGN_OR_RETURN(CheckpointFiles files,
+                   WriteGptqCheckpoint(r.config_json, *r.quantized, r.checkpoint->source_dtype,
+                                       r.quant, meta));
+  // The stored checkpoint, read back through the loader any checkpoint goes through, must be
+  // the model the numbers below were measured on.
+  ASSIGN_OR_RETURN(LlamaCheckpoint reloaded,
+                   TorchGuardStatusOr(absl::StatusCode::kInternal, "checkpoint/model.safetensors",
+                              [&] { return LoadLlamaCheckpoint(files); }));
+  at::Tensor probe = r.evaluation.narrow(0, 0, 1);
+  at::Tensor expected = r.quantized->Forward(probe);
+  at::Tensor actual = LlamaDecoder(reloaded.config, reloaded.weights).Forward(probe);
+  double diff = (expected - actual).abs().max().item<double>();
+  double scale = std::max(1.0, expected.abs().max().item<double>());
+  if (!(diff <= 1e-5 * scale)) {
+    return WithFailureKind(absl::InternalError("stored checkpoint/model.safetensors does not "
+                                               "reload as it was evaluated: logits differ by " +
+                                               std::to_string(diff)),
+                           v1::ENGINE_ERROR);
+  }
+  const int64_t stored_bytes = static_cast<int64_t>(files.at("model.safetensors").size());
+  auto [fp16_bytes, fp32_bytes] =
+      FloatSizes(r.float_model->weights(), r.checkpoint->config.tie_word_embeddings);
+  const double rise = r.quantized_ppl.perplexity / r.float_ppl.perplexity - 1;
+  const double speedup =
+      r.quantized_speed.decode_tokens_per_s / std::max(1e-9, r.float_speed.decode_tokens_per_s);
+  std::vector<Gate> gates = {{"ppl_rise", rise, r.spec.max_ppl_rise(), true}};
+  if (r.spec.max_size_bytes() > 0) {
+    gates.push_back({"size_bytes", static_cast<double>(stored_bytes),
+                     static_cast<double>(r.spec.max_size_bytes()), true});
+  }
+  if (r.spec.min_decode_speedup() > 0) {
+    gates.push_back({"decode_speedup", speedup, r.spec.min_decode_speedup(), false});
+  }
+  json per_linear = json::array();
+  std::vector<LinearQuantReport> worst = r.quant.per_linear;
+  std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) {
+    return a.relative_error > b.relative_error;
+  });
+  for (const auto& l : worst) {
+    json row = {{"linear", l.name}, {"bits", l.bits}, {"relative_error", l.relative_error}};
+    if (r.spec.method() == v1::GPTQ) row["damp"] = l.damp;
+    if (l.awq_alpha >= 0) row["awq_alpha"] = l.awq_alpha;
+    per_linear.push_back(row);
+  }
+  const LlamaConfig& c = r.checkpoint->config;
+  json report = {
+      {"schema_version", "1.0"},
+      {"kind", "weight_only_llm"},
+      {"method", method},
+      {"bits", r.spec.bits()},
+      {"group_size", r.spec.group_size()},
+      {"symmetric", r.spec.symmetric()},
+      {"act_order", r.spec.act_order()},
+      {"checkpoint", {{"architecture", c.architecture}, {"layers", c.num_layers},
+                      {"hidden_size", c.hidden_size}, {"vocab_size", c.vocab_size},
+                      {"source_dtype", r.checkpoint->source_dtype}}},
+      {"perplexity", {{"protocol", kPerplexityProtocol},
+                      {"rows", r.evaluation.size(0)}, {"tokens_per_row", r.evaluation.size(1)},
+                      {"predictions", r.quantized_ppl.predictions},
+                      {"float", r.float_ppl.perplexity},
+                      {"quantized", r.quantized_ppl.perplexity},
+                      {"rise", rise}}},
+      {"calibration", {{"rows", r.calibration.size(0)}, {"tokens", r.quant.calibration_tokens}}},
+      {"per_linear", {{"measure", "||X(W - Wq)^T||^2 / ||XW^T||^2 on the calibration inputs "
+                                  "each Linear saw"},
+                      {"worst_first", per_linear}}},
+      {"size", {{"quantized_bytes", stored_bytes}, {"fp16_bytes", fp16_bytes},
+                {"fp32_bytes", fp32_bytes},
+                {"ratio_vs_fp16", static_cast<double>(stored_bytes) / fp16_bytes}}},
+      {"speed", {{"batch", 1}, {"prompt_tokens", r.float_speed.prompt_tokens},
+                 {"new_tokens", r.float_speed.new_tokens}, {"float", SpeedJson(r.float_speed)},
+                 {"quantized", SpeedJson(r.quantized_speed)}, {"decode_speedup", speedup},
+                 {"threads", IntraOpThreads()}, {"cpu_flags", CpuFlags()},
+                 {"note", "the quantized model runs its dequantized weights through the float "
+                          "kernels here, so it is not faster than float"}}},
+      {"generations", GenerationsJson(r)},
+      {"peak_rss_bytes", PeakRssBytes()},
+      {"gates", GatesJson(gates)},
+      {"verdict", GateFailureSummary(gates).empty() ? "pass" : "fail"},
+  };
+  for (const auto& [name, bytes] : files) {
+    const char* media = name == "model.safetensors" ? "application/x-safetensors"
+                                                    : "application/json";
+    ASSIGN_OR_RETURN(v1::ArtifactRef ref, r.ctx.StoreArtifact("checkpoint/" + name, media, bytes));
+    r.result.outputs.push_back(ref);
+  }
+  ASSIGN_OR_RETURN(v1::ArtifactRef validation,
+                   r.ctx.StoreArtifact("checkpoint/validation_report.json", "application/json",
+                                       report.dump(2)));
+  r.result.outputs.push_back(validation);
+  ManifestInputs mi;
+  for (const v1::CheckpointFile& f : r.spec.checkpoint()) {
+    mi.input_sha256["checkpoint/" + f.name()] = f.sha256();
+  }
+  const v1::TokenData& cal = r.spec.calibration();
+  const v1::TokenData& ev = r.spec.evaluation();
+  mi.input_sha256["calibration"] = cal.has_text_sha256() ? cal.text_sha256() : cal.ids_npy_sha256();
+  mi.input_sha256["evaluation"] = ev.has_text_sha256() ? ev.text_sha256() : ev.ids_npy_sha256();
+  mi.extra["gates"] = GatesJson(gates);
+  mi.extra["round_trip"] = {{"checkpoint", "reloaded and re-run on evaluation row 0"},
+                            {"max_abs_logit_difference", diff}};
+  mi.outputs = r.result.outputs;
+  ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
+                   StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
+  r.result.outputs = outputs;
+  r.result.gate_failure = GateFailureSummary(gates);
+  auto& v = *r.result.metrics.mutable_values();
+  v["ppl_float"] = r.float_ppl.perplexity;
+  v["ppl_quantized"] = r.quantized_ppl.perplexity;
+  v["ppl_rise"] = rise;
+  v["size_bytes"] = static_cast<double>(stored_bytes);
+  v["decode_speedup"] = speedup;
+  return absl::OkStatus();
+}
+
+constexpr TaskPhase<LlmRun> kLlmPhases[] = {
+    {"download", Download}, {"float_reference", FloatReference}, {"quantize", Quantize},
+    {"evaluate", Evaluate}, {"benchmark", Benchmark},             {"generate", Generate},
+    {"store", Store},
+};
+
+}  // namespace
+
+absl::StatusOr<TaskResult> RunWeightOnlyLlmTask(const v1::Task& task, TaskContext& ctx) {
+  torch::NoGradGuard no_grad;
+  LlmRun run{task, task.spec().weight_only_llm(), ctx};
+  RETURN_IF_ERROR(RunPhases(kLlmPhases, run, ctx, run.timer));
+  return std::move(run.result);
+}
+
+}  // namespace quantd::worker
