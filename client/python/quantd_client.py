@@ -164,6 +164,42 @@ class QuantdClient:
             v.teacher_model_sha256 = self.upload(teacher, "application/x-torchscript")
         return self.submit(jobs_pb2.JobSpec(validate=v))
 
+    def _tokens(self, data, seq_len, rows):
+        """Token ids (.npy path or bytes) or, for a byte-level vocabulary, a text file (.txt)."""
+        t = jobs_pb2.TokenData(seq_len=seq_len, max_rows=rows)
+        if isinstance(data, str) and not data.endswith(".npy") and not _SHA256.match(data):
+            t.text_sha256 = self.upload(data, "text/plain")
+        else:
+            t.ids_npy_sha256 = self.upload(data, "application/x-npy")
+        return t
+
+    def quantize_llm(self, checkpoint_dir, calibration, evaluation, method="gptq", bits=4,
+                     group_size=128, symmetric=True, act_order=False, max_ppl_rise=None,
+                     seq_len=0, calibration_rows=0, eval_rows=0, prompts=(), new_tokens=0,
+                     request_id=""):
+        """Submits a WEIGHT_ONLY_LLM job on a Hugging Face folder (config.json + safetensors;
+        every regular file is uploaded). `method` rtn|gptq|awq; `group_size` -1 per channel.
+        The result is a GPTQ-layout checkpoint under the job's checkpoint/ outputs."""
+        w = jobs_pb2.WeightOnlyLlmSpec(
+            method=jobs_pb2.WeightOnlyMethod.Value(method.upper()), bits=bits,
+            group_size=group_size, symmetric=symmetric, act_order=act_order,
+            calibration=self._tokens(calibration, seq_len, calibration_rows),
+            evaluation=self._tokens(evaluation, seq_len, eval_rows),
+            checkpoint_name=os.path.basename(os.path.normpath(checkpoint_dir)),
+            new_tokens=new_tokens)
+        w.prompts.extend(prompts)
+        if max_ppl_rise is not None:
+            w.max_ppl_rise = max_ppl_rise
+        for name in sorted(os.listdir(checkpoint_dir)):
+            path = os.path.join(checkpoint_dir, name)
+            if name.startswith(".") or not os.path.isfile(path):
+                continue
+            media = ("application/x-safetensors" if name.endswith(".safetensors")
+                     else "application/json" if name.endswith(".json")
+                     else "application/octet-stream")
+            w.checkpoint.add(name=name, sha256=self.upload(path, media))
+        return self.submit(jobs_pb2.JobSpec(weight_only_llm=w, client_request_id=request_id))
+
     def get(self, job_id):
         return self._call(self._stub.GetJob, api.GetJobRequest(job_id=job_id)).job
 

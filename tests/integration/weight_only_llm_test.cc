@@ -1,6 +1,8 @@
 // WEIGHT_ONLY_LLM end to end: quantctl submits the tiny Llama fixture's folder, the job writes a
 // GPTQ checkpoint that an independent Python reader dequantizes to the perplexity the report
 // states, and bad inputs fail by name.
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -91,6 +93,44 @@ TEST(WeightOnlyLlmTest, BadSettingsFailNamingTheField) {
                                                        LlmArgs("").find("tiny_llama "), 11,
                                                        "no_such_dir "));
   EXPECT_EQ(folder.exit_code, 2);
+}
+
+// Long enough to be caught mid-GPTQ: all 512 calibration rows.
+std::string SlowJobId(QuantdProcess& q) {
+  CommandResult submitted = RunQuantctl(
+      q.address(), "submit weight_only_llm --checkpoint " + FixturePath("tiny_llama") +
+                       " --calibration " + FixturePath("tiny_llama_calib_ids.npy") + " --eval " +
+                       FixturePath("tiny_llama_eval_ids.npy") +
+                       " --eval-rows 24 --new-tokens 16 --json");
+  EXPECT_EQ(submitted.exit_code, 0) << submitted.err;
+  return LastJson(submitted.out)["id"];
+}
+
+bool InGptq(const v1::Job& j) { return j.progress().phase().rfind("gptq model.layers.", 0) == 0; }
+
+TEST(WeightOnlyLlmTest, CancelMidGptqStopsTheJob) {
+  auto q = QuantdProcess::Start({});
+  const std::string id = SlowJobId(*q);
+  v1::Job running = WaitUntil(q->client(), id, InGptq);
+  ASSERT_TRUE(InGptq(running)) << running.progress().phase();
+  EXPECT_GT(running.progress().total(), 0u);
+  ASSERT_TRUE(q->client().Cancel(id).ok());
+  v1::Job job = WaitTerminal(q->client(), id);
+  EXPECT_EQ(job.state(), v1::CANCELLED);
+  EXPECT_EQ(job.outputs_size(), 0);
+}
+
+TEST(WeightOnlyLlmTest, AWorkerKilledMidGptqIsReplacedAndTheJobSucceeds) {
+  auto q = QuantdProcess::Start({});
+  const std::string id = SlowJobId(*q);
+  ASSERT_TRUE(InGptq(WaitUntil(q->client(), id, InGptq)));
+  std::vector<pid_t> workers = q->WorkerPids();
+  ASSERT_EQ(workers.size(), 1u);
+  ASSERT_EQ(kill(workers[0], SIGKILL), 0);
+  v1::Job job = WaitTerminal(q->client(), id, std::chrono::seconds(600));
+  EXPECT_EQ(job.state(), v1::SUCCEEDED) << job.error();
+  EXPECT_EQ(job.attempts(), 2u);
+  EXPECT_EQ(job.outputs_size(), 7);
 }
 
 }  // namespace

@@ -54,6 +54,25 @@ class PythonClientTest(unittest.TestCase):
         # Uploading the same file again is free and gives the same address.
         self.assertEqual(self.q.upload(model), job.spec.ptq.model_sha256)
 
+    def test_quantize_llm_writes_a_gptq_checkpoint(self):
+        # Seed 002's users: a Hugging Face folder in, AWQ at 4 bits, a GPTQ-layout folder out.
+        job = self.q.wait(self.q.quantize_llm(
+            os.path.join(FIX, "tiny_llama"), os.path.join(FIX, "tiny_llama_calib_ids.npy"),
+            os.path.join(FIX, "tiny_llama_eval.txt"), method="awq", bits=4, group_size=64,
+            calibration_rows=32, new_tokens=8, prompts=["Q: Why"]).id, timeout=600)
+        self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
+        self.assertEqual(job.model_name, "tiny_llama")
+        config = json.load(open(self.q.download(job.id, "checkpoint/config.json",
+                                                os.path.join(self.dir, "config.json"))))
+        self.assertEqual(config["quantization_config"]["bits"], 4)
+        self.assertEqual(config["quantization_config"]["group_size"], 64)
+        self.assertEqual(config["quantization_config"]["meta"]["method"], "awq")
+        report = json.load(open(self.q.download(job.id, "report",
+                                                os.path.join(self.dir, "llm.json"))))
+        self.assertEqual(report["generations"][0]["prompt"], "Q: Why")
+        self.assertEqual(len(report["generations"][0]["quantized"]), 8)
+        self.assertLess(report["perplexity"]["rise"], 0.02)
+
     def test_a_regressor_is_gated_on_plcc(self):
         # Seed 003's agents: a quality predictor, float scores as labels, a PLCC-drop budget.
         job = self.q.wait(self.q.quantize(
