@@ -132,6 +132,27 @@ absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex*
                                         "]: 1 to " + std::to_string(kMaxPromptBytes) + " bytes");
     }
   }
+  if (w->keep_size() > 64) {
+    return absl::InvalidArgumentError("weight_only_llm.keep: at most 64 rules");
+  }
+  for (int i = 0; i < w->keep_size(); ++i) {
+    const v1::KeepRule& k = w->keep(i);
+    const std::string field = "weight_only_llm.keep[" + std::to_string(i) + "]";
+    bool plain = !k.pattern().empty() && k.pattern().size() <= 200 &&
+                 std::all_of(k.pattern().begin(), k.pattern().end(), [](char c) {
+                   return isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+                          c == '*';
+                 });
+    if (!plain) {
+      return absl::InvalidArgumentError(field + ".pattern: '" + k.pattern() + "' (letters, "
+                                        "digits, '_', '.' and '*' wildcards, e.g. "
+                                        "*.self_attn.*)");
+    }
+    if (k.bits() != 0 && k.bits() != 3 && k.bits() != 4 && k.bits() != 8) {
+      return absl::InvalidArgumentError(field + ".bits: " + std::to_string(k.bits()) +
+                                        " (3, 4, 8, or 0 for float)");
+    }
+  }
   uint32_t prompt = w->prompt_tokens(), fresh = w->new_tokens();
   RETURN_IF_ERROR(DefaultAndLimit("weight_only_llm.prompt_tokens", 32, 1024, &prompt));
   RETURN_IF_ERROR(DefaultAndLimit("weight_only_llm.new_tokens", 128, 2048, &fresh));

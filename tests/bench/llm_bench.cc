@@ -78,7 +78,7 @@ void Fixture(const std::string& dir) {
         auto t0 = Clock::now();
         DecoderQuantResult r = *QuantizeDecoder(q, calibration, o, nullptr);
         double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        RoundToStorage(q, ckpt.source_dtype);
+        RoundToStorage(q, ckpt.source_dtype, r);
         CheckpointFiles out = *WriteGptqCheckpoint(config, q, ckpt.source_dtype, r,
                                                    {Name(m), 0.01, false, true, "bench"});
         double ppl = MeasurePerplexity(q, eval, 32)->perplexity;

@@ -34,7 +34,7 @@ void ExpectRoundTrip(const std::string& folder, const DecoderQuantOptions& o,
   at::Tensor calibration = torch::randint(0, ckpt->config.vocab_size, {16, 32}, torch::kInt64);
   auto result = QuantizeDecoder(decoder, calibration, o, nullptr);
   ASSERT_TRUE(result.ok()) << result.status();
-  RoundToStorage(decoder, ckpt->source_dtype);
+  RoundToStorage(decoder, ckpt->source_dtype, *result);
   auto written = WriteGptqCheckpoint(config_json, decoder, ckpt->source_dtype, *result,
                                      {method, o.damp_percent, o.act_order, o.true_sequential,
                                       "quantd test"});
@@ -105,6 +105,56 @@ TEST(GptqCheckpointTest, APackedTensorOfTheWrongShapeIsRefusedByName) {
   EXPECT_EQ(reloaded.status().message(),
             "model.safetensors: tensor 'model.layers.0.self_attn.q_proj.qweight' has shape "
             "[16, 128]; config.json implies [12, 128]");
+}
+
+}  // namespace
+}  // namespace quantd::worker
+
+namespace quantd::worker {
+namespace {
+
+TEST(GptqCheckpointTest, KeepRulesGiveMixedPrecisionThatReadsBack) {
+  EXPECT_TRUE(GlobMatch("*.self_attn.*", "model.layers.0.self_attn.q_proj"));
+  EXPECT_FALSE(GlobMatch("*.self_attn.*", "model.layers.0.mlp.up_proj"));
+  EXPECT_TRUE(GlobMatch("model.layers.1*down_proj", "model.layers.1.mlp.down_proj"));
+  EXPECT_FALSE(GlobMatch("model.layers.1", "model.layers.1.mlp.down_proj"));
+
+  DecoderQuantOptions o;
+  o.method = WeightOnlyMethod::kRtn;
+  o.quant = {4, 128, true};
+  o.keep = {{"*.self_attn.*", 8}, {"model.layers.3.mlp.down_proj", 0}};
+  CheckpointFiles files = ReadFolder(Fixture("tiny_llama"));
+  const std::string config_json = files.at("config.json");
+  auto ckpt = LoadLlamaCheckpoint(files);
+  ASSERT_TRUE(ckpt.ok());
+  LlamaDecoder decoder(ckpt->config, ckpt->weights);
+  auto result = QuantizeDecoder(decoder, torch::randint(0, 256, {8, 32}, torch::kInt64), o, nullptr);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->linears.size(), 27u) << "one Linear kept in float";
+  EXPECT_EQ(result->linears.at("model.layers.2.self_attn.v_proj").bits, 8);
+  EXPECT_EQ(result->linears.at("model.layers.2.mlp.up_proj").bits, 4);
+  RoundToStorage(decoder, ckpt->source_dtype, *result);
+  auto written = WriteGptqCheckpoint(config_json, decoder, ckpt->source_dtype, *result,
+                                     {"rtn", 0.01, false, true, "quantd test"});
+  ASSERT_TRUE(written.ok()) << written.status();
+  auto qc = nlohmann::json::parse(written->at("quantize_config.json"));
+  EXPECT_EQ(qc["bits"], 4);
+  EXPECT_EQ(qc["dynamic"]["+:^model\\.layers\\.0\\.self_attn\\.q_proj$"]["bits"], 8);
+  EXPECT_TRUE(qc["dynamic"].contains("-:^model\\.layers\\.3\\.mlp\\.down_proj$"));
+  auto reloaded = LoadLlamaCheckpoint(*written);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  LlamaDecoder stored(reloaded->config, reloaded->weights);
+  at::Tensor ids = torch::randint(0, 256, {1, 16}, torch::kInt64);
+  EXPECT_LE((decoder.Forward(ids) - stored.Forward(ids)).abs().max().item<double>(), 1e-5);
+
+  // A "dynamic" pattern that is not an exact module name is refused, never run as a regex.
+  auto config = nlohmann::json::parse((*written)["config.json"]);
+  config["quantization_config"]["dynamic"] = {{"+:.*(a+)+$", {{"bits", 8}}}};
+  (*written)["config.json"] = config.dump();
+  auto refused = LoadLlamaCheckpoint(*written);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("is not an exact module name pattern"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -107,6 +107,7 @@ absl::Status Quantize(LlmRun& r) {
   o.damp_percent = r.spec.damp_percent();
   o.act_order = r.spec.act_order();
   o.true_sequential = r.spec.true_sequential();
+  for (const v1::KeepRule& k : r.spec.keep()) o.keep.push_back({k.pattern(), static_cast<int>(k.bits())});
   r.quantized.emplace(*r.float_model);
   const std::string method = MethodName(r.spec.method());
   auto progress = [&](int64_t done, int64_t total, const std::string& linear) {
@@ -119,7 +120,7 @@ absl::Status Quantize(LlmRun& r) {
                                          return QuantizeDecoder(*r.quantized, r.calibration, o,
                                                                 progress);
                                        }));
-  RoundToStorage(*r.quantized, r.checkpoint->source_dtype);
+  RoundToStorage(*r.quantized, r.checkpoint->source_dtype, r.quant);
   return absl::OkStatus();
 }
 

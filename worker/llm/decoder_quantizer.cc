@@ -54,6 +54,35 @@ double RelativeError(const at::Tensor& w, const at::Tensor& w_hat, const at::Ten
 
 }  // namespace
 
+bool GlobMatch(const std::string& pattern, const std::string& name) {
+  // Iterative '*' matching with one backtrack point: linear time, no recursion.
+  size_t p = 0, n = 0, star = std::string::npos, resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (p < pattern.size() && pattern[p] == name[n]) {
+      ++p;
+      ++n;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+int BitsFor(const DecoderQuantOptions& o, const std::string& linear) {
+  if (auto it = o.bits_by_linear.find(linear); it != o.bits_by_linear.end()) return it->second;
+  for (const KeepRule& rule : o.keep) {
+    if (GlobMatch(rule.pattern, linear)) return rule.bits;
+  }
+  return o.quant.bits;
+}
+
 absl::StatusOr<DecoderQuantResult> QuantizeDecoder(LlamaDecoder& decoder,
                                                    const at::Tensor& calibration_ids,
                                                    const DecoderQuantOptions& o,
@@ -68,6 +97,7 @@ absl::StatusOr<DecoderQuantResult> QuantizeDecoder(LlamaDecoder& decoder,
   torch::NoGradGuard no_grad;
   DecoderQuantResult result;
   result.calibration_tokens = calibration_ids.numel();
+  result.quant = o.quant;
   const int64_t total = c.num_layers * 7;
   int64_t done = 0;
   at::Tensor hidden = decoder.Embed(calibration_ids);
@@ -104,16 +134,25 @@ absl::StatusOr<DecoderQuantResult> QuantizeDecoder(LlamaDecoder& decoder,
           return absl::CancelledError("task cancelled");
         }
         LinearWeights& lin = LinearOf(block, name);
-        LinearQuantReport report{full, o.quant.bits};
+        WeightQuantOptions quant = o.quant;
+        quant.bits = BitsFor(o, full);
+        LinearQuantReport report{full, quant.bits};
+        if (auto it = alphas.find(name); it != alphas.end()) report.awq_alpha = it->second;
+        if (quant.bits == 0) {  // kept in float
+          result.per_linear.push_back(report);
+          ++done;
+          continue;
+        }
+        RETURN_IF_ERROR(CheckWeightQuantOptions(quant, lin.weight.size(1), full));
         QuantizedLinear q;
         if (o.method == WeightOnlyMethod::kGptq) {
-          GptqOptions g{o.quant, o.damp_percent, o.block_size, o.act_order};
+          GptqOptions g{quant, o.damp_percent, o.block_size, o.act_order};
           auto r = QuantizeGptq(lin.weight, h.hessian(), g);
           if (!r.ok()) return Annotate(r.status(), full);
           q = std::move(r->linear);
           report.damp = r->damp_used;
         } else {
-          q = QuantizeRtn(lin.weight, o.quant);
+          q = QuantizeRtn(lin.weight, quant);
         }
         if (!torch::isfinite(q.scales).all().item<bool>()) {
           return absl::InvalidArgumentError(full + ".weight: values exceed the fp16 range of "
@@ -121,7 +160,6 @@ absl::StatusOr<DecoderQuantResult> QuantizeDecoder(LlamaDecoder& decoder,
         }
         at::Tensor w_hat = q.Dequantize();
         report.relative_error = RelativeError(lin.weight, w_hat, h.hessian());
-        if (auto it = alphas.find(name); it != alphas.end()) report.awq_alpha = it->second;
         lin.weight = w_hat;
         result.linears[full] = std::move(q);
         result.per_linear.push_back(report);

@@ -22,9 +22,18 @@ namespace quantd::worker {
 
 enum class WeightOnlyMethod { kRtn, kGptq, kAwq };
 
+// Linears whose full name matches `pattern` ('*' matches any run of characters, e.g.
+// "*.self_attn.*") get `bits` instead of the default; 0 keeps them in float.
+struct KeepRule {
+  std::string pattern;
+  int bits = 0;
+};
+
 struct DecoderQuantOptions {
   WeightOnlyMethod method = WeightOnlyMethod::kGptq;
   WeightQuantOptions quant;
+  std::vector<KeepRule> keep;              // first match wins
+  std::map<std::string, int> bits_by_linear;  // exact names; before `keep` (mixed precision)
   double damp_percent = 0.01;
   int64_t block_size = 128;
   bool act_order = false;
@@ -37,7 +46,7 @@ struct DecoderQuantOptions {
 
 struct LinearQuantReport {
   std::string name;      // "model.layers.1.mlp.up_proj"
-  int bits = 0;
+  int bits = 0;          // 0: kept in float
   // ||X(W - Ŵ)ᵀ||² / ||XWᵀ||² over the calibration inputs this Linear saw.
   double relative_error = 0;
   double damp = 0;       // GPTQ: the damping used
@@ -45,8 +54,10 @@ struct LinearQuantReport {
 };
 
 struct DecoderQuantResult {
-  std::map<std::string, QuantizedLinear> linears;  // by HF prefix, e.g. model.layers.0.self_attn.q_proj
+  // By HF prefix, e.g. model.layers.0.self_attn.q_proj; Linears kept in float are absent.
+  std::map<std::string, QuantizedLinear> linears;
   std::vector<LinearQuantReport> per_linear;       // in quantization order
+  WeightQuantOptions quant;                        // the default every Linear not kept got
   int64_t calibration_tokens = 0;
 };
 
@@ -57,6 +68,11 @@ using QuantProgress = std::function<bool(int64_t done, int64_t total, const std:
 // folded scales), which is the model the report evaluates and the checkpoint stores.
 // calibration_ids [N, T]. INVALID_ARGUMENT naming the option for unsupported bits or group
 // sizes; CANCELLED when `progress` says so.
+// The bits `linear` gets under `o` (0: float).
+int BitsFor(const DecoderQuantOptions& o, const std::string& linear);
+// '*' globbing, the only pattern syntax keep rules have.
+bool GlobMatch(const std::string& pattern, const std::string& name);
+
 absl::StatusOr<DecoderQuantResult> QuantizeDecoder(LlamaDecoder& decoder,
                                                    const at::Tensor& calibration_ids,
                                                    const DecoderQuantOptions& options,

@@ -38,18 +38,35 @@ at::Tensor Rounded(const at::Tensor& t, at::ScalarType type) {
 
 }  // namespace
 
-void RoundToStorage(LlamaDecoder& decoder, const std::string& source_dtype) {
+std::string ExactModuleRegex(const std::string& name) {
+  std::string out = "^";
+  for (char c : name) {
+    if (c == '.') out += "\\";
+    out += c;
+  }
+  return out + "$";
+}
+
+void RoundToStorage(LlamaDecoder& decoder, const std::string& source_dtype,
+                    const DecoderQuantResult& quantized) {
   const at::ScalarType type = StorageType(source_dtype);
   LlamaWeights& w = decoder.weights();
   const bool tied = w.lm_head.is_same(w.embed_tokens);
   w.embed_tokens = Rounded(w.embed_tokens, type);
   w.lm_head = tied ? w.embed_tokens : Rounded(w.lm_head, type);
   w.norm = Rounded(w.norm, type);
-  for (LlamaBlockWeights& b : w.layers) {
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    LlamaBlockWeights& b = w.layers[i];
     b.input_norm = Rounded(b.input_norm, type);
     b.post_attention_norm = Rounded(b.post_attention_norm, type);
-    for (LinearWeights* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj,
-                             &b.up_proj, &b.down_proj}) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    for (const auto& [name, l] : std::initializer_list<std::pair<const char*, LinearWeights*>>{
+             {"self_attn.q_proj", &b.q_proj}, {"self_attn.k_proj", &b.k_proj},
+             {"self_attn.v_proj", &b.v_proj}, {"self_attn.o_proj", &b.o_proj},
+             {"mlp.gate_proj", &b.gate_proj}, {"mlp.up_proj", &b.up_proj},
+             {"mlp.down_proj", &b.down_proj}}) {
+      // A Linear kept in float is stored in the source dtype like the other float tensors.
+      if (!quantized.linears.count(p + name)) l->weight = Rounded(l->weight, type);
       l->bias = Rounded(l->bias, at::kHalf);
     }
   }
@@ -83,7 +100,6 @@ absl::StatusOr<CheckpointFiles> WriteGptqCheckpoint(const std::string& source_co
     st.Add(name, file_dtype, t.sizes().vec(), Bytes(t, type));
   };
   add_float("model.embed_tokens.weight", w.embed_tokens);
-  WeightQuantOptions options;
   for (size_t i = 0; i < w.layers.size(); ++i) {
     const LlamaBlockWeights& b = w.layers[i];
     const std::string p = "model.layers." + std::to_string(i) + ".";
@@ -97,11 +113,15 @@ absl::StatusOr<CheckpointFiles> WriteGptqCheckpoint(const std::string& source_co
     for (const auto& [name, lin] : linears) {
       const std::string full = p + name;
       auto it = quantized.linears.find(full);
-      if (it == quantized.linears.end()) {
-        return absl::InternalError("gptq checkpoint: " + full + " was not quantized");
+      if (it == quantized.linears.end()) {  // kept in float
+        add_float(full + ".weight", lin->weight);
+        if (lin->bias.defined()) {
+          st.Add(full + ".bias", SafetensorsDtype::kF16, lin->bias.sizes().vec(),
+                 Bytes(lin->bias, at::kHalf));
+        }
+        continue;
       }
       const QuantizedLinear& q = it->second;
-      options = {q.bits, q.group_size, q.symmetric};
       ASSIGN_OR_RETURN(PackedTensor qweight, PackQweight(q, full));
       ASSIGN_OR_RETURN(PackedTensor qzeros, PackQzeros(q, full));
       st.Add(full + ".qweight", SafetensorsDtype::kI32, qweight.shape, Words(qweight));
@@ -121,7 +141,17 @@ absl::StatusOr<CheckpointFiles> WriteGptqCheckpoint(const std::string& source_co
 
   nlohmann::ordered_json config = nlohmann::ordered_json::parse(source_config_json, nullptr, false);
   if (!config.is_object()) return absl::InternalError("gptq checkpoint: config.json unreadable");
+  // The job's bits are the default; Linears at other bits (or float) are GPTQModel "dynamic"
+  // exceptions.
+  const WeightQuantOptions options = quantized.quant;
   nlohmann::ordered_json qc = QuantizationConfig(options, meta);
+  nlohmann::ordered_json dynamic = nlohmann::ordered_json::object();
+  for (const LinearQuantReport& r : quantized.per_linear) {
+    if (r.bits == options.bits) continue;
+    if (r.bits == 0) dynamic["-:" + ExactModuleRegex(r.name)] = nlohmann::ordered_json::object();
+    else dynamic["+:" + ExactModuleRegex(r.name)] = {{"bits", r.bits}};
+  }
+  if (!dynamic.empty()) qc["dynamic"] = dynamic;
   config["quantization_config"] = qc;
   CheckpointFiles files;
   files["model.safetensors"] = st.Finish();

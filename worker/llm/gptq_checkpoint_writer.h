@@ -26,7 +26,8 @@ struct GptqCheckpointMeta {
 // Rounds the decoder's float tensors to what the checkpoint stores (the source dtype for
 // embeddings, norms and the head; fp16 for the biases of quantized Linears), so the model a
 // report measures is bit for bit the model the files hold.
-void RoundToStorage(LlamaDecoder& decoder, const std::string& source_dtype);
+void RoundToStorage(LlamaDecoder& decoder, const std::string& source_dtype,
+                    const DecoderQuantResult& quantized);
 
 // The files of the quantized checkpoint, by name. INVALID_ARGUMENT naming a Linear whose widths
 // do not fill whole 32-bit words at these bits.
@@ -35,6 +36,10 @@ absl::StatusOr<CheckpointFiles> WriteGptqCheckpoint(const std::string& source_co
                                                     const std::string& source_dtype,
                                                     const DecoderQuantResult& quantized,
                                                     const GptqCheckpointMeta& meta);
+
+// "^model\.layers\.0\.mlp\.down_proj$": the regex GPTQModel's "dynamic" config matches one
+// module by (quantd writes and reads only these exact-name patterns).
+std::string ExactModuleRegex(const std::string& name);
 
 // The quantization_config block itself.
 nlohmann::ordered_json QuantizationConfig(const WeightQuantOptions& q,

@@ -161,6 +161,44 @@ absl::StatusOr<std::optional<StoredQuantization>> ParseQuantization(const std::s
   s.desc_act = q.value("desc_act", false);
   s.sym = q.value("sym", true);
   s.method = "gptq";
+  if (q.contains("dynamic")) {
+    if (!q["dynamic"].is_object()) return absl::InvalidArgumentError(what + ".dynamic: not an object");
+    for (const auto& [key, value] : q["dynamic"].items()) {
+      // Only exact module names ("-:^a\\.b$" / "+:^a\\.b$"): no user regex is ever run.
+      std::string pattern = key;
+      bool skip = pattern.rfind("-:", 0) == 0;
+      if (skip || pattern.rfind("+:", 0) == 0) pattern = pattern.substr(2);
+      std::string name;
+      bool exact = pattern.size() >= 2 && pattern.front() == '^' && pattern.back() == '$';
+      for (size_t i = 1; exact && i + 1 < pattern.size(); ++i) {
+        char c = pattern[i];
+        if (c == '\\' && i + 2 < pattern.size() && pattern[i + 1] == '.') {
+          name += '.';
+          ++i;
+        } else if (isalnum(static_cast<unsigned char>(c)) || c == '_') {
+          name += c;
+        } else {
+          exact = false;
+        }
+      }
+      if (!exact || name.empty()) {
+        return absl::InvalidArgumentError(what + ".dynamic: '" + key + "' is not an exact "
+                                          "module name pattern (^a\\.b$)");
+      }
+      int bits = s.bits;
+      if (!skip && value.is_object() && value.contains("bits")) {
+        if (!value["bits"].is_number_integer()) {
+          return absl::InvalidArgumentError(what + ".dynamic." + key + ".bits: not an integer");
+        }
+        bits = value["bits"].get<int>();
+        if (bits != 3 && bits != 4 && bits != 8) {
+          return absl::InvalidArgumentError(what + ".dynamic." + key + ".bits: " +
+                                            std::to_string(bits) + " is not supported");
+        }
+      }
+      s.bits_by_module[name] = skip ? 0 : bits;
+    }
+  }
   if (q.contains("meta") && q["meta"].is_object() && q["meta"].contains("method") &&
       q["meta"]["method"].is_string()) {
     s.method = q["meta"]["method"].get<std::string>();
@@ -229,7 +267,9 @@ absl::StatusOr<LlamaCheckpoint> LoadLlamaCheckpoint(CheckpointFiles files) {
   auto linear = [&](const std::string& name, int64_t out, int64_t in,
                     bool bias) -> absl::StatusOr<LinearWeights> {
     if (ckpt.quantization) {
-      return LoadPackedLinear(source, name, out, in, bias, *ckpt.quantization);
+      StoredQuantization q = *ckpt.quantization;
+      if (auto it = q.bits_by_module.find(name); it != q.bits_by_module.end()) q.bits = it->second;
+      if (q.bits != 0) return LoadPackedLinear(source, name, out, in, bias, q);
     }
     LinearWeights l;
     ASSIGN_OR_RETURN(l.weight, get(name + ".weight", {out, in}));

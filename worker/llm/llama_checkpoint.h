@@ -44,6 +44,8 @@ struct StoredQuantization {
   bool desc_act = false;
   bool sym = true;
   std::string method;      // meta.method when quantd wrote it ("gptq", "awq", "rtn"), else "gptq"
+  // GPTQModel "dynamic" exceptions by exact module name: other bits, or 0 for a float Linear.
+  std::map<std::string, int> bits_by_module;
 };
 
 struct LlamaCheckpoint {

@@ -87,6 +87,15 @@ absl::Status BuildWeightOnlyLlmSpec(CommandEnv& env, const CommandLine& cl, v1::
   ASSIGN_OR_RETURN(auto speedup, GetDouble(cl, "--min-decode-speedup"));
   if (speedup) w->set_min_decode_speedup(*speedup);
   for (const auto& p : cl.GetAll("--prompt")) w->add_prompts(p);
+  for (const auto& k : cl.GetAll("--keep")) {
+    v1::KeepRule* rule = w->add_keep();
+    auto eq = k.find('=');
+    rule->set_pattern(k.substr(0, eq));
+    if (eq != std::string::npos && k.substr(eq + 1) != "float") {
+      ASSIGN_OR_RETURN(double bits, ParseDouble("--keep " + k, k.substr(eq + 1)));
+      rule->set_bits(static_cast<uint32_t>(bits));
+    }
+  }
   ASSIGN_OR_RETURN(auto fresh, cl.GetInt("--new-tokens", 1, 2048));
   if (fresh) w->set_new_tokens(static_cast<uint32_t>(*fresh));
   RETURN_IF_ERROR(BuildTokens(env, cl, "--calibration", "--calibration-text", "--seq-len",
@@ -123,6 +132,8 @@ KindFlags WeightOnlyLlmFlags() {
        {"--max-ppl-rise", "F", "gate: relative perplexity rise (default 0.02)"},
        {"--max-size-bytes", "N", "gate: size of model.safetensors"},
        {"--min-decode-speedup", "X", "gate: decode tokens/s over float on the worker"},
+       {"--keep", "PATTERN[=BITS]", "repeatable: Linears matching PATTERN at BITS, or float "
+                                    "without (e.g. --keep '*.self_attn.*=8' --keep '*.down_proj')"},
        {"--prompt", "TEXT", "repeatable: prompts for the sample generations (byte-level)"},
        {"--new-tokens", "N", "tokens generated per sample and in the decode benchmark (128)"}},
       {"quantctl submit weight_only_llm --checkpoint llama/ --method gptq --bits 4 "
