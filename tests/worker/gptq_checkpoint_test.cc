@@ -6,22 +6,14 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "test_util/quantd_process.h"
-#include "worker/data/npy_array.h"
+#include "test_util/checkpoint_folder.h"
 #include "worker/llm/gptq_checkpoint_writer.h"
 
 namespace quantd::worker {
 namespace {
 
-std::string Fixture(const std::string& name) { return std::string(QUANTD_FIXTURE_DIR) + "/" + name; }
-
-CheckpointFiles ReadFolder(const std::string& dir) {
-  CheckpointFiles files;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    files[e.path().filename()] = testing::ReadFile(e.path());
-  }
-  return files;
-}
+std::string Fixture(const std::string& name) { return testing::LlmFixture(name); }
+CheckpointFiles ReadFolder(const std::string& dir) { return testing::ReadCheckpointFolder(dir); }
 
 void ExpectRoundTrip(const std::string& folder, const DecoderQuantOptions& o,
                      const std::string& method) {

@@ -6,34 +6,17 @@
 
 #include <filesystem>
 
-#include "test_util/quantd_process.h"
-#include "worker/data/npy_array.h"
+#include "test_util/checkpoint_folder.h"
 #include "worker/data/safetensors_file.h"
 #include "worker/llm/llama_decoder.h"
 
 namespace quantd::worker {
 namespace {
 
-std::string Fixture(const std::string& name) { return std::string(QUANTD_FIXTURE_DIR) + "/" + name; }
-
-CheckpointFiles ReadFolder(const std::string& dir) {
-  CheckpointFiles files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    files[entry.path().filename()] = testing::ReadFile(entry.path());
-  }
-  return files;
-}
-
-at::Tensor NpyTensor(const std::string& path) {
-  auto array = ParseNpy(testing::ReadFile(path), path);
-  EXPECT_TRUE(array.ok()) << array.status();
-  if (array->dtype == NpyDtype::kInt64) {
-    std::vector<int64_t> v = *NpyToInt64(*array, path);
-    return torch::tensor(v, torch::kInt64).view(array->shape);
-  }
-  std::vector<float> v = *NpyToFloat32(*array, path);
-  return torch::tensor(v).view(array->shape);
-}
+using testing::NpyTensor;
+using testing::ReadCheckpointFolder;
+std::string Fixture(const std::string& name) { return testing::LlmFixture(name); }
+CheckpointFiles ReadFolder(const std::string& dir) { return ReadCheckpointFolder(dir); }
 
 class LlamaDecoderTest : public ::testing::TestWithParam<std::string> {};
 

@@ -4,31 +4,23 @@
 
 #include <filesystem>
 
-#include "test_util/quantd_process.h"
-#include "worker/data/npy_array.h"
+#include "test_util/checkpoint_folder.h"
 #include "worker/llm/decoder_quantizer.h"
 #include "worker/llm/perplexity.h"
 
 namespace quantd::worker {
 namespace {
 
-std::string Fixture(const std::string& name) { return std::string(QUANTD_FIXTURE_DIR) + "/" + name; }
+std::string Fixture(const std::string& name) { return testing::LlmFixture(name); }
 
 at::Tensor Ids(const std::string& file, int64_t rows) {
-  auto array = ParseNpy(testing::ReadFile(Fixture(file)), file);
-  EXPECT_TRUE(array.ok()) << array.status();
-  std::vector<int64_t> v = *NpyToInt64(*array, file);
-  return torch::tensor(v, torch::kInt64).view(array->shape).narrow(0, 0, rows);
+  return testing::NpyTensor(Fixture(file)).narrow(0, 0, rows);
 }
 
 class LlmQuantizationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    CheckpointFiles files;
-    for (const auto& e : std::filesystem::directory_iterator(Fixture("tiny_llama"))) {
-      files[e.path().filename()] = testing::ReadFile(e.path());
-    }
-    auto ckpt = LoadLlamaCheckpoint(std::move(files));
+    auto ckpt = LoadLlamaCheckpoint(testing::ReadCheckpointFolder(Fixture("tiny_llama")));
     ASSERT_TRUE(ckpt.ok()) << ckpt.status();
     float_model_ = new LlamaDecoder(ckpt->config, ckpt->weights);
     calibration_ = new at::Tensor(Ids("tiny_llama_calib_ids.npy", 128));
