@@ -95,6 +95,41 @@ TEST(WeightOnlyLlmTest, BadSettingsFailNamingTheField) {
   EXPECT_EQ(folder.exit_code, 2);
 }
 
+TEST(WeightOnlyLlmTest, AnUnreachableGateWithFallbackRecordsEveryAttemptAndKeepsTheBest) {
+  auto q = QuantdProcess::Start({});
+  const std::string dir = MakeTempDir("llm-fallback");
+  nlohmann::json job = SubmitAndWait(
+      q->address(),
+      "submit weight_only_llm --checkpoint " + FixturePath("tiny_llama") + " --calibration " +
+          FixturePath("tiny_llama_calib_ids.npy") + " --calibration-rows 16 --eval " +
+          FixturePath("tiny_llama_eval_ids.npy") +
+          " --eval-rows 16 --new-tokens 8 --method rtn --bits 3 --max-ppl-rise 0 --fallback -o " +
+          dir,
+      1);
+  EXPECT_EQ(job["state"], "failed");
+  EXPECT_EQ(job["failure_kind"], "gate_failed");
+  auto summary = nlohmann::json::parse(ReadFile(dir + "/quantization_summary.json"));
+  // As configured, the 8 worst Linears one by one, all at 8 bits, twice the calibration rows.
+  ASSERT_EQ(summary["attempts"].size(), 11u) << summary.dump(2);
+  EXPECT_EQ(summary["attempts"][0]["attempt"], "as configured");
+  EXPECT_EQ(summary["attempts"][3]["linears_at_8_bits"], 3);
+  EXPECT_EQ(summary["attempts"][9]["attempt"], "all at 8 bits");
+  EXPECT_EQ(summary["attempts"][10]["calibration_rows"], 32);
+  double best = 1e9;
+  for (const auto& a : summary["attempts"]) {
+    EXPECT_EQ(a["passed"], false);
+    best = std::min(best, a["rise"].get<double>());
+  }
+  EXPECT_LT(summary["attempts"][9]["rise"].get<double>(),
+            summary["attempts"][0]["rise"].get<double>()) << "8 bits beat 3";
+  EXPECT_NE(summary["decision"].get<std::string>().find("quantization-aware training"),
+            std::string::npos);
+  // The best attempt's checkpoint is kept and is what the report describes.
+  auto report = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+  EXPECT_DOUBLE_EQ(report["perplexity"]["rise"].get<double>(), best);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoint/model.safetensors"));
+}
+
 // Long enough to be caught mid-GPTQ: all 512 calibration rows.
 std::string SlowJobId(QuantdProcess& q) {
   CommandResult submitted = RunQuantctl(

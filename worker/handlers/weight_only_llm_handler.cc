@@ -61,6 +61,8 @@ struct LlmRun {
   DecoderQuantResult quant;
   DecodeSpeed float_speed, quantized_speed;
   std::vector<Generation> generations;
+  json summary = json::array();  // every attempt (quantization_summary)
+  std::string attempt;           // the one kept
   TaskResult result;
 };
 
@@ -100,33 +102,110 @@ absl::Status FloatReference(LlmRun& r) {
   return absl::OkStatus();
 }
 
-absl::Status Quantize(LlmRun& r) {
+DecoderQuantOptions ConfiguredOptions(const v1::WeightOnlyLlmSpec& spec) {
   DecoderQuantOptions o;
-  o.method = EngineMethod(r.spec.method());
-  o.quant = {static_cast<int>(r.spec.bits()), r.spec.group_size(), r.spec.symmetric()};
-  o.damp_percent = r.spec.damp_percent();
-  o.act_order = r.spec.act_order();
-  o.true_sequential = r.spec.true_sequential();
-  for (const v1::KeepRule& k : r.spec.keep()) o.keep.push_back({k.pattern(), static_cast<int>(k.bits())});
-  r.quantized.emplace(*r.float_model);
+  o.method = EngineMethod(spec.method());
+  o.quant = {static_cast<int>(spec.bits()), spec.group_size(), spec.symmetric()};
+  o.damp_percent = spec.damp_percent();
+  o.act_order = spec.act_order();
+  o.true_sequential = spec.true_sequential();
+  for (const v1::KeepRule& k : spec.keep()) {
+    o.keep.push_back({k.pattern(), static_cast<int>(k.bits())});
+  }
+  return o;
+}
+
+// One quantization of the float model and its perplexity: an attempt of the fallback ladder.
+struct Attempt {
+  std::string name;
+  DecoderQuantOptions options;
+  at::Tensor calibration;
+  std::optional<LlamaDecoder> model;
+  DecoderQuantResult quant;
+  PerplexityResult ppl;
+  double rise = 0;
+};
+
+absl::Status Run(LlmRun& r, Attempt& a) {
+  a.model.emplace(*r.float_model);
   const std::string method = MethodName(r.spec.method());
   auto progress = [&](int64_t done, int64_t total, const std::string& linear) {
     r.ctx.ReportProgress(method + " " + linear, static_cast<uint32_t>(done + 1),
                          static_cast<uint32_t>(total));
     return !r.ctx.Cancelled();
   };
-  ASSIGN_OR_RETURN(r.quant, TorchGuardStatusOr(absl::StatusCode::kInternal, "weight_only_llm: quantize",
-                                       [&] {
-                                         return QuantizeDecoder(*r.quantized, r.calibration, o,
-                                                                progress);
-                                       }));
-  RoundToStorage(*r.quantized, r.checkpoint->source_dtype, r.quant);
+  ASSIGN_OR_RETURN(a.quant, TorchGuardStatusOr(absl::StatusCode::kInternal,
+                                               "weight_only_llm: quantize", [&] {
+                                                 return QuantizeDecoder(*a.model, a.calibration,
+                                                                        a.options, progress);
+                                               }));
+  RoundToStorage(*a.model, r.checkpoint->source_dtype, a.quant);
+  ASSIGN_OR_RETURN(a.ppl, MeasurePerplexity(*a.model, r.evaluation, kEvalBatch,
+                                            [&] { return r.ctx.Cancelled(); }));
+  a.rise = a.ppl.perplexity / r.float_ppl.perplexity - 1;
+  int eight = 0;
+  for (const auto& l : a.quant.per_linear) eight += l.bits == 8;
+  r.summary.push_back({{"attempt", a.name},
+                       {"bits", a.options.quant.bits},
+                       {"linears_at_8_bits", eight},
+                       {"calibration_rows", a.calibration.size(0)},
+                       {"ppl", a.ppl.perplexity},
+                       {"rise", a.rise},
+                       {"passed", a.rise <= r.spec.max_ppl_rise()}});
+  return absl::OkStatus();
+}
+
+void Keep(LlmRun& r, Attempt& a) {
+  r.quantized = std::move(a.model);
+  r.quant = std::move(a.quant);
+  r.quantized_ppl = a.ppl;
+  r.attempt = a.name;
+}
+
+absl::Status Quantize(LlmRun& r) {
+  Attempt configured{"as configured", ConfiguredOptions(r.spec), r.calibration};
+  RETURN_IF_ERROR(Run(r, configured));
+  const double gate = r.spec.max_ppl_rise();
+  if (!r.spec.fallback() || configured.rise <= gate) {
+    Keep(r, configured);
+    return absl::OkStatus();
+  }
+  // The ladder: the worst Linears (by reconstruction error) to 8 bits one by one, then all of
+  // them, then twice the calibration data. The first attempt that passes is kept; if none does,
+  // the best one is, and the job fails its gate with every attempt on record.
+  std::vector<LinearQuantReport> worst;
+  for (const auto& l : configured.quant.per_linear) {
+    if (l.bits != 0 && l.bits < 8) worst.push_back(l);
+  }
+  std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) {
+    return a.relative_error > b.relative_error;
+  });
+  std::vector<Attempt> ladder;
+  DecoderQuantOptions mixed = configured.options;
+  for (size_t k = 0; k < std::min<size_t>(8, worst.size()); ++k) {
+    mixed.bits_by_linear[worst[k].name] = 8;
+    ladder.push_back({"worst " + std::to_string(k + 1) + " at 8 bits", mixed, r.calibration});
+  }
+  DecoderQuantOptions int8 = configured.options;
+  int8.quant.bits = 8;
+  ladder.push_back({"all at 8 bits", int8, r.calibration});
+  v1::TokenData twice = r.spec.calibration();
+  twice.set_max_rows(std::max<uint32_t>(1, twice.max_rows()) * 2);
+  ASSIGN_OR_RETURN(at::Tensor more, Tokens(r, twice, "weight_only_llm.calibration"));
+  ladder.push_back({"twice the calibration rows", configured.options, more});
+  Attempt best = std::move(configured);
+  for (Attempt& a : ladder) {
+    RETURN_IF_ERROR(Run(r, a));
+    if (a.rise < best.rise) best = std::move(a);
+    if (best.rise <= gate) break;
+  }
+  Keep(r, best);
   return absl::OkStatus();
 }
 
 absl::Status Evaluate(LlmRun& r) {
-  ASSIGN_OR_RETURN(r.quantized_ppl, MeasurePerplexity(*r.quantized, r.evaluation, kEvalBatch,
-                                                      [&] { return r.ctx.Cancelled(); }));
+  // Every attempt was measured as it was made; the kept one is the report's.
+  if (r.quantized_ppl.predictions == 0) return absl::InternalError("no attempt was evaluated");
   return absl::OkStatus();
 }
 
@@ -286,6 +365,7 @@ absl::Status Store(LlmRun& r) {
                  {"note", "the quantized model runs its dequantized weights through the float "
                           "kernels here, so it is not faster than float"}}},
       {"generations", GenerationsJson(r)},
+      {"attempts", {{"kept", r.attempt}, {"all", r.summary}}},
       {"peak_rss_bytes", PeakRssBytes()},
       {"gates", GatesJson(gates)},
       {"verdict", GateFailureSummary(gates).empty() ? "pass" : "fail"},
@@ -296,6 +376,19 @@ absl::Status Store(LlmRun& r) {
     ASSIGN_OR_RETURN(v1::ArtifactRef ref, r.ctx.StoreArtifact("checkpoint/" + name, media, bytes));
     r.result.outputs.push_back(ref);
   }
+  json summary = {{"float_ppl", r.float_ppl.perplexity},
+                  {"max_ppl_rise", r.spec.max_ppl_rise()},
+                  {"kept", r.attempt},
+                  {"attempts", r.summary}};
+  if (!GateFailureSummary(gates).empty()) {
+    summary["decision"] = "no attempt met max_ppl_rise " + std::to_string(r.spec.max_ppl_rise()) +
+                          "; the best was '" + r.attempt + "' (rise " + std::to_string(rise) +
+                          "). Try quantization-aware training, or another checkpoint.";
+  }
+  ASSIGN_OR_RETURN(v1::ArtifactRef summary_ref,
+                   r.ctx.StoreArtifact("quantization_summary", "application/json",
+                                       summary.dump(2)));
+  r.result.outputs.push_back(summary_ref);
   ASSIGN_OR_RETURN(v1::ArtifactRef validation,
                    r.ctx.StoreArtifact("checkpoint/validation_report.json", "application/json",
                                        report.dump(2)));

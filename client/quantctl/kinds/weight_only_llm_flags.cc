@@ -77,6 +77,7 @@ absl::Status BuildWeightOnlyLlmSpec(CommandEnv& env, const CommandLine& cl, v1::
   ASSIGN_OR_RETURN(auto group, cl.GetInt("--group-size", -1, 65536));
   if (group) w->set_group_size(static_cast<int32_t>(*group));
   if (cl.Has("--asymmetric")) w->set_symmetric(false);
+  w->set_fallback(cl.Has("--fallback"));
   w->set_act_order(cl.Has("--act-order"));
   ASSIGN_OR_RETURN(auto damp, GetDouble(cl, "--damp"));
   if (damp) w->set_damp_percent(*damp);
@@ -130,6 +131,9 @@ KindFlags WeightOnlyLlmFlags() {
        {"--eval-rows", "N", "evaluation rows used (default all)"},
        {"--seq-len", "T", "window length for 1-D ids and text (default 128)"},
        {"--max-ppl-rise", "F", "gate: relative perplexity rise (default 0.02)"},
+       {"--fallback", "", "when the gate fails: worst Linears to 8 bits one by one, then all, "
+                          "then twice the calibration rows (every attempt in "
+                          "quantization_summary)"},
        {"--max-size-bytes", "N", "gate: size of model.safetensors"},
        {"--min-decode-speedup", "X", "gate: decode tokens/s over float on the worker"},
        {"--keep", "PATTERN[=BITS]", "repeatable: Linears matching PATTERN at BITS, or float "
