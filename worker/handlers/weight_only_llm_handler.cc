@@ -285,18 +285,12 @@ json SpeedJson(const DecodeSpeed& s) {
           {"decode_tokens_per_s", s.decode_tokens_per_s}};
 }
 
-absl::Status Store(LlmRun& r) {
-  const std::string method = MethodName(r.spec.method());
-  GptqCheckpointMeta meta{method, r.spec.damp_percent(), r.spec.act_order(),
-                          r.spec.true_sequential(), std::string("quantd ") + QUANTD_VERSION};
-  ASSIGN_OR_RETURN(CheckpointFiles files,
-                   WriteGptqCheckpoint(r.config_json, *r.quantized, r.checkpoint->source_dtype,
-                                       r.quant, meta));
-  // The stored checkpoint, read back through the loader any checkpoint goes through, must be
-  // the model the numbers below were measured on.
+// The stored checkpoint, read back through the loader any checkpoint goes through, must be the
+// model the report's numbers were measured on. Returns the largest logit difference.
+absl::StatusOr<double> VerifyStored(LlmRun& r, const CheckpointFiles& files) {
   ASSIGN_OR_RETURN(LlamaCheckpoint reloaded,
                    TorchGuardStatusOr(absl::StatusCode::kInternal, "checkpoint/model.safetensors",
-                              [&] { return LoadLlamaCheckpoint(files); }));
+                                      [&] { return LoadLlamaCheckpoint(files); }));
   at::Tensor probe = r.evaluation.narrow(0, 0, 1);
   at::Tensor expected = r.quantized->Forward(probe);
   at::Tensor actual = LlamaDecoder(reloaded.config, reloaded.weights).Forward(probe);
@@ -308,12 +302,10 @@ absl::Status Store(LlmRun& r) {
                                                std::to_string(diff)),
                            v1::ENGINE_ERROR);
   }
-  const int64_t stored_bytes = static_cast<int64_t>(files.at("model.safetensors").size());
-  auto [fp16_bytes, fp32_bytes] =
-      FloatSizes(r.float_model->weights(), r.checkpoint->config.tie_word_embeddings);
-  const double rise = r.quantized_ppl.perplexity / r.float_ppl.perplexity - 1;
-  const double speedup =
-      r.quantized_speed.decode_tokens_per_s / std::max(1e-9, r.float_speed.decode_tokens_per_s);
+  return diff;
+}
+
+std::vector<Gate> JudgeGates(const LlmRun& r, double rise, int64_t stored_bytes, double speedup) {
   std::vector<Gate> gates = {{"ppl_rise", rise, r.spec.max_ppl_rise(), true}};
   if (r.spec.max_size_bytes() > 0) {
     gates.push_back({"size_bytes", static_cast<double>(stored_bytes),
@@ -322,17 +314,39 @@ absl::Status Store(LlmRun& r) {
   if (r.spec.min_decode_speedup() > 0) {
     gates.push_back({"decode_speedup", speedup, r.spec.min_decode_speedup(), false});
   }
-  json per_linear = json::array();
+  return gates;
+}
+
+json PerLinearJson(const LlmRun& r) {
   std::vector<LinearQuantReport> worst = r.quant.per_linear;
   std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) {
     return a.relative_error > b.relative_error;
   });
+  json rows = json::array();
   for (const auto& l : worst) {
     json row = {{"linear", l.name}, {"bits", l.bits}, {"relative_error", l.relative_error}};
     if (r.spec.method() == v1::GPTQ) row["damp"] = l.damp;
     if (l.awq_alpha >= 0) row["awq_alpha"] = l.awq_alpha;
-    per_linear.push_back(row);
+    rows.push_back(row);
   }
+  return rows;
+}
+
+absl::Status Store(LlmRun& r) {
+  const std::string method = MethodName(r.spec.method());
+  GptqCheckpointMeta meta{method, r.spec.damp_percent(), r.spec.act_order(),
+                          r.spec.true_sequential(), std::string("quantd ") + QUANTD_VERSION};
+  ASSIGN_OR_RETURN(CheckpointFiles files,
+                   WriteGptqCheckpoint(r.config_json, *r.quantized, r.checkpoint->source_dtype,
+                                       r.quant, meta));
+  ASSIGN_OR_RETURN(double diff, VerifyStored(r, files));
+  const int64_t stored_bytes = static_cast<int64_t>(files.at("model.safetensors").size());
+  auto [fp16_bytes, fp32_bytes] =
+      FloatSizes(r.float_model->weights(), r.checkpoint->config.tie_word_embeddings);
+  const double rise = r.quantized_ppl.perplexity / r.float_ppl.perplexity - 1;
+  const double speedup =
+      r.quantized_speed.decode_tokens_per_s / std::max(1e-9, r.float_speed.decode_tokens_per_s);
+  const std::vector<Gate> gates = JudgeGates(r, rise, stored_bytes, speedup);
   const LlamaConfig& c = r.checkpoint->config;
   json report = {
       {"schema_version", "1.0"},
@@ -354,7 +368,7 @@ absl::Status Store(LlmRun& r) {
       {"calibration", {{"rows", r.calibration.size(0)}, {"tokens", r.quant.calibration_tokens}}},
       {"per_linear", {{"measure", "||X(W - Wq)^T||^2 / ||XW^T||^2 on the calibration inputs "
                                   "each Linear saw"},
-                      {"worst_first", per_linear}}},
+                      {"worst_first", PerLinearJson(r)}}},
       {"size", {{"quantized_bytes", stored_bytes}, {"fp16_bytes", fp16_bytes},
                 {"fp32_bytes", fp32_bytes},
                 {"ratio_vs_fp16", static_cast<double>(stored_bytes) / fp16_bytes}}},
