@@ -272,8 +272,7 @@ std::pair<int64_t, int64_t> FloatSizes(const LlamaWeights& w, bool tied) {
   int64_t elements = w.embed_tokens.numel() + w.norm.numel() + (tied ? 0 : w.lm_head.numel());
   for (const LlamaBlockWeights& b : w.layers) {
     elements += b.input_norm.numel() + b.post_attention_norm.numel();
-    for (const LinearWeights* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj,
-                                   &b.up_proj, &b.down_proj}) {
+    for (const auto& [name, l] : b.Linears()) {
       elements += l->weight.numel() + (l->bias.defined() ? l->bias.numel() : 0);
     }
   }

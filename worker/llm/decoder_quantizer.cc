@@ -23,13 +23,10 @@ const std::vector<Stage>& Stages() {
 }
 
 LinearWeights& LinearOf(LlamaBlockWeights& b, const std::string& name) {
-  if (name == "self_attn.q_proj") return b.q_proj;
-  if (name == "self_attn.k_proj") return b.k_proj;
-  if (name == "self_attn.v_proj") return b.v_proj;
-  if (name == "self_attn.o_proj") return b.o_proj;
-  if (name == "mlp.gate_proj") return b.gate_proj;
-  if (name == "mlp.up_proj") return b.up_proj;
-  return b.down_proj;
+  for (auto& l : b.Linears()) {
+    if (name == l.name) return *l.weights;
+  }
+  return b.down_proj;  // unreachable: Stages() names only the block's Linears
 }
 
 // Runs the block over all calibration hidden states in batches, feeding `hook`.

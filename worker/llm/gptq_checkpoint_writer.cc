@@ -60,11 +60,7 @@ void RoundToStorage(LlamaDecoder& decoder, const std::string& source_dtype,
     b.input_norm = Rounded(b.input_norm, type);
     b.post_attention_norm = Rounded(b.post_attention_norm, type);
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    for (const auto& [name, l] : std::initializer_list<std::pair<const char*, LinearWeights*>>{
-             {"self_attn.q_proj", &b.q_proj}, {"self_attn.k_proj", &b.k_proj},
-             {"self_attn.v_proj", &b.v_proj}, {"self_attn.o_proj", &b.o_proj},
-             {"mlp.gate_proj", &b.gate_proj}, {"mlp.up_proj", &b.up_proj},
-             {"mlp.down_proj", &b.down_proj}}) {
+    for (auto [name, l] : b.Linears()) {
       // A Linear kept in float is stored in the source dtype like the other float tensors.
       if (!quantized.linears.count(p + name)) l->weight = Rounded(l->weight, type);
       l->bias = Rounded(l->bias, at::kHalf);
@@ -105,12 +101,7 @@ absl::StatusOr<CheckpointFiles> WriteGptqCheckpoint(const std::string& source_co
     const std::string p = "model.layers." + std::to_string(i) + ".";
     add_float(p + "input_layernorm.weight", b.input_norm);
     add_float(p + "post_attention_layernorm.weight", b.post_attention_norm);
-    const std::pair<const char*, const LinearWeights*> linears[] = {
-        {"self_attn.q_proj", &b.q_proj}, {"self_attn.k_proj", &b.k_proj},
-        {"self_attn.v_proj", &b.v_proj}, {"self_attn.o_proj", &b.o_proj},
-        {"mlp.gate_proj", &b.gate_proj}, {"mlp.up_proj", &b.up_proj},
-        {"mlp.down_proj", &b.down_proj}};
-    for (const auto& [name, lin] : linears) {
+    for (const auto& [name, lin] : b.Linears()) {
       const std::string full = p + name;
       auto it = quantized.linears.find(full);
       if (it == quantized.linears.end()) {  // kept in float

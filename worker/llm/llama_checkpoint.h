@@ -5,8 +5,10 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,29 @@ struct LlamaBlockWeights {
   at::Tensor input_norm;           // input_layernorm
   at::Tensor post_attention_norm;  // post_attention_layernorm
   LinearWeights q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj;
+
+  // The seven Linears with their names within the block, in the order they run; the one list
+  // every walk over a block's Linears uses.
+  template <typename Linear>
+  struct Named {
+    const char* name;  // "self_attn.q_proj", ...
+    Linear* weights;
+  };
+  template <typename Self>
+  using LinearOfSelf =
+      std::conditional_t<std::is_const_v<Self>, const LinearWeights, LinearWeights>;
+  template <typename Self>
+  static std::array<Named<LinearOfSelf<Self>>, 7> NamedLinears(Self& b) {
+    return {{{"self_attn.q_proj", &b.q_proj},
+             {"self_attn.k_proj", &b.k_proj},
+             {"self_attn.v_proj", &b.v_proj},
+             {"self_attn.o_proj", &b.o_proj},
+             {"mlp.gate_proj", &b.gate_proj},
+             {"mlp.up_proj", &b.up_proj},
+             {"mlp.down_proj", &b.down_proj}}};
+  }
+  std::array<Named<LinearWeights>, 7> Linears() { return NamedLinears(*this); }
+  std::array<Named<const LinearWeights>, 7> Linears() const { return NamedLinears(*this); }
 };
 
 struct LlamaWeights {
