@@ -176,10 +176,15 @@ class QuantdClient:
     def quantize_llm(self, checkpoint_dir, calibration, evaluation, method="gptq", bits=4,
                      group_size=128, symmetric=True, act_order=False, max_ppl_rise=None,
                      seq_len=0, calibration_rows=0, eval_rows=0, prompts=(), new_tokens=0,
-                     request_id=""):
+                     candidates=(), rule="", request_id=""):
         """Submits a WEIGHT_ONLY_LLM job on a Hugging Face folder (config.json + safetensors;
         every regular file is uploaded). `method` rtn|gptq|awq; `group_size` -1 per channel.
-        The result is a GPTQ-layout checkpoint under the job's checkpoint/ outputs."""
+        The result is a GPTQ-layout checkpoint under the job's checkpoint/ outputs.
+
+        `candidates`: dicts of method / bits / group_size / symmetric / act_order / name run
+        side by side (unset keys take the arguments above), ranked by `rule` (smallest |
+        most_accurate | fastest; default smallest); see leaderboard(job_id). Each candidate's
+        outputs are under "<name>/", e.g. gptq_w4g128/checkpoint/model.safetensors."""
         w = jobs_pb2.WeightOnlyLlmSpec(
             method=jobs_pb2.WeightOnlyMethod.Value(method.upper()), bits=bits,
             group_size=group_size, symmetric=symmetric, act_order=act_order,
@@ -188,6 +193,13 @@ class QuantdClient:
             checkpoint_name=os.path.basename(os.path.normpath(checkpoint_dir)),
             new_tokens=new_tokens)
         w.prompts.extend(prompts)
+        for c in candidates:
+            c = dict(c)
+            if "method" in c:
+                c["method"] = jobs_pb2.WeightOnlyMethod.Value(c["method"].upper())
+            w.candidates.add(**c)
+        if rule:
+            w.rule = jobs_pb2.DecisionRule.Value(rule.upper())
         if max_ppl_rise is not None:
             w.max_ppl_rise = max_ppl_rise
         for name in sorted(os.listdir(checkpoint_dir)):

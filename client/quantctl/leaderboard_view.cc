@@ -49,6 +49,33 @@ std::string CrossoverRows(const v1::Leaderboard& board) {
   return s;
 }
 
+// Language-model candidates: perplexity and its rise, size, decode speed.
+std::string WeightOnlyRows(const v1::Leaderboard& board) {
+  char line[512];
+  snprintf(line, sizeof(line), "%-4s %-24s %-36s %-8s %9s %8s %10s %9s %8s %8s  %s\n", "rank",
+           "candidate", "setting", "status", "ppl", "rise", "size B", "decode/s", "speedup",
+           "quant s", "gates");
+  std::string s = line;
+  for (const auto& r : board.rows()) {
+    std::string rise = "-";
+    if (auto it = r.metrics().find(metric::kPplRise); it != r.metrics().end()) {
+      char pct[32];
+      snprintf(pct, sizeof(pct), "%+.2f%%", it->second * 100);
+      rise = pct;
+    }
+    snprintf(line, sizeof(line), "%-4u %-24s %-36s %-8s %9s %8s %10s %9s %8s %8s  %s\n",
+             r.rank(), r.candidate().c_str(), r.regime().c_str(), r.status().c_str(),
+             Cell(r, metric::kPplQuantized, "%.4f").c_str(), rise.c_str(),
+             Cell(r, metric::kSizeBytes, "%.0f").c_str(),
+             Cell(r, metric::kDecodeTokensPerS, "%.1f").c_str(),
+             Cell(r, metric::kDecodeSpeedup, "%.2fx").c_str(),
+             Cell(r, metric::kQuantizeSeconds, "%.1f").c_str(), GateCells(r).c_str());
+    s += line;
+    if (!r.error().empty()) s += "     error: " + r.error() + "\n";
+  }
+  return s;
+}
+
 }  // namespace
 
 nlohmann::ordered_json LeaderboardToJson(const v1::Leaderboard& board) {
@@ -96,6 +123,11 @@ std::string LeaderboardTable(const v1::Leaderboard& board) {
   if (board.kind() == v1::CROSSOVER_SEARCH) {
     s += CrossoverRows(board);
     if (!board.winner().empty()) s += "best: " + board.winner() + "\n";
+    return s + board.decision() + "\n";
+  }
+  if (board.kind() == v1::WEIGHT_ONLY_LLM) {
+    s += WeightOnlyRows(board);
+    if (!board.winner().empty()) s += "winner: " + board.winner() + "\n";
     return s + board.decision() + "\n";
   }
   char line[512];

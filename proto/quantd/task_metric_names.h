@@ -28,6 +28,14 @@ inline constexpr char kMseB[] = "mse_b";
 inline constexpr char kOracleAgreement[] = "oracle_agreement";    // matches A or B
 inline constexpr char kParentsAgreement[] = "parents_agreement";  // A vs B
 inline constexpr char kInt8[] = "int8";                           // 1 when the child is int8
+// A WEIGHT_ONLY_LLM candidate: perplexities on the evaluation ids, their relative rise, decode
+// tokens/s at batch 1 of the quantized model and its ratio to the fastest float path.
+inline constexpr char kPplFloat[] = "ppl_float";
+inline constexpr char kPplQuantized[] = "ppl_quantized";
+inline constexpr char kPplRise[] = "ppl_rise";
+inline constexpr char kDecodeTokensPerS[] = "decode_tokens_per_s";
+inline constexpr char kDecodeSpeedup[] = "decode_speedup";
+inline constexpr char kQuantizeSeconds[] = "quantize_seconds";
 // Derived by the scheduler from the values above.
 inline constexpr char kObjective[] = "objective";                 // the search's ranking value
 inline constexpr char kAccuracyDrop[] = "accuracy_drop";

@@ -60,27 +60,20 @@ const char* AddDrop(const v1::HeadToHeadConstraints& c, v1::LeaderboardRow* r) {
   return metric::kRelativeAccuracyDrop;
 }
 
-void AddGate(const std::string& name, double value, double threshold, v1::LeaderboardRow* r) {
-  v1::GateVerdict* g = r->add_gates();
-  g->set_name(name);
-  g->set_value(value);
-  g->set_threshold(threshold);
-  g->set_rule("<=");
-  g->set_passed(value <= threshold);
-}
-
 void Judge(const v1::HeadToHeadConstraints& c, const storage::TaskSummary& t,
            v1::LeaderboardRow* r) {
   const char* drop = AddDrop(c, r);
   if (c.has_max_size_bytes()) {
-    AddGate(metric::kSizeBytes, Metric(*r, metric::kSizeBytes, 0), c.max_size_bytes(), r);
+    AddGateVerdict(metric::kSizeBytes, Metric(*r, metric::kSizeBytes, 0), c.max_size_bytes(),
+                   "<=", r);
   }
   if (c.has_max_latency_ms()) {
-    AddGate(metric::kLatencyP95Ms, Metric(*r, metric::kLatencyP95Ms, 0), c.max_latency_ms(), r);
+    AddGateVerdict(metric::kLatencyP95Ms, Metric(*r, metric::kLatencyP95Ms, 0),
+                   c.max_latency_ms(), "<=", r);
   }
   if (c.has_max_accuracy_drop()) {
     if (drop) {
-      AddGate(drop, Metric(*r, drop, 0), c.max_accuracy_drop(), r);
+      AddGateVerdict(drop, Metric(*r, drop, 0), c.max_accuracy_drop(), "<=", r);
     } else {
       // The candidate did not report the metric the constraint names: it cannot pass it.
       v1::GateVerdict* g = r->add_gates();
@@ -125,22 +118,6 @@ std::string RuleName(v1::DecisionRule rule) {
     case v1::FASTEST: return "fastest passing";
     default: return "most accurate passing";
   }
-}
-
-std::string FailedGates(const v1::LeaderboardRow& r) {
-  std::string s;
-  for (const auto& g : r.gates()) {
-    if (g.passed()) continue;
-    if (!s.empty()) s += ", ";
-    if (g.name() == "candidate_budget") {
-      s += "own gate: " + g.rule();
-    } else if (g.rule() != "<=") {
-      s += g.name() + " " + g.rule();
-    } else {
-      s += g.name() + " " + Num(g.value()) + " > " + Num(g.threshold());
-    }
-  }
-  return s;
 }
 
 std::string Decide(v1::Leaderboard* board, bool all_ended) {

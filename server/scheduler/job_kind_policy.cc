@@ -19,6 +19,13 @@ storage::JobVerdict JobKindPolicy::Finish(const v1::Job& job,
   if (row->planner.manifest) {
     documents.push_back({"manifest", "application/json", row->planner.manifest(job, board)});
   }
+  if (tasks.size() == 1 && tasks[0].state != storage::TaskState::kSucceeded) {
+    // A ranked job of one task (one setting): its failure is the job's, word for word.
+    return {v1::FAILED,
+            tasks[0].failure_kind == v1::FAILURE_KIND_UNSPECIFIED ? v1::ENGINE_ERROR
+                                                                  : tasks[0].failure_kind,
+            tasks[0].error, std::move(documents)};
+  }
   if (!board.winner().empty()) {
     return {v1::SUCCEEDED, v1::FAILURE_KIND_UNSPECIFIED, board.decision(), std::move(documents)};
   }

@@ -2,6 +2,7 @@
 #include "server/scheduler/leaderboard.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 namespace quantd::server {
@@ -51,6 +52,39 @@ v1::LeaderboardRow* AddTaskRow(const v1::Job& job, const storage::TaskSummary& t
   }
   AttachArtifacts(job, r);
   return r;
+}
+
+void AddGateVerdict(const std::string& name, double value, double threshold,
+                    const std::string& rule, v1::LeaderboardRow* row) {
+  v1::GateVerdict* g = row->add_gates();
+  g->set_name(name);
+  g->set_value(value);
+  g->set_threshold(threshold);
+  g->set_rule(rule);
+  g->set_passed(rule == ">=" ? value >= threshold : value <= threshold);
+}
+
+std::string FailedGates(const v1::LeaderboardRow& row) {
+  auto num = [](double v) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.6g", v);
+    return std::string(buf);
+  };
+  std::string s;
+  for (const auto& g : row.gates()) {
+    if (g.passed()) continue;
+    if (!s.empty()) s += ", ";
+    if (g.name() == "candidate_budget") {
+      s += "own gate: " + g.rule();
+    } else if (g.rule() == "<=") {
+      s += g.name() + " " + num(g.value()) + " > " + num(g.threshold());
+    } else if (g.rule() == ">=") {
+      s += g.name() + " " + num(g.value()) + " < " + num(g.threshold());
+    } else {
+      s += g.name() + " " + g.rule();
+    }
+  }
+  return s;
 }
 
 absl::Status ReorderLeaderboard(const std::string& sort_by, bool descending, uint32_t limit,

@@ -26,6 +26,15 @@ v1::LeaderboardRow* AddTaskRow(const v1::Job& job, const storage::TaskSummary& t
                                const std::string& name, const std::string& regime,
                                v1::Leaderboard* board, bool* all_ended);
 
+// Appends a gate verdict: `value` `rule` `threshold`, rule "<=" or ">=".
+void AddGateVerdict(const std::string& name, double value, double threshold,
+                    const std::string& rule, v1::LeaderboardRow* row);
+
+// The row's failed gates in one line ("ppl_rise 0.0285 > 0.02, own gate: ..."); a gate whose
+// rule is neither "<=" nor ">=" is shown by name and rule. "candidate_budget" is the candidate's
+// own gate, its rule the worker's message.
+std::string FailedGates(const v1::LeaderboardRow& row);
+
 // Sorts rows by `sort_by` (a metric name, or "rank" / empty for the job's own order), rows
 // lacking the metric last; keeps the first `limit` rows (0 = all). INVALID_ARGUMENT naming
 // sort_by when no row has that metric.

@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
+#include "server/scheduler/plain_name.h"
 #include "server/scheduler/spec_fields.h"
+#include "server/scheduler/weight_only_llm_ranking.h"
 
 namespace quantd::server {
 namespace {
@@ -14,6 +17,8 @@ constexpr uint32_t kDefaultSeqLen = 128, kMaxSeqLen = 8192;
 constexpr uint32_t kDefaultCalibrationRows = 512;  // seed 002
 constexpr uint32_t kMaxRows = 100000;
 constexpr size_t kMaxFiles = 64, kMaxPrompts = 16, kMaxPromptBytes = 4096;
+constexpr int kMaxCandidates = 16;
+constexpr size_t kMaxNameLength = 64;
 
 absl::Status ResolveTokens(const std::string& field, v1::TokenData* t, uint32_t default_rows,
                            storage::ArtifactIndex* artifacts) {
@@ -77,36 +82,104 @@ absl::Status ResolveCheckpoint(v1::WeightOnlyLlmSpec* w, storage::ArtifactIndex*
   return absl::OkStatus();
 }
 
+// The method x bits x group fields the job and each candidate carry alike.
+struct Setting {
+  v1::WeightOnlyMethod method = v1::WEIGHT_ONLY_METHOD_UNSPECIFIED;
+  uint32_t bits = 0;
+  int32_t group_size = 0;
+  std::optional<bool> symmetric, act_order;
+};
+
+// Seed 002's: GPTQ, 4 bits, groups of 128, symmetric, no act-order.
+const Setting kSeedSetting{v1::GPTQ, 4, 128, true, false};
+
+Setting JobSetting(const v1::WeightOnlyLlmSpec& w) {
+  return {w.method(), w.bits(), w.group_size(),
+          w.has_symmetric() ? std::optional<bool>(w.symmetric()) : std::nullopt, w.act_order()};
+}
+
+Setting CandidateSetting(const v1::WeightOnlyCandidate& c) {
+  return {c.method(), c.bits(), c.group_size(),
+          c.has_symmetric() ? std::optional<bool>(c.symmetric()) : std::nullopt,
+          c.has_act_order() ? std::optional<bool>(c.act_order()) : std::nullopt};
+}
+
+// Fills `s`'s unset fields from `inherit` and checks them; errors name `field`.
+absl::StatusOr<Setting> ResolveSetting(const std::string& field, Setting s,
+                                       const Setting& inherit) {
+  if (!v1::WeightOnlyMethod_IsValid(s.method)) {
+    return absl::InvalidArgumentError(field + ".method: unknown value " +
+                                      std::to_string(s.method));
+  }
+  if (s.method == v1::WEIGHT_ONLY_METHOD_UNSPECIFIED) s.method = inherit.method;
+  if (s.bits == 0) s.bits = inherit.bits;
+  if (s.bits != 3 && s.bits != 4 && s.bits != 8) {
+    return absl::InvalidArgumentError(field + ".bits: " + std::to_string(s.bits) +
+                                      " is not supported (3, 4 or 8)");
+  }
+  if (s.group_size == 0) s.group_size = inherit.group_size;
+  if (s.group_size < -1 || s.group_size > 65536) {
+    return absl::InvalidArgumentError(field + ".group_size: " + std::to_string(s.group_size) +
+                                      " (a positive group size, or -1 for per channel)");
+  }
+  if (!s.symmetric) s.symmetric = inherit.symmetric;
+  // Act-order is inherited only where it applies (a GPTQ candidate of a GPTQ job).
+  if (!s.act_order) s.act_order = s.method == v1::GPTQ && inherit.act_order.value_or(false);
+  if (*s.act_order && s.method != v1::GPTQ) {
+    return absl::InvalidArgumentError(field + ".act_order: applies to GPTQ only");
+  }
+  return s;
+}
+
+absl::Status ResolveCandidates(v1::WeightOnlyLlmSpec* w) {
+  if (w->candidates_size() > kMaxCandidates) {
+    return absl::InvalidArgumentError("weight_only_llm.candidates: at most " +
+                                      std::to_string(kMaxCandidates));
+  }
+  if (!v1::DecisionRule_IsValid(w->rule())) {
+    return absl::InvalidArgumentError("weight_only_llm.rule: unknown value " +
+                                      std::to_string(w->rule()));
+  }
+  if (w->rule() == v1::DECISION_RULE_UNSPECIFIED) w->set_rule(v1::SMALLEST);
+  const Setting job = JobSetting(*w);
+  std::set<std::string> names;
+  for (int i = 0; i < w->candidates_size(); ++i) {
+    v1::WeightOnlyCandidate* c = w->mutable_candidates(i);
+    const std::string field = "weight_only_llm.candidates[" + std::to_string(i) + "]";
+    ASSIGN_OR_RETURN(Setting s, ResolveSetting(field, CandidateSetting(*c), job));
+    c->set_method(s.method);
+    c->set_bits(s.bits);
+    c->set_group_size(s.group_size);
+    c->set_symmetric(*s.symmetric);
+    c->set_act_order(*s.act_order);
+    if (c->name().empty()) c->set_name(DefaultCandidateName(*c));
+    RETURN_IF_ERROR(CheckPlainName(field + ".name", c->name(), kMaxNameLength,
+                                   "it prefixes the candidate's outputs"));
+    if (!names.insert(c->name()).second) {
+      return absl::InvalidArgumentError(field + ".name: '" + c->name() +
+                                        "' is used by another candidate (name them apart)");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {
   v1::WeightOnlyLlmSpec* w = spec->mutable_weight_only_llm();
   RETURN_IF_ERROR(ResolveCheckpoint(w, artifacts));
-  if (!v1::WeightOnlyMethod_IsValid(w->method())) {
-    return absl::InvalidArgumentError("weight_only_llm.method: unknown value " +
-                                      std::to_string(w->method()));
-  }
-  if (w->method() == v1::WEIGHT_ONLY_METHOD_UNSPECIFIED) w->set_method(v1::GPTQ);
-  if (w->bits() == 0) w->set_bits(4);
-  if (w->bits() != 3 && w->bits() != 4 && w->bits() != 8) {
-    return absl::InvalidArgumentError("weight_only_llm.bits: " + std::to_string(w->bits()) +
-                                      " is not supported (3, 4 or 8)");
-  }
-  if (w->group_size() == 0) w->set_group_size(128);
-  if (w->group_size() < -1 || w->group_size() > 65536) {
-    return absl::InvalidArgumentError("weight_only_llm.group_size: " +
-                                      std::to_string(w->group_size()) +
-                                      " (a positive group size, or -1 for per channel)");
-  }
-  if (!w->has_symmetric()) w->set_symmetric(true);
+  ASSIGN_OR_RETURN(Setting job, ResolveSetting("weight_only_llm", JobSetting(*w), kSeedSetting));
+  w->set_method(job.method);
+  w->set_bits(job.bits);
+  w->set_group_size(job.group_size);
+  w->set_symmetric(*job.symmetric);
+  w->set_act_order(*job.act_order);
   if (!w->has_true_sequential()) w->set_true_sequential(true);
-  if (w->act_order() && w->method() != v1::GPTQ) {
-    return absl::InvalidArgumentError("weight_only_llm.act_order: applies to GPTQ only");
-  }
   if (w->damp_percent() == 0) w->set_damp_percent(0.01);
   if (!(w->damp_percent() > 0 && w->damp_percent() < 1)) {
     return absl::InvalidArgumentError("weight_only_llm.damp_percent: must be in (0, 1)");
   }
+  RETURN_IF_ERROR(ResolveCandidates(w));
   RETURN_IF_ERROR(ResolveTokens("weight_only_llm.calibration", w->mutable_calibration(),
                                 kDefaultCalibrationRows, artifacts));
   RETURN_IF_ERROR(ResolveTokens("weight_only_llm.evaluation", w->mutable_evaluation(), kMaxRows,
@@ -162,11 +235,28 @@ absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex*
 }
 
 absl::StatusOr<std::vector<PlannedTask>> PlanWeightOnlyLlm(const v1::JobSpec& spec) {
-  return std::vector<PlannedTask>{PlannedTask{spec}};
+  const v1::WeightOnlyLlmSpec& w = spec.weight_only_llm();
+  if (w.candidates_size() == 0) return std::vector<PlannedTask>{PlannedTask{spec}};
+  // One task per candidate: the job's spec with the candidate's setting in place and the
+  // candidate alone in `candidates`, which names its outputs.
+  std::vector<PlannedTask> tasks;
+  for (const v1::WeightOnlyCandidate& c : w.candidates()) {
+    PlannedTask t{spec};
+    v1::WeightOnlyLlmSpec* sub = t.payload.mutable_weight_only_llm();
+    sub->set_method(c.method());
+    sub->set_bits(c.bits());
+    sub->set_group_size(c.group_size());
+    sub->set_symmetric(c.symmetric());
+    sub->set_act_order(c.act_order());
+    sub->clear_candidates();
+    *sub->add_candidates() = c;
+    tasks.push_back(std::move(t));
+  }
+  return tasks;
 }
 
 KindPlanner WeightOnlyLlmPlanner() {
-  return {ResolveWeightOnlyLlmSpec, PlanWeightOnlyLlm};
+  return {ResolveWeightOnlyLlmSpec, PlanWeightOnlyLlm, RankWeightOnlyLlm};
 }
 
 }  // namespace quantd::server

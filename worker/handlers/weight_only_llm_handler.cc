@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <optional>
 
 #include "worker/engine/engine_error.h"
@@ -12,11 +13,13 @@
 #include "worker/handlers/gates.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
+#include "worker/handlers/prefixed_task_context.h"
 #include "worker/handlers/task_phases.h"
 #include "worker/llm/decode_benchmark.h"
 #include "worker/llm/gptq_checkpoint_writer.h"
 #include "worker/llm/perplexity.h"
 #include "worker/llm/token_windows.h"
+#include "quantd/task_metric_names.h"
 
 namespace quantd::worker {
 namespace {
@@ -63,6 +66,7 @@ struct LlmRun {
   std::vector<Generation> generations;
   json summary = json::array();  // every attempt (quantization_summary)
   std::string attempt;           // the one kept
+  double quantize_seconds = 0;   // every attempt's quantization, evaluation excluded
   TaskResult result;
 };
 
@@ -128,6 +132,7 @@ struct Attempt {
 
 absl::Status Run(LlmRun& r, Attempt& a) {
   a.model.emplace(*r.float_model);
+  const auto started = std::chrono::steady_clock::now();
   const std::string method = MethodName(r.spec.method());
   auto progress = [&](int64_t done, int64_t total, const std::string& linear) {
     r.ctx.ReportProgress(method + " " + linear, static_cast<uint32_t>(done + 1),
@@ -140,6 +145,9 @@ absl::Status Run(LlmRun& r, Attempt& a) {
                                                                         a.options, progress);
                                                }));
   RoundToStorage(*a.model, r.checkpoint->source_dtype, a.quant);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  r.quantize_seconds += seconds;
   ASSIGN_OR_RETURN(a.ppl, MeasurePerplexity(*a.model, r.evaluation, kEvalBatch,
                                             [&] { return r.ctx.Cancelled(); }));
   a.rise = a.ppl.perplexity / r.float_ppl.perplexity - 1;
@@ -149,6 +157,7 @@ absl::Status Run(LlmRun& r, Attempt& a) {
                        {"bits", a.options.quant.bits},
                        {"linears_at_8_bits", eight},
                        {"calibration_rows", a.calibration.size(0)},
+                       {"quantize_seconds", seconds},
                        {"ppl", a.ppl.perplexity},
                        {"rise", a.rise},
                        {"passed", a.rise <= r.spec.max_ppl_rise()}});
@@ -423,11 +432,13 @@ absl::Status Store(LlmRun& r) {
   r.result.outputs = outputs;
   r.result.gate_failure = GateFailureSummary(gates);
   auto& v = *r.result.metrics.mutable_values();
-  v["ppl_float"] = r.float_ppl.perplexity;
-  v["ppl_quantized"] = r.quantized_ppl.perplexity;
-  v["ppl_rise"] = rise;
-  v["size_bytes"] = static_cast<double>(stored_bytes);
-  v["decode_speedup"] = speedup;
+  v[metric::kPplFloat] = r.float_ppl.perplexity;
+  v[metric::kPplQuantized] = r.quantized_ppl.perplexity;
+  v[metric::kPplRise] = rise;
+  v[metric::kSizeBytes] = static_cast<double>(stored_bytes);
+  v[metric::kDecodeTokensPerS] = r.quantized_speed.decode_tokens_per_s;
+  v[metric::kDecodeSpeedup] = speedup;
+  v[metric::kQuantizeSeconds] = r.quantize_seconds;
   return absl::OkStatus();
 }
 
@@ -441,8 +452,27 @@ constexpr TaskPhase<LlmRun> kLlmPhases[] = {
 
 absl::StatusOr<TaskResult> RunWeightOnlyLlmTask(const v1::Task& task, TaskContext& ctx) {
   torch::NoGradGuard no_grad;
-  LlmRun run{task, task.spec().weight_only_llm(), ctx};
-  RETURN_IF_ERROR(RunPhases(kLlmPhases, run, ctx, run.timer));
+  const v1::WeightOnlyLlmSpec& spec = task.spec().weight_only_llm();
+  if (spec.candidates_size() == 0) {
+    LlmRun run{task, spec, ctx};
+    RETURN_IF_ERROR(RunPhases(kLlmPhases, run, ctx, run.timer));
+    return std::move(run.result);
+  }
+  // One candidate of a ranked job (the scheduler resolved its settings into the spec): outputs
+  // under its name, and a missed gate is its row's verdict, not the end of the job.
+  if (spec.candidates_size() != 1) {
+    return absl::InvalidArgumentError("weight_only_llm task carries " +
+                                      std::to_string(spec.candidates_size()) +
+                                      " candidates; the scheduler plans one per task");
+  }
+  const std::string& name = spec.candidates(0).name();
+  PrefixedTaskContext scoped(ctx, name + "/");
+  LlmRun run{task, spec, scoped};
+  absl::Status done = RunPhases(kLlmPhases, run, scoped, run.timer);
+  if (!done.ok()) return Annotate(done, "candidate " + name);
+  run.result.metrics.set_candidate(name);
+  run.result.metrics.set_gate_failure(run.result.gate_failure);
+  run.result.gate_failure.clear();
   return std::move(run.result);
 }
 

@@ -1,7 +1,9 @@
-// `quantctl submit weight_only_llm`: a checkpoint folder (every file uploaded), the method, the
-// token data and the gates.
+// `quantctl submit weight_only_llm`: a checkpoint folder (every file uploaded), the method (or
+// several candidates), the token data and the gates. A candidate is METHOD[,key=value...], e.g.
+// "gptq,bits=3,group-size=64" or "rtn,bits=8,group-size=-1,name=int8"; unknown keys are errors.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "client/quantctl/kind_flags.h"
@@ -11,6 +13,51 @@ namespace quantd::client {
 namespace {
 
 EnumFlagValues MethodValues() { return EnumValues<v1::WeightOnlyMethod>(); }
+EnumFlagValues RuleValues() { return EnumValues<v1::DecisionRule>(); }
+
+absl::StatusOr<bool> ParseBool(const std::string& field, const std::string& v) {
+  if (v == "true" || v == "yes" || v == "1") return true;
+  if (v == "false" || v == "no" || v == "0") return false;
+  return absl::InvalidArgumentError(field + ": expected true or false, got '" + v + "'");
+}
+
+absl::StatusOr<v1::WeightOnlyCandidate> ParseCandidate(const std::string& value) {
+  std::vector<std::string> parts = SplitList(value);
+  const std::string where = "--candidate '" + value + "'";
+  if (parts.empty()) return absl::InvalidArgumentError(where + ": empty");
+  v1::WeightOnlyCandidate c;
+  ASSIGN_OR_RETURN(v1::WeightOnlyMethod method,
+                   ParseEnumFlag<v1::WeightOnlyMethod>(MethodValues(), where, parts[0]));
+  c.set_method(method);
+  for (size_t i = 1; i < parts.size(); ++i) {
+    auto eq = parts[i].find('=');
+    if (eq == std::string::npos) {
+      return absl::InvalidArgumentError(where + ": '" + parts[i] + "' is not key=value");
+    }
+    const std::string key = parts[i].substr(0, eq), v = parts[i].substr(eq + 1);
+    const std::string field = where + " " + key;
+    if (key == "name") {
+      c.set_name(v);
+    } else if (key == "bits" || key == "group-size") {
+      ASSIGN_OR_RETURN(double d, ParseDouble(field, v));
+      if (d != static_cast<double>(static_cast<int32_t>(d))) {
+        return absl::InvalidArgumentError(field + ": expected an integer, got '" + v + "'");
+      }
+      if (key == "bits") c.set_bits(static_cast<uint32_t>(std::max(0.0, d)));
+      else c.set_group_size(static_cast<int32_t>(d));
+    } else if (key == "symmetric") {
+      ASSIGN_OR_RETURN(bool b, ParseBool(field, v));
+      c.set_symmetric(b);
+    } else if (key == "act-order") {
+      ASSIGN_OR_RETURN(bool b, ParseBool(field, v));
+      c.set_act_order(b);
+    } else {
+      return absl::InvalidArgumentError(where + ": '" + key + "' is not one of name, bits, "
+                                        "group-size, symmetric, act-order");
+    }
+  }
+  return c;
+}
 
 // Every regular file of the folder (not hidden, not recursive), uploaded under its name.
 absl::Status AddCheckpoint(CommandEnv& env, const std::string& dir, v1::WeightOnlyLlmSpec* w) {
@@ -87,6 +134,14 @@ absl::Status BuildWeightOnlyLlmSpec(CommandEnv& env, const CommandLine& cl, v1::
   if (size) w->set_max_size_bytes(*size);
   ASSIGN_OR_RETURN(auto speedup, GetDouble(cl, "--min-decode-speedup"));
   if (speedup) w->set_min_decode_speedup(*speedup);
+  for (const auto& value : cl.GetAll("--candidate")) {
+    ASSIGN_OR_RETURN(*w->add_candidates(), ParseCandidate(value));
+  }
+  if (auto rule = cl.Get("--rule")) {
+    ASSIGN_OR_RETURN(v1::DecisionRule r,
+                     ParseEnumFlag<v1::DecisionRule>(RuleValues(), "--rule", *rule));
+    w->set_rule(r);
+  }
   for (const auto& p : cl.GetAll("--prompt")) w->add_prompts(p);
   for (const auto& k : cl.GetAll("--keep")) {
     v1::KeepRule* rule = w->add_keep();
@@ -122,6 +177,11 @@ KindFlags WeightOnlyLlmFlags() {
        {"--group-size", "G", "input columns per scale: 32, 64, 128 (default) or -1 per channel"},
        {"--asymmetric", "", "zero points per group (default symmetric)"},
        {"--act-order", "", "GPTQ: columns by decreasing Hessian diagonal (desc_act, g_idx)"},
+       {"--candidate", "METHOD[,key=value...]",
+        "repeatable: settings side by side, one task each, ranked (quantctl compare JOB); keys "
+        "name, bits, group-size, symmetric, act-order, the rest from the flags above"},
+       {"--rule", EnumFlagChoices(RuleValues()),
+        "which passing candidate wins (default smallest)"},
        {"--damp", "F", "GPTQ damping, fraction of the mean Hessian diagonal (default 0.01)"},
        {"--calibration", "IDS_NPY|SHA256", "int64 token ids [rows, tokens] or 1-D"},
        {"--calibration-text", "FILE|SHA256", "text, for a byte-level vocabulary"},
@@ -142,7 +202,11 @@ KindFlags WeightOnlyLlmFlags() {
        {"--new-tokens", "N", "tokens generated per sample and in the decode benchmark (128)"}},
       {"quantctl submit weight_only_llm --checkpoint llama/ --method gptq --bits 4 "
        "--group-size 128 --calibration calib_ids.npy --eval eval_ids.npy --wait -o out/",
-       "quantctl download JOB checkpoint -o quantized/"},
+       "quantctl submit weight_only_llm --checkpoint llama/ --calibration calib_ids.npy "
+       "--eval eval_ids.npy --candidate gptq,bits=4 --candidate awq,bits=4 "
+       "--candidate rtn,bits=8,group-size=-1 --wait",
+       "quantctl download JOB checkpoint -o quantized/",
+       "quantctl download JOB gptq_w4g128/checkpoint -o quantized/"},
       BuildWeightOnlyLlmSpec,
   };
 }

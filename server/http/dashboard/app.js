@@ -156,8 +156,10 @@ function reportCard(report) {
 function leaderboardCard(board) {
   const metricNames = [...new Set(board.rows.flatMap(r => Object.keys(r.metrics || {})))];
   const crossover = board.kind === "crossover_search";
+  const llm = board.kind === "weight_only_llm";
   const preferred = crossover ? ["objective", "agree_a", "agree_b", "kl_a", "kl_b", "size_bytes", "latency_p95_ms"]
-                              : ["accuracy", "top1_agreement", "size_bytes", "latency_p95_ms", "accuracy_drop", "accuracy_drop_relative"];
+                  : llm ? ["ppl_quantized", "ppl_rise", "size_bytes", "decode_tokens_per_s", "decode_speedup", "quantize_seconds"]
+                  : ["accuracy", "top1_agreement", "size_bytes", "latency_p95_ms", "accuracy_drop", "accuracy_drop_relative"];
   const shown = preferred.filter(m => metricNames.includes(m));
   const table = sortableTable([
     {title: "rank", get: r => r.rank || "-", num: true},
@@ -167,7 +169,8 @@ function leaderboardCard(board) {
     ...shown.map(m => ({title: m, get: r => (r.metrics || {})[m] ?? "", num: true})),
     {title: "gates", get: r => (r.gates || []).map(g => `${g.name}:${g.passed ? "ok" : "FAIL"}`).join(" ")},
   ], board.rows, "leaderboard");
-  const y = crossover ? "objective" : (metricNames.includes("accuracy") ? "accuracy" : "top1_agreement");
+  const y = crossover ? "objective" : llm ? "ppl_quantized"
+          : (metricNames.includes("accuracy") ? "accuracy" : "top1_agreement");
   const done = board.rows.filter(r => r.metrics && r.metrics[y] !== undefined && r.metrics.size_bytes !== undefined);
   const scatter = (id, x, label) => {
     const canvas = el("canvas", {id});
@@ -179,9 +182,11 @@ function leaderboardCard(board) {
   };
   return el("div", {class: "card"}, el("h3", {}, crossover ? "Leaderboard" : "Comparison"),
             el("p", {id: "decision"}, board.decision || ""), table,
-            el("h3", {}, "Size and latency vs " + y),
-            el("div", {class: "grid"}, scatter("scatter", "size_bytes", "int8/fp32 archive bytes"),
-               scatter("scatter-latency", "latency_p95_ms", "batch-1 p95 ms")));
+            el("h3", {}, (llm ? "Size and decode speed vs " : "Size and latency vs ") + y),
+            el("div", {class: "grid"},
+               scatter("scatter", "size_bytes", llm ? "model.safetensors bytes" : "int8/fp32 archive bytes"),
+               llm ? scatter("scatter-latency", "decode_tokens_per_s", "decode tokens/s (batch 1)")
+                   : scatter("scatter-latency", "latency_p95_ms", "batch-1 p95 ms")));
 }
 
 async function jobDetail(id) {
