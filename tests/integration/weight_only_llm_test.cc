@@ -130,6 +130,51 @@ TEST(WeightOnlyLlmTest, AnUnreachableGateWithFallbackRecordsEveryAttemptAndKeeps
   EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoint/model.safetensors"));
 }
 
+TEST(WeightOnlyLlmTest, CandidatesRunSideBySideAndTheSmallestPassingWins) {
+  auto q = QuantdProcess::Start({});
+  const std::string dir = MakeTempDir("llm-candidates");
+  nlohmann::json job = SubmitAndWait(
+      q->address(), LlmArgs("--method rtn --max-ppl-rise 0.015 --candidate rtn,bits=8 "
+                            "--candidate rtn,bits=4 --candidate rtn,bits=3,name=three -o " + dir));
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  const std::string id = job["id"];
+  // Each candidate's folder under its name.
+  for (const char* c : {"rtn_w8g128", "rtn_w4g128", "three"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + c + "/checkpoint/model.safetensors")) << c;
+    auto report = nlohmann::json::parse(ReadFile(dir + "/" + c + "/report.json"));
+    EXPECT_EQ(report["method"], "rtn") << c;
+  }
+  CommandResult cmp = RunQuantctl(q->address(), "compare " + id + " --json");
+  ASSERT_EQ(cmp.exit_code, 0) << cmp.err;
+  auto board = nlohmann::json::parse(cmp.out);
+  EXPECT_EQ(board["winner"], "rtn_w4g128") << board.dump(2);
+  ASSERT_EQ(board["rows"].size(), 3u);
+  EXPECT_EQ(board["rows"][1]["candidate"], "rtn_w8g128");
+  EXPECT_EQ(board["rows"][2]["candidate"], "three") << "3-bit RTN misses a 1.5 % gate";
+  EXPECT_EQ(board["rows"][2]["passed"], false);
+  const auto& m4 = board["rows"][0]["metrics"];
+  const auto& m8 = board["rows"][1]["metrics"];
+  EXPECT_LT(m4["size_bytes"].get<double>(), m8["size_bytes"].get<double>());
+  EXPECT_LT(m8["ppl_rise"].get<double>(), m4["ppl_rise"].get<double>());
+  EXPECT_GT(m4["decode_tokens_per_s"].get<double>(), 0);
+  // The same float model, measured once per task, gives the same float perplexity.
+  EXPECT_DOUBLE_EQ(m4["ppl_float"].get<double>(), m8["ppl_float"].get<double>());
+  auto report4 = nlohmann::json::parse(ReadFile(dir + "/rtn_w4g128/report.json"));
+  EXPECT_DOUBLE_EQ(m4["ppl_quantized"].get<double>(),
+                   report4["perplexity"]["quantized"].get<double>());
+  CommandResult table = RunQuantctl(q->address(), "compare " + id);
+  EXPECT_NE(table.out.find("rtn 4-bit g128 symmetric"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("winner: rtn_w4g128"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("ppl_rise:FAIL"), std::string::npos) << table.out;
+  // The winner's folder as one download.
+  const std::string winner = MakeTempDir("llm-winner");
+  CommandResult folder = RunQuantctl(q->address(), "download " + id + " rtn_w4g128/checkpoint -o " +
+                                                       winner);
+  ASSERT_EQ(folder.exit_code, 0) << folder.err;
+  EXPECT_EQ(ReadFile(winner + "/model.safetensors"),
+            ReadFile(dir + "/rtn_w4g128/checkpoint/model.safetensors"));
+}
+
 // Long enough to be caught mid-GPTQ: all 512 calibration rows.
 std::string SlowJobId(QuantdProcess& q) {
   CommandResult submitted = RunQuantctl(
