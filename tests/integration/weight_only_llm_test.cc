@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "test_util/python_check.h"
@@ -173,6 +174,44 @@ TEST(WeightOnlyLlmTest, CandidatesRunSideBySideAndTheSmallestPassingWins) {
   ASSERT_EQ(folder.exit_code, 0) << folder.err;
   EXPECT_EQ(ReadFile(winner + "/model.safetensors"),
             ReadFile(dir + "/rtn_w4g128/checkpoint/model.safetensors"));
+}
+
+TEST(WeightOnlyLlmTest, SentencePieceTextIsTokenizedByTheCheckpointsTokenizer) {
+  auto q = QuantdProcess::Start({});
+  const std::string dir = MakeTempDir("llm-sentencepiece");
+  auto submit = [&](const std::string& checkpoint, const std::string& extra) {
+    return "submit weight_only_llm --checkpoint " + checkpoint + " --calibration-text " +
+           FixturePath("sp_llama_calib.txt") + " --eval-text " +
+           FixturePath("sp_llama_eval.txt") + " --seq-len 64 --calibration-rows 16 "
+           "--eval-rows 8 --new-tokens 8 --method rtn --bits 8 --group-size 32 --prompt 'The fortune says' " +
+           extra;
+  };
+  nlohmann::json job = SubmitAndWait(q->address(), submit(FixturePath("sp_llama"), "-o " + dir));
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  auto report = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+  EXPECT_EQ(report["checkpoint"]["tokenizer"], "sentencepiece (tokenizer.model, 512 pieces)");
+  EXPECT_EQ(report["perplexity"]["rows"], 8);
+  EXPECT_EQ(report["perplexity"]["predictions"], 8 * 63);
+  ASSERT_EQ(report["generations"].size(), 1u);
+  EXPECT_EQ(report["generations"][0]["prompt"], "The fortune says") << "decoded, BOS dropped";
+  EXPECT_TRUE(report["generations"][0]["quantized"].is_string());
+  // The tokenizer travels with the checkpoint, unchanged.
+  EXPECT_EQ(ReadFile(dir + "/checkpoint/tokenizer.model"),
+            ReadFile(FixturePath("sp_llama/tokenizer.model")));
+
+  // A broken tokenizer.model fails the job by name, permanently.
+  const std::string broken = MakeTempDir("sp-broken") + "/sp_llama";
+  std::filesystem::copy(FixturePath("sp_llama"), broken);
+  {
+    std::ofstream f(broken + "/tokenizer.model", std::ios::trunc | std::ios::binary);
+    f << "not a sentencepiece model";
+  }
+  nlohmann::json bad = SubmitAndWait(q->address(), submit(broken, ""), 1);
+  EXPECT_EQ(bad["state"], "failed");
+  EXPECT_EQ(bad["failure_kind"], "invalid_input") << bad.dump();
+  EXPECT_NE(bad["error"].get<std::string>().find("weight_only_llm.checkpoint: tokenizer.model: "
+                                                 "not a SentencePiece model"),
+            std::string::npos) << bad.dump();
 }
 
 // Long enough to be caught mid-GPTQ: all 512 calibration rows.

@@ -11,6 +11,10 @@ absl::StatusOr<v1::ArtifactRef> StoreVerifiedModel(TaskContext& ctx, const std::
   return ctx.StoreArtifact(name, "application/x-torchscript", model.bytes);
 }
 
+std::string DocumentText(const nlohmann::ordered_json& document) {
+  return document.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 absl::StatusOr<std::vector<v1::ArtifactRef>> StoreJobOutputs(
     const v1::Task& task, TaskContext& ctx, const std::optional<ModelToStore>& model,
     const nlohmann::ordered_json& report, ManifestInputs manifest, PhaseTimer& timer) {
@@ -23,13 +27,13 @@ absl::StatusOr<std::vector<v1::ArtifactRef>> StoreJobOutputs(
     outputs.push_back(ref);
   }
   ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
-                   ctx.StoreArtifact("report", "application/json", report.dump(2)));
+                   ctx.StoreArtifact("report", "application/json", DocumentText(report)));
   outputs.push_back(report_ref);
   manifest.outputs = outputs;
   manifest.extra["sandbox"] = ctx.Sandbox();
   nlohmann::ordered_json m = BuildManifest(task, ctx.WorkerId(), manifest, timer);
   ASSIGN_OR_RETURN(v1::ArtifactRef manifest_ref,
-                   ctx.StoreArtifact("manifest", "application/json", m.dump(2)));
+                   ctx.StoreArtifact("manifest", "application/json", DocumentText(m)));
   outputs.push_back(manifest_ref);
   return outputs;
 }

@@ -29,6 +29,10 @@ absl::StatusOr<v1::ArtifactRef> StoreVerifiedModel(TaskContext& ctx, const std::
                                                    const ModelToStore& model,
                                                    nlohmann::ordered_json* round_trip);
 
+// A JSON document as stored: indented, with U+FFFD for bytes that are not UTF-8 (a model's
+// generations can be any bytes).
+std::string DocumentText(const nlohmann::ordered_json& document);
+
 absl::StatusOr<std::vector<v1::ArtifactRef>> StoreJobOutputs(
     const v1::Task& task, TaskContext& ctx, const std::optional<ModelToStore>& model,
     const nlohmann::ordered_json& report, ManifestInputs manifest, PhaseTimer& timer);

@@ -19,6 +19,7 @@
 #include "worker/llm/gptq_checkpoint_writer.h"
 #include "worker/llm/perplexity.h"
 #include "worker/llm/token_windows.h"
+#include "worker/tokenizer/sentencepiece_tokenizer.h"
 #include "quantd/task_metric_names.h"
 
 namespace quantd::worker {
@@ -57,6 +58,7 @@ struct LlmRun {
 
   std::string config_json;
   std::optional<LlamaCheckpoint> checkpoint;
+  std::optional<SentencePieceTokenizer> tokenizer;  // the folder's tokenizer.model, if any
   std::optional<LlamaDecoder> float_model;
   std::optional<LlamaDecoder> quantized;
   at::Tensor calibration, evaluation;
@@ -71,7 +73,8 @@ struct LlmRun {
 };
 
 absl::StatusOr<at::Tensor> Tokens(LlmRun& r, const v1::TokenData& data, const std::string& field) {
-  TokenWindowOptions o{data.seq_len(), data.max_rows(), r.checkpoint->config.vocab_size};
+  TokenWindowOptions o{data.seq_len(), data.max_rows(), r.checkpoint->config.vocab_size,
+                       r.tokenizer ? &*r.tokenizer : nullptr};
   if (data.source_case() == v1::TokenData::kTextSha256) {
     ASSIGN_OR_RETURN(std::string text, r.ctx.FetchArtifact(data.text_sha256()));
     return TokenIdsFromText(text, o, field + ".text_sha256");
@@ -86,6 +89,8 @@ absl::Status Download(LlmRun& r) {
     ASSIGN_OR_RETURN(files[f.name()], r.ctx.FetchArtifact(f.sha256()));
   }
   r.config_json = files.at("config.json");
+  std::optional<std::string> tokenizer_model;
+  if (auto it = files.find("tokenizer.model"); it != files.end()) tokenizer_model = it->second;
   ASSIGN_OR_RETURN(LlamaCheckpoint ckpt,
                    TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "weight_only_llm.checkpoint",
                               [&] { return LoadLlamaCheckpoint(std::move(files)); }));
@@ -94,6 +99,17 @@ absl::Status Download(LlmRun& r) {
                                       "quantization_config; give the float checkpoint");
   }
   r.checkpoint = std::move(ckpt);
+  if (tokenizer_model) {
+    const std::string file = "weight_only_llm.checkpoint: tokenizer.model";
+    ASSIGN_OR_RETURN(SentencePieceTokenizer t,
+                     SentencePieceTokenizer::FromModel(*tokenizer_model, file));
+    if (t.piece_size() > r.checkpoint->config.vocab_size) {
+      return absl::InvalidArgumentError(file + ": " + std::to_string(t.piece_size()) +
+                                        " pieces, more than config.json's vocab_size " +
+                                        std::to_string(r.checkpoint->config.vocab_size));
+    }
+    r.tokenizer.emplace(std::move(t));
+  }
   ASSIGN_OR_RETURN(r.calibration, Tokens(r, r.spec.calibration(), "weight_only_llm.calibration"));
   ASSIGN_OR_RETURN(r.evaluation, Tokens(r, r.spec.evaluation(), "weight_only_llm.evaluation"));
   r.float_model.emplace(r.checkpoint->config, r.checkpoint->weights);
@@ -234,6 +250,17 @@ absl::Status Benchmark(LlmRun& r) {
 absl::Status Generate(LlmRun& r) {
   std::vector<std::vector<int64_t>> prompts;
   for (const std::string& p : r.spec.prompts()) {
+    if (r.tokenizer) {
+      // A prompt starts a sequence: BOS first where the tokenizer has one.
+      ASSIGN_OR_RETURN(std::vector<int64_t> ids, r.tokenizer->Encode(p));
+      if (r.tokenizer->bos_id() >= 0) ids.insert(ids.begin(), r.tokenizer->bos_id());
+      if (ids.empty()) {
+        return absl::InvalidArgumentError("weight_only_llm.prompts: '" + p +
+                                          "' encodes to no tokens");
+      }
+      prompts.push_back(std::move(ids));
+      continue;
+    }
     TokenWindowOptions o{static_cast<int64_t>(p.size()), 1, r.checkpoint->config.vocab_size};
     ASSIGN_OR_RETURN(at::Tensor ids, TokenIdsFromText(p, o, "weight_only_llm.prompts"));
     prompts.emplace_back(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
@@ -253,10 +280,20 @@ absl::Status Generate(LlmRun& r) {
   return absl::OkStatus();
 }
 
-// Bytes as text where the vocabulary is byte-level, ids otherwise.
+// Text through the tokenizer or as bytes where the vocabulary is byte-level, ids otherwise.
+// A model may generate bytes that are not UTF-8: the documents are dumped with U+FFFD for them.
 json Readable(const LlmRun& r, const std::vector<int64_t>& ids) {
+  if (r.tokenizer) return r.tokenizer->Decode(ids);
   if (r.checkpoint->config.vocab_size != 256) return ids;
   return std::string(ids.begin(), ids.end());
+}
+
+std::string TokenizerName(const LlmRun& r) {
+  if (r.tokenizer) {
+    return "sentencepiece (tokenizer.model, " + std::to_string(r.tokenizer->piece_size()) +
+           " pieces)";
+  }
+  return r.checkpoint->config.vocab_size == 256 ? "byte-level" : "none (token ids given)";
 }
 
 json GenerationsJson(const LlmRun& r) {
@@ -366,7 +403,8 @@ absl::Status Store(LlmRun& r) {
       {"act_order", r.spec.act_order()},
       {"checkpoint", {{"architecture", c.architecture}, {"layers", c.num_layers},
                       {"hidden_size", c.hidden_size}, {"vocab_size", c.vocab_size},
-                      {"source_dtype", r.checkpoint->source_dtype}}},
+                      {"source_dtype", r.checkpoint->source_dtype},
+                      {"tokenizer", TokenizerName(r)}}},
       {"perplexity", {{"protocol", kPerplexityProtocol},
                       {"rows", r.evaluation.size(0)}, {"tokens_per_row", r.evaluation.size(1)},
                       {"predictions", r.quantized_ppl.predictions},
@@ -398,6 +436,21 @@ absl::Status Store(LlmRun& r) {
     ASSIGN_OR_RETURN(v1::ArtifactRef ref, r.ctx.StoreArtifact("checkpoint/" + name, media, bytes));
     r.result.outputs.push_back(ref);
   }
+  // The rest of the input folder (tokenizer files, generation_config.json ...) travels with the
+  // weights unchanged, so the folder loads as the original did.
+  for (const v1::CheckpointFile& f : r.spec.checkpoint()) {
+    const std::string& name = f.name();
+    const bool weights = name == "model.safetensors.index.json" ||
+                         (name.size() > 12 && name.substr(name.size() - 12) == ".safetensors");
+    if (weights || files.count(name)) continue;
+    ASSIGN_OR_RETURN(std::string bytes, r.ctx.FetchArtifact(f.sha256()));
+    const bool is_json = name.size() > 5 && name.substr(name.size() - 5) == ".json";
+    ASSIGN_OR_RETURN(v1::ArtifactRef ref,
+                     r.ctx.StoreArtifact("checkpoint/" + name,
+                                         is_json ? "application/json" : "application/octet-stream",
+                                         bytes));
+    r.result.outputs.push_back(ref);
+  }
   json summary = {{"float_ppl", r.float_ppl.perplexity},
                   {"max_ppl_rise", r.spec.max_ppl_rise()},
                   {"kept", r.attempt},
@@ -409,11 +462,11 @@ absl::Status Store(LlmRun& r) {
   }
   ASSIGN_OR_RETURN(v1::ArtifactRef summary_ref,
                    r.ctx.StoreArtifact("quantization_summary", "application/json",
-                                       summary.dump(2)));
+                                       DocumentText(summary)));
   r.result.outputs.push_back(summary_ref);
   ASSIGN_OR_RETURN(v1::ArtifactRef validation,
                    r.ctx.StoreArtifact("checkpoint/validation_report.json", "application/json",
-                                       report.dump(2)));
+                                       DocumentText(report)));
   r.result.outputs.push_back(validation);
   ManifestInputs mi;
   for (const v1::CheckpointFile& f : r.spec.checkpoint()) {

@@ -55,10 +55,16 @@ absl::StatusOr<at::Tensor> TokenIdsFromNpy(const std::string& bytes, const Token
 
 absl::StatusOr<at::Tensor> TokenIdsFromText(const std::string& text, const TokenWindowOptions& o,
                                             const std::string& what) {
+  if (o.tokenizer) {
+    ASSIGN_OR_RETURN(std::vector<int64_t> ids, o.tokenizer->Encode(text));
+    const int64_t n = static_cast<int64_t>(ids.size());
+    return Rows(std::move(ids), {n}, o, what);
+  }
   if (o.vocab_size != 256) {
     return absl::InvalidArgumentError(what + ": text needs a byte-level vocabulary (vocab_size "
-                                      "256); this checkpoint has " +
-                                      std::to_string(o.vocab_size) + ", so give token ids (.npy)");
+                                      "256) or a tokenizer.model in the checkpoint; this one has "
+                                      "vocab_size " + std::to_string(o.vocab_size) +
+                                      " and no tokenizer.model, so give token ids (.npy)");
   }
   std::vector<int64_t> ids(text.begin(), text.end());
   for (auto& id : ids) id = static_cast<uint8_t>(id);

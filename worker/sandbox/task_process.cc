@@ -14,6 +14,7 @@
 #include "worker/handlers/task_handlers.h"
 #include "worker/sandbox/confinement.h"
 #include "worker/sandbox/frame_channel.h"
+#include "worker/tokenizer/sentencepiece_tokenizer.h"
 
 namespace quantd::worker {
 namespace {
@@ -123,6 +124,15 @@ int RunTaskProcess(int fd, int threads) {
   SetIntraOpThreads(threads);
   (void)SelectQuantizedEngine("onednn");
   (void)CpuFlags();
+  // A language model's tokenizer.model needs the SentencePiece module, which cannot be opened
+  // once the filesystem is closed; the handler's own open then finds it loaded. Without it such
+  // a task fails by name when it meets the file.
+  if (start.task().kind() == v1::WEIGHT_ONLY_LLM) {
+    auto sentencepiece = SentencePieceLibrary::Open();
+    if (!sentencepiece.ok()) {
+      fprintf(stderr, "task process: %s\n", std::string(sentencepiece.status().message()).c_str());
+    }
+  }
   // Confined once, before any model is read: the limits are the job's (one process per job).
   char cwd[4096];
   std::string scratch = getcwd(cwd, sizeof(cwd)) ? cwd : ".";

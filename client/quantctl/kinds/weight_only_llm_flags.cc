@@ -94,7 +94,7 @@ absl::Status BuildTokens(CommandEnv& env, const CommandLine& cl, const std::stri
   if (ids && text) return absl::InvalidArgumentError(flag + " and " + text_flag + ": give one");
   if (!ids && !text) {
     return absl::InvalidArgumentError(flag + ": required (token ids .npy, or " + text_flag +
-                                      " FILE for byte-level text)");
+                                      " FILE for text)");
   }
   if (ids) {
     ASSIGN_OR_RETURN(*t->mutable_ids_npy_sha256(),
@@ -184,10 +184,12 @@ KindFlags WeightOnlyLlmFlags() {
         "which passing candidate wins (default smallest)"},
        {"--damp", "F", "GPTQ damping, fraction of the mean Hessian diagonal (default 0.01)"},
        {"--calibration", "IDS_NPY|SHA256", "int64 token ids [rows, tokens] or 1-D"},
-       {"--calibration-text", "FILE|SHA256", "text, for a byte-level vocabulary"},
+       {"--calibration-text", "FILE|SHA256",
+        "text, tokenized by the checkpoint's tokenizer.model (SentencePiece) or as bytes "
+        "(vocab_size 256)"},
        {"--calibration-rows", "N", "calibration rows used (default 512)"},
        {"--eval", "IDS_NPY|SHA256", "evaluation token ids for perplexity"},
-       {"--eval-text", "FILE|SHA256", "evaluation text, for a byte-level vocabulary"},
+       {"--eval-text", "FILE|SHA256", "evaluation text, tokenized like --calibration-text"},
        {"--eval-rows", "N", "evaluation rows used (default all)"},
        {"--seq-len", "T", "window length for 1-D ids and text (default 128)"},
        {"--max-ppl-rise", "F", "gate: relative perplexity rise (default 0.02)"},
@@ -198,7 +200,8 @@ KindFlags WeightOnlyLlmFlags() {
        {"--min-decode-speedup", "X", "gate: decode tokens/s over float on the worker"},
        {"--keep", "PATTERN[=BITS]", "repeatable: Linears matching PATTERN at BITS, or float "
                                     "without (e.g. --keep '*.self_attn.*=8' --keep '*.down_proj')"},
-       {"--prompt", "TEXT", "repeatable: prompts for the sample generations (byte-level)"},
+       {"--prompt", "TEXT", "repeatable: prompts for the sample generations (text; BOS first "
+                            "with a SentencePiece tokenizer)"},
        {"--new-tokens", "N", "tokens generated per sample and in the decode benchmark (128)"}},
       {"quantctl submit weight_only_llm --checkpoint llama/ --method gptq --bits 4 "
        "--group-size 128 --calibration calib_ids.npy --eval eval_ids.npy --wait -o out/",
