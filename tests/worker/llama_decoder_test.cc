@@ -8,6 +8,7 @@
 
 #include "test_util/checkpoint_folder.h"
 #include "worker/data/safetensors_file.h"
+#include "worker/llm/decode_benchmark.h"
 #include "worker/llm/llama_decoder.h"
 
 namespace quantd::worker {
@@ -43,6 +44,43 @@ TEST_P(LlamaDecoderTest, MatchesTheIndependentReferenceWithAndWithoutTheKvCache)
 INSTANTIATE_TEST_SUITE_P(RandomCheckpoints, LlamaDecoderTest,
                          ::testing::Values("llama_gqa_untied", "qwen2_bias_tied_f16",
                                            "mistral_bf16_scaled_sharded"));
+
+// The bf16 float path the decode benchmark times: the same model to bf16's precision, tied
+// heads still tied, through the cache as well.
+TEST(LlamaDecoderTest, ABfloat16CopyComputesTheSameModelInBfloat16) {
+  for (const std::string name : {"llama_gqa_untied", "qwen2_bias_tied_f16"}) {
+    auto ckpt = LoadLlamaCheckpoint(ReadFolder(Fixture(name)));
+    ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+    at::Tensor ids = NpyTensor(Fixture(name + "_ids.npy"));
+    at::Tensor expected = NpyTensor(Fixture(name + "_logits.npy"));
+    LlamaDecoder bf16 = LlamaDecoder(ckpt->config, ckpt->weights).CastTo(at::kBFloat16);
+    EXPECT_EQ(bf16.weights().layers[0].q_proj.weight.scalar_type(), at::kBFloat16);
+    EXPECT_EQ(bf16.weights().lm_head.is_same(bf16.weights().embed_tokens),
+              ckpt->config.tie_word_embeddings) << name;
+    at::Tensor logits = bf16.Forward(ids);
+    EXPECT_EQ(logits.scalar_type(), at::kBFloat16);
+    // bf16 keeps 8 bits of mantissa: a few percent of the logits' range after two blocks.
+    const double scale = expected.abs().max().item<double>();
+    EXPECT_LE((logits.to(at::kFloat) - expected).abs().max().item<double>(), 0.05 * scale) << name;
+    KvCache cache;
+    at::Tensor first = bf16.Step(ids.narrow(1, 0, 6), cache);
+    at::Tensor next = bf16.Step(ids.narrow(1, 6, 1), cache);
+    EXPECT_LE((next.to(at::kFloat) - expected.narrow(1, 6, 1)).abs().max().item<double>(),
+              0.05 * scale) << name;
+  }
+}
+
+// Which float path a decode speedup is judged against is decided from timings: injected here.
+TEST(DecodeBenchmarkTest, TheBaselineIsTheFastestFloatPathMeasured) {
+  DecodeSpeed slow{500, 10, 32, 128}, fast{900, 55, 32, 128};
+  EXPECT_EQ(FastestFloatPath({{"fp32", slow}, {"bf16", fast}}).path, "bf16");
+  EXPECT_EQ(FastestFloatPath({{"fp32", fast}, {"bf16", slow}}).path, "fp32");
+  EXPECT_EQ(FastestFloatPath({{"fp32", fast}, {"bf16", fast}}).path, "fp32") << "first on ties";
+  EXPECT_EQ(FastestFloatPath({{"fp32", slow}}).speed.decode_tokens_per_s, 10);
+  EXPECT_TRUE(HasBf16DotProducts({"avx2", "avx512f", "avx512_bf16"}));
+  EXPECT_TRUE(HasBf16DotProducts({"amx_bf16"}));
+  EXPECT_FALSE(HasBf16DotProducts({"avx2", "avx512f", "avx512_vnni"}));
+}
 
 TEST(LlamaCheckpointTest, TheConfigIsReadAsWritten) {
   auto ckpt = LoadLlamaCheckpoint(ReadFolder(Fixture("qwen2_bias_tied_f16")));

@@ -63,4 +63,17 @@ bool RepetitionLoop(const std::vector<int64_t>& ids, size_t window, size_t max_p
   return false;
 }
 
+const FloatPathSpeed& FastestFloatPath(const std::vector<FloatPathSpeed>& measured) {
+  return *std::max_element(measured.begin(), measured.end(),
+                           [](const FloatPathSpeed& a, const FloatPathSpeed& b) {
+                             return a.speed.decode_tokens_per_s < b.speed.decode_tokens_per_s;
+                           });
+}
+
+bool HasBf16DotProducts(const std::vector<std::string>& cpu_flags) {
+  return std::any_of(cpu_flags.begin(), cpu_flags.end(), [](const std::string& f) {
+    return f == "avx512_bf16" || f == "amx_bf16";
+  });
+}
+
 }  // namespace quantd::worker

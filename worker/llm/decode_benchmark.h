@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "worker/llm/llama_decoder.h"
@@ -24,6 +25,20 @@ struct DecodeSpeed {
 // Median of `repeats` runs of prefill + greedy decode.
 DecodeSpeed MeasureDecodeSpeed(const LlamaDecoder& decoder, const std::vector<int64_t>& prompt,
                                int64_t new_tokens, int repeats = 3);
+
+// A float path measured on this worker, e.g. {"fp32", ...} or {"bf16", ...}.
+struct FloatPathSpeed {
+  std::string path;
+  DecodeSpeed speed;
+};
+
+// The fastest by decode tokens/s (the first on ties): the baseline a decode speedup is judged
+// against, so a quantized model is never flattered by a slow float path.
+const FloatPathSpeed& FastestFloatPath(const std::vector<FloatPathSpeed>& measured);
+
+// Whether bf16 is a float path worth measuring: the CPU has bf16 dot products (AVX-512 BF16 or
+// AMX-BF16), which oneDNN's bf16 matmul uses. `cpu_flags` as CpuFlags() lists them.
+bool HasBf16DotProducts(const std::vector<std::string>& cpu_flags);
 
 // True when the last `window` ids repeat with a period of at most `max_period` (a generation
 // stuck in a loop).

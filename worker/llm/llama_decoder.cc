@@ -33,6 +33,26 @@ LlamaDecoder::LlamaDecoder(LlamaConfig config, LlamaWeights weights)
                   .to(torch::kFloat32);
 }
 
+LlamaDecoder LlamaDecoder::CastTo(at::ScalarType dtype) const {
+  LlamaWeights w = weights_;
+  auto cast = [&](at::Tensor& t) {
+    if (t.defined()) t = t.to(dtype);
+  };
+  const bool tied = weights_.lm_head.is_same(weights_.embed_tokens);
+  cast(w.embed_tokens);
+  cast(w.norm);
+  w.lm_head = tied ? w.embed_tokens : w.lm_head.to(dtype);
+  for (LlamaBlockWeights& b : w.layers) {
+    cast(b.input_norm);
+    cast(b.post_attention_norm);
+    for (auto& [name, l] : b.Linears()) {
+      cast(l->weight);
+      cast(l->bias);
+    }
+  }
+  return LlamaDecoder(config_, std::move(w));
+}
+
 at::Tensor LlamaDecoder::Embed(const at::Tensor& ids) const {
   return weights_.embed_tokens.index_select(0, ids.reshape({-1}))
       .view({ids.size(0), ids.size(1), config_.hidden_size});
@@ -44,7 +64,7 @@ at::Tensor LlamaDecoder::Rotate(const at::Tensor& x, int64_t start) const {
       torch::arange(start, start + t, torch::kFloat64) / config_.rope_linear_factor;
   at::Tensor freqs = torch::outer(positions, inv_freq_.to(torch::kFloat64));  // [T, d/2]
   at::Tensor angles = torch::cat({freqs, freqs}, -1);
-  at::Tensor cos = angles.cos().to(torch::kFloat32), sin = angles.sin().to(torch::kFloat32);
+  at::Tensor cos = angles.cos().to(x.scalar_type()), sin = angles.sin().to(x.scalar_type());
   return x * cos + RotateHalf(x) * sin;
 }
 

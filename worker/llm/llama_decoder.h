@@ -30,6 +30,9 @@ class LlamaDecoder {
   const LlamaConfig& config() const { return config_; }
   LlamaWeights& weights() { return weights_; }
   const LlamaWeights& weights() const { return weights_; }
+  // A copy computing in `dtype` throughout (e.g. bfloat16, the fastest float path where the CPU
+  // has bf16 dot products); its logits come out in that dtype.
+  LlamaDecoder CastTo(at::ScalarType dtype) const;
 
   // ids [B, T] int64 -> hidden [B, T, hidden]. The caller has checked ids < vocab_size.
   at::Tensor Embed(const at::Tensor& ids) const;
