@@ -17,7 +17,6 @@ namespace quantd::server {
 namespace {
 
 constexpr int kMaxCandidates = 32;
-constexpr size_t kMaxNameLength = 64;
 
 std::string DefaultName(const v1::HeadToHeadCandidate& c) {
   std::string name;
@@ -220,12 +219,7 @@ absl::Status ResolveHeadToHeadSpec(v1::JobSpec* spec, storage::ArtifactIndex* ar
       for (int n = 2; names.count(name); ++n) name = base + "_" + std::to_string(n);
       c->set_name(name);
     }
-    RETURN_IF_ERROR(CheckPlainName(field + ".name", c->name(), kMaxNameLength,
-                                   "it prefixes the candidate's outputs"));
-    if (!names.insert(c->name()).second) {
-      return absl::InvalidArgumentError(field + ".name: '" + c->name() +
-                                        "' names an earlier candidate too");
-    }
+    RETURN_IF_ERROR(ClaimCandidateName(field + ".name", c->name(), &names));
   }
   return absl::OkStatus();
 }

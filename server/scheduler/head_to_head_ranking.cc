@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <tuple>
 
 #include "quantd/task_metric_names.h"
 #include "server/scheduler/head_to_head_planner.h"
@@ -94,14 +93,8 @@ void Judge(const v1::HeadToHeadConstraints& c, const storage::TaskSummary& t,
   r->set_passed(passed);
 }
 
-int Group(const v1::LeaderboardRow& r) {
-  if (r.status() == "done") return r.passed() ? 0 : 1;
-  if (r.status() == "running" || r.status() == "queued") return 2;
-  return 3;
-}
-
 // Smaller sorts first.
-std::tuple<double, double, double> Key(v1::DecisionRule rule, const v1::LeaderboardRow& r) {
+RowKey Key(v1::DecisionRule rule, const v1::LeaderboardRow& r) {
   double quality = -Quality(r);
   double size = Metric(r, metric::kSizeBytes, 1e300);
   double latency = Metric(r, metric::kLatencyP95Ms, 1e300);
@@ -120,35 +113,10 @@ std::string RuleName(v1::DecisionRule rule) {
   }
 }
 
-std::string Decide(v1::Leaderboard* board, bool all_ended) {
-  int passing = 0, done = 0;
-  for (const auto& r : board->rows()) {
-    passing += r.passed() ? 1 : 0;
-    done += r.status() == "done" ? 1 : 0;
-  }
-  if (!all_ended) {
-    std::string s = std::to_string(board->done()) + " of " + std::to_string(board->total()) +
-                    " candidates finished";
-    if (passing > 0) s += "; leading: " + board->rows(0).candidate();
-    return s;
-  }
-  if (passing > 0) {
-    const v1::LeaderboardRow& w = board->rows(0);
-    board->set_winner(w.candidate());
-    return w.candidate() + " wins: " + board->rule() + " of " + std::to_string(passing) +
-           " candidate(s) that met every constraint (" + QualityMetric(w) + " " +
-           Num(Quality(w)) + ", " + Num(Metric(w, metric::kSizeBytes, 0)) + " B, p95 " +
-           Num(Metric(w, metric::kLatencyP95Ms, 0)) + " ms)";
-  }
-  std::string s = done > 0 ? "no candidate met the constraints: "
-                           : "every candidate failed to run: ";
-  bool first = true;
-  for (const auto& r : board->rows()) {
-    s += (first ? "" : "; ") + r.candidate() + ": " +
-         (r.status() == "done" ? FailedGates(r) : r.status() + " (" + r.error() + ")");
-    first = false;
-  }
-  return s;
+std::string Headline(const v1::LeaderboardRow& w) {
+  return std::string(QualityMetric(w)) + " " + Num(Quality(w)) + ", " +
+         Num(Metric(w, metric::kSizeBytes, 0)) + " B, p95 " +
+         Num(Metric(w, metric::kLatencyP95Ms, 0)) + " ms";
 }
 
 }  // namespace
@@ -163,14 +131,8 @@ v1::Leaderboard RankHeadToHead(const v1::Job& job, const std::vector<storage::Ta
     v1::LeaderboardRow* r = AddTaskRow(job, t, c.name(), DescribeRegime(c), &board, &all_ended);
     if (t.state == storage::TaskState::kSucceeded) Judge(spec.constraints(), t, r);
   }
-  auto* rows = board.mutable_rows();
-  std::stable_sort(rows->begin(), rows->end(),
-                   [&](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {
-                     return std::make_tuple(Group(a), Key(spec.rule(), a), a.candidate()) <
-                            std::make_tuple(Group(b), Key(spec.rule(), b), b.candidate());
-                   });
-  for (int i = 0; i < rows->size(); ++i) rows->Mutable(i)->set_rank(static_cast<uint32_t>(i + 1));
-  board.set_decision(Decide(&board, all_ended));
+  RankRows([&](const v1::LeaderboardRow& r) { return Key(spec.rule(), r); }, &board);
+  board.set_decision(DecideCandidates({"constraint", Headline, nullptr}, all_ended, &board));
   return board;
 }
 

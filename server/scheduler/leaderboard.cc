@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 namespace quantd::server {
 
@@ -84,6 +85,58 @@ std::string FailedGates(const v1::LeaderboardRow& row) {
       s += g.name() + " " + g.rule();
     }
   }
+  return s;
+}
+
+namespace {
+
+int RowGroup(const v1::LeaderboardRow& r) {
+  if (r.status() == "done") return r.passed() ? 0 : 1;
+  if (r.status() == "running" || r.status() == "queued") return 2;
+  return 3;
+}
+
+}  // namespace
+
+void RankRows(const std::function<RowKey(const v1::LeaderboardRow&)>& key,
+              v1::Leaderboard* board) {
+  auto* rows = board->mutable_rows();
+  std::stable_sort(rows->begin(), rows->end(),
+                   [&](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {
+                     return std::make_tuple(RowGroup(a), key(a), a.candidate()) <
+                            std::make_tuple(RowGroup(b), key(b), b.candidate());
+                   });
+  for (int i = 0; i < rows->size(); ++i) rows->Mutable(i)->set_rank(static_cast<uint32_t>(i + 1));
+}
+
+std::string DecideCandidates(const DecisionWording& wording, bool all_ended,
+                             v1::Leaderboard* board) {
+  int passing = 0, done = 0;
+  for (const auto& r : board->rows()) {
+    passing += r.passed() ? 1 : 0;
+    done += r.status() == "done" ? 1 : 0;
+  }
+  if (!all_ended) {
+    std::string s = std::to_string(board->done()) + " of " + std::to_string(board->total()) +
+                    " candidates finished";
+    if (passing > 0) s += "; leading: " + board->rows(0).candidate();
+    return s;
+  }
+  if (passing > 0) {
+    const v1::LeaderboardRow& w = board->rows(0);
+    board->set_winner(w.candidate());
+    return w.candidate() + " wins: " + board->rule() + " of " + std::to_string(passing) +
+           " candidate(s) that met every " + wording.gate + " (" + wording.headline(w) + ")";
+  }
+  std::string s = done > 0 ? "no candidate met the " + wording.gate + "s: "
+                           : std::string("every candidate failed to run: ");
+  bool first = true;
+  for (const auto& r : board->rows()) {
+    s += (first ? "" : "; ") + r.candidate() + ": " +
+         (r.status() == "done" ? FailedGates(r) : r.status() + " (" + r.error() + ")");
+    first = false;
+  }
+  if (wording.when_none_passes) s += wording.when_none_passes(*board);
   return s;
 }
 

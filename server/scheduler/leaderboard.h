@@ -2,6 +2,8 @@
 // re-sorting a leaderboard by any metric for GetLeaderboard.
 #pragma once
 
+#include <array>
+#include <functional>
 #include <string>
 
 #include "quantd/status.h"
@@ -34,6 +36,28 @@ void AddGateVerdict(const std::string& name, double value, double threshold,
 // rule is neither "<=" nor ">=" is shown by name and rule. "candidate_budget" is the candidate's
 // own gate, its rule the worker's message.
 std::string FailedGates(const v1::LeaderboardRow& row);
+
+// A row's place under a decision rule: smaller sorts first.
+using RowKey = std::array<double, 3>;
+
+// Ranks a board of candidates: passing rows first, then finished ones that missed a gate, then
+// unfinished, then failed; within each group by `key`, then by name. Sets rank 1..n.
+void RankRows(const std::function<RowKey(const v1::LeaderboardRow&)>& key,
+              v1::Leaderboard* board);
+
+// How a ranked kind words its decision.
+struct DecisionWording {
+  std::string gate;  // what the candidates must meet, singular: "constraint", "gate"
+  std::function<std::string(const v1::LeaderboardRow&)> headline;  // the winner's numbers
+  // Appended when every candidate ended and none passed (may be unset).
+  std::function<std::string(const v1::Leaderboard&)> when_none_passes;
+};
+
+// The decision of a ranked board and, once every candidate ended, its winner (rows(0) if it
+// passed): "k of n candidates finished; leading: X", "X wins: <rule> of N candidate(s) that met
+// every <gate> (<headline>)", or why none met the <gate>s, candidate by candidate.
+std::string DecideCandidates(const DecisionWording& wording, bool all_ended,
+                             v1::Leaderboard* board);
 
 // Sorts rows by `sort_by` (a metric name, or "rank" / empty for the job's own order), rows
 // lacking the metric last; keeps the first `limit` rows (0 = all). INVALID_ARGUMENT naming

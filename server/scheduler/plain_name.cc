@@ -6,6 +6,7 @@
 namespace quantd::server {
 namespace {
 constexpr size_t kMaxOutputNameLength = 200;
+constexpr size_t kMaxCandidateNameLength = 64;
 }  // namespace
 
 absl::Status CheckPlainName(const std::string& field, const std::string& name,
@@ -19,6 +20,16 @@ absl::Status CheckPlainName(const std::string& field, const std::string& name,
                                     std::to_string(max_length) +
                                     " characters of [A-Za-z0-9_.-] other than '.' and '..' (" +
                                     role + ")");
+}
+
+absl::Status ClaimCandidateName(const std::string& field, const std::string& name,
+                                std::set<std::string>* taken) {
+  RETURN_IF_ERROR(CheckPlainName(field, name, kMaxCandidateNameLength,
+                                 "it prefixes the candidate's outputs"));
+  if (!taken->insert(name).second) {
+    return absl::InvalidArgumentError(field + ": '" + name + "' names an earlier candidate too");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckOutputName(const std::string& field, const std::string& name) {

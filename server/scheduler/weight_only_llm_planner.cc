@@ -18,7 +18,6 @@ constexpr uint32_t kDefaultCalibrationRows = 512;  // seed 002
 constexpr uint32_t kMaxRows = 100000;
 constexpr size_t kMaxFiles = 64, kMaxPrompts = 16, kMaxPromptBytes = 4096;
 constexpr int kMaxCandidates = 16;
-constexpr size_t kMaxNameLength = 64;
 
 absl::Status ResolveTokens(const std::string& field, v1::TokenData* t, uint32_t default_rows,
                            storage::ArtifactIndex* artifacts) {
@@ -104,6 +103,16 @@ Setting CandidateSetting(const v1::WeightOnlyCandidate& c) {
           c.has_act_order() ? std::optional<bool>(c.act_order()) : std::nullopt};
 }
 
+// Writes a resolved setting into a job's spec or a candidate (they name the fields alike).
+template <typename Message>
+void Apply(const Setting& s, Message* m) {
+  m->set_method(s.method);
+  m->set_bits(s.bits);
+  m->set_group_size(s.group_size);
+  m->set_symmetric(*s.symmetric);
+  m->set_act_order(*s.act_order);
+}
+
 // Fills `s`'s unset fields from `inherit` and checks them; errors name `field`.
 absl::StatusOr<Setting> ResolveSetting(const std::string& field, Setting s,
                                        const Setting& inherit) {
@@ -147,18 +156,9 @@ absl::Status ResolveCandidates(v1::WeightOnlyLlmSpec* w) {
     v1::WeightOnlyCandidate* c = w->mutable_candidates(i);
     const std::string field = "weight_only_llm.candidates[" + std::to_string(i) + "]";
     ASSIGN_OR_RETURN(Setting s, ResolveSetting(field, CandidateSetting(*c), job));
-    c->set_method(s.method);
-    c->set_bits(s.bits);
-    c->set_group_size(s.group_size);
-    c->set_symmetric(*s.symmetric);
-    c->set_act_order(*s.act_order);
+    Apply(s, c);
     if (c->name().empty()) c->set_name(DefaultCandidateName(*c));
-    RETURN_IF_ERROR(CheckPlainName(field + ".name", c->name(), kMaxNameLength,
-                                   "it prefixes the candidate's outputs"));
-    if (!names.insert(c->name()).second) {
-      return absl::InvalidArgumentError(field + ".name: '" + c->name() +
-                                        "' is used by another candidate (name them apart)");
-    }
+    RETURN_IF_ERROR(ClaimCandidateName(field + ".name", c->name(), &names));
   }
   return absl::OkStatus();
 }
@@ -169,11 +169,7 @@ absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex*
   v1::WeightOnlyLlmSpec* w = spec->mutable_weight_only_llm();
   RETURN_IF_ERROR(ResolveCheckpoint(w, artifacts));
   ASSIGN_OR_RETURN(Setting job, ResolveSetting("weight_only_llm", JobSetting(*w), kSeedSetting));
-  w->set_method(job.method);
-  w->set_bits(job.bits);
-  w->set_group_size(job.group_size);
-  w->set_symmetric(*job.symmetric);
-  w->set_act_order(*job.act_order);
+  Apply(job, w);
   if (!w->has_true_sequential()) w->set_true_sequential(true);
   if (w->damp_percent() == 0) w->set_damp_percent(0.01);
   if (!(w->damp_percent() > 0 && w->damp_percent() < 1)) {
@@ -243,11 +239,7 @@ absl::StatusOr<std::vector<PlannedTask>> PlanWeightOnlyLlm(const v1::JobSpec& sp
   for (const v1::WeightOnlyCandidate& c : w.candidates()) {
     PlannedTask t{spec};
     v1::WeightOnlyLlmSpec* sub = t.payload.mutable_weight_only_llm();
-    sub->set_method(c.method());
-    sub->set_bits(c.bits());
-    sub->set_group_size(c.group_size());
-    sub->set_symmetric(c.symmetric());
-    sub->set_act_order(c.act_order());
+    Apply(CandidateSetting(c), sub);
     sub->clear_candidates();
     *sub->add_candidates() = c;
     tasks.push_back(std::move(t));

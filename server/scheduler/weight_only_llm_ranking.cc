@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <tuple>
 
 #include "quantd/task_metric_names.h"
 #include "server/scheduler/leaderboard.h"
@@ -48,14 +47,8 @@ void Judge(const v1::WeightOnlyLlmSpec& spec, const storage::TaskSummary& t,
   r->set_passed(passed);
 }
 
-int Group(const v1::LeaderboardRow& r) {
-  if (r.status() == "done") return r.passed() ? 0 : 1;
-  if (r.status() == "running" || r.status() == "queued") return 2;
-  return 3;
-}
-
 // Smaller sorts first.
-std::tuple<double, double, double> Key(v1::DecisionRule rule, const v1::LeaderboardRow& r) {
+RowKey Key(v1::DecisionRule rule, const v1::LeaderboardRow& r) {
   double ppl = Metric(r, metric::kPplQuantized, 1e300);
   double size = Metric(r, metric::kSizeBytes, 1e300);
   double slowness = -Metric(r, metric::kDecodeTokensPerS, 0);
@@ -81,41 +74,18 @@ std::string Headline(const v1::LeaderboardRow& r) {
          Format("%.1f", Metric(r, metric::kDecodeTokensPerS, 0)) + " tok/s";
 }
 
-std::string Decide(v1::Leaderboard* board, bool all_ended) {
-  int passing = 0, done = 0;
-  for (const auto& r : board->rows()) {
-    passing += r.passed() ? 1 : 0;
-    done += r.status() == "done" ? 1 : 0;
-  }
-  if (!all_ended) {
-    std::string s = std::to_string(board->done()) + " of " + std::to_string(board->total()) +
-                    " candidates finished";
-    if (passing > 0) s += "; leading: " + board->rows(0).candidate();
-    return s;
-  }
-  if (passing > 0) {
-    const v1::LeaderboardRow& w = board->rows(0);
-    board->set_winner(w.candidate());
-    return w.candidate() + " wins: " + board->rule() + " of " + std::to_string(passing) +
-           " candidate(s) that met every gate (" + Headline(w) + ")";
-  }
-  std::string s = done > 0 ? "no candidate met the gates: " : "every candidate failed to run: ";
+// Where no candidate passed: the closest one, whose artifacts a user would start from.
+std::string Closest(const v1::Leaderboard& board) {
   const v1::LeaderboardRow* best = nullptr;
-  bool first = true;
-  for (const auto& r : board->rows()) {
-    s += (first ? "" : "; ") + r.candidate() + ": " +
-         (r.status() == "done" ? FailedGates(r) : r.status() + " (" + r.error() + ")");
-    first = false;
+  for (const auto& r : board.rows()) {
     if (r.status() == "done" &&
         (!best || Metric(r, metric::kPplRise, 1e300) < Metric(*best, metric::kPplRise, 1e300))) {
       best = &r;
     }
   }
-  if (best) {
-    s += ". Closest: " + best->candidate() + " (" + Headline(*best) + "), artifacts kept; "
-         "try --fallback, QAT, or another checkpoint";
-  }
-  return s;
+  if (!best) return "";
+  return ". Closest: " + best->candidate() + " (" + Headline(*best) + "), artifacts kept; try "
+         "--fallback, QAT, or another checkpoint";
 }
 
 }  // namespace
@@ -167,14 +137,8 @@ v1::Leaderboard RankWeightOnlyLlm(const v1::Job& job,
     if (task_spec.candidates_size() == 0) *r->mutable_artifacts() = job.outputs();
     if (t.state == storage::TaskState::kSucceeded) Judge(spec, t, r);
   }
-  auto* rows = board.mutable_rows();
-  std::stable_sort(rows->begin(), rows->end(),
-                   [&](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {
-                     return std::make_tuple(Group(a), Key(spec.rule(), a), a.candidate()) <
-                            std::make_tuple(Group(b), Key(spec.rule(), b), b.candidate());
-                   });
-  for (int i = 0; i < rows->size(); ++i) rows->Mutable(i)->set_rank(static_cast<uint32_t>(i + 1));
-  board.set_decision(Decide(&board, all_ended));
+  RankRows([&](const v1::LeaderboardRow& r) { return Key(spec.rule(), r); }, &board);
+  board.set_decision(DecideCandidates({"gate", Headline, Closest}, all_ended, &board));
   return board;
 }
 

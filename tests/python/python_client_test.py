@@ -73,6 +73,22 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(len(report["generations"][0]["quantized"]), 8)
         self.assertLess(report["perplexity"]["rise"], 0.02)
 
+    def test_quantize_llm_candidates_are_ranked(self):
+        job = self.q.wait(self.q.quantize_llm(
+            os.path.join(FIX, "tiny_llama"), os.path.join(FIX, "tiny_llama_calib_ids.npy"),
+            os.path.join(FIX, "tiny_llama_eval_ids.npy"), method="rtn", calibration_rows=16,
+            eval_rows=16, new_tokens=8, rule="most_accurate",
+            candidates=[{"bits": 8}, {"bits": 4, "group_size": 32, "name": "int4"}]).id,
+            timeout=600)
+        self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
+        board = self.q.leaderboard(job.id)
+        self.assertEqual(board.winner, "rtn_w8g128")  # the lower perplexity
+        self.assertEqual([r.candidate for r in board.rows], ["rtn_w8g128", "int4"])
+        self.assertLess(board.rows[0].metrics["ppl_quantized"], board.rows[1].metrics["ppl_quantized"])
+        config = json.load(open(self.q.download(job.id, "int4/checkpoint/config.json",
+                                                os.path.join(self.dir, "int4.json"))))
+        self.assertEqual(config["quantization_config"]["group_size"], 32)
+
     def test_a_regressor_is_gated_on_plcc(self):
         # Seed 003's agents: a quality predictor, float scores as labels, a PLCC-drop budget.
         job = self.q.wait(self.q.quantize(

@@ -40,26 +40,16 @@ class HeadToHeadTest : public ::testing::Test {
  protected:
   // Leases every task of the job and returns lease ids by candidate name.
   std::map<std::string, std::string> LeaseAll(int n) {
-    std::map<std::string, std::string> leases;
-    for (int i = 0; i < n; ++i) {
-      auto g = h_.scheduler->LeaseTask("w" + std::to_string(i), 0);
-      EXPECT_TRUE(g.ok() && g->has_value());
-      if (!g.ok() || !g->has_value()) break;
-      EXPECT_EQ((*g)->task.kind(), v1::HEAD_TO_HEAD);
-      EXPECT_EQ((*g)->task.spec().head_to_head().candidates_size(), 1);
-      leases[(*g)->task.spec().head_to_head().candidates(0).name()] = (*g)->lease_id;
-    }
-    return leases;
+    return h_.LeaseAll(n, [](const v1::Task& task) {
+      EXPECT_EQ(task.kind(), v1::HEAD_TO_HEAD);
+      EXPECT_EQ(task.spec().head_to_head().candidates_size(), 1);
+      return task.spec().head_to_head().candidates(0).name();
+    });
   }
 
   // One stored output per candidate, named with its prefix.
   std::vector<v1::ArtifactRef> Outputs(const std::string& candidate, char fill) {
-    std::string sha(64, fill);
-    EXPECT_TRUE(h_.artifacts->Record(sha, 1000, "application/x-torchscript", 0).ok());
-    v1::ArtifactRef ref;
-    ref.set_name(candidate + "/model");
-    ref.set_sha256(sha);
-    return {ref};
+    return h_.Output(candidate + "/model", fill);
   }
 
   SchedulerHarness h_;

@@ -55,25 +55,14 @@ class WeightOnlyLlmSchedulingTest : public ::testing::Test {
 
   // Leases every task; lease ids by candidate name.
   std::map<std::string, std::string> LeaseAll(int n) {
-    std::map<std::string, std::string> leases;
-    for (int i = 0; i < n; ++i) {
-      auto g = h_.scheduler->LeaseTask("w" + std::to_string(i), 0);
-      EXPECT_TRUE(g.ok() && g->has_value());
-      if (!g.ok() || !g->has_value()) break;
-      const v1::WeightOnlyLlmSpec& w = (*g)->task.spec().weight_only_llm();
-      EXPECT_EQ(w.candidates_size(), 1);
-      leases[w.candidates(0).name()] = (*g)->lease_id;
-    }
-    return leases;
+    return h_.LeaseAll(n, [](const v1::Task& task) {
+      EXPECT_EQ(task.spec().weight_only_llm().candidates_size(), 1);
+      return task.spec().weight_only_llm().candidates(0).name();
+    });
   }
 
   std::vector<v1::ArtifactRef> Outputs(const std::string& prefix, char fill) {
-    std::string sha(64, fill);
-    EXPECT_TRUE(h_.artifacts->Record(sha, 1000, "application/x-safetensors", 0).ok());
-    v1::ArtifactRef ref;
-    ref.set_name(prefix + "checkpoint/model.safetensors");
-    ref.set_sha256(sha);
-    return {ref};
+    return h_.Output(prefix + "checkpoint/model.safetensors", fill);
   }
 
   SchedulerHarness h_;
@@ -135,7 +124,8 @@ TEST_F(WeightOnlyLlmSchedulingTest, CandidateErrorsNameTheCandidateAndField) {
   v1::JobSpec twins = Llm();
   Add(&twins, v1::RTN, 4, 128);
   Add(&twins, v1::RTN, 4, 128);
-  expect_error(twins, "weight_only_llm.candidates[1].name: 'rtn_w4g128' is used by another");
+  expect_error(twins,
+               "weight_only_llm.candidates[1].name: 'rtn_w4g128' names an earlier candidate too");
 
   v1::JobSpec escape = Llm();
   Add(&escape, v1::RTN)->set_name("../x");

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -48,6 +50,30 @@ class SchedulerHarness {
     spec.mutable_ptq()->set_model_sha256(kModel);
     spec.mutable_ptq()->mutable_inputs()->mutable_synthetic()->add_shape(8);
     return spec;
+  }
+
+  // Leases `n` tasks (one worker each) and returns their lease ids by `name_of(task)`, e.g. the
+  // candidate a fan-out task carries.
+  std::map<std::string, std::string> LeaseAll(
+      int n, const std::function<std::string(const v1::Task&)>& name_of) {
+    std::map<std::string, std::string> leases;
+    for (int i = 0; i < n; ++i) {
+      auto g = scheduler->LeaseTask("w" + std::to_string(i), 0);
+      EXPECT_TRUE(g.ok() && g->has_value());
+      if (!g.ok() || !g->has_value()) break;
+      leases[name_of((*g)->task)] = (*g)->lease_id;
+    }
+    return leases;
+  }
+
+  // One stored output named `name`, its sha256 64 x `fill`.
+  std::vector<v1::ArtifactRef> Output(const std::string& name, char fill) {
+    std::string sha(64, fill);
+    EXPECT_TRUE(artifacts->Record(sha, 1000, "application/octet-stream", 0).ok());
+    v1::ArtifactRef ref;
+    ref.set_name(name);
+    ref.set_sha256(sha);
+    return {ref};
   }
 
   FakeClock clock;

@@ -47,6 +47,14 @@ TEST(TokenWindowsTest, BadIdsAndShapesAreRefusedByFileAndPosition) {
   auto too_short = TokenIdsFromNpy(Npy<int64_t>({1, 2}, "(2,)"), {128, 0, 10}, "x");
   EXPECT_NE(too_short.status().message().find("make no full window of seq_len 128"),
             std::string::npos);
+  // Empty calibration data, as ids or as text, is refused rather than calibrating on nothing.
+  auto no_rows = TokenIdsFromNpy(Npy<int64_t>({}, "(0, 128)"), {128, 0, 10}, "calib.npy");
+  EXPECT_NE(no_rows.status().message().find("calib.npy: rows of at least 2 tokens needed, got "
+                                            "shape [0, 128]"),
+            std::string::npos) << no_rows.status();
+  auto no_text = TokenIdsFromText("", {128, 0, 256}, "calib.txt");
+  EXPECT_NE(no_text.status().message().find("calib.txt: 0 tokens make no full window"),
+            std::string::npos) << no_text.status();
   auto not_bytes = TokenIdsFromText("abc", {2, 0, 32000}, "calibration.txt");
   EXPECT_NE(not_bytes.status().message().find("text needs a byte-level vocabulary"),
             std::string::npos);
