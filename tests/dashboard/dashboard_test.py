@@ -50,10 +50,14 @@ class DashboardTest(unittest.TestCase):
                                           regimes=[jobs_pb2.ChildRegime(base="none")]),
             latency_iterations=20)
         cls.search = q.submit(jobs_pb2.JobSpec(crossover_search=search)).id
+        cls.llm = q.quantize_llm(fx("tiny_llama"), fx("tiny_llama_calib_ids.npy"),
+                                 fx("tiny_llama_eval_ids.npy"), method="rtn", calibration_rows=8,
+                                 eval_rows=8, new_tokens=4,
+                                 candidates=[{"bits": 8}, {"bits": 4}]).id
         bad = jobs_pb2.PtqSpec(model_sha256=q.upload(b"not a torchscript archive"),
                                inputs=jobs_pb2.InputData(synthetic=jobs_pb2.SyntheticInputs(shape=[8])))
         cls.failed = q.submit(jobs_pb2.JobSpec(ptq=bad)).id
-        for job in (cls.ptq, cls.qat, cls.h2h, cls.search, cls.failed):
+        for job in (cls.ptq, cls.qat, cls.h2h, cls.search, cls.llm, cls.failed):
             q.wait(job, timeout=600)
         os.makedirs(SHOTS, exist_ok=True)
 
@@ -99,7 +103,7 @@ class DashboardTest(unittest.TestCase):
         names = [k["name"] for k in body["kinds"]]
         self.assertEqual(names[:2], ["ptq", "qat"])
         self.assertEqual({k["name"] for k in body["kinds"] if k["leaderboard"]},
-                         {"head_to_head", "crossover_search"})
+                         {"head_to_head", "crossover_search", "weight_only_llm"})
         for name in names:
             self.assertIn(f'<option value="{name}">', dom)
         qat_only = self.browse("/?kind=qat", "jobs-qat.png")
@@ -121,6 +125,13 @@ class DashboardTest(unittest.TestCase):
         self.assertIn('id="scatter"', dom)
         self.assertIn("ptq_static_minmax", dom)
         self.assertRegex(dom, r'id="decision">[^<]* wins')
+        # Language-model candidates: perplexity, its rise and decode speed are the columns.
+        dom = self.browse(f"/job/{self.llm}", "job-weight-only-llm.png")
+        self.assertIn('id="leaderboard"', dom)
+        for column in ("ppl_quantized", "ppl_rise", "decode_tokens_per_s"):
+            self.assertRegex(dom, rf"<th[^>]*>{column}")
+        self.assertIn("rtn_w4g128", dom)
+        self.assertRegex(dom, r'id="decision">rtn_w4g128 wins: smallest passing')
         dom = self.browse(f"/job/{self.search}", "job-crossover.png")
         self.assertIn("aligned_0.5-none", dom)
         self.assertIn("parent_b", dom)
