@@ -240,6 +240,15 @@ absl::StatusOr<LinearWeights> LoadPackedLinear(const TensorSource& source, const
               (codes.to(torch::kFloat) - zeros.index_select(0, idx).to(torch::kFloat)))
                  .t()
                  .contiguous();
+  QuantizedLinear stored;
+  stored.bits = q.bits;
+  stored.group_size = q.group_size;
+  stored.symmetric = q.sym;
+  stored.q = codes.t().contiguous();
+  stored.scales = scales.to(torch::kFloat).contiguous();
+  stored.zeros = zeros.contiguous();
+  stored.g_idx = idx.to(torch::kInt32);
+  l.stored = std::move(stored);
   if (bias) {
     ASSIGN_OR_RETURN(l.bias, source.Get(name + ".bias", {out}, nullptr));
   }

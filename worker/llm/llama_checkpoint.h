@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "quantd/status.h"
+#include "worker/llm/group_quantizer.h"
 #include "worker/llm/llama_config.h"
 
 namespace quantd::worker {
@@ -23,6 +24,9 @@ using CheckpointFiles = std::map<std::string, std::string>;
 struct LinearWeights {
   at::Tensor weight;  // [out, in]
   at::Tensor bias;    // [out]; undefined when the Linear has none
+  // A GPTQ-layout checkpoint's integer form of this Linear, as stored (exporters re-block it
+  // without rounding again); unset for float Linears.
+  std::optional<QuantizedLinear> stored;
 };
 
 struct LlamaBlockWeights {

@@ -1,0 +1,117 @@
+// node child processes with a deadline.
+#include "worker/export/node_runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <vector>
+
+extern char** environ;
+
+namespace quantd::worker {
+namespace {
+
+std::string ExeDir() {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return ".";
+  std::string path(exe, static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/'));
+}
+
+std::string LastLine(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  size_t nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+}  // namespace
+
+std::string RuntimesDir() { return ExeDir() + "/../runtimes"; }
+
+absl::StatusOr<std::string> RunNodeScript(const std::string& script,
+                                          const std::string& request_path, int timeout_s) {
+  const std::string dir = RuntimesDir(), path = dir + "/" + script;
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::FailedPreconditionError("runtime script " + path + " is missing (build the "
+                                         "quantd_runtimes target)");
+  }
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    return absl::InternalError("pipe for the runtime failed");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  const std::string node = "/usr/bin/node";
+  std::vector<std::string> args = {node, path, request_path};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // node finds node_modules from the script's own folder; nothing else of the task's
+  // environment is needed.
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, node.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  close(err[1]);
+  if (rc != 0) {
+    close(out[0]);
+    close(err[0]);
+    return absl::FailedPreconditionError("could not start " + node + " for " + script);
+  }
+  std::string stdout_text, stderr_text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  bool out_open = true, err_open = true, timed_out = false;
+  while (out_open || err_open) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd fds[2] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0}};
+    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 1000))) < 0) continue;
+    char buf[65536];
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+      if (n <= 0) {
+        (i == 0 ? out_open : err_open) = false;
+        continue;
+      }
+      std::string& target = i == 0 ? stdout_text : stderr_text;
+      // A runtime's answer is small; a flood is cut, not kept.
+      if (target.size() < (64u << 20)) target.append(buf, static_cast<size_t>(n));
+    }
+  }
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(out[0]);
+  close(err[0]);
+  if (timed_out) {
+    return absl::DeadlineExceededError(script + " did not finish within " +
+                                       std::to_string(timeout_s) + " s");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    // The script reports its own failures as {"error": ...} on stdout; keep that when present.
+    if (stdout_text.find("\"error\"") != std::string::npos) return stdout_text;
+    return absl::InternalError(script + " failed (" +
+                               (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                    : "exit " + std::to_string(WEXITSTATUS(status))) +
+                               "): " + LastLine(stderr_text));
+  }
+  return stdout_text;
+}
+
+}  // namespace quantd::worker

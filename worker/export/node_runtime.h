@@ -1,0 +1,21 @@
+// The runtimes that check exported files (llama.cpp through node-llama-cpp, ONNX Runtime through
+// onnxruntime-node) run as `node SCRIPT REQUEST.json` child processes of the task, so they share
+// its sandbox and limits. Torch-free.
+#pragma once
+
+#include <string>
+
+#include "quantd/status.h"
+
+namespace quantd::worker {
+
+// Where the build put the runtimes: <binary's dir>/../runtimes (node_modules and the scripts).
+std::string RuntimesDir();
+
+// Runs `node <RuntimesDir()>/<script> <request_path>` and returns its stdout. The child is
+// killed past `timeout_s`. FAILED_PRECONDITION when node or the script is missing; INTERNAL
+// with its stderr's last line when it exits non-zero without a JSON answer.
+absl::StatusOr<std::string> RunNodeScript(const std::string& script,
+                                          const std::string& request_path, int timeout_s);
+
+}  // namespace quantd::worker
