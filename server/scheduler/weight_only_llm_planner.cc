@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "server/scheduler/llm_spec_fields.h"
 #include "server/scheduler/plain_name.h"
 #include "server/scheduler/spec_fields.h"
 #include "server/scheduler/weight_only_llm_ranking.h"
@@ -13,73 +14,9 @@
 namespace quantd::server {
 namespace {
 
-constexpr uint32_t kDefaultSeqLen = 128, kMaxSeqLen = 8192;
 constexpr uint32_t kDefaultCalibrationRows = 512;  // seed 002
-constexpr uint32_t kMaxRows = 100000;
-constexpr size_t kMaxFiles = 64, kMaxPrompts = 16, kMaxPromptBytes = 4096;
+constexpr size_t kMaxPrompts = 16, kMaxPromptBytes = 4096;
 constexpr int kMaxCandidates = 16;
-
-absl::Status ResolveTokens(const std::string& field, v1::TokenData* t, uint32_t default_rows,
-                           storage::ArtifactIndex* artifacts) {
-  switch (t->source_case()) {
-    case v1::TokenData::kIdsNpySha256:
-      RETURN_IF_ERROR(RequireArtifact(field + ".ids_npy_sha256", t->ids_npy_sha256(), artifacts));
-      break;
-    case v1::TokenData::kTextSha256:
-      RETURN_IF_ERROR(RequireArtifact(field + ".text_sha256", t->text_sha256(), artifacts));
-      break;
-    case v1::TokenData::SOURCE_NOT_SET:
-      return absl::InvalidArgumentError(field + ": give ids_npy_sha256 or text_sha256");
-  }
-  uint32_t seq = t->seq_len(), rows = t->max_rows();
-  RETURN_IF_ERROR(DefaultAndLimit(field + ".seq_len", kDefaultSeqLen, kMaxSeqLen, &seq));
-  if (seq < 2) return absl::InvalidArgumentError(field + ".seq_len: at least 2 tokens");
-  RETURN_IF_ERROR(DefaultAndLimit(field + ".max_rows", default_rows, kMaxRows, &rows));
-  t->set_seq_len(seq);
-  t->set_max_rows(rows);
-  return absl::OkStatus();
-}
-
-absl::Status ResolveCheckpoint(v1::WeightOnlyLlmSpec* w, storage::ArtifactIndex* artifacts) {
-  if (w->checkpoint_size() == 0) {
-    return absl::InvalidArgumentError("weight_only_llm.checkpoint: no files (give the folder's "
-                                      "config.json and safetensors)");
-  }
-  if (static_cast<size_t>(w->checkpoint_size()) > kMaxFiles) {
-    return absl::InvalidArgumentError("weight_only_llm.checkpoint: more than " +
-                                      std::to_string(kMaxFiles) + " files");
-  }
-  std::set<std::string> names;
-  for (int i = 0; i < w->checkpoint_size(); ++i) {
-    const v1::CheckpointFile& f = w->checkpoint(i);
-    const std::string field = "weight_only_llm.checkpoint[" + std::to_string(i) + "]";
-    if (f.name().empty() || f.name().size() > 255 || f.name().find('/') != std::string::npos ||
-        f.name() == "." || f.name() == "..") {
-      return absl::InvalidArgumentError(field + ".name: '" + f.name() +
-                                        "' is not a file name within the folder");
-    }
-    if (!names.insert(f.name()).second) {
-      return absl::InvalidArgumentError(field + ".name: '" + f.name() + "' appears twice");
-    }
-    RETURN_IF_ERROR(RequireArtifact(field + ".sha256", f.sha256(), artifacts));
-  }
-  // Shown in listings: a printable folder name and nothing more.
-  if (w->checkpoint_name().size() > 255 ||
-      std::any_of(w->checkpoint_name().begin(), w->checkpoint_name().end(), [](char ch) {
-        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == '/';
-      })) {
-    return absl::InvalidArgumentError("weight_only_llm.checkpoint_name: a printable folder name "
-                                      "of at most 255 bytes, without '/'");
-  }
-  if (!names.count("config.json")) {
-    return absl::InvalidArgumentError("weight_only_llm.checkpoint: config.json is missing");
-  }
-  if (!names.count("model.safetensors") && !names.count("model.safetensors.index.json")) {
-    return absl::InvalidArgumentError("weight_only_llm.checkpoint: neither model.safetensors nor "
-                                      "model.safetensors.index.json is among its files");
-  }
-  return absl::OkStatus();
-}
 
 // The method x bits x group fields the job and each candidate carry alike.
 struct Setting {
@@ -167,7 +104,8 @@ absl::Status ResolveCandidates(v1::WeightOnlyLlmSpec* w) {
 
 absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {
   v1::WeightOnlyLlmSpec* w = spec->mutable_weight_only_llm();
-  RETURN_IF_ERROR(ResolveCheckpoint(w, artifacts));
+  RETURN_IF_ERROR(ResolveCheckpointFolder("weight_only_llm", w->mutable_checkpoint(),
+                                          w->checkpoint_name(), artifacts));
   ASSIGN_OR_RETURN(Setting job, ResolveSetting("weight_only_llm", JobSetting(*w), kSeedSetting));
   Apply(job, w);
   if (!w->has_true_sequential()) w->set_true_sequential(true);
@@ -176,9 +114,21 @@ absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex*
     return absl::InvalidArgumentError("weight_only_llm.damp_percent: must be in (0, 1)");
   }
   RETURN_IF_ERROR(ResolveCandidates(w));
-  RETURN_IF_ERROR(ResolveTokens("weight_only_llm.calibration", w->mutable_calibration(),
+  std::set<int> formats;
+  for (int i = 0; i < w->export__size(); ++i) {
+    const int f = w->export_(i);
+    if (f != v1::GGUF) {
+      return absl::InvalidArgumentError("weight_only_llm.export[" + std::to_string(i) + "]: " +
+                                        std::to_string(f) + " (supported: gguf)");
+    }
+    if (!formats.insert(f).second) {
+      return absl::InvalidArgumentError("weight_only_llm.export[" + std::to_string(i) +
+                                        "]: gguf is listed twice");
+    }
+  }
+  RETURN_IF_ERROR(ResolveTokenData("weight_only_llm.calibration", w->mutable_calibration(),
                                 kDefaultCalibrationRows, artifacts));
-  RETURN_IF_ERROR(ResolveTokens("weight_only_llm.evaluation", w->mutable_evaluation(), kMaxRows,
+  RETURN_IF_ERROR(ResolveTokenData("weight_only_llm.evaluation", w->mutable_evaluation(), kMaxTokenRows,
                                 artifacts));
   if (!w->has_max_ppl_rise()) w->set_max_ppl_rise(0.02);
   if (!(w->max_ppl_rise() >= 0) || !std::isfinite(w->max_ppl_rise())) {

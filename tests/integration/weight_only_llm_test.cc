@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -212,6 +213,50 @@ TEST(WeightOnlyLlmTest, SentencePieceTextIsTokenizedByTheCheckpointsTokenizer) {
   EXPECT_NE(bad["error"].get<std::string>().find("weight_only_llm.checkpoint: tokenizer.model: "
                                                  "not a SentencePiece model"),
             std::string::npos) << bad.dump();
+}
+
+TEST(WeightOnlyLlmTest, GgufExportsRunInLlamaCppInTheSandboxAndAreByteIdentical) {
+  auto q = QuantdProcess::Start({});
+  const std::string dir = MakeTempDir("llm-gguf");
+  nlohmann::json job = SubmitAndWait(
+      q->address(), LlmArgs("--method gptq --bits 4 --group-size 32 --export gguf -o " + dir));
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  auto report = nlohmann::json::parse(ReadFile(dir + "/report.json"));
+  const auto& gguf = report["export"]["gguf"];
+  EXPECT_EQ(gguf["linears"]["exact_blocks"], 28) << gguf.dump(2);
+  EXPECT_EQ(gguf["linears"]["max_abs_difference"], 0.0);
+  EXPECT_LT(std::fabs(gguf["perplexity"]["relative_difference"].get<double>()), 0.005);
+  EXPECT_DOUBLE_EQ(gguf["perplexity"]["quantd"].get<double>(),
+                   report["perplexity"]["quantized"].get<double>())
+      << "the same rows, the same stored model";
+  EXPECT_EQ(gguf["verdict"], "pass");
+  const std::string bytes = ReadFile(dir + "/model.gguf");
+  EXPECT_EQ(bytes.substr(0, 4), "GGUF");
+  auto manifest = nlohmann::json::parse(ReadFile(dir + "/manifest.json"));
+  EXPECT_NE(manifest.dump().find(gguf["sha256"].get<std::string>()), std::string::npos)
+      << "the manifest pins the file";
+
+  // The same checkpoint exported by an EXPORT job: the same bytes, checked again.
+  const std::string out = MakeTempDir("export");
+  nlohmann::json exported = SubmitAndWait(
+      q->address(), "submit export --from " + job["id"].get<std::string>() +
+                        " --format gguf -o " + out);
+  ASSERT_EQ(exported["state"], "succeeded") << exported.dump();
+  EXPECT_EQ(exported["kind"], "export");
+  EXPECT_EQ(ReadFile(out + "/model.gguf"), bytes) << "identical bytes run to run";
+  auto export_report = nlohmann::json::parse(ReadFile(out + "/report.json"));
+  EXPECT_EQ(export_report["source"], job["id"].get<std::string>() + "/checkpoint");
+  EXPECT_EQ(export_report["perplexity"]["rows"], 24) << "the source job's evaluation rows";
+  EXPECT_LT(std::fabs(export_report["perplexity"]["relative_difference"].get<double>()), 0.005);
+
+  // A layout with no exact block is refused by name, permanently.
+  nlohmann::json act = SubmitAndWait(
+      q->address(), LlmArgs("--method gptq --bits 4 --group-size 32 --act-order --export gguf"),
+      1);
+  EXPECT_EQ(act["state"], "failed");
+  EXPECT_EQ(act["failure_kind"], "invalid_input") << act.dump();
+  EXPECT_NE(act["error"].get<std::string>().find("act-order g_idx"), std::string::npos)
+      << act.dump();
 }
 
 // Long enough to be caught mid-GPTQ: all 512 calibration rows.

@@ -1,6 +1,8 @@
 // node child processes with a deadline.
 #include "worker/export/node_runtime.h"
 
+#include "worker/engine/engine_error.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <climits>
 #include <vector>
 
@@ -34,6 +37,15 @@ std::string LastLine(std::string s) {
 
 }  // namespace
 
+absl::StatusOr<std::string> MakeScratchDir(const std::string& prefix) {
+  const char* tmp = getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (!mkdtemp(pattern.data())) {
+    return absl::InternalError("could not make a scratch directory " + pattern);
+  }
+  return pattern;
+}
+
 std::string RuntimesDir() { return ExeDir() + "/../runtimes"; }
 
 absl::StatusOr<std::string> RunNodeScript(const std::string& script,
@@ -57,10 +69,18 @@ absl::StatusOr<std::string> RunNodeScript(const std::string& script,
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  // node finds node_modules from the script's own folder; nothing else of the task's
-  // environment is needed.
+  // node finds node_modules from the script's own folder. OpenSSL's config under /etc is
+  // outside the sandbox and of no use to a runtime that never opens a connection.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    if (std::string(*e).rfind("OPENSSL_CONF=", 0) != 0) env_strings.push_back(*e);
+  }
+  env_strings.push_back("OPENSSL_CONF=/dev/null");
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, node.c_str(), &actions, nullptr, argv.data(), environ);
+  int rc = posix_spawn(&pid, node.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out[1]);
   close(err[1]);
@@ -100,16 +120,18 @@ absl::StatusOr<std::string> RunNodeScript(const std::string& script,
   close(out[0]);
   close(err[0]);
   if (timed_out) {
-    return absl::DeadlineExceededError(script + " did not finish within " +
-                                       std::to_string(timeout_s) + " s");
+    return WithFailureKind(absl::DeadlineExceededError(script + " did not finish within " +
+                                                       std::to_string(timeout_s) + " s"),
+                           v1::ENGINE_ERROR);
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     // The script reports its own failures as {"error": ...} on stdout; keep that when present.
     if (stdout_text.find("\"error\"") != std::string::npos) return stdout_text;
-    return absl::InternalError(script + " failed (" +
+    return WithFailureKind(absl::InternalError(script + " failed (" +
                                (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                                     : "exit " + std::to_string(WEXITSTATUS(status))) +
-                               "): " + LastLine(stderr_text));
+                               "): " + LastLine(stderr_text)),
+                           v1::ENGINE_ERROR);
   }
   return stdout_text;
 }

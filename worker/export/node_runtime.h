@@ -12,6 +12,10 @@ namespace quantd::worker {
 // Where the build put the runtimes: <binary's dir>/../runtimes (node_modules and the scripts).
 std::string RuntimesDir();
 
+// A fresh directory under $TMPDIR (the task's scratch directory in the sandbox) for the files a
+// runtime reads.
+absl::StatusOr<std::string> MakeScratchDir(const std::string& prefix);
+
 // Runs `node <RuntimesDir()>/<script> <request_path>` and returns its stdout. The child is
 // killed past `timeout_s`. FAILED_PRECONDITION when node or the script is missing; INTERNAL
 // with its stderr's last line when it exits non-zero without a JSON answer.

@@ -10,8 +10,11 @@
 #include "worker/engine/engine_error.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
+#include "worker/export/gguf_check.h"
+#include "worker/export/node_runtime.h"
 #include "worker/handlers/gates.h"
 #include "worker/handlers/job_outputs.h"
+#include "worker/handlers/llm_inputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/prefixed_task_context.h"
 #include "worker/handlers/task_phases.h"
@@ -57,8 +60,9 @@ struct LlmRun {
   PhaseTimer timer;
 
   std::string config_json;
-  std::optional<LlamaCheckpoint> checkpoint;
-  std::optional<SentencePieceTokenizer> tokenizer;  // the folder's tokenizer.model, if any
+  std::optional<LlmFolder> folder;
+  const LlamaCheckpoint* checkpoint = nullptr;        // folder's
+  const SentencePieceTokenizer* tokenizer = nullptr;  // the folder's tokenizer.model, if any
   std::optional<LlamaDecoder> float_model;
   std::optional<LlamaDecoder> quantized;
   at::Tensor calibration, evaluation;
@@ -74,43 +78,20 @@ struct LlmRun {
 };
 
 absl::StatusOr<at::Tensor> Tokens(LlmRun& r, const v1::TokenData& data, const std::string& field) {
-  TokenWindowOptions o{data.seq_len(), data.max_rows(), r.checkpoint->config.vocab_size,
-                       r.tokenizer ? &*r.tokenizer : nullptr};
-  if (data.source_case() == v1::TokenData::kTextSha256) {
-    ASSIGN_OR_RETURN(std::string text, r.ctx.FetchArtifact(data.text_sha256()));
-    return TokenIdsFromText(text, o, field + ".text_sha256");
-  }
-  ASSIGN_OR_RETURN(std::string bytes, r.ctx.FetchArtifact(data.ids_npy_sha256()));
-  return TokenIdsFromNpy(bytes, o, field + ".ids_npy_sha256");
+  return LoadTokenRows(data, field, *r.folder, r.ctx);
 }
 
 absl::Status Download(LlmRun& r) {
-  CheckpointFiles files;
-  for (const v1::CheckpointFile& f : r.spec.checkpoint()) {
-    ASSIGN_OR_RETURN(files[f.name()], r.ctx.FetchArtifact(f.sha256()));
-  }
-  r.config_json = files.at("config.json");
-  std::optional<std::string> tokenizer_model;
-  if (auto it = files.find("tokenizer.model"); it != files.end()) tokenizer_model = it->second;
-  ASSIGN_OR_RETURN(LlamaCheckpoint ckpt,
-                   TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "weight_only_llm.checkpoint",
-                              [&] { return LoadLlamaCheckpoint(std::move(files)); }));
-  if (ckpt.quantization) {
+  ASSIGN_OR_RETURN(LlmFolder folder,
+                   LoadLlmFolder(r.spec.checkpoint(), "weight_only_llm.checkpoint", r.ctx));
+  if (folder.checkpoint.quantization) {
     return absl::InvalidArgumentError("weight_only_llm.checkpoint: config.json already carries a "
                                       "quantization_config; give the float checkpoint");
   }
-  r.checkpoint = std::move(ckpt);
-  if (tokenizer_model) {
-    const std::string file = "weight_only_llm.checkpoint: tokenizer.model";
-    ASSIGN_OR_RETURN(SentencePieceTokenizer t,
-                     SentencePieceTokenizer::FromModel(*tokenizer_model, file));
-    if (t.piece_size() > r.checkpoint->config.vocab_size) {
-      return absl::InvalidArgumentError(file + ": " + std::to_string(t.piece_size()) +
-                                        " pieces, more than config.json's vocab_size " +
-                                        std::to_string(r.checkpoint->config.vocab_size));
-    }
-    r.tokenizer.emplace(std::move(t));
-  }
+  r.folder = std::move(folder);
+  r.config_json = r.folder->small_files.at("config.json");
+  r.checkpoint = &r.folder->checkpoint;
+  if (r.folder->tokenizer) r.tokenizer = &*r.folder->tokenizer;
   ASSIGN_OR_RETURN(r.calibration, Tokens(r, r.spec.calibration(), "weight_only_llm.calibration"));
   ASSIGN_OR_RETURN(r.evaluation, Tokens(r, r.spec.evaluation(), "weight_only_llm.evaluation"));
   r.float_model.emplace(r.checkpoint->config, r.checkpoint->weights);
@@ -337,6 +318,24 @@ json SpeedJson(const DecodeSpeed& s) {
           {"decode_tokens_per_s", s.decode_tokens_per_s}};
 }
 
+// The stored checkpoint as GGUF, run by llama.cpp on (up to 64 of) the evaluation rows.
+absl::StatusOr<GgufCheck> ExportGguf(LlmRun& r, const CheckpointFiles& files) {
+  r.ctx.ReportProgress("export gguf", 1, 1);
+  ASSIGN_OR_RETURN(LlamaCheckpoint stored,
+                   TorchGuardStatusOr(absl::StatusCode::kInternal, "checkpoint/model.safetensors",
+                                      [&] { return LoadLlamaCheckpoint(files); }));
+  ASSIGN_OR_RETURN(GgufVocabulary vocabulary, VocabularyFor(stored.config, r.tokenizer));
+  ASSIGN_OR_RETURN(std::string scratch, MakeScratchDir("gguf"));
+  GgufCheckOptions o;
+  o.name = r.spec.checkpoint_name().empty() ? "quantd" : r.spec.checkpoint_name();
+  o.threads = IntraOpThreads();
+  o.scratch_dir = scratch;
+  at::Tensor rows = r.evaluation.narrow(0, 0, std::min<int64_t>(64, r.evaluation.size(0)));
+  return TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "weight_only_llm.export", [&] {
+    return ExportAndCheckGguf(stored, vocabulary, rows, o, [&] { return r.ctx.Cancelled(); });
+  });
+}
+
 json FloatPathsJson(const std::vector<FloatPathSpeed>& paths) {
   json out = json::object();
   for (const FloatPathSpeed& p : paths) out[p.path] = SpeedJson(p.speed);
@@ -405,7 +404,19 @@ absl::Status Store(LlmRun& r) {
   const FloatPathSpeed& baseline = FastestFloatPath(r.float_paths);
   const double speedup = r.quantized_speed.decode_tokens_per_s /
                          std::max(1e-9, baseline.speed.decode_tokens_per_s);
-  const std::vector<Gate> gates = JudgeGates(r, rise, stored_bytes, speedup);
+  std::vector<Gate> gates = JudgeGates(r, rise, stored_bytes, speedup);
+  json exports = json::object();
+  std::optional<std::string> gguf;
+  for (int f : r.spec.export_()) {
+    if (f != v1::GGUF) continue;
+    ASSIGN_OR_RETURN(GgufCheck check, ExportGguf(r, files));
+    gates.push_back({"gguf_ppl_difference", std::fabs(check.ppl_difference),
+                     check.report["perplexity"]["max_relative_difference"].get<double>(), true});
+    gates.push_back({"gguf_generations_agreeing", static_cast<double>(check.agreeing_prompts),
+                     static_cast<double>(check.prompts), false});
+    exports["gguf"] = check.report;
+    gguf = std::move(check.file.bytes);
+  }
   const LlamaConfig& c = r.checkpoint->config;
   json report = {
       {"schema_version", "1.0"},
@@ -445,6 +456,7 @@ absl::Status Store(LlmRun& r) {
                           "quantized model runs its dequantized weights through the fp32 "
                           "kernels, so it is not faster than float"}}},
       {"generations", GenerationsJson(r)},
+      {"export", exports},
       {"attempts", {{"kept", r.attempt}, {"all", r.summary}}},
       {"peak_rss_bytes", PeakRssBytes()},
       {"gates", GatesJson(gates)},
@@ -479,6 +491,12 @@ absl::Status Store(LlmRun& r) {
     summary["decision"] = "no attempt met max_ppl_rise " + std::to_string(r.spec.max_ppl_rise()) +
                           "; the best was '" + r.attempt + "' (rise " + std::to_string(rise) +
                           "). Try quantization-aware training, or another checkpoint.";
+  }
+  if (gguf) {
+    ASSIGN_OR_RETURN(v1::ArtifactRef ref,
+                     r.ctx.StoreArtifact("model.gguf", "application/x-gguf", *gguf));
+    report["export"]["gguf"]["sha256"] = ref.sha256();
+    r.result.outputs.push_back(ref);
   }
   ASSIGN_OR_RETURN(v1::ArtifactRef summary_ref,
                    r.ctx.StoreArtifact("quantization_summary", "application/json",

@@ -67,7 +67,8 @@ bool AllowPath(int ruleset, const std::string& path, uint64_t rights) {
 }
 
 // Returns the description, or "" when Landlock is unavailable.
-std::string ApplyLandlock(const std::string& scratch) {
+std::string ApplyLandlock(const std::string& scratch,
+                          const std::vector<std::string>& extra_read_only) {
   long abi = LandlockAbi();
   if (abi < 1) return "";
   uint64_t fs = kFsRightsV1;
@@ -92,6 +93,7 @@ std::string ApplyLandlock(const std::string& scratch) {
   if (ruleset < 0) return "";
   uint64_t read_only = kReadOnly & fs;
   for (const auto& p : ReadOnlyPaths()) AllowPath(ruleset, p, read_only);
+  for (const auto& p : extra_read_only) AllowPath(ruleset, p, read_only);
   // Its own /proc entries (the link resolves to /proc/<pid>), and /dev/null for writing.
   AllowPath(ruleset, "/proc/self", read_only);
   AllowPath(ruleset, "/dev/null", read_only | LANDLOCK_ACCESS_FS_WRITE_FILE);
@@ -114,7 +116,7 @@ absl::Status Limit(int resource, const char* name, uint64_t soft, uint64_t hard)
 
 absl::StatusOr<std::string> ConfineTaskProcess(const ConfinementLimits& l) {
   std::vector<std::string> active;
-  std::string landlock = ApplyLandlock(l.scratch_dir);
+  std::string landlock = ApplyLandlock(l.scratch_dir, l.read_only_dirs);
   if (!landlock.empty()) active.push_back(landlock);
   // No network at all: a network namespace holds only a loopback device that is down. Needs a
   // user namespace when unprivileged, and a single-threaded process.

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "quantd/status.h"
 
@@ -14,6 +15,7 @@ namespace quantd::worker {
 
 struct ConfinementLimits {
   std::string scratch_dir;     // the one writable place
+  std::vector<std::string> read_only_dirs;  // beyond the system's: e.g. the runtimes' packages
   uint64_t memory_bytes = 0;   // RLIMIT_AS
   uint64_t cpu_seconds = 0;    // RLIMIT_CPU (SIGXCPU, then SIGKILL 5 s later)
   uint64_t open_files = 0;     // RLIMIT_NOFILE

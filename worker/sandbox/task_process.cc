@@ -5,12 +5,14 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "quantd/v1/task_sandbox.pb.h"
 #include "worker/engine/runtime_setup.h"
+#include "worker/export/node_runtime.h"
 #include "worker/handlers/task_handlers.h"
 #include "worker/sandbox/confinement.h"
 #include "worker/sandbox/frame_channel.h"
@@ -101,6 +103,10 @@ ConfinementLimits LimitsFor(const v1::ResourceLimits& r, const std::string& scra
   l.cpu_seconds = r.cpu_seconds();
   l.open_files = r.open_files();
   l.file_bytes = l.memory_bytes;
+  // The runtimes that check exported files (node packages next to the binaries), by their real
+  // path: Landlock rules follow the file, not the name.
+  char real[PATH_MAX];
+  if (realpath(RuntimesDir().c_str(), real)) l.read_only_dirs.push_back(real);
   return l;
 }
 

@@ -42,6 +42,23 @@ void quantd_spm_free(void* handle) {
 int quantd_spm_piece_size(void* handle) { return Processor(handle)->GetPieceSize(); }
 int quantd_spm_bos_id(void* handle) { return Processor(handle)->bos_id(); }
 
+// A piece's text (up to `capacity` bytes; returns its full length), score and kind for a
+// vocabulary listing: 1 normal, 2 unknown, 3 control, 5 unused, 6 byte (GGUF's token types).
+long quantd_spm_piece(void* handle, int id, char* text, size_t capacity) {
+  const std::string& piece = Processor(handle)->IdToPiece(id);
+  for (size_t i = 0; i < piece.size() && i < capacity; ++i) text[i] = piece[i];
+  return static_cast<long>(piece.size());
+}
+float quantd_spm_score(void* handle, int id) { return Processor(handle)->GetScore(id); }
+int quantd_spm_type(void* handle, int id) {
+  const auto* sp = Processor(handle);
+  if (sp->IsUnknown(id)) return 2;
+  if (sp->IsControl(id)) return 3;
+  if (sp->IsUnused(id)) return 5;
+  if (sp->IsByte(id)) return 6;
+  return 1;
+}
+
 // Writes up to `capacity` ids and returns how many the text encodes to (call again with a
 // larger buffer when that exceeds `capacity`); -1 with `error` set on failure.
 long quantd_spm_encode(void* handle, const char* text, size_t size, int* ids, size_t capacity,

@@ -43,7 +43,9 @@ absl::StatusOr<SentencePieceLibrary> SentencePieceLibrary::Open() {
       !Resolve(lib, "quantd_spm_piece_size", &a.piece_size) ||
       !Resolve(lib, "quantd_spm_bos_id", &a.bos_id) ||
       !Resolve(lib, "quantd_spm_encode", &a.encode) ||
-      !Resolve(lib, "quantd_spm_decode", &a.decode)) {
+      !Resolve(lib, "quantd_spm_decode", &a.decode) ||
+      !Resolve(lib, "quantd_spm_piece", &a.piece) ||
+      !Resolve(lib, "quantd_spm_score", &a.score) || !Resolve(lib, "quantd_spm_type", &a.type)) {
     return absl::FailedPreconditionError(path + " lacks a quantd_spm_* entry point (a stale "
                                          "build?)");
   }
@@ -81,6 +83,23 @@ absl::StatusOr<std::vector<int64_t>> SentencePieceTokenizer::Encode(std::string_
   }
   if (n < 0) return absl::InvalidArgumentError(std::string("SentencePiece encode: ") + error);
   return std::vector<int64_t>(ids.begin(), ids.begin() + n);
+}
+
+std::vector<SentencePieceTokenizer::Piece> SentencePieceTokenizer::Pieces() const {
+  std::vector<Piece> pieces;
+  const int n = piece_size();
+  for (int id = 0; id < n; ++id) {
+    char text[256];
+    long len = library_.api().piece(handle_.get(), id, text, sizeof(text));
+    std::string s(text, static_cast<size_t>(std::clamp<long>(len, 0, sizeof(text))));
+    if (len > static_cast<long>(sizeof(text))) {
+      s.resize(static_cast<size_t>(len));
+      library_.api().piece(handle_.get(), id, s.data(), s.size());
+    }
+    pieces.push_back({std::move(s), library_.api().score(handle_.get(), id),
+                      library_.api().type(handle_.get(), id)});
+  }
+  return pieces;
 }
 
 std::string SentencePieceTokenizer::Decode(const std::vector<int64_t>& ids) const {

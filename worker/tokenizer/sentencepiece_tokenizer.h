@@ -28,6 +28,9 @@ class SentencePieceLibrary {
     int (*bos_id)(void*);
     long (*encode)(void*, const char*, size_t, int*, size_t, char*, size_t);
     long (*decode)(void*, const int*, size_t, char*, size_t, char*, size_t);
+    long (*piece)(void*, int, char*, size_t);
+    float (*score)(void*, int);
+    int (*type)(void*, int);
   };
   const Api& api() const { return api_; }
 
@@ -44,6 +47,14 @@ class SentencePieceTokenizer {
   int piece_size() const;
   int bos_id() const;  // -1 when the model has none
   absl::StatusOr<std::vector<int64_t>> Encode(std::string_view text) const;
+  // The vocabulary as listed in the model: piece text, score, and kind (1 normal, 2 unknown,
+  // 3 control, 5 unused, 6 byte), for id in [0, piece_size()).
+  struct Piece {
+    std::string text;
+    float score;
+    int type;
+  };
+  std::vector<Piece> Pieces() const;
   // Ids outside the model's pieces (a checkpoint's vocabulary may be padded beyond them) are
   // left out: the text is for people to read.
   std::string Decode(const std::vector<int64_t>& ids) const;

@@ -1,0 +1,151 @@
+// GGUF export checked by llama.cpp.
+#include "worker/export/gguf_check.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include "worker/engine/engine_error.h"
+#include "worker/export/node_runtime.h"
+#include "worker/llm/decode_benchmark.h"
+
+namespace quantd::worker {
+namespace {
+
+std::vector<int64_t> Row(const at::Tensor& ids, int64_t row, int64_t length) {
+  at::Tensor r = ids[row].narrow(0, 0, length).contiguous();
+  return std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + length);
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << bytes;
+  f.close();
+  if (!f) return absl::InternalError("could not write " + path);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<GgufVocabulary> VocabularyFor(const LlamaConfig& config,
+                                             const SentencePieceTokenizer* tokenizer) {
+  if (!tokenizer) {
+    if (config.vocab_size == 256) return ByteLevelVocabulary();
+    return absl::InvalidArgumentError("gguf: the file needs the checkpoint's vocabulary; it has "
+                                      "vocab_size " + std::to_string(config.vocab_size) +
+                                      " and no tokenizer.model (byte-level vocabularies and "
+                                      "SentencePiece are supported)");
+  }
+  GgufVocabulary v;
+  for (SentencePieceTokenizer::Piece& p : tokenizer->Pieces()) {
+    v.tokens.push_back(std::move(p.text));
+    v.scores.push_back(p.score);
+    v.types.push_back(p.type);
+  }
+  // A padded vocabulary: rows past the tokenizer's pieces get unused placeholder tokens.
+  for (int64_t id = static_cast<int64_t>(v.tokens.size()); id < config.vocab_size; ++id) {
+    v.tokens.push_back("[PAD" + std::to_string(id) + "]");
+    v.scores.push_back(0.0f);
+    v.types.push_back(5);
+  }
+  v.bos = tokenizer->bos_id();
+  for (size_t id = 0; id < v.types.size(); ++id) {
+    if (v.types[id] == 2 && v.unk < 0) v.unk = static_cast<int32_t>(id);
+  }
+  return v;
+}
+
+absl::StatusOr<GgufCheck> ExportAndCheckGguf(const LlamaCheckpoint& stored,
+                                             const GgufVocabulary& vocabulary,
+                                             const at::Tensor& evaluation,
+                                             const GgufCheckOptions& o,
+                                             const std::function<bool()>& cancelled) {
+  GgufCheck check;
+  ASSIGN_OR_RETURN(check.file, ExportLlamaGguf(stored, vocabulary, o.name));
+  LlamaDecoder model(stored.config, stored.weights);
+  ASSIGN_OR_RETURN(check.quantd, MeasurePerplexity(model, evaluation, 16, cancelled));
+  std::vector<std::vector<int64_t>> rows, prompts, ours;
+  for (int64_t r = 0; r < evaluation.size(0); ++r) rows.push_back(Row(evaluation, r, evaluation.size(1)));
+  const int64_t prompt = std::min<int64_t>(o.prompt_tokens, evaluation.size(1));
+  for (int64_t r = 0; r < std::min<int64_t>(o.prompts, evaluation.size(0)); ++r) {
+    prompts.push_back(Row(evaluation, r, prompt));
+    ours.push_back(GreedyGenerate(model, prompts.back(), o.new_tokens));
+  }
+  const std::string gguf = o.scratch_dir + "/model.gguf", request = o.scratch_dir + "/llama_cpp.json";
+  RETURN_IF_ERROR(WriteFile(gguf, check.file.bytes));
+  RETURN_IF_ERROR(WriteFile(request, nlohmann::json({{"gguf", gguf}, {"rows", rows},
+                                                     {"prompts", prompts},
+                                                     {"new_tokens", o.new_tokens},
+                                                     {"threads", o.threads}})
+                                         .dump()));
+  if (cancelled && cancelled()) return absl::CancelledError("task cancelled");
+  ASSIGN_OR_RETURN(std::string answer, RunNodeScript("llama_cpp_check.mjs", request, o.timeout_s));
+  nlohmann::json theirs = nlohmann::json::parse(answer, nullptr, false);
+  if (theirs.is_discarded() || !theirs.is_object()) {
+    return WithFailureKind(
+        absl::InternalError("llama.cpp's answer is not JSON: " + answer.substr(0, 200)),
+        v1::ENGINE_ERROR);
+  }
+  if (theirs.contains("error")) {
+    // The runtime refused the file quantd wrote: permanent, and a bug worth reporting.
+    return WithFailureKind(absl::InternalError("llama.cpp: " + theirs["error"].get<std::string>()),
+                           v1::ENGINE_ERROR);
+  }
+  const double ppl = theirs.value("perplexity", 0.0);
+  if (!std::isfinite(ppl) || ppl <= 0 || theirs.value("predictions", int64_t{0}) != check.quantd.predictions) {
+    return WithFailureKind(absl::InternalError("llama.cpp measured " +
+                                               theirs.dump().substr(0, 200) +
+                                               ", not a perplexity over " +
+                                               std::to_string(check.quantd.predictions) +
+                                               " predictions"),
+                           v1::ENGINE_ERROR);
+  }
+  check.llama_cpp_ppl = ppl;
+  check.ppl_difference = ppl / check.quantd.perplexity - 1;
+  nlohmann::ordered_json generations = nlohmann::ordered_json::array();
+  const auto& theirs_generated = theirs["generations"];
+  check.prompts = static_cast<int>(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    std::vector<int64_t> t = i < theirs_generated.size()
+                                 ? theirs_generated[i].get<std::vector<int64_t>>()
+                                 : std::vector<int64_t>{};
+    const size_t n = static_cast<size_t>(o.agree_tokens);
+    const bool agree = t.size() >= n && ours[i].size() >= n &&
+                       std::equal(t.begin(), t.begin() + n, ours[i].begin());
+    check.agreeing_prompts += agree ? 1 : 0;
+    generations.push_back({{"prompt", prompts[i]}, {"quantd", ours[i]}, {"llama_cpp", t},
+                           {"first_tokens_agree", agree}});
+  }
+  if (std::fabs(check.ppl_difference) > o.max_ppl_difference) {
+    check.failure = "llama.cpp's perplexity " + std::to_string(ppl) + " differs from quantd's " +
+                    std::to_string(check.quantd.perplexity) + " by more than " +
+                    std::to_string(o.max_ppl_difference * 100) + " %";
+  } else if (check.agreeing_prompts < check.prompts) {
+    check.failure = std::to_string(check.prompts - check.agreeing_prompts) + " of " +
+                    std::to_string(check.prompts) + " greedy generations part within their first " +
+                    std::to_string(o.agree_tokens) + " tokens";
+  }
+  const GgufExportStats& s = check.file.stats;
+  check.report = {
+      {"format", "gguf"},
+      {"bytes", check.file.bytes.size()},
+      {"linears", {{"exact_blocks", s.exact_linears}, {"q4_1_rounded_offset", s.offset_rounded_linears},
+                   {"float", s.float_linears}, {"max_abs_difference", s.max_abs_difference}}},
+      {"runtime", theirs.value("runtime", std::string("node-llama-cpp"))},
+      {"perplexity", {{"protocol", "the evaluation rows independent, T-1 predictions per row, "
+                                   "natural-log NLL summed in float64, full softmax"},
+                      {"rows", evaluation.size(0)},
+                      {"predictions", check.quantd.predictions},
+                      {"quantd", check.quantd.perplexity},
+                      {"llama_cpp", ppl},
+                      {"relative_difference", check.ppl_difference},
+                      {"max_relative_difference", o.max_ppl_difference}}},
+      {"generations", generations},
+      {"llama_cpp_decode_tokens_per_s", theirs.value("decode_tokens_per_s", 0.0)},
+      {"threads", o.threads},
+      {"verdict", check.failure.empty() ? "pass" : "fail: " + check.failure},
+  };
+  return check;
+}
+
+}  // namespace quantd::worker
