@@ -36,7 +36,7 @@ TEST(JobKindsTest, NamesResolveInAnyCase) {
   EXPECT_EQ(JobKindName(v1::QAT), "qat");
   EXPECT_EQ(JobKindName(v1::JOB_KIND_UNSPECIFIED), "unknown");
   EXPECT_EQ(JobKindNameList(), "ptq, qat, head_to_head, crossover_search, validate, "
-                               "weight_only_llm");
+                               "weight_only_llm, export");
 }
 
 TEST(JobKindsTest, ASpecWithoutAKindIsRefusedListingTheKinds) {

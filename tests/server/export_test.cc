@@ -1,0 +1,83 @@
+// EXPORT in the scheduler core: the spec's defaults and the errors that name its fields.
+#include <gtest/gtest.h>
+
+#include "test_util/scheduler_harness.h"
+
+namespace quantd::server {
+namespace {
+
+using testing::SchedulerHarness;
+
+class ExportSpecTest : public ::testing::Test {
+ protected:
+  ExportSpecTest() {
+    for (char c : {'c', 'd', 'e'}) {
+      EXPECT_TRUE(h_.artifacts->Record(std::string(64, c), 100, "application/json", 0).ok());
+    }
+  }
+  static v1::JobSpec Gguf() {
+    v1::JobSpec spec;
+    v1::ExportSpec* e = spec.mutable_export_();
+    e->set_format(v1::GGUF);
+    auto* config = e->add_checkpoint();
+    config->set_name("config.json");
+    config->set_sha256(std::string(64, 'c'));
+    auto* model = e->add_checkpoint();
+    model->set_name("model.safetensors");
+    model->set_sha256(std::string(64, 'd'));
+    e->mutable_evaluation()->set_ids_npy_sha256(std::string(64, 'e'));
+    return spec;
+  }
+  SchedulerHarness h_;
+};
+
+TEST_F(ExportSpecTest, DefaultsFollowTheRuntimeCheck) {
+  auto r = h_.scheduler->Submit(Gguf());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::ExportSpec& e = r->job.spec().export_();
+  EXPECT_EQ(r->job.kind(), v1::EXPORT);
+  EXPECT_DOUBLE_EQ(e.max_ppl_difference(), 0.005);
+  EXPECT_EQ(e.evaluation().max_rows(), 64u);
+  EXPECT_EQ(e.evaluation().seq_len(), 128u);
+  EXPECT_EQ(e.new_tokens(), 16u);
+  EXPECT_EQ(e.agree_tokens(), 4u);
+}
+
+TEST_F(ExportSpecTest, ErrorsNameTheField) {
+  auto expect_error = [&](const v1::JobSpec& spec, const std::string& message) {
+    auto s = h_.scheduler->Submit(spec).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message << ": " << s;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s;
+  };
+  v1::JobSpec no_format = Gguf();
+  no_format.mutable_export_()->clear_format();
+  expect_error(no_format, "export.format: required (supported: gguf)");
+  v1::JobSpec no_weights = Gguf();
+  no_weights.mutable_export_()->mutable_checkpoint()->RemoveLast();
+  expect_error(no_weights, "export.checkpoint: neither model.safetensors nor");
+  v1::JobSpec no_eval = Gguf();
+  no_eval.mutable_export_()->clear_evaluation();
+  expect_error(no_eval, "export.evaluation: give ids_npy_sha256 or text_sha256");
+  v1::JobSpec loose = Gguf();
+  loose.mutable_export_()->set_max_ppl_difference(2);
+  expect_error(loose, "export.max_ppl_difference: a fraction in (0, 1)");
+  v1::JobSpec agree = Gguf();
+  agree.mutable_export_()->set_agree_tokens(40);
+  expect_error(agree, "export.agree_tokens");
+  v1::JobSpec escape = Gguf();
+  escape.mutable_export_()->mutable_checkpoint(0)->set_name("../config.json");
+  expect_error(escape, "export.checkpoint[0].name: '../config.json' is not a file name");
+
+  // The same checks on WEIGHT_ONLY_LLM's export list.
+  v1::JobSpec llm;
+  auto* w = llm.mutable_weight_only_llm();
+  *w->mutable_checkpoint() = Gguf().export_().checkpoint();
+  w->mutable_calibration()->set_ids_npy_sha256(std::string(64, 'e'));
+  w->mutable_evaluation()->set_ids_npy_sha256(std::string(64, 'e'));
+  w->add_export_(v1::GGUF);
+  w->add_export_(v1::GGUF);
+  expect_error(llm, "weight_only_llm.export[1]: gguf is listed twice");
+}
+
+}  // namespace
+}  // namespace quantd::server
