@@ -176,7 +176,7 @@ class QuantdClient:
     def quantize_llm(self, checkpoint_dir, calibration, evaluation, method="gptq", bits=4,
                      group_size=128, symmetric=True, act_order=False, max_ppl_rise=None,
                      seq_len=0, calibration_rows=0, eval_rows=0, prompts=(), new_tokens=0,
-                     candidates=(), rule="", request_id=""):
+                     candidates=(), rule="", export=(), request_id=""):
         """Submits a WEIGHT_ONLY_LLM job on a Hugging Face folder (config.json + safetensors;
         every regular file is uploaded). `method` rtn|gptq|awq; `group_size` -1 per channel.
         The result is a GPTQ-layout checkpoint under the job's checkpoint/ outputs.
@@ -184,7 +184,10 @@ class QuantdClient:
         `candidates`: dicts of method / bits / group_size / symmetric / act_order / name run
         side by side (unset keys take the arguments above), ranked by `rule` (smallest |
         most_accurate | fastest; default smallest); see leaderboard(job_id). Each candidate's
-        outputs are under "<name>/", e.g. gptq_w4g128/checkpoint/model.safetensors."""
+        outputs are under "<name>/", e.g. gptq_w4g128/checkpoint/model.safetensors.
+
+        `export=("gguf",)` also writes model.gguf from the stored checkpoint, checked by
+        llama.cpp in the same task."""
         w = jobs_pb2.WeightOnlyLlmSpec(
             method=jobs_pb2.WeightOnlyMethod.Value(method.upper()), bits=bits,
             group_size=group_size, symmetric=symmetric, act_order=act_order,
@@ -200,6 +203,7 @@ class QuantdClient:
             w.candidates.add(**c)
         if rule:
             w.rule = jobs_pb2.DecisionRule.Value(rule.upper())
+        w.export.extend(jobs_pb2.ExportFormat.Value(f.upper()) for f in export)
         if max_ppl_rise is not None:
             w.max_ppl_rise = max_ppl_rise
         for name in sorted(os.listdir(checkpoint_dir)):
@@ -211,6 +215,31 @@ class QuantdClient:
                      else "application/octet-stream")
             w.checkpoint.add(name=name, sha256=self.upload(path, media))
         return self.submit(jobs_pb2.JobSpec(weight_only_llm=w, client_request_id=request_id))
+
+    def export(self, source_job, fmt="gguf", output="checkpoint", evaluation=None, seq_len=0,
+               eval_rows=0, max_ppl_difference=0.0, request_id=""):
+        """Submits an EXPORT job for a job's checkpoint folder (`output`, e.g. "checkpoint" or
+        "gptq_w4g128/checkpoint"): the file in `fmt` (gguf), checked by its runtime on
+        `evaluation` (.npy ids or text; default the source job's evaluation, 64 rows)."""
+        job = self.get(source_job)
+        prefix = output.rstrip("/") + "/"
+        e = jobs_pb2.ExportSpec(format=jobs_pb2.ExportFormat.Value(fmt.upper()),
+                                source=f"{source_job}/{output}",
+                                checkpoint_name=job.model_name or output,
+                                max_ppl_difference=max_ppl_difference)
+        for out in job.outputs:
+            name = out.name[len(prefix):]
+            if out.name.startswith(prefix) and "/" not in name and name != "validation_report.json":
+                e.checkpoint.add(name=name, sha256=out.sha256)
+        if not e.checkpoint:
+            raise QuantdError(grpc.StatusCode.NOT_FOUND,
+                              f"job {source_job} has no outputs under {prefix}")
+        if evaluation is not None:
+            e.evaluation.CopyFrom(self._tokens(evaluation, seq_len, eval_rows))
+        elif job.spec.HasField("weight_only_llm"):
+            e.evaluation.CopyFrom(job.spec.weight_only_llm.evaluation)
+            e.evaluation.max_rows = min(64, e.evaluation.max_rows or 64)
+        return self.submit(jobs_pb2.JobSpec(export=e, client_request_id=request_id))
 
     def get(self, job_id):
         return self._call(self._stub.GetJob, api.GetJobRequest(job_id=job_id)).job

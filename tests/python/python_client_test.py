@@ -89,6 +89,23 @@ class PythonClientTest(unittest.TestCase):
                                                 os.path.join(self.dir, "int4.json"))))
         self.assertEqual(config["quantization_config"]["group_size"], 32)
 
+    def test_an_llm_exports_to_gguf_that_llama_cpp_runs(self):
+        job = self.q.wait(self.q.quantize_llm(
+            os.path.join(FIX, "tiny_llama"), os.path.join(FIX, "tiny_llama_calib_ids.npy"),
+            os.path.join(FIX, "tiny_llama_eval_ids.npy"), method="rtn", group_size=32,
+            calibration_rows=8, eval_rows=8, new_tokens=8, export=["gguf"]).id, timeout=600)
+        self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
+        exported = self.q.wait(self.q.export(job.id).id, timeout=600)
+        self.assertEqual(exported.state, jobs_pb2.SUCCEEDED, exported.error)
+        a = self.q.download(job.id, "model.gguf", os.path.join(self.dir, "a.gguf"))
+        b = self.q.download(exported.id, "model.gguf", os.path.join(self.dir, "b.gguf"))
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            self.assertEqual(fa.read(), fb.read())
+        with open(self.q.download(exported.id, "report", os.path.join(self.dir, "x.json"))) as f:
+            report = json.load(f)
+        self.assertLess(abs(report["perplexity"]["relative_difference"]), 0.005)
+        self.assertEqual(report["perplexity"]["rows"], 8)
+
     def test_a_regressor_is_gated_on_plcc(self):
         # Seed 003's agents: a quality predictor, float scores as labels, a PLCC-drop budget.
         job = self.q.wait(self.q.quantize(
