@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "test_util/checkpoint_folder.h"
+#include "worker/export/gguf_check.h"
 #include "worker/export/gguf_file.h"
 #include "worker/export/node_runtime.h"
 #include "worker/llm/decode_benchmark.h"
@@ -19,15 +21,17 @@
 namespace quantd::worker {
 namespace {
 
-// The fixture quantized and stored as the job would store it, then read back.
-LlamaCheckpoint StoredGptq(const DecoderQuantOptions& o) {
-  CheckpointFiles files = testing::ReadCheckpointFolder(testing::LlmFixture("tiny_llama"));
+// A fixture folder quantized and stored as the job would store it, then read back.
+LlamaCheckpoint StoredGptq(const DecoderQuantOptions& o, const std::string& folder = "tiny_llama",
+                           const std::string& calibration_ids = "tiny_llama_calib_ids.npy") {
+  CheckpointFiles files = testing::ReadCheckpointFolder(testing::LlmFixture(folder));
   const std::string config_json = files.at("config.json");
   auto ckpt = LoadLlamaCheckpoint(files);
   EXPECT_TRUE(ckpt.ok()) << ckpt.status();
   LlamaDecoder decoder(ckpt->config, ckpt->weights);
-  at::Tensor calibration =
-      testing::NpyTensor(testing::LlmFixture("tiny_llama_calib_ids.npy")).narrow(0, 0, 16);
+  at::Tensor calibration = testing::NpyTensor(testing::LlmFixture(calibration_ids));
+  if (calibration.dim() == 1) calibration = calibration.narrow(0, 0, 16 * 64).view({16, 64});
+  calibration = calibration.narrow(0, 0, 16);
   auto result = QuantizeDecoder(decoder, calibration, o, nullptr);
   EXPECT_TRUE(result.ok()) << result.status();
   RoundToStorage(decoder, ckpt->source_dtype, *result);
@@ -98,6 +102,37 @@ TEST(LlamaGgufTest, GptqW4G32RunsInLlamaCppAtQuantdsPerplexity) {
   ASSERT_GE(first.size(), 4u);
   EXPECT_EQ(std::vector<int64_t>(first.begin(), first.begin() + 4),
             std::vector<int64_t>(greedy.begin(), greedy.begin() + 4));
+}
+
+// A SentencePiece checkpoint carries its pieces into the file (padded to vocab_size), and
+// llama.cpp loads that vocabulary and reproduces the perplexity.
+TEST(LlamaGgufTest, ASentencePieceVocabularyTravelsIntoTheFile) {
+  LlamaCheckpoint stored = StoredGptq(Gptq(4, 32), "sp_llama", "sp_llama_eval_ids.npy");
+  auto sp = SentencePieceTokenizer::FromModel(
+      testing::ReadFile(testing::LlmFixture("sp_llama/tokenizer.model")), "tokenizer.model");
+  ASSERT_TRUE(sp.ok()) << sp.status();
+  auto vocabulary = VocabularyFor(stored.config, &*sp);
+  ASSERT_TRUE(vocabulary.ok()) << vocabulary.status();
+  ASSERT_EQ(vocabulary->tokens.size(), 520u) << "512 pieces padded to the config's 520";
+  EXPECT_EQ(vocabulary->tokens[1], "<s>");
+  EXPECT_EQ(vocabulary->types[1], 3) << "control";
+  EXPECT_EQ(vocabulary->types[0], 2) << "unknown";
+  EXPECT_EQ(vocabulary->types[515], 5) << "padding is unused";
+  EXPECT_EQ(vocabulary->tokens[512], "<0x0A>") << "no byte fallback: the newline llama.cpp needs";
+  EXPECT_EQ(vocabulary->bos, 1);
+  at::Tensor eval = testing::NpyTensor(testing::LlmFixture("sp_llama_eval_ids.npy"))
+                        .narrow(0, 0, 8 * 64).view({8, 64});
+  GgufCheckOptions o;
+  o.name = "sp_llama";
+  o.scratch_dir = testing::MakeTempDir("gguf-sp");
+  auto check = ExportAndCheckGguf(stored, *vocabulary, eval, o, nullptr);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_TRUE(check->failure.empty()) << check->failure << "\n" << check->report.dump(2);
+  EXPECT_LT(std::fabs(check->ppl_difference), 0.005) << check->report.dump(2);
+  auto parsed = ParseGguf(check->file.bytes, "sp.gguf");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(std::get<std::vector<std::string>>(parsed->metadata.at("tokenizer.ggml.tokens"))[1],
+            "<s>");
 }
 
 TEST(LlamaGgufTest, EightBitsAreQ8_0AndAsymmetricFourBitsQ4_1) {

@@ -43,10 +43,26 @@ absl::StatusOr<GgufVocabulary> VocabularyFor(const LlamaConfig& config,
     v.types.push_back(p.type);
   }
   // A padded vocabulary: rows past the tokenizer's pieces get unused placeholder tokens.
-  for (int64_t id = static_cast<int64_t>(v.tokens.size()); id < config.vocab_size; ++id) {
+  const int64_t pieces = static_cast<int64_t>(v.tokens.size());
+  for (int64_t id = pieces; id < config.vocab_size; ++id) {
     v.tokens.push_back("[PAD" + std::to_string(id) + "]");
     v.scores.push_back(0.0f);
     v.types.push_back(5);
+  }
+  // llama.cpp looks up a newline token when it loads a SentencePiece vocabulary and aborts
+  // without one; a model trained without byte fallback has none, so the first padding row
+  // (never produced by the tokenizer) carries it.
+  const bool has_newline = std::any_of(v.tokens.begin(), v.tokens.end(), [](const std::string& t) {
+    return t == "<0x0A>" || t == "\n";
+  });
+  if (!has_newline) {
+    if (pieces >= config.vocab_size) {
+      return absl::InvalidArgumentError("gguf: the SentencePiece vocabulary has no newline piece "
+                                        "(<0x0A>), which llama.cpp requires, and no padding row to "
+                                        "hold one (a tokenizer trained with byte_fallback has it)");
+    }
+    v.tokens[static_cast<size_t>(pieces)] = "<0x0A>";
+    v.types[static_cast<size_t>(pieces)] = 6;
   }
   v.bos = tokenizer->bos_id();
   for (size_t id = 0; id < v.types.size(); ++id) {
