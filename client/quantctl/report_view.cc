@@ -83,6 +83,22 @@ std::string LlmHeadline(const json& r) {
   return out;
 }
 
+// An export's report: the file, and how its runtime agreed with quantd.
+std::string ExportHeadline(const json& r) {
+  const json& ppl = At(r, "perplexity");
+  const json& diff = At(ppl, "relative_difference");
+  char line[512];
+  snprintf(line, sizeof(line),
+           "file      %s, %s B, sha256 %s\nruntime   %s: perplexity %s vs quantd %s (%s)\n"
+           "verdict   %s\n",
+           Text(At(r, "format")).c_str(), Num(At(r, "bytes"), "%.0f").c_str(),
+           Text(At(r, "sha256")).c_str(), Text(At(r, "runtime")).c_str(),
+           Num(At(ppl, "llama_cpp")).c_str(), Num(At(ppl, "quantd")).c_str(),
+           Num(diff.is_number() ? json(100 * diff.get<double>()) : json(), "%+.3f%%").c_str(),
+           Text(At(r, "verdict")).c_str());
+  return line;
+}
+
 // Size, speed and gates: the part of the headline every report shares.
 std::string Measured(const json& r) {
   std::string out;
@@ -122,6 +138,7 @@ std::string Measured(const json& r) {
 
 std::string ReportHeadline(const json& r) {
   if (At(r, "kind") == "weight_only_llm") return LlmHeadline(r) + Gates(r);
+  if (At(r, "kind") == "export") return ExportHeadline(r);
   std::string out;
   const json& outputs = At(r, "outputs");
   if (outputs.is_object() && !outputs.empty()) {

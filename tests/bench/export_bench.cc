@@ -9,29 +9,20 @@
 #include <fstream>
 #include <sstream>
 
-#include "worker/data/npy_array.h"
+#include "tests/bench/llm_fixture_files.h"
 #include "worker/export/gguf_check.h"
 #include "worker/llm/decoder_quantizer.h"
 #include "worker/llm/gptq_checkpoint_writer.h"
 
 using namespace quantd::worker;
+using quantd::bench::Ids;
+using quantd::bench::Slurp;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
-at::Tensor Ids(const std::string& path, int64_t rows) {
-  NpyArray a = *ParseNpy(Slurp(path), path);
-  std::vector<int64_t> v = *NpyToInt64(a, path);
-  return torch::tensor(v, torch::kInt64).view(a.shape).narrow(0, 0, rows);
-}
 
 struct Row {
   const char* name;

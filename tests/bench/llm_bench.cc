@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "worker/data/npy_array.h"
+#include "tests/bench/llm_fixture_files.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/llm/decode_benchmark.h"
 #include "worker/llm/decoder_quantizer.h"
@@ -19,23 +19,14 @@
 #include "worker/llm/perplexity.h"
 
 using namespace quantd::worker;
+using quantd::bench::Ids;
+using quantd::bench::Slurp;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
-at::Tensor Ids(const std::string& path, int64_t rows) {
-  NpyArray a = *ParseNpy(Slurp(path), path);
-  std::vector<int64_t> v = *NpyToInt64(a, path);
-  return torch::tensor(v, torch::kInt64).view(a.shape).narrow(0, 0, rows);
-}
 
 double PeakRssMb() {
   rusage u{};

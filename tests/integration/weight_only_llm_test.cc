@@ -248,6 +248,10 @@ TEST(WeightOnlyLlmTest, GgufExportsRunInLlamaCppInTheSandboxAndAreByteIdentical)
   EXPECT_EQ(export_report["source"], job["id"].get<std::string>() + "/checkpoint");
   EXPECT_EQ(export_report["perplexity"]["rows"], 24) << "the source job's evaluation rows";
   EXPECT_LT(std::fabs(export_report["perplexity"]["relative_difference"].get<double>()), 0.005);
+  CommandResult get = RunQuantctl(q->address(), "get " + exported["id"].get<std::string>());
+  EXPECT_NE(get.out.find("runtime   node-llama-cpp 3.21.1: perplexity"), std::string::npos)
+      << get.out;
+  EXPECT_NE(get.out.find("verdict   pass"), std::string::npos) << get.out;
 
   // A layout with no exact block is refused by name, permanently.
   nlohmann::json act = SubmitAndWait(

@@ -95,7 +95,8 @@ absl::StatusOr<GgufCheck> ExportAndCheckGguf(const LlamaCheckpoint& stored,
                                                      {"threads", o.threads}})
                                          .dump()));
   if (cancelled && cancelled()) return absl::CancelledError("task cancelled");
-  ASSIGN_OR_RETURN(std::string answer, RunNodeScript("llama_cpp_check.mjs", request, o.timeout_s));
+  ASSIGN_OR_RETURN(std::string answer,
+                   RunNodeScript("llama_cpp_check.mjs", request, o.timeout_s, cancelled));
   nlohmann::json theirs = nlohmann::json::parse(answer, nullptr, false);
   if (theirs.is_discarded() || !theirs.is_object()) {
     return WithFailureKind(

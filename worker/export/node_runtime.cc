@@ -49,8 +49,9 @@ absl::StatusOr<std::string> MakeScratchDir(const std::string& prefix) {
 std::string RuntimesDir() { return ExeDir() + "/../runtimes"; }
 
 absl::StatusOr<std::string> RunNodeScript(const std::string& script,
-                                          const std::string& request_path, int timeout_s) {
-  const std::string dir = RuntimesDir(), path = dir + "/" + script;
+                                          const std::string& request_path, int timeout_s,
+                                          const std::function<bool()>& cancelled) {
+  const std::string path = script.rfind('/', 0) == 0 ? script : RuntimesDir() + "/" + script;
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
     return absl::FailedPreconditionError("runtime script " + path + " is missing (build the "
@@ -91,8 +92,12 @@ absl::StatusOr<std::string> RunNodeScript(const std::string& script,
   }
   std::string stdout_text, stderr_text;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  bool out_open = true, err_open = true, timed_out = false;
+  bool out_open = true, err_open = true, timed_out = false, stopped = false;
   while (out_open || err_open) {
+    if (cancelled && cancelled()) {
+      stopped = true;
+      break;
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -100,7 +105,7 @@ absl::StatusOr<std::string> RunNodeScript(const std::string& script,
       break;
     }
     pollfd fds[2] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0}};
-    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 1000))) < 0) continue;
+    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 100))) < 0) continue;
     char buf[65536];
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -114,11 +119,12 @@ absl::StatusOr<std::string> RunNodeScript(const std::string& script,
       if (target.size() < (64u << 20)) target.append(buf, static_cast<size_t>(n));
     }
   }
-  if (timed_out) kill(pid, SIGKILL);
+  if (timed_out || stopped) kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   close(out[0]);
   close(err[0]);
+  if (stopped) return absl::CancelledError("task cancelled while " + script + " ran");
   if (timed_out) {
     return WithFailureKind(absl::DeadlineExceededError(script + " did not finish within " +
                                                        std::to_string(timeout_s) + " s"),

@@ -3,6 +3,7 @@
 // its sandbox and limits. Torch-free.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "quantd/status.h"
@@ -16,10 +17,14 @@ std::string RuntimesDir();
 // runtime reads.
 absl::StatusOr<std::string> MakeScratchDir(const std::string& prefix);
 
-// Runs `node <RuntimesDir()>/<script> <request_path>` and returns its stdout. The child is
-// killed past `timeout_s`. FAILED_PRECONDITION when node or the script is missing; INTERNAL
-// with its stderr's last line when it exits non-zero without a JSON answer.
+// Runs `node <RuntimesDir()>/<script> <request_path>` (or `script` itself when it is an
+// absolute path) and returns its stdout. The child is
+// killed past `timeout_s`, or as soon as `cancelled` (polled every 100 ms) says so.
+// FAILED_PRECONDITION when node or the script is missing; CANCELLED; DEADLINE_EXCEEDED and
+// INTERNAL (with its stderr's last line, when it exits non-zero without a JSON answer) are
+// permanent ENGINE_ERRORs.
 absl::StatusOr<std::string> RunNodeScript(const std::string& script,
-                                          const std::string& request_path, int timeout_s);
+                                          const std::string& request_path, int timeout_s,
+                                          const std::function<bool()>& cancelled = nullptr);
 
 }  // namespace quantd::worker
