@@ -120,7 +120,14 @@ absl::StatusOr<std::string> ResolveOutputName(CommandEnv& env, const std::string
     return absl::FailedPreconditionError("job " + job_id + " has no winner (" +
                                          board.decision() + ")");
   }
-  return board.winner() + "/" + name.substr(kWinner.size());
+  const std::string rest = name.substr(kWinner.size());
+  // A ranked job of one setting keeps its outputs unprefixed: its winner's are the job's own.
+  ASSIGN_OR_RETURN(v1::Job job, env.client->Get(job_id));
+  const std::string prefixed = board.winner() + "/" + rest;
+  for (const auto& out : job.outputs()) {
+    if (out.name() == prefixed || out.name().rfind(prefixed + "/", 0) == 0) return prefixed;
+  }
+  return rest;
 }
 
 absl::Status DownloadOutputs(CommandEnv& env, const std::string& job_id, const std::string& dir) {

@@ -35,7 +35,8 @@ int RunReport(CommandEnv& env, const CommandLine& cl);
 int ReportError(const CommandEnv& env, const absl::Status& status);
 // Follows a job to its end with a progress display; returns 0 / 1 by final state.
 int FollowJob(CommandEnv& env, const std::string& job_id);
-// Resolves "winner/..." in a head-to-head job's output name to the winning candidate's output.
+// Resolves "winner/..." in a ranked job's output name to the winning candidate's output (the
+// job's own, unprefixed, when it ran one setting).
 absl::StatusOr<std::string> ResolveOutputName(CommandEnv& env, const std::string& job_id,
                                               const std::string& name);
 // Downloads every output of the job into `dir` (candidate outputs into subdirectories, model /

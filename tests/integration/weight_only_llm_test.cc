@@ -64,10 +64,10 @@ TEST(WeightOnlyLlmTest, GptqCheckpointReadsBackToTheReportedPerplexity) {
   EXPECT_EQ(independent["first_qzeros_word"], 0x77777777) << "symmetric 4-bit, zero - 1 = 7";
   EXPECT_EQ(independent["quantized_linears"], 28);
 
-  // The folder as one download.
+  // The folder as one download (winner/ names the same one: the job's only setting).
   const std::string again = MakeTempDir("llm-folder");
   CommandResult folder = RunQuantctl(q->address(), "download " + job["id"].get<std::string>() +
-                                                       " checkpoint -o " + again);
+                                                       " winner/checkpoint -o " + again);
   ASSERT_EQ(folder.exit_code, 0) << folder.err;
   EXPECT_EQ(ReadFile(again + "/model.safetensors"), ReadFile(dir + "/checkpoint/model.safetensors"));
   // The headline a user sees.
