@@ -13,6 +13,7 @@
 #include "test_util/checkpoint_folder.h"
 #include "worker/export/gguf_check.h"
 #include "worker/export/gguf_file.h"
+#include "worker/export/gguf_llama_reader.h"
 #include "worker/export/node_runtime.h"
 #include "worker/llm/decode_benchmark.h"
 #include "worker/llm/gptq_checkpoint_writer.h"
@@ -133,6 +134,60 @@ TEST(LlamaGgufTest, ASentencePieceVocabularyTravelsIntoTheFile) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(std::get<std::vector<std::string>>(parsed->metadata.at("tokenizer.ggml.tokens"))[1],
             "<s>");
+}
+
+// Read back through quantd's GGUF reader, the file is the stored model: every weight equal bit
+// for bit, the config as it was, the same logits.
+TEST(LlamaGgufTest, AnExportedFileReadsBackAsTheStoredModel) {
+  for (int bits : {4, 8}) {
+    LlamaCheckpoint stored = StoredGptq(Gptq(bits, 32));
+    auto exported = ExportLlamaGguf(stored, ByteLevelVocabulary(), "round trip");
+    ASSERT_TRUE(exported.ok()) << exported.status();
+    auto back = LoadLlamaGguf(exported->bytes, "model.gguf");
+    ASSERT_TRUE(back.ok()) << back.status();
+    const LlamaConfig &a = stored.config, &b = back->config;
+    EXPECT_EQ(b.architecture, a.architecture);
+    EXPECT_EQ(b.num_layers, a.num_layers);
+    EXPECT_EQ(b.num_kv_heads, a.num_kv_heads);
+    EXPECT_EQ(b.head_dim, a.head_dim);
+    EXPECT_EQ(b.vocab_size, a.vocab_size);
+    EXPECT_EQ(b.tie_word_embeddings, a.tie_word_embeddings);
+    EXPECT_FLOAT_EQ(static_cast<float>(b.rms_norm_eps), static_cast<float>(a.rms_norm_eps));
+    EXPECT_TRUE(torch::equal(back->weights.embed_tokens, stored.weights.embed_tokens));
+    for (size_t i = 0; i < stored.weights.layers.size(); ++i) {
+      auto ours = stored.weights.layers[i].Linears();
+      auto theirs = back->weights.layers[i].Linears();
+      for (size_t k = 0; k < ours.size(); ++k) {
+        EXPECT_TRUE(torch::equal(theirs[k].weights->weight, ours[k].weights->weight))
+            << bits << "-bit layer " << i << " " << ours[k].name;
+      }
+    }
+    at::Tensor ids = testing::NpyTensor(testing::LlmFixture("tiny_llama_eval_ids.npy")).narrow(0, 0, 2);
+    at::Tensor x = LlamaDecoder(stored.config, stored.weights).Forward(ids);
+    at::Tensor y = LlamaDecoder(back->config, back->weights).Forward(ids);
+    EXPECT_LE((x - y).abs().max().item<double>(), 1e-4) << bits;
+  }
+}
+
+TEST(LlamaGgufTest, FilesTheReaderCannotRunAreRefusedByName) {
+  auto exported = ExportLlamaGguf(StoredGptq(Gptq(4, 32)), ByteLevelVocabulary(), "x");
+  ASSERT_TRUE(exported.ok());
+  std::string gpt2 = exported->bytes;
+  const size_t at = gpt2.find("llama");
+  ASSERT_NE(at, std::string::npos);
+  gpt2.replace(at, 5, "gpt_2");
+  auto refused = LoadLlamaGguf(gpt2, "user.gguf");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "user.gguf: architecture 'gpt_2' is not supported (llama, qwen2)");
+  // A tensor renamed: missing by name.
+  std::string renamed = exported->bytes;
+  const size_t t = renamed.find("blk.1.ffn_up.weight");
+  ASSERT_NE(t, std::string::npos);
+  renamed[t + 4] = '9';
+  auto missing = LoadLlamaGguf(renamed, "user.gguf");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "user.gguf: tensor 'blk.1.ffn_up.weight' is missing");
 }
 
 TEST(LlamaGgufTest, EightBitsAreQ8_0AndAsymmetricFourBitsQ4_1) {
