@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "server/scheduler/llm_spec_fields.h"
 #include "server/scheduler/spec_fields.h"
 
 namespace quantd::server {
@@ -16,10 +17,51 @@ absl::Status CheckFraction(const std::string& field, double value) {
   return absl::OkStatus();
 }
 
+// backend llama.cpp: a GGUF file and token ids; the TorchScript fields stay empty.
+absl::Status ResolveLlamaCppValidation(v1::ValidateSpec* v, storage::ArtifactIndex* artifacts) {
+  for (const auto& [field, set] : std::initializer_list<std::pair<const char*, bool>>{
+           {"float_model_sha256", !v->float_model_sha256().empty()},
+           {"quantized_model_sha256", !v->quantized_model_sha256().empty()},
+           {"teacher_model_sha256", !v->teacher_model_sha256().empty()},
+           {"inputs", v->inputs().source_case() != v1::InputData::SOURCE_NOT_SET}}) {
+    if (set) {
+      return absl::InvalidArgumentError(std::string("validate.") + field + ": not used by "
+                                        "backend llama.cpp (give gguf_sha256 and evaluation)");
+    }
+  }
+  RETURN_IF_ERROR(RequireArtifact("validate.gguf_sha256", v->gguf_sha256(), artifacts));
+  RETURN_IF_ERROR(ResolveTokenData("validate.evaluation", v->mutable_evaluation(), 64, artifacts));
+  if (v->float_checkpoint_size() > 0) {
+    RETURN_IF_ERROR(ResolveCheckpointFolder("validate.float", v->mutable_float_checkpoint(), "",
+                                            artifacts));
+    if (!v->has_max_ppl_rise()) v->set_max_ppl_rise(0.02);
+  } else if (v->has_max_ppl_rise()) {
+    return absl::InvalidArgumentError("validate.max_ppl_rise: needs validate.float_checkpoint");
+  }
+  if (v->has_max_ppl_rise() && !(v->max_ppl_rise() >= 0 && std::isfinite(v->max_ppl_rise()))) {
+    return absl::InvalidArgumentError("validate.max_ppl_rise: a non-negative fraction");
+  }
+  if (v->max_runtime_difference() == 0) v->set_max_runtime_difference(0.005);
+  if (!(v->max_runtime_difference() > 0 && v->max_runtime_difference() < 1)) {
+    return absl::InvalidArgumentError("validate.max_runtime_difference: a fraction in (0, 1)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ResolveValidateSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {
   v1::ValidateSpec* v = spec->mutable_validate();
+  if (!v1::ValidateBackend_IsValid(v->backend())) {
+    return absl::InvalidArgumentError("validate.backend: unknown value " +
+                                      std::to_string(v->backend()) +
+                                      " (torchscript, llama_cpp)");
+  }
+  if (v->backend() == v1::LLAMA_CPP) return ResolveLlamaCppValidation(v, artifacts);
+  if (!v->gguf_sha256().empty() || v->float_checkpoint_size() > 0) {
+    return absl::InvalidArgumentError("validate.gguf_sha256: a GGUF file needs backend "
+                                      "llama_cpp");
+  }
   RETURN_IF_ERROR(RequireArtifact("validate.float_model_sha256", v->float_model_sha256(),
                                   artifacts));
   RETURN_IF_ERROR(RequireArtifact("validate.quantized_model_sha256",

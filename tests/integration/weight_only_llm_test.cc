@@ -253,6 +253,34 @@ TEST(WeightOnlyLlmTest, GgufExportsRunInLlamaCppInTheSandboxAndAreByteIdentical)
       << get.out;
   EXPECT_NE(get.out.find("verdict   pass"), std::string::npos) << get.out;
 
+  // The file validated in llama.cpp against the float checkpoint it came from.
+  CommandResult validated = RunQuantctl(
+      q->address(), "validate --gguf " + dir + "/model.gguf --eval " +
+                        FixturePath("tiny_llama_eval_ids.npy") + " --eval-rows 24 "
+                        "--float-checkpoint " + FixturePath("tiny_llama") + " --json");
+  ASSERT_EQ(validated.exit_code, 0) << validated.err << validated.out;
+  nlohmann::json vjob = nlohmann::json::parse(validated.out);
+  const std::string vdir = MakeTempDir("gguf-validate");
+  ASSERT_EQ(RunQuantctl(q->address(), "download " + vjob["id"].get<std::string>() +
+                                          " report -o " + vdir + "/report.json").exit_code, 0);
+  auto vreport = nlohmann::json::parse(ReadFile(vdir + "/report.json"));
+  EXPECT_EQ(vreport["backend"], "llama.cpp");
+  EXPECT_EQ(vreport["sha256"], gguf["sha256"]);
+  EXPECT_NEAR(vreport["perplexity"]["float"].get<double>(), report["perplexity"]["float"].get<double>(),
+              1e-9) << "the same float model on the same rows";
+  EXPECT_LT(vreport["perplexity"]["rise"].get<double>(), 0.02);
+  EXPECT_EQ(vreport["verdict"], "pass");
+  // Not a GGUF file: refused by name, permanently.
+  const std::string junk = vdir + "/junk.gguf";
+  { std::ofstream(junk) << "not a gguf file at all"; }
+  CommandResult bad = RunQuantctl(q->address(), "validate --gguf " + junk + " --eval " +
+                                                    FixturePath("tiny_llama_eval_ids.npy") +
+                                                    " --json");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("validate.gguf_sha256: not a GGUF file (bad magic)"), std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.out.find("invalid_input"), std::string::npos) << bad.out;
+
   // A layout with no exact block is refused by name, permanently.
   nlohmann::json act = SubmitAndWait(
       q->address(), LlmArgs("--method gptq --bits 4 --group-size 32 --act-order --export gguf"),

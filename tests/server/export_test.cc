@@ -79,5 +79,36 @@ TEST_F(ExportSpecTest, ErrorsNameTheField) {
   expect_error(llm, "weight_only_llm.export[1]: gguf is listed twice");
 }
 
+// VALIDATE with backend llama.cpp takes a GGUF file and token ids, not TorchScript fields.
+TEST_F(ExportSpecTest, ValidatingAGgufFileNamesItsFields) {
+  auto expect_error = [&](const v1::JobSpec& spec, const std::string& message) {
+    auto s = h_.scheduler->Submit(spec).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message << ": " << s;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s;
+  };
+  v1::JobSpec spec;
+  v1::ValidateSpec* v = spec.mutable_validate();
+  v->set_backend(v1::LLAMA_CPP);
+  v->set_gguf_sha256(std::string(64, 'd'));
+  v->mutable_evaluation()->set_ids_npy_sha256(std::string(64, 'e'));
+  auto ok = h_.scheduler->Submit(spec);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_DOUBLE_EQ(ok->job.spec().validate().max_runtime_difference(), 0.005);
+  EXPECT_FALSE(ok->job.spec().validate().has_max_ppl_rise()) << "no float checkpoint, no rise";
+
+  v1::JobSpec mixed = spec;
+  mixed.mutable_validate()->set_float_model_sha256(std::string(64, 'c'));
+  expect_error(mixed, "validate.float_model_sha256: not used by backend llama.cpp");
+  v1::JobSpec rise = spec;
+  rise.mutable_validate()->set_max_ppl_rise(0.01);
+  expect_error(rise, "validate.max_ppl_rise: needs validate.float_checkpoint");
+  v1::JobSpec torchscript = spec;
+  torchscript.mutable_validate()->set_backend(v1::TORCHSCRIPT);
+  expect_error(torchscript, "validate.gguf_sha256: a GGUF file needs backend llama_cpp");
+  v1::JobSpec no_file = spec;
+  no_file.mutable_validate()->clear_gguf_sha256();
+  expect_error(no_file, "validate.gguf_sha256");
+}
+
 }  // namespace
 }  // namespace quantd::server

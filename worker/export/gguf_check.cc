@@ -76,9 +76,25 @@ absl::StatusOr<GgufCheck> ExportAndCheckGguf(const LlamaCheckpoint& stored,
                                              const at::Tensor& evaluation,
                                              const GgufCheckOptions& o,
                                              const std::function<bool()>& cancelled) {
+  ASSIGN_OR_RETURN(GgufExport file, ExportLlamaGguf(stored, vocabulary, o.name));
+  ASSIGN_OR_RETURN(GgufCheck check,
+                   CheckGgufInLlamaCpp(std::move(file.bytes), stored, evaluation, o, cancelled));
+  check.file.stats = file.stats;
+  const GgufExportStats& s = file.stats;
+  check.report["linears"] = {{"exact_blocks", s.exact_linears},
+                             {"q4_1_rounded_offset", s.offset_rounded_linears},
+                             {"float", s.float_linears},
+                             {"max_abs_difference", s.max_abs_difference}};
+  return check;
+}
+
+absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaCheckpoint& reference,
+                                              const at::Tensor& evaluation,
+                                              const GgufCheckOptions& o,
+                                              const std::function<bool()>& cancelled) {
   GgufCheck check;
-  ASSIGN_OR_RETURN(check.file, ExportLlamaGguf(stored, vocabulary, o.name));
-  LlamaDecoder model(stored.config, stored.weights);
+  check.file.bytes = std::move(bytes);
+  LlamaDecoder model(reference.config, reference.weights);
   ASSIGN_OR_RETURN(check.quantd, MeasurePerplexity(model, evaluation, 16, cancelled));
   std::vector<std::vector<int64_t>> rows, prompts, ours;
   for (int64_t r = 0; r < evaluation.size(0); ++r) rows.push_back(Row(evaluation, r, evaluation.size(1)));
@@ -142,12 +158,9 @@ absl::StatusOr<GgufCheck> ExportAndCheckGguf(const LlamaCheckpoint& stored,
                     std::to_string(check.prompts) + " greedy generations part within their first " +
                     std::to_string(o.agree_tokens) + " tokens";
   }
-  const GgufExportStats& s = check.file.stats;
   check.report = {
       {"format", "gguf"},
       {"bytes", check.file.bytes.size()},
-      {"linears", {{"exact_blocks", s.exact_linears}, {"q4_1_rounded_offset", s.offset_rounded_linears},
-                   {"float", s.float_linears}, {"max_abs_difference", s.max_abs_difference}}},
       {"runtime", theirs.value("runtime", std::string("node-llama-cpp"))},
       {"perplexity", {{"protocol", "the evaluation rows independent, T-1 predictions per row, "
                                    "natural-log NLL summed in float64, full softmax"},

@@ -43,6 +43,14 @@ struct GgufCheck {
   nlohmann::ordered_json report;
 };
 
+// Runs `bytes` (a GGUF file) in llama.cpp and `reference` in quantd's decoder on the same rows
+// and prompts, and judges the difference (report: format, bytes, runtime, perplexity,
+// generations, decode tokens/s, verdict).
+absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaCheckpoint& reference,
+                                              const at::Tensor& evaluation,
+                                              const GgufCheckOptions& options,
+                                              const std::function<bool()>& cancelled);
+
 // Writes the file, runs quantd's decoder and llama.cpp on the evaluation rows [N, T] and the
 // prompts, and judges them. Errors: the export's (INVALID_ARGUMENT naming the Linear) or the
 // runtime's (it could not load or run the file).

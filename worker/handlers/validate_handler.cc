@@ -10,6 +10,7 @@
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/handlers/gates.h"
+#include "worker/handlers/gguf_validation.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
@@ -184,6 +185,7 @@ constexpr TaskPhase<ValidateRun> kValidatePhases[] = {
 }  // namespace
 
 absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ctx) {
+  if (task.spec().validate().backend() == v1::LLAMA_CPP) return RunGgufValidation(task, ctx);
   RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
   ValidateRun run{task, task.spec().validate(), ctx};
   RETURN_IF_ERROR(RunPhases(kValidatePhases, run, ctx, run.timer));

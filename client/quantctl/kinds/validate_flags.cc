@@ -1,12 +1,46 @@
 // `quantctl submit validate` (and `quantctl validate`): two models, inputs and the gates.
+#include "client/quantctl/enum_flag.h"
 #include "client/quantctl/kind_flags.h"
+#include "client/quantctl/llm_flags.h"
 #include "client/quantctl/spec_flags.h"
 
 namespace quantd::client {
 namespace {
 
+EnumFlagValues BackendValues() {
+  return EnumValues<v1::ValidateBackend>({{"llama.cpp", v1::LLAMA_CPP}},
+                                         {v1::TORCHSCRIPT, v1::LLAMA_CPP});
+}
+
+// backend llama.cpp: a GGUF file on token ids, against a float checkpoint folder if given.
+absl::Status BuildGgufValidation(CommandEnv& env, const CommandLine& cl, v1::ValidateSpec* v) {
+  v->set_backend(v1::LLAMA_CPP);
+  auto gguf = cl.Get("--gguf");
+  if (!gguf) return absl::InvalidArgumentError("--gguf: required with --backend llama.cpp");
+  ASSIGN_OR_RETURN(*v->mutable_gguf_sha256(),
+                   ResolveArtifact(env, "--gguf", *gguf, "application/x-gguf"));
+  RETURN_IF_ERROR(BuildTokenData(env, cl, "--eval", "--eval-text", "--seq-len", "--eval-rows",
+                                 v->mutable_evaluation()));
+  if (auto dir = cl.Get("--float-checkpoint")) {
+    RETURN_IF_ERROR(
+        AddCheckpointFolder(env, "--float-checkpoint", *dir, v->mutable_float_checkpoint()));
+  }
+  ASSIGN_OR_RETURN(auto rise, GetDouble(cl, "--max-ppl-rise"));
+  if (rise) v->set_max_ppl_rise(*rise);
+  ASSIGN_OR_RETURN(auto diff, GetDouble(cl, "--max-runtime-difference"));
+  if (diff) v->set_max_runtime_difference(*diff);
+  return absl::OkStatus();
+}
+
 absl::Status BuildValidateSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* spec) {
   v1::ValidateSpec* v = spec->mutable_validate();
+  if (auto backend = cl.Get("--backend")) {
+    ASSIGN_OR_RETURN(v1::ValidateBackend b,
+                     ParseEnumFlag<v1::ValidateBackend>(BackendValues(), "--backend", *backend));
+    if (b == v1::LLAMA_CPP) return BuildGgufValidation(env, cl, v);
+  } else if (cl.Has("--gguf")) {
+    return BuildGgufValidation(env, cl, v);
+  }
   auto float_model = cl.Get("--float");
   auto quantized = cl.Get("--quantized");
   if (!float_model || !quantized) {
@@ -53,10 +87,23 @@ KindFlags ValidateFlags() {
                {"--max-latency-ratio", "R", "gate: quantized / float batch-1 latency (default 2)"},
                {"--max-accuracy-drop", "D", "gate: accuracy drop against the labels"},
                {"--max-plcc-drop", "D", "regressors (one output value): PLCC drop (default "
-                                        "0.01)"}},
+                                        "0.01)"},
+               {"--backend", EnumFlagChoices(BackendValues()),
+                "the runtime measured in (default torchscript; llama.cpp for --gguf)"},
+               {"--gguf", "FILE|SHA256", "llama.cpp: the GGUF file judged"},
+               {"--eval", "IDS_NPY|SHA256", "llama.cpp: token ids for perplexity (64 rows)"},
+               {"--eval-text", "FILE|SHA256", "llama.cpp: text, for a byte-level vocabulary"},
+               {"--eval-rows", "N", "llama.cpp: evaluation rows (default 64)"},
+               {"--seq-len", "T", "llama.cpp: window length for 1-D ids and text (128)"},
+               {"--float-checkpoint", "DIR", "llama.cpp: the float Hugging Face folder the "
+                                             "perplexity rise is measured against"},
+               {"--max-ppl-rise", "F", "llama.cpp: gate against --float-checkpoint (0.02)"},
+               {"--max-runtime-difference", "F", "llama.cpp: gate, llama.cpp vs quantd's "
+                                                 "decoder on the file (0.005)"}},
               MeasurementFlagDocs()}),
       {"quantctl validate --float mlp.pt --quantized mlp_int8.pt --inputs test.npy "
-       "--labels labels.npy --max-accuracy-drop 0.01"},
+       "--labels labels.npy --max-accuracy-drop 0.01",
+       "quantctl validate --gguf model.gguf --eval eval_ids.npy --float-checkpoint llama/"},
       BuildValidateSpec,
   };
 }
