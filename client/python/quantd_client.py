@@ -206,15 +206,34 @@ class QuantdClient:
         w.export.extend(jobs_pb2.ExportFormat.Value(f.upper()) for f in export)
         if max_ppl_rise is not None:
             w.max_ppl_rise = max_ppl_rise
-        for name in sorted(os.listdir(checkpoint_dir)):
-            path = os.path.join(checkpoint_dir, name)
+        self._add_folder(checkpoint_dir, w.checkpoint)
+        return self.submit(jobs_pb2.JobSpec(weight_only_llm=w, client_request_id=request_id))
+
+    def validate_gguf(self, gguf, evaluation, float_checkpoint_dir=None, seq_len=0, eval_rows=0,
+                      max_ppl_rise=None, max_runtime_difference=0.0):
+        """Submits a VALIDATE job with backend llama.cpp: the GGUF file run by llama.cpp and by
+        quantd's decoder on `evaluation` (.npy ids, or text for a byte-level vocabulary), gated
+        on their agreement and, with `float_checkpoint_dir`, on the perplexity rise."""
+        v = jobs_pb2.ValidateSpec(backend=jobs_pb2.LLAMA_CPP,
+                                  gguf_sha256=self.upload(gguf, "application/x-gguf"),
+                                  evaluation=self._tokens(evaluation, seq_len, eval_rows),
+                                  max_runtime_difference=max_runtime_difference)
+        if float_checkpoint_dir is not None:
+            self._add_folder(float_checkpoint_dir, v.float_checkpoint)
+        if max_ppl_rise is not None:
+            v.max_ppl_rise = max_ppl_rise
+        return self.submit(jobs_pb2.JobSpec(validate=v))
+
+    def _add_folder(self, directory, files):
+        """Every regular file of a Hugging Face folder, uploaded under its name."""
+        for name in sorted(os.listdir(directory)):
+            path = os.path.join(directory, name)
             if name.startswith(".") or not os.path.isfile(path):
                 continue
             media = ("application/x-safetensors" if name.endswith(".safetensors")
                      else "application/json" if name.endswith(".json")
                      else "application/octet-stream")
-            w.checkpoint.add(name=name, sha256=self.upload(path, media))
-        return self.submit(jobs_pb2.JobSpec(weight_only_llm=w, client_request_id=request_id))
+            files.add(name=name, sha256=self.upload(path, media))
 
     def export(self, source_job, fmt="gguf", output="checkpoint", evaluation=None, seq_len=0,
                eval_rows=0, max_ppl_difference=0.0, request_id=""):

@@ -105,6 +105,11 @@ class PythonClientTest(unittest.TestCase):
             report = json.load(f)
         self.assertLess(abs(report["perplexity"]["relative_difference"]), 0.005)
         self.assertEqual(report["perplexity"]["rows"], 8)
+        # The file validated in llama.cpp against the float folder it came from.
+        checked = self.q.wait(self.q.validate_gguf(
+            b, os.path.join(FIX, "tiny_llama_eval_ids.npy"), eval_rows=8,
+            float_checkpoint_dir=os.path.join(FIX, "tiny_llama")).id, timeout=600)
+        self.assertEqual(checked.state, jobs_pb2.SUCCEEDED, checked.error)
 
     def test_a_regressor_is_gated_on_plcc(self):
         # Seed 003's agents: a quality predictor, float scores as labels, a PLCC-drop budget.
