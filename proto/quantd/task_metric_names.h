@@ -36,6 +36,10 @@ inline constexpr char kPplRise[] = "ppl_rise";
 inline constexpr char kDecodeTokensPerS[] = "decode_tokens_per_s";
 inline constexpr char kDecodeSpeedup[] = "decode_speedup";
 inline constexpr char kQuantizeSeconds[] = "quantize_seconds";
+// An exported file in its runtime: that runtime's perplexity and its relative difference from
+// quantd's own on the same stored model.
+inline constexpr char kRuntimePpl[] = "ppl_runtime";
+inline constexpr char kRuntimePplDifference[] = "ppl_runtime_difference";
 // Derived by the scheduler from the values above.
 inline constexpr char kObjective[] = "objective";                 // the search's ranking value
 inline constexpr char kAccuracyDrop[] = "accuracy_drop";

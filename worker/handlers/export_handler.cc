@@ -82,8 +82,8 @@ absl::Status Store(ExportRun& r) {
   r.result.gate_failure = c.failure;
   auto& v = *r.result.metrics.mutable_values();
   v[metric::kPplQuantized] = c.quantd.perplexity;
-  v["ppl_llama_cpp"] = c.llama_cpp_ppl;
-  v["ppl_difference"] = c.ppl_difference;
+  v[metric::kRuntimePpl] = c.llama_cpp_ppl;
+  v[metric::kRuntimePplDifference] = c.ppl_difference;
   v[metric::kSizeBytes] = static_cast<double>(c.file.bytes.size());
   return absl::OkStatus();
 }

@@ -111,7 +111,9 @@ absl::Status Store(GgufRun& r) {
                    StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
   r.result.gate_failure = GateFailureSummary(gates);
   auto& v = *r.result.metrics.mutable_values();
-  v[metric::kPplQuantized] = c.llama_cpp_ppl;
+  v[metric::kPplQuantized] = c.quantd.perplexity;
+  v[metric::kRuntimePpl] = c.llama_cpp_ppl;
+  v[metric::kRuntimePplDifference] = c.ppl_difference;
   v[metric::kSizeBytes] = static_cast<double>(c.file.bytes.size());
   return absl::OkStatus();
 }
