@@ -16,14 +16,14 @@ constexpr uint32_t kDefaultEvaluationRows = 64;
 absl::Status ResolveExportSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {
   v1::ExportSpec* e = spec->mutable_export_();
   if (e->format() != v1::GGUF) {
-    return absl::InvalidArgumentError(
-        "export.format: " +
-        (e->format() == v1::EXPORT_FORMAT_UNSPECIFIED ? std::string("required")
-                                                      : std::to_string(e->format())) +
-        " (supported: gguf)");
+    return absl::InvalidArgumentError("export.format: " +
+                                      (e->format() == v1::EXPORT_FORMAT_UNSPECIFIED
+                                           ? std::string("required")
+                                           : std::to_string(e->format())) +
+                                      " (supported: gguf)");
   }
-  RETURN_IF_ERROR(ResolveCheckpointFolder("export", e->mutable_checkpoint(), e->checkpoint_name(),
-                                          artifacts));
+  RETURN_IF_ERROR(
+      ResolveCheckpointFolder("export", e->mutable_checkpoint(), e->checkpoint_name(), artifacts));
   if (e->source().size() > 512) {
     return absl::InvalidArgumentError("export.source: at most 512 bytes");
   }
@@ -44,7 +44,8 @@ absl::Status ResolveExportSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifa
 }
 
 KindPlanner ExportPlanner() {
-  return {ResolveExportSpec, [](const v1::JobSpec& spec) -> absl::StatusOr<std::vector<PlannedTask>> {
+  return {ResolveExportSpec,
+          [](const v1::JobSpec& spec) -> absl::StatusOr<std::vector<PlannedTask>> {
             return std::vector<PlannedTask>{PlannedTask{spec}};
           }};
 }

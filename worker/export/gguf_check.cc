@@ -31,10 +31,12 @@ absl::StatusOr<GgufVocabulary> VocabularyFor(const LlamaConfig& config,
                                              const SentencePieceTokenizer* tokenizer) {
   if (!tokenizer) {
     if (config.vocab_size == 256) return ByteLevelVocabulary();
-    return absl::InvalidArgumentError("gguf: the file needs the checkpoint's vocabulary; it has "
-                                      "vocab_size " + std::to_string(config.vocab_size) +
-                                      " and no tokenizer.model (byte-level vocabularies and "
-                                      "SentencePiece are supported)");
+    return absl::InvalidArgumentError(
+        "gguf: the file needs the checkpoint's vocabulary; it has "
+        "vocab_size " +
+        std::to_string(config.vocab_size) +
+        " and no tokenizer.model (byte-level vocabularies and "
+        "SentencePiece are supported)");
   }
   GgufVocabulary v;
   for (SentencePieceTokenizer::Piece& p : tokenizer->Pieces()) {
@@ -57,9 +59,10 @@ absl::StatusOr<GgufVocabulary> VocabularyFor(const LlamaConfig& config,
   });
   if (!has_newline) {
     if (pieces >= config.vocab_size) {
-      return absl::InvalidArgumentError("gguf: the SentencePiece vocabulary has no newline piece "
-                                        "(<0x0A>), which llama.cpp requires, and no padding row to "
-                                        "hold one (a tokenizer trained with byte_fallback has it)");
+      return absl::InvalidArgumentError(
+          "gguf: the SentencePiece vocabulary has no newline piece "
+          "(<0x0A>), which llama.cpp requires, and no padding row to "
+          "hold one (a tokenizer trained with byte_fallback has it)");
     }
     v.tokens[static_cast<size_t>(pieces)] = "<0x0A>";
     v.types[static_cast<size_t>(pieces)] = 6;
@@ -97,15 +100,18 @@ absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaChec
   LlamaDecoder model(reference.config, reference.weights);
   ASSIGN_OR_RETURN(check.quantd, MeasurePerplexity(model, evaluation, 16, cancelled));
   std::vector<std::vector<int64_t>> rows, prompts, ours;
-  for (int64_t r = 0; r < evaluation.size(0); ++r) rows.push_back(Row(evaluation, r, evaluation.size(1)));
+  for (int64_t r = 0; r < evaluation.size(0); ++r)
+    rows.push_back(Row(evaluation, r, evaluation.size(1)));
   const int64_t prompt = std::min<int64_t>(o.prompt_tokens, evaluation.size(1));
   for (int64_t r = 0; r < std::min<int64_t>(o.prompts, evaluation.size(0)); ++r) {
     prompts.push_back(Row(evaluation, r, prompt));
     ours.push_back(GreedyGenerate(model, prompts.back(), o.new_tokens));
   }
-  const std::string gguf = o.scratch_dir + "/model.gguf", request = o.scratch_dir + "/llama_cpp.json";
+  const std::string gguf = o.scratch_dir + "/model.gguf",
+                    request = o.scratch_dir + "/llama_cpp.json";
   RETURN_IF_ERROR(WriteFile(gguf, check.file.bytes));
-  RETURN_IF_ERROR(WriteFile(request, nlohmann::json({{"gguf", gguf}, {"rows", rows},
+  RETURN_IF_ERROR(WriteFile(request, nlohmann::json({{"gguf", gguf},
+                                                     {"rows", rows},
                                                      {"prompts", prompts},
                                                      {"new_tokens", o.new_tokens},
                                                      {"threads", o.threads}})
@@ -125,13 +131,13 @@ absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaChec
                            v1::ENGINE_ERROR);
   }
   const double ppl = theirs.value("perplexity", 0.0);
-  if (!std::isfinite(ppl) || ppl <= 0 || theirs.value("predictions", int64_t{0}) != check.quantd.predictions) {
-    return WithFailureKind(absl::InternalError("llama.cpp measured " +
-                                               theirs.dump().substr(0, 200) +
-                                               ", not a perplexity over " +
-                                               std::to_string(check.quantd.predictions) +
-                                               " predictions"),
-                           v1::ENGINE_ERROR);
+  if (!std::isfinite(ppl) || ppl <= 0 ||
+      theirs.value("predictions", int64_t{0}) != check.quantd.predictions) {
+    return WithFailureKind(
+        absl::InternalError("llama.cpp measured " + theirs.dump().substr(0, 200) +
+                            ", not a perplexity over " + std::to_string(check.quantd.predictions) +
+                            " predictions"),
+        v1::ENGINE_ERROR);
   }
   check.llama_cpp_ppl = ppl;
   check.ppl_difference = ppl / check.quantd.perplexity - 1;
@@ -146,7 +152,9 @@ absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaChec
     const bool agree = t.size() >= n && ours[i].size() >= n &&
                        std::equal(t.begin(), t.begin() + n, ours[i].begin());
     check.agreeing_prompts += agree ? 1 : 0;
-    generations.push_back({{"prompt", prompts[i]}, {"quantd", ours[i]}, {"llama_cpp", t},
+    generations.push_back({{"prompt", prompts[i]},
+                           {"quantd", ours[i]},
+                           {"llama_cpp", t},
                            {"first_tokens_agree", agree}});
   }
   if (std::fabs(check.ppl_difference) > o.max_ppl_difference) {
@@ -162,14 +170,16 @@ absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaChec
       {"format", "gguf"},
       {"bytes", check.file.bytes.size()},
       {"runtime", theirs.value("runtime", std::string("node-llama-cpp"))},
-      {"perplexity", {{"protocol", "the evaluation rows independent, T-1 predictions per row, "
-                                   "natural-log NLL summed in float64, full softmax"},
-                      {"rows", evaluation.size(0)},
-                      {"predictions", check.quantd.predictions},
-                      {"quantd", check.quantd.perplexity},
-                      {"llama_cpp", ppl},
-                      {"relative_difference", check.ppl_difference},
-                      {"max_relative_difference", o.max_ppl_difference}}},
+      {"perplexity",
+       {{"protocol",
+         "the evaluation rows independent, T-1 predictions per row, "
+         "natural-log NLL summed in float64, full softmax"},
+        {"rows", evaluation.size(0)},
+        {"predictions", check.quantd.predictions},
+        {"quantd", check.quantd.perplexity},
+        {"llama_cpp", ppl},
+        {"relative_difference", check.ppl_difference},
+        {"max_relative_difference", o.max_ppl_difference}}},
       {"generations", generations},
       {"llama_cpp_decode_tokens_per_s", theirs.value("decode_tokens_per_s", 0.0)},
       {"threads", o.threads},

@@ -13,8 +13,19 @@ constexpr uint32_t kVersion = 3;
 
 // GGUF value type tags.
 enum Tag : uint32_t {
-  kUint8 = 0, kInt8 = 1, kUint16 = 2, kInt16 = 3, kUint32 = 4, kInt32 = 5, kFloat32 = 6,
-  kBool = 7, kString = 8, kArray = 9, kUint64 = 10, kInt64 = 11, kFloat64 = 12,
+  kUint8 = 0,
+  kInt8 = 1,
+  kUint16 = 2,
+  kInt16 = 3,
+  kUint32 = 4,
+  kInt32 = 5,
+  kFloat32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kUint64 = 10,
+  kInt64 = 11,
+  kFloat64 = 12,
 };
 
 template <typename T>
@@ -104,23 +115,59 @@ class Cursor {
 
 uint64_t ScalarSize(uint32_t tag) {
   switch (tag) {
-    case kUint8: case kInt8: case kBool: return 1;
-    case kUint16: case kInt16: return 2;
-    case kUint32: case kInt32: case kFloat32: return 4;
-    case kUint64: case kInt64: case kFloat64: return 8;
-    default: return 0;
+    case kUint8:
+    case kInt8:
+    case kBool:
+      return 1;
+    case kUint16:
+    case kInt16:
+      return 2;
+    case kUint32:
+    case kInt32:
+    case kFloat32:
+      return 4;
+    case kUint64:
+    case kInt64:
+    case kFloat64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 // One value; types quantd does not use are skipped (`*value` left empty).
 absl::Status ReadValue(Cursor& c, uint32_t tag, std::optional<GgufValue>* value) {
   switch (tag) {
-    case kUint32: { ASSIGN_OR_RETURN(uint32_t v, c.Get<uint32_t>("a value")); *value = v; break; }
-    case kInt32: { ASSIGN_OR_RETURN(int32_t v, c.Get<int32_t>("a value")); *value = v; break; }
-    case kFloat32: { ASSIGN_OR_RETURN(float v, c.Get<float>("a value")); *value = v; break; }
-    case kUint64: { ASSIGN_OR_RETURN(uint64_t v, c.Get<uint64_t>("a value")); *value = v; break; }
-    case kBool: { ASSIGN_OR_RETURN(uint8_t v, c.Get<uint8_t>("a value")); *value = v != 0; break; }
-    case kString: { ASSIGN_OR_RETURN(std::string v, c.String("a string")); *value = v; break; }
+    case kUint32: {
+      ASSIGN_OR_RETURN(uint32_t v, c.Get<uint32_t>("a value"));
+      *value = v;
+      break;
+    }
+    case kInt32: {
+      ASSIGN_OR_RETURN(int32_t v, c.Get<int32_t>("a value"));
+      *value = v;
+      break;
+    }
+    case kFloat32: {
+      ASSIGN_OR_RETURN(float v, c.Get<float>("a value"));
+      *value = v;
+      break;
+    }
+    case kUint64: {
+      ASSIGN_OR_RETURN(uint64_t v, c.Get<uint64_t>("a value"));
+      *value = v;
+      break;
+    }
+    case kBool: {
+      ASSIGN_OR_RETURN(uint8_t v, c.Get<uint8_t>("a value"));
+      *value = v != 0;
+      break;
+    }
+    case kString: {
+      ASSIGN_OR_RETURN(std::string v, c.String("a string"));
+      *value = v;
+      break;
+    }
     case kArray: {
       ASSIGN_OR_RETURN(uint32_t inner, c.Get<uint32_t>("an array type"));
       ASSIGN_OR_RETURN(uint64_t n, c.Get<uint64_t>("an array length"));
@@ -144,8 +191,10 @@ absl::Status ReadValue(Cursor& c, uint32_t tag, std::optional<GgufValue>* value)
             i32.push_back(v);
           }
         }
-        if (inner == kFloat32) *value = std::move(f);
-        else *value = std::move(i32);
+        if (inner == kFloat32)
+          *value = std::move(f);
+        else
+          *value = std::move(i32);
       } else if (ScalarSize(inner) > 0) {
         if (n > UINT64_MAX / 8) return c.Error("an array claims " + std::to_string(n) + " items");
         RETURN_IF_ERROR(c.Skip(n * ScalarSize(inner), "an array"));
@@ -169,22 +218,32 @@ bool KnownType(uint32_t t) { return t == 0 || t == 1 || t == 2 || t == 3 || t ==
 
 int64_t GgmlRowBytes(GgmlType type, int64_t elements) {
   switch (type) {
-    case GgmlType::kF32: return 4 * elements;
-    case GgmlType::kF16: return 2 * elements;
-    case GgmlType::kQ4_0: return elements / 32 * 18;
-    case GgmlType::kQ4_1: return elements / 32 * 20;
-    case GgmlType::kQ8_0: return elements / 32 * 34;
+    case GgmlType::kF32:
+      return 4 * elements;
+    case GgmlType::kF16:
+      return 2 * elements;
+    case GgmlType::kQ4_0:
+      return elements / 32 * 18;
+    case GgmlType::kQ4_1:
+      return elements / 32 * 20;
+    case GgmlType::kQ8_0:
+      return elements / 32 * 34;
   }
   return 0;
 }
 
 const char* GgmlTypeName(GgmlType type) {
   switch (type) {
-    case GgmlType::kF32: return "F32";
-    case GgmlType::kF16: return "F16";
-    case GgmlType::kQ4_0: return "Q4_0";
-    case GgmlType::kQ4_1: return "Q4_1";
-    case GgmlType::kQ8_0: return "Q8_0";
+    case GgmlType::kF32:
+      return "F32";
+    case GgmlType::kF16:
+      return "F16";
+    case GgmlType::kQ4_0:
+      return "Q4_0";
+    case GgmlType::kQ4_1:
+      return "Q4_1";
+    case GgmlType::kQ8_0:
+      return "Q8_0";
   }
   return "?";
 }
@@ -271,7 +330,8 @@ absl::StatusOr<GgufFile> ParseGguf(const std::string& bytes, const std::string& 
   uint64_t alignment = GgufWriter::kAlignment;
   if (auto it = f.metadata.find("general.alignment"); it != f.metadata.end()) {
     const uint32_t* a = std::get_if<uint32_t>(&it->second);
-    if (!a || *a == 0 || (*a & (*a - 1)) != 0) return c.Error("general.alignment is not a power of 2");
+    if (!a || *a == 0 || (*a & (*a - 1)) != 0)
+      return c.Error("general.alignment is not a power of 2");
     alignment = *a;
   }
   std::set<std::string> names;

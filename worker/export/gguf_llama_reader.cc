@@ -44,7 +44,8 @@ at::Tensor Decode(const GgufTensorInfo& t, const std::string& bytes) {
         const auto* qs = reinterpret_cast<const uint8_t*>(p + (offset ? 4 : 2));
         for (int j = 0; j < 16; ++j) {
           const int lo = qs[j] & 0x0f, hi = qs[j] >> 4;
-          out[b * 32 + j] = offset ? d * static_cast<float>(lo) + m : d * static_cast<float>(lo - 8);
+          out[b * 32 + j] =
+              offset ? d * static_cast<float>(lo) + m : d * static_cast<float>(lo - 8);
           out[b * 32 + j + 16] =
               offset ? d * static_cast<float>(hi) + m : d * static_cast<float>(hi - 8);
         }
@@ -58,7 +59,8 @@ at::Tensor Decode(const GgufTensorInfo& t, const std::string& bytes) {
 template <typename T>
 absl::StatusOr<T> Meta(const GgufFile& f, const std::string& key, const std::string& file) {
   auto it = f.metadata.find(key);
-  if (it == f.metadata.end()) return absl::InvalidArgumentError(file + ": metadata " + key + " is missing");
+  if (it == f.metadata.end())
+    return absl::InvalidArgumentError(file + ": metadata " + key + " is missing");
   if (const T* v = std::get_if<T>(&it->second)) return *v;
   return absl::InvalidArgumentError(file + ": metadata " + key + " has the wrong type");
 }
@@ -91,7 +93,8 @@ absl::StatusOr<LlamaCheckpoint> LoadLlamaGguf(const std::string& bytes, const st
   auto u32 = [&](const std::string& key) -> absl::StatusOr<int64_t> {
     ASSIGN_OR_RETURN(uint32_t v, Meta<uint32_t>(f, arch + "." + key, file));
     if (v == 0 || v > (1u << 20)) {
-      return absl::InvalidArgumentError(file + ": " + arch + "." + key + " is " + std::to_string(v));
+      return absl::InvalidArgumentError(file + ": " + arch + "." + key + " is " +
+                                        std::to_string(v));
     }
     return static_cast<int64_t>(v);
   };
@@ -106,10 +109,9 @@ absl::StatusOr<LlamaCheckpoint> LoadLlamaGguf(const std::string& bytes, const st
     ASSIGN_OR_RETURN(c.head_dim, u32("attention.key_length"));
   }
   if (c.num_heads % c.num_kv_heads != 0 || c.head_dim % 2 != 0) {
-    return absl::InvalidArgumentError(file + ": " + std::to_string(c.num_kv_heads) +
-                                      " key/value heads and head size " +
-                                      std::to_string(c.head_dim) + " do not fit " +
-                                      std::to_string(c.num_heads) + " heads");
+    return absl::InvalidArgumentError(
+        file + ": " + std::to_string(c.num_kv_heads) + " key/value heads and head size " +
+        std::to_string(c.head_dim) + " do not fit " + std::to_string(c.num_heads) + " heads");
   }
   ASSIGN_OR_RETURN(float eps, Meta<float>(f, arch + ".attention.layer_norm_rms_epsilon", file));
   c.rms_norm_eps = eps;
@@ -127,12 +129,15 @@ absl::StatusOr<LlamaCheckpoint> LoadLlamaGguf(const std::string& bytes, const st
   }
   std::map<std::string, const GgufTensorInfo*> by_name;
   for (const GgufTensorInfo& t : f.tensors) by_name[t.name] = &t;
-  auto get = [&](const std::string& name, std::vector<int64_t> shape) -> absl::StatusOr<at::Tensor> {
+  auto get = [&](const std::string& name,
+                 std::vector<int64_t> shape) -> absl::StatusOr<at::Tensor> {
     auto it = by_name.find(name);
-    if (it == by_name.end()) return absl::InvalidArgumentError(file + ": tensor '" + name + "' is missing");
+    if (it == by_name.end())
+      return absl::InvalidArgumentError(file + ": tensor '" + name + "' is missing");
     std::vector<int64_t> dims(shape.rbegin(), shape.rend());
     if (it->second->dims != dims) {
-      return absl::InvalidArgumentError(file + ": tensor '" + name + "' has the wrong shape for "
+      return absl::InvalidArgumentError(file + ": tensor '" + name +
+                                        "' has the wrong shape for "
                                         "the metadata");
     }
     return Decode(*it->second, bytes).view(shape);

@@ -61,7 +61,8 @@ absl::StatusOr<Blocked> BlockCodes(const QuantizedLinear& l, const std::string& 
   for (int64_t k = 0; k < k_cols; ++k) {
     if (gi[k] != k / group) {
       return absl::InvalidArgumentError(name + ": act-order g_idx (column " + std::to_string(k) +
-                                        " in group " + std::to_string(gi[k]) + ") does not map "
+                                        " in group " + std::to_string(gi[k]) +
+                                        ") does not map "
                                         "to consecutive GGUF blocks; quantize without act-order");
     }
   }
@@ -92,7 +93,8 @@ absl::StatusOr<Blocked> BlockCodes(const QuantizedLinear& l, const std::string& 
           const int32_t v = codes[j] - zero;
           if (v < -128 || v > 127) {
             return absl::InvalidArgumentError(name + ": 8-bit code minus zero point " +
-                                              std::to_string(v) + " does not fit Q8_0's int8 "
+                                              std::to_string(v) +
+                                              " does not fit Q8_0's int8 "
                                               "(an asymmetric 8-bit result)");
           }
           Append(&out.bytes, static_cast<int8_t>(v));
@@ -151,10 +153,9 @@ absl::StatusOr<GgufExport> ExportLlamaGguf(const LlamaCheckpoint& ckpt,
   if (static_cast<int64_t>(vocabulary.tokens.size()) != c.vocab_size ||
       vocabulary.scores.size() != vocabulary.tokens.size() ||
       vocabulary.types.size() != vocabulary.tokens.size()) {
-    return absl::InvalidArgumentError("gguf: the vocabulary has " +
-                                      std::to_string(vocabulary.tokens.size()) +
-                                      " tokens; config.json's vocab_size is " +
-                                      std::to_string(c.vocab_size));
+    return absl::InvalidArgumentError(
+        "gguf: the vocabulary has " + std::to_string(vocabulary.tokens.size()) +
+        " tokens; config.json's vocab_size is " + std::to_string(c.vocab_size));
   }
   const std::string arch = Arch(c);
   const bool reorder_rope = arch == "llama";
@@ -183,9 +184,12 @@ absl::StatusOr<GgufExport> ExportLlamaGguf(const LlamaCheckpoint& ckpt,
   w.Set("tokenizer.ggml.tokens", vocabulary.tokens);
   w.Set("tokenizer.ggml.scores", vocabulary.scores);
   w.Set("tokenizer.ggml.token_type", vocabulary.types);
-  if (vocabulary.bos >= 0) w.Set("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(vocabulary.bos));
-  if (vocabulary.eos >= 0) w.Set("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(vocabulary.eos));
-  if (vocabulary.unk >= 0) w.Set("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(vocabulary.unk));
+  if (vocabulary.bos >= 0)
+    w.Set("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(vocabulary.bos));
+  if (vocabulary.eos >= 0)
+    w.Set("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(vocabulary.eos));
+  if (vocabulary.unk >= 0)
+    w.Set("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(vocabulary.unk));
   w.Set("tokenizer.ggml.add_bos_token", vocabulary.bos >= 0);
 
   GgufExport out;
@@ -230,11 +234,13 @@ absl::StatusOr<GgufExport> ExportLlamaGguf(const LlamaCheckpoint& ckpt,
         ASSIGN_OR_RETURN(Blocked blocked, BlockCodes(l, module));
         out.stats.max_abs_difference =
             std::max(out.stats.max_abs_difference, blocked.max_abs_difference);
-        if (blocked.type == GgmlType::kQ4_1) ++out.stats.offset_rounded_linears;
-        else ++out.stats.exact_linears;
+        if (blocked.type == GgmlType::kQ4_1)
+          ++out.stats.offset_rounded_linears;
+        else
+          ++out.stats.exact_linears;
         if (file_type == GgmlType::kF32) file_type = blocked.type;
-        RETURN_IF_ERROR(w.AddTensor(tensor + ".weight", dims, blocked.type,
-                                    std::move(blocked.bytes)));
+        RETURN_IF_ERROR(
+            w.AddTensor(tensor + ".weight", dims, blocked.type, std::move(blocked.bytes)));
       } else {
         at::Tensor weight = rows ? linear->weight.index_select(0, *rows) : linear->weight;
         RETURN_IF_ERROR(add_float(tensor + ".weight", weight, float_type));

@@ -1,8 +1,6 @@
 // node child processes with a deadline.
 #include "worker/export/node_runtime.h"
 
-#include "worker/engine/engine_error.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,9 +10,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <climits>
+#include <cstdlib>
 #include <vector>
+
+#include "worker/engine/engine_error.h"
 
 extern char** environ;
 
@@ -54,7 +54,8 @@ absl::StatusOr<std::string> RunNodeScript(const std::string& script,
   const std::string path = script.rfind('/', 0) == 0 ? script : RuntimesDir() + "/" + script;
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
-    return absl::FailedPreconditionError("runtime script " + path + " is missing (build the "
+    return absl::FailedPreconditionError("runtime script " + path +
+                                         " is missing (build the "
                                          "quantd_runtimes target)");
   }
   int out[2], err[2];
@@ -133,11 +134,12 @@ absl::StatusOr<std::string> RunNodeScript(const std::string& script,
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     // The script reports its own failures as {"error": ...} on stdout; keep that when present.
     if (stdout_text.find("\"error\"") != std::string::npos) return stdout_text;
-    return WithFailureKind(absl::InternalError(script + " failed (" +
-                               (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
-                                                    : "exit " + std::to_string(WEXITSTATUS(status))) +
-                               "): " + LastLine(stderr_text)),
-                           v1::ENGINE_ERROR);
+    return WithFailureKind(
+        absl::InternalError(script + " failed (" +
+                            (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                 : "exit " + std::to_string(WEXITSTATUS(status))) +
+                            "): " + LastLine(stderr_text)),
+        v1::ENGINE_ERROR);
   }
   return stdout_text;
 }

@@ -30,7 +30,8 @@ struct ExportRun {
 };
 
 absl::Status Download(ExportRun& r) {
-  ASSIGN_OR_RETURN(LlmFolder folder, LoadLlmFolder(r.spec.checkpoint(), "export.checkpoint", r.ctx));
+  ASSIGN_OR_RETURN(LlmFolder folder,
+                   LoadLlmFolder(r.spec.checkpoint(), "export.checkpoint", r.ctx));
   r.folder = std::move(folder);
   ASSIGN_OR_RETURN(r.evaluation,
                    LoadTokenRows(r.spec.evaluation(), "export.evaluation", *r.folder, r.ctx));
@@ -39,8 +40,9 @@ absl::Status Download(ExportRun& r) {
 
 absl::Status ExportAndCheck(ExportRun& r) {
   const LlamaCheckpoint& ckpt = r.folder->checkpoint;
-  ASSIGN_OR_RETURN(GgufVocabulary vocabulary,
-                   VocabularyFor(ckpt.config, r.folder->tokenizer ? &*r.folder->tokenizer : nullptr));
+  ASSIGN_OR_RETURN(
+      GgufVocabulary vocabulary,
+      VocabularyFor(ckpt.config, r.folder->tokenizer ? &*r.folder->tokenizer : nullptr));
   ASSIGN_OR_RETURN(std::string scratch, MakeScratchDir("export"));
   GgufCheckOptions o;
   o.name = r.spec.checkpoint_name().empty() ? "quantd export" : r.spec.checkpoint_name();
@@ -64,8 +66,8 @@ absl::Status Store(ExportRun& r) {
   const GgufCheck& c = *r.check;
   ASSIGN_OR_RETURN(v1::ArtifactRef gguf,
                    r.ctx.StoreArtifact("model.gguf", "application/x-gguf", c.file.bytes));
-  nlohmann::ordered_json report = {{"schema_version", "1.0"}, {"kind", "export"},
-                                   {"source", r.spec.source()}};
+  nlohmann::ordered_json report = {
+      {"schema_version", "1.0"}, {"kind", "export"}, {"source", r.spec.source()}};
   for (const auto& [k, v] : c.report.items()) report[k] = v;
   report["sha256"] = gguf.sha256();
   ManifestInputs mi;

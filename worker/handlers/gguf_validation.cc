@@ -34,9 +34,10 @@ struct GgufRun {
 
 absl::Status Download(GgufRun& r) {
   ASSIGN_OR_RETURN(r.gguf, r.ctx.FetchArtifact(r.spec.gguf_sha256()));
-  ASSIGN_OR_RETURN(LlamaCheckpoint model,
-                   TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "validate.gguf_sha256",
-                                      [&] { return LoadLlamaGguf(r.gguf, "validate.gguf_sha256"); }));
+  ASSIGN_OR_RETURN(
+      LlamaCheckpoint model,
+      TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "validate.gguf_sha256",
+                         [&] { return LoadLlamaGguf(r.gguf, "validate.gguf_sha256"); }));
   r.model = std::move(model);
   const v1::TokenData& data = r.spec.evaluation();
   TokenWindowOptions o{data.seq_len(), data.max_rows(), r.model->config.vocab_size};
@@ -56,12 +57,13 @@ absl::Status FloatReference(GgufRun& r) {
                    LoadLlmFolder(r.spec.float_checkpoint(), "validate.float_checkpoint", r.ctx));
   if (folder.checkpoint.config.vocab_size != r.model->config.vocab_size ||
       folder.checkpoint.config.hidden_size != r.model->config.hidden_size) {
-    return absl::InvalidArgumentError("validate.float_checkpoint: not the GGUF file's model "
-                                      "(vocabulary or hidden size differ)");
+    return absl::InvalidArgumentError(
+        "validate.float_checkpoint: not the GGUF file's model "
+        "(vocabulary or hidden size differ)");
   }
   LlamaDecoder decoder(folder.checkpoint.config, folder.checkpoint.weights);
-  ASSIGN_OR_RETURN(r.float_ppl, MeasurePerplexity(decoder, r.evaluation, 16,
-                                                  [&] { return r.ctx.Cancelled(); }));
+  ASSIGN_OR_RETURN(r.float_ppl,
+                   MeasurePerplexity(decoder, r.evaluation, 16, [&] { return r.ctx.Cancelled(); }));
   return absl::OkStatus();
 }
 
@@ -83,12 +85,14 @@ absl::Status Runtime(GgufRun& r) {
 
 absl::Status Store(GgufRun& r) {
   const GgufCheck& c = *r.check;
-  std::vector<Gate> gates = {
-      {"runtime_ppl_difference", std::fabs(c.ppl_difference), r.spec.max_runtime_difference(), true},
-      {"generations_agreeing", static_cast<double>(c.agreeing_prompts),
-       static_cast<double>(c.prompts), false}};
-  nlohmann::ordered_json report = {{"schema_version", "1.0"}, {"kind", "validate"},
-                                   {"backend", "llama.cpp"}, {"sha256", r.spec.gguf_sha256()}};
+  std::vector<Gate> gates = {{"runtime_ppl_difference", std::fabs(c.ppl_difference),
+                              r.spec.max_runtime_difference(), true},
+                             {"generations_agreeing", static_cast<double>(c.agreeing_prompts),
+                              static_cast<double>(c.prompts), false}};
+  nlohmann::ordered_json report = {{"schema_version", "1.0"},
+                                   {"kind", "validate"},
+                                   {"backend", "llama.cpp"},
+                                   {"sha256", r.spec.gguf_sha256()}};
   for (const auto& [k, v] : c.report.items()) report[k] = v;
   if (r.float_ppl) {
     const double rise = c.llama_cpp_ppl / r.float_ppl->perplexity - 1;

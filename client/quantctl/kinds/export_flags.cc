@@ -40,8 +40,8 @@ absl::Status FromJob(CommandEnv& env, const std::string& from, v1::ExportSpec* e
   e->set_checkpoint_name(job.model_name().empty() ? folder : job.model_name());
   if (job.spec().has_weight_only_llm() && !e->has_evaluation()) {
     *e->mutable_evaluation() = job.spec().weight_only_llm().evaluation();
-    e->mutable_evaluation()->set_max_rows(
-        std::min(kDefaultRows, e->evaluation().max_rows() ? e->evaluation().max_rows() : kDefaultRows));
+    e->mutable_evaluation()->set_max_rows(std::min(
+        kDefaultRows, e->evaluation().max_rows() ? e->evaluation().max_rows() : kDefaultRows));
   }
   return absl::OkStatus();
 }
@@ -69,8 +69,9 @@ absl::Status BuildExportSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec
     e->set_source(*dir);
   }
   if (!e->has_evaluation()) {
-    return absl::InvalidArgumentError("--eval: required (token ids .npy, or --eval-text FILE) "
-                                      "unless --from names a weight_only_llm job");
+    return absl::InvalidArgumentError(
+        "--eval: required (token ids .npy, or --eval-text FILE) "
+        "unless --from names a weight_only_llm job");
   }
   ASSIGN_OR_RETURN(auto diff, GetDouble(cl, "--max-ppl-difference"));
   if (diff) e->set_max_ppl_difference(*diff);
@@ -85,11 +86,13 @@ KindFlags ExportFlags() {
   return {
       "--format gguf (--from JOB[/OUTPUT] | --checkpoint DIR) [--eval IDS_NPY]",
       {{"--format", EnumFlagChoices(FormatValues()), "the deployment format (required)"},
-       {"--from", "JOB[/OUTPUT]", "a job's checkpoint folder (default OUTPUT checkpoint; "
-                                  "winner/checkpoint for a ranked job's winner)"},
+       {"--from", "JOB[/OUTPUT]",
+        "a job's checkpoint folder (default OUTPUT checkpoint; "
+        "winner/checkpoint for a ranked job's winner)"},
        {"--checkpoint", "DIR", "a local GPTQ-layout folder instead (every file uploaded)"},
-       {"--eval", "IDS_NPY|SHA256", "token ids the runtime's perplexity is compared on "
-                                    "(default: the source job's evaluation, 64 rows)"},
+       {"--eval", "IDS_NPY|SHA256",
+        "token ids the runtime's perplexity is compared on "
+        "(default: the source job's evaluation, 64 rows)"},
        {"--eval-text", "FILE|SHA256", "evaluation text instead"},
        {"--eval-rows", "N", "evaluation rows (default 64)"},
        {"--seq-len", "T", "window length for 1-D ids and text (default 128)"},
