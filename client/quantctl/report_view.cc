@@ -83,7 +83,8 @@ std::string LlmHeadline(const json& r) {
   return out;
 }
 
-// An export's report: the file, and how its runtime agreed with quantd.
+// An export's report, or a GGUF file validated in llama.cpp: the file, and how its runtime
+// agreed with quantd.
 std::string ExportHeadline(const json& r) {
   const json& ppl = At(r, "perplexity");
   const json& diff = At(ppl, "relative_difference");
@@ -139,6 +140,7 @@ std::string Measured(const json& r) {
 std::string ReportHeadline(const json& r) {
   if (At(r, "kind") == "weight_only_llm") return LlmHeadline(r) + Gates(r);
   if (At(r, "kind") == "export") return ExportHeadline(r);
+  if (At(r, "backend") == "llama.cpp") return ExportHeadline(r) + Gates(r);
   std::string out;
   const json& outputs = At(r, "outputs");
   if (outputs.is_object() && !outputs.empty()) {

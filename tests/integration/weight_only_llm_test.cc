@@ -270,6 +270,10 @@ TEST(WeightOnlyLlmTest, GgufExportsRunInLlamaCppInTheSandboxAndAreByteIdentical)
               1e-9) << "the same float model on the same rows";
   EXPECT_LT(vreport["perplexity"]["rise"].get<double>(), 0.02);
   EXPECT_EQ(vreport["verdict"], "pass");
+  CommandResult vget = RunQuantctl(q->address(), "get " + vjob["id"].get<std::string>());
+  EXPECT_NE(vget.out.find("runtime   node-llama-cpp 3.21.1: perplexity"), std::string::npos)
+      << vget.out;
+  EXPECT_NE(vget.out.find("ppl_rise"), std::string::npos) << vget.out;
   // Not a GGUF file: refused by name, permanently.
   const std::string junk = vdir + "/junk.gguf";
   { std::ofstream(junk) << "not a gguf file at all"; }
