@@ -7,6 +7,8 @@
 #include <climits>
 #include <filesystem>
 
+#include "quantd/executable_dir.h"
+
 namespace quantd::server {
 namespace {
 
@@ -31,12 +33,6 @@ absl::Status SplitHostPort(const std::string& flag, const std::string& value, st
   ASSIGN_OR_RETURN(int64_t p, ParseInt(flag, value.substr(colon + 1), 1, 65535));
   *port = static_cast<int>(p);
   return absl::OkStatus();
-}
-
-std::string SelfDir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? "." : exe.parent_path().string();
 }
 
 }  // namespace
@@ -116,7 +112,7 @@ absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
       return absl::InvalidArgumentError("unknown flag " + flag);
     }
   }
-  if (f.worker_binary.empty()) f.worker_binary = SelfDir() + "/quantd-worker";
+  if (f.worker_binary.empty()) f.worker_binary = ExecutableDir() + "/quantd-worker";
   if (f.tls_cert.empty() != f.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key: give both or neither");
   }

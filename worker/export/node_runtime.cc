@@ -14,20 +14,13 @@
 #include <cstdlib>
 #include <vector>
 
+#include "quantd/executable_dir.h"
 #include "worker/engine/engine_error.h"
 
 extern char** environ;
 
 namespace quantd::worker {
 namespace {
-
-std::string ExeDir() {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n <= 0) return ".";
-  std::string path(exe, static_cast<size_t>(n));
-  return path.substr(0, path.rfind('/'));
-}
 
 std::string LastLine(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
@@ -46,7 +39,7 @@ absl::StatusOr<std::string> MakeScratchDir(const std::string& prefix) {
   return pattern;
 }
 
-std::string RuntimesDir() { return ExeDir() + "/../runtimes"; }
+std::string RuntimesDir() { return ExecutableDir() + "/../runtimes"; }
 
 absl::StatusOr<std::string> RunNodeScript(const std::string& script,
                                           const std::string& request_path, int timeout_s,

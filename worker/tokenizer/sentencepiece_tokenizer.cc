@@ -2,23 +2,17 @@
 #include "worker/tokenizer/sentencepiece_tokenizer.h"
 
 #include <dlfcn.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <climits>
+
+#include "quantd/executable_dir.h"
 
 namespace quantd::worker {
 namespace {
 
 constexpr size_t kErrorSize = 512;
 
-std::string ShimPath() {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  std::string dir = n > 0 ? std::string(exe, static_cast<size_t>(n)) : std::string();
-  dir = dir.substr(0, dir.rfind('/') == std::string::npos ? 0 : dir.rfind('/'));
-  return (dir.empty() ? std::string(".") : dir) + "/libquantd_sentencepiece.so";
-}
+std::string ShimPath() { return ExecutableDir() + "/libquantd_sentencepiece.so"; }
 
 template <typename F>
 bool Resolve(void* lib, const char* name, F* out) {
