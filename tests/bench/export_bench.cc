@@ -83,7 +83,6 @@ int main(int argc, char** argv) {
       o.prompts = 1;
       o.new_tokens = 128;
       o.threads = threads;
-      o.scratch_dir = std::filesystem::temp_directory_path().string();
       auto check = ExportAndCheckGguf(stored, ByteLevelVocabulary(), eval, o, nullptr);
       if (!check.ok()) {
         printf("%-22s %s\n", row.name, std::string(check.status().message()).c_str());

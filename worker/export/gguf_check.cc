@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "quantd/task_metric_names.h"
 #include "worker/engine/engine_error.h"
 #include "worker/export/node_runtime.h"
 #include "worker/llm/decode_benchmark.h"
@@ -74,6 +75,14 @@ absl::StatusOr<GgufVocabulary> VocabularyFor(const LlamaConfig& config,
   return v;
 }
 
+void AddRuntimeMetrics(const GgufCheck& c, v1::TaskMetrics* metrics) {
+  auto& v = *metrics->mutable_values();
+  v[metric::kPplQuantized] = c.quantd.perplexity;
+  v[metric::kRuntimePpl] = c.llama_cpp_ppl;
+  v[metric::kRuntimePplDifference] = c.ppl_difference;
+  v[metric::kSizeBytes] = static_cast<double>(c.file.bytes.size());
+}
+
 absl::StatusOr<GgufCheck> ExportAndCheckGguf(const LlamaCheckpoint& stored,
                                              const GgufVocabulary& vocabulary,
                                              const at::Tensor& evaluation,
@@ -107,8 +116,11 @@ absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaChec
     prompts.push_back(Row(evaluation, r, prompt));
     ours.push_back(GreedyGenerate(model, prompts.back(), o.new_tokens));
   }
-  const std::string gguf = o.scratch_dir + "/model.gguf",
-                    request = o.scratch_dir + "/llama_cpp.json";
+  std::string dir = o.scratch_dir;
+  if (dir.empty()) {
+    ASSIGN_OR_RETURN(dir, MakeScratchDir("gguf"));
+  }
+  const std::string gguf = dir + "/model.gguf", request = dir + "/llama_cpp.json";
   RETURN_IF_ERROR(WriteFile(gguf, check.file.bytes));
   RETURN_IF_ERROR(WriteFile(request, nlohmann::json({{"gguf", gguf},
                                                      {"rows", rows},

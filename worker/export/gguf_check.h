@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "quantd/status.h"
+#include "quantd/v1/jobs.pb.h"
 #include "worker/export/llama_gguf.h"
 #include "worker/llm/perplexity.h"
 #include "worker/tokenizer/sentencepiece_tokenizer.h"
@@ -30,7 +31,9 @@ struct GgufCheckOptions {
   double max_ppl_difference = 0.005;
   int threads = 1;
   int timeout_s = 3600;
-  std::string scratch_dir;         // where the file and the runtime's request are written
+  // Where the file and the runtime's request are written; empty: a fresh directory under $TMPDIR
+  // (the task's scratch in the sandbox).
+  std::string scratch_dir;
 };
 
 struct GgufCheck {
@@ -42,6 +45,10 @@ struct GgufCheck {
   std::string failure;        // empty when both checks hold
   nlohmann::ordered_json report;
 };
+
+// The check's numbers as task metrics: quantd's and the runtime's perplexity, their relative
+// difference, the file's size.
+void AddRuntimeMetrics(const GgufCheck& check, v1::TaskMetrics* metrics);
 
 // Runs `bytes` (a GGUF file) in llama.cpp and `reference` in quantd's decoder on the same rows
 // and prompts, and judges the difference (report: format, bytes, runtime, perplexity,

@@ -5,11 +5,9 @@
 
 #include <optional>
 
-#include "quantd/task_metric_names.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/export/gguf_check.h"
-#include "worker/export/node_runtime.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/llm_inputs.h"
 #include "worker/handlers/manifest.h"
@@ -43,7 +41,6 @@ absl::Status ExportAndCheck(ExportRun& r) {
   ASSIGN_OR_RETURN(
       GgufVocabulary vocabulary,
       VocabularyFor(ckpt.config, r.folder->tokenizer ? &*r.folder->tokenizer : nullptr));
-  ASSIGN_OR_RETURN(std::string scratch, MakeScratchDir("export"));
   GgufCheckOptions o;
   o.name = r.spec.checkpoint_name().empty() ? "quantd export" : r.spec.checkpoint_name();
   o.prompt_tokens = r.spec.prompt_tokens();
@@ -51,7 +48,6 @@ absl::Status ExportAndCheck(ExportRun& r) {
   o.agree_tokens = r.spec.agree_tokens();
   o.max_ppl_difference = r.spec.max_ppl_difference();
   o.threads = IntraOpThreads();
-  o.scratch_dir = scratch;
   r.ctx.ReportProgress("llama.cpp", 1, 1);
   ASSIGN_OR_RETURN(GgufCheck check,
                    TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "export", [&] {
@@ -82,11 +78,7 @@ absl::Status Store(ExportRun& r) {
   ASSIGN_OR_RETURN(r.result.outputs,
                    StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
   r.result.gate_failure = c.failure;
-  auto& v = *r.result.metrics.mutable_values();
-  v[metric::kPplQuantized] = c.quantd.perplexity;
-  v[metric::kRuntimePpl] = c.llama_cpp_ppl;
-  v[metric::kRuntimePplDifference] = c.ppl_difference;
-  v[metric::kSizeBytes] = static_cast<double>(c.file.bytes.size());
+  AddRuntimeMetrics(c, &r.result.metrics);
   return absl::OkStatus();
 }
 

@@ -3,12 +3,10 @@
 
 #include <optional>
 
-#include "quantd/task_metric_names.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/export/gguf_check.h"
 #include "worker/export/gguf_llama_reader.h"
-#include "worker/export/node_runtime.h"
 #include "worker/handlers/gates.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/llm_inputs.h"
@@ -68,11 +66,9 @@ absl::Status FloatReference(GgufRun& r) {
 }
 
 absl::Status Runtime(GgufRun& r) {
-  ASSIGN_OR_RETURN(std::string scratch, MakeScratchDir("validate"));
   GgufCheckOptions o;
   o.max_ppl_difference = r.spec.max_runtime_difference();
   o.threads = IntraOpThreads();
-  o.scratch_dir = scratch;
   r.ctx.ReportProgress("llama.cpp", 1, 1);
   ASSIGN_OR_RETURN(GgufCheck check,
                    TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "validate", [&] {
@@ -114,11 +110,7 @@ absl::Status Store(GgufRun& r) {
   ASSIGN_OR_RETURN(r.result.outputs,
                    StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
   r.result.gate_failure = GateFailureSummary(gates);
-  auto& v = *r.result.metrics.mutable_values();
-  v[metric::kPplQuantized] = c.quantd.perplexity;
-  v[metric::kRuntimePpl] = c.llama_cpp_ppl;
-  v[metric::kRuntimePplDifference] = c.ppl_difference;
-  v[metric::kSizeBytes] = static_cast<double>(c.file.bytes.size());
+  AddRuntimeMetrics(c, &r.result.metrics);
   return absl::OkStatus();
 }
 

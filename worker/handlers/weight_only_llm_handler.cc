@@ -11,7 +11,6 @@
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/export/gguf_check.h"
-#include "worker/export/node_runtime.h"
 #include "worker/handlers/gates.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/llm_inputs.h"
@@ -319,17 +318,12 @@ json SpeedJson(const DecodeSpeed& s) {
 }
 
 // The stored checkpoint as GGUF, run by llama.cpp on (up to 64 of) the evaluation rows.
-absl::StatusOr<GgufCheck> ExportGguf(LlmRun& r, const CheckpointFiles& files) {
+absl::StatusOr<GgufCheck> ExportGguf(LlmRun& r, const LlamaCheckpoint& stored) {
   r.ctx.ReportProgress("export gguf", 1, 1);
-  ASSIGN_OR_RETURN(LlamaCheckpoint stored,
-                   TorchGuardStatusOr(absl::StatusCode::kInternal, "checkpoint/model.safetensors",
-                                      [&] { return LoadLlamaCheckpoint(files); }));
   ASSIGN_OR_RETURN(GgufVocabulary vocabulary, VocabularyFor(stored.config, r.tokenizer));
-  ASSIGN_OR_RETURN(std::string scratch, MakeScratchDir("gguf"));
   GgufCheckOptions o;
   o.name = r.spec.checkpoint_name().empty() ? "quantd" : r.spec.checkpoint_name();
   o.threads = IntraOpThreads();
-  o.scratch_dir = scratch;
   at::Tensor rows = r.evaluation.narrow(0, 0, std::min<int64_t>(64, r.evaluation.size(0)));
   return TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "weight_only_llm.export", [&] {
     return ExportAndCheckGguf(stored, vocabulary, rows, o, [&] { return r.ctx.Cancelled(); });
@@ -342,12 +336,9 @@ json FloatPathsJson(const std::vector<FloatPathSpeed>& paths) {
   return out;
 }
 
-// The stored checkpoint, read back through the loader any checkpoint goes through, must be the
-// model the report's numbers were measured on. Returns the largest logit difference.
-absl::StatusOr<double> VerifyStored(LlmRun& r, const CheckpointFiles& files) {
-  ASSIGN_OR_RETURN(LlamaCheckpoint reloaded,
-                   TorchGuardStatusOr(absl::StatusCode::kInternal, "checkpoint/model.safetensors",
-                                      [&] { return LoadLlamaCheckpoint(files); }));
+// The stored checkpoint, read back through the loader any checkpoint goes through (`reloaded`),
+// must be the model the report's numbers were measured on. Returns the largest logit difference.
+absl::StatusOr<double> VerifyStored(LlmRun& r, const LlamaCheckpoint& reloaded) {
   at::Tensor probe = r.evaluation.narrow(0, 0, 1);
   at::Tensor expected = r.quantized->Forward(probe);
   at::Tensor actual = LlamaDecoder(reloaded.config, reloaded.weights).Forward(probe);
@@ -396,7 +387,10 @@ absl::Status Store(LlmRun& r) {
   ASSIGN_OR_RETURN(CheckpointFiles files,
                    WriteGptqCheckpoint(r.config_json, *r.quantized, r.checkpoint->source_dtype,
                                        r.quant, meta));
-  ASSIGN_OR_RETURN(double diff, VerifyStored(r, files));
+  ASSIGN_OR_RETURN(LlamaCheckpoint reloaded,
+                   TorchGuardStatusOr(absl::StatusCode::kInternal, "checkpoint/model.safetensors",
+                                      [&] { return LoadLlamaCheckpoint(files); }));
+  ASSIGN_OR_RETURN(double diff, VerifyStored(r, reloaded));
   const int64_t stored_bytes = static_cast<int64_t>(files.at("model.safetensors").size());
   auto [fp16_bytes, fp32_bytes] =
       FloatSizes(r.float_model->weights(), r.checkpoint->config.tie_word_embeddings);
@@ -409,7 +403,7 @@ absl::Status Store(LlmRun& r) {
   std::optional<std::string> gguf;
   for (int f : r.spec.export_()) {
     if (f != v1::GGUF) continue;
-    ASSIGN_OR_RETURN(GgufCheck check, ExportGguf(r, files));
+    ASSIGN_OR_RETURN(GgufCheck check, ExportGguf(r, reloaded));
     gates.push_back({"gguf_ppl_difference", std::fabs(check.ppl_difference),
                      check.report["perplexity"]["max_relative_difference"].get<double>(), true});
     gates.push_back({"gguf_generations_agreeing", static_cast<double>(check.agreeing_prompts),
