@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -188,6 +189,19 @@ TEST(LlamaGgufTest, FilesTheReaderCannotRunAreRefusedByName) {
   auto missing = LoadLlamaGguf(renamed, "user.gguf");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().message(), "user.gguf: tensor 'blk.1.ffn_up.weight' is missing");
+  // A NaN epsilon or a negative RoPE base would turn every number into NaN: refused up front.
+  for (const std::string key : {"llama.attention.layer_norm_rms_epsilon", "llama.rope.freq_base"}) {
+    for (float lie : {std::nanf(""), -10000.0f}) {
+      std::string hostile = exported->bytes;
+      const size_t k = hostile.find(key);
+      ASSERT_NE(k, std::string::npos) << key;
+      std::memcpy(hostile.data() + k + key.size() + 4, &lie, 4);  // after the value's type tag
+      auto bad = LoadLlamaGguf(hostile, "user.gguf");
+      ASSERT_FALSE(bad.ok()) << key << " " << lie;
+      EXPECT_NE(bad.status().message().find("user.gguf: metadata " + key + " is "),
+                std::string::npos) << bad.status();
+    }
+  }
 }
 
 TEST(LlamaGgufTest, EightBitsAreQ8_0AndAsymmetricFourBitsQ4_1) {

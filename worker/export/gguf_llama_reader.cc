@@ -1,6 +1,7 @@
 // GGUF -> LlamaCheckpoint.
 #include "worker/export/gguf_llama_reader.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "worker/export/gguf_file.h"
@@ -65,6 +66,17 @@ absl::StatusOr<T> Meta(const GgufFile& f, const std::string& key, const std::str
   return absl::InvalidArgumentError(file + ": metadata " + key + " has the wrong type");
 }
 
+// A float the decoder divides or exponentiates by: finite and positive, whatever the file says.
+absl::StatusOr<float> PositiveMeta(const GgufFile& f, const std::string& key,
+                                   const std::string& file) {
+  ASSIGN_OR_RETURN(float v, Meta<float>(f, key, file));
+  if (!(std::isfinite(v) && v > 0)) {
+    return absl::InvalidArgumentError(file + ": metadata " + key + " is " + std::to_string(v) +
+                                      " (a finite positive number)");
+  }
+  return v;
+}
+
 // Inverse of the exporter's row order: Hugging Face row t·d/2 + i is GGUF row 2i + t.
 at::Tensor HuggingFaceRowOrder(int64_t heads, int64_t head_dim) {
   std::vector<int64_t> order(static_cast<size_t>(heads * head_dim));
@@ -113,16 +125,17 @@ absl::StatusOr<LlamaCheckpoint> LoadLlamaGguf(const std::string& bytes, const st
         file + ": " + std::to_string(c.num_kv_heads) + " key/value heads and head size " +
         std::to_string(c.head_dim) + " do not fit " + std::to_string(c.num_heads) + " heads");
   }
-  ASSIGN_OR_RETURN(float eps, Meta<float>(f, arch + ".attention.layer_norm_rms_epsilon", file));
+  ASSIGN_OR_RETURN(float eps,
+                   PositiveMeta(f, arch + ".attention.layer_norm_rms_epsilon", file));
   c.rms_norm_eps = eps;
   if (f.metadata.count(arch + ".rope.freq_base")) {
-    ASSIGN_OR_RETURN(float theta, Meta<float>(f, arch + ".rope.freq_base", file));
+    ASSIGN_OR_RETURN(float theta, PositiveMeta(f, arch + ".rope.freq_base", file));
     c.rope_theta = theta;
   }
   if (f.metadata.count(arch + ".rope.scaling.type")) {
     ASSIGN_OR_RETURN(std::string type, Meta<std::string>(f, arch + ".rope.scaling.type", file));
-    ASSIGN_OR_RETURN(float factor, Meta<float>(f, arch + ".rope.scaling.factor", file));
-    if (type != "linear" || !(factor > 0)) {
+    ASSIGN_OR_RETURN(float factor, PositiveMeta(f, arch + ".rope.scaling.factor", file));
+    if (type != "linear") {
       return absl::InvalidArgumentError(file + ": rope scaling '" + type + "' is not supported");
     }
     c.rope_linear_factor = factor;
