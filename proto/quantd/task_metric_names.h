@@ -40,6 +40,14 @@ inline constexpr char kQuantizeSeconds[] = "quantize_seconds";
 // quantd's own on the same stored model.
 inline constexpr char kRuntimePpl[] = "ppl_runtime";
 inline constexpr char kRuntimePplDifference[] = "ppl_runtime_difference";
+// An int8 model exported to ONNX, in ONNX Runtime against its TorchScript (worst over
+// optimization levels and outputs), its batch-1 latency there and the file's size.
+inline constexpr char kRuntimeOutputSteps[] = "runtime_max_output_steps";
+inline constexpr char kRuntimeWithinOneStep[] = "runtime_within_one_step";
+inline constexpr char kRuntimeTop1Agreement[] = "runtime_top1_agreement";
+inline constexpr char kRuntimePlcc[] = "runtime_plcc";
+inline constexpr char kRuntimeLatencyMs[] = "runtime_latency_ms";
+inline constexpr char kOnnxSizeBytes[] = "onnx_size_bytes";
 // Derived by the scheduler from the values above.
 inline constexpr char kObjective[] = "objective";                 // the search's ranking value
 inline constexpr char kAccuracyDrop[] = "accuracy_drop";

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 #include "quantd/task_metric_names.h"
 #include "worker/engine/engine_error.h"
@@ -16,14 +15,6 @@ namespace {
 std::vector<int64_t> Row(const at::Tensor& ids, int64_t row, int64_t length) {
   at::Tensor r = ids[row].narrow(0, 0, length).contiguous();
   return std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + length);
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << bytes;
-  f.close();
-  if (!f) return absl::InternalError("could not write " + path);
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -121,27 +112,17 @@ absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaChec
     ASSIGN_OR_RETURN(dir, MakeScratchDir("gguf"));
   }
   const std::string gguf = dir + "/model.gguf", request = dir + "/llama_cpp.json";
-  RETURN_IF_ERROR(WriteFile(gguf, check.file.bytes));
-  RETURN_IF_ERROR(WriteFile(request, nlohmann::json({{"gguf", gguf},
+  RETURN_IF_ERROR(WriteScratchFile(gguf, check.file.bytes));
+  RETURN_IF_ERROR(WriteScratchFile(request, nlohmann::json({{"gguf", gguf},
                                                      {"rows", rows},
                                                      {"prompts", prompts},
                                                      {"new_tokens", o.new_tokens},
                                                      {"threads", o.threads}})
                                          .dump()));
   if (cancelled && cancelled()) return absl::CancelledError("task cancelled");
-  ASSIGN_OR_RETURN(std::string answer,
-                   RunNodeScript("llama_cpp_check.mjs", request, o.timeout_s, cancelled));
-  nlohmann::json theirs = nlohmann::json::parse(answer, nullptr, false);
-  if (theirs.is_discarded() || !theirs.is_object()) {
-    return WithFailureKind(
-        absl::InternalError("llama.cpp's answer is not JSON: " + answer.substr(0, 200)),
-        v1::ENGINE_ERROR);
-  }
-  if (theirs.contains("error")) {
-    // The runtime refused the file quantd wrote: permanent, and a bug worth reporting.
-    return WithFailureKind(absl::InternalError("llama.cpp: " + theirs["error"].get<std::string>()),
-                           v1::ENGINE_ERROR);
-  }
+  ASSIGN_OR_RETURN(nlohmann::json theirs,
+                   RunRuntimeScript("llama.cpp", "llama_cpp_check.mjs", request, o.timeout_s,
+                                    cancelled));
   const double ppl = theirs.value("perplexity", 0.0);
   if (!std::isfinite(ppl) || ppl <= 0 ||
       theirs.value("predictions", int64_t{0}) != check.quantd.predictions) {

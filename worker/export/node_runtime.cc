@@ -12,6 +12,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
 #include <vector>
 
 #include "quantd/executable_dir.h"
@@ -135,6 +136,29 @@ absl::StatusOr<std::string> RunNodeScript(const std::string& script,
         v1::ENGINE_ERROR);
   }
   return stdout_text;
+}
+
+absl::StatusOr<nlohmann::json> RunRuntimeScript(const std::string& runtime,
+                                                const std::string& script,
+                                                const std::string& request_path, int timeout_s,
+                                                const std::function<bool()>& cancelled) {
+  ASSIGN_OR_RETURN(std::string answer, RunNodeScript(script, request_path, timeout_s, cancelled));
+  nlohmann::json theirs = nlohmann::json::parse(answer, nullptr, false);
+  if (theirs.is_discarded() || !theirs.is_object()) {
+    return EngineError(runtime + "'s answer is not JSON: " + answer.substr(0, 200));
+  }
+  if (theirs.contains("error")) {
+    return EngineError(runtime + ": " + theirs["error"].get<std::string>());
+  }
+  return theirs;
+}
+
+absl::Status WriteScratchFile(const std::string& path, std::string_view bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  f.close();
+  if (!f) return absl::InternalError("could not write " + path);
+  return absl::OkStatus();
 }
 
 }  // namespace quantd::worker

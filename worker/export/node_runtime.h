@@ -3,8 +3,11 @@
 // its sandbox and limits. Torch-free.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "quantd/status.h"
 
@@ -26,5 +29,16 @@ absl::StatusOr<std::string> MakeScratchDir(const std::string& prefix);
 absl::StatusOr<std::string> RunNodeScript(const std::string& script,
                                           const std::string& request_path, int timeout_s,
                                           const std::function<bool()>& cancelled = nullptr);
+
+// The runtime's one JSON object from RunNodeScript. An answer that is not JSON, or is
+// {"error": ...} (the runtime refused a file quantd wrote: a bug worth reporting), is a permanent
+// ENGINE_ERROR starting with `runtime`.
+absl::StatusOr<nlohmann::json> RunRuntimeScript(const std::string& runtime,
+                                                const std::string& script,
+                                                const std::string& request_path, int timeout_s,
+                                                const std::function<bool()>& cancelled);
+
+// INTERNAL naming the path when the file cannot be written whole.
+absl::Status WriteScratchFile(const std::string& path, std::string_view bytes);
 
 }  // namespace quantd::worker

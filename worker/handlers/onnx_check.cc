@@ -1,0 +1,162 @@
+// ONNX export judged against its TorchScript in ONNX Runtime.
+#include "worker/handlers/onnx_check.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "quantd/task_metric_names.h"
+#include "worker/engine/output_metrics.h"
+
+namespace quantd::worker {
+namespace {
+
+std::string Fixed(double v, int digits) {
+  std::ostringstream s;
+  s.precision(digits);
+  s << std::fixed << v;
+  return s.str();
+}
+
+// Top-1 agreement where a row also agrees when the runtime's choice scores, in the int8
+// TorchScript itself, within one output step of its best: at int8 resolution those are ties
+// (exact ties included, where argmax just takes the first), and two int8 implementations that
+// round one intermediate value differently may break them either way.
+double TiesAwareAgreement(const at::Tensor& ours, const at::Tensor& theirs, double step) {
+  at::Tensor a = ours.reshape({ours.size(0), -1});
+  at::Tensor b = theirs.reshape({theirs.size(0), -1});
+  at::Tensor best = std::get<0>(a.max(1));
+  at::Tensor chosen = a.gather(1, b.argmax(1, true)).squeeze(1);
+  at::Tensor agree = a.argmax(1).eq(b.argmax(1));
+  if (step > 0) agree = agree.logical_or(best - chosen <= step * 1.001);
+  return agree.to(at::kDouble).mean().item<double>();
+}
+
+}  // namespace
+
+absl::StatusOr<OnnxCheck> ExportAndCheckOnnx(const torch::jit::Module& int8,
+                                             const at::Tensor& inputs,
+                                             const ModelOutputs& reference,
+                                             const std::string& model_name,
+                                             const OnnxCheckOptions& o,
+                                             const std::function<bool()>& cancelled) {
+  OnnxCheck check;
+  const std::vector<int64_t> sample(inputs.sizes().begin() + 1, inputs.sizes().end());
+  ASSIGN_OR_RETURN(check.file, ExportTorchScriptToOnnx(int8, sample, model_name));
+  if (check.file.outputs.size() != reference.tensors.size()) {
+    return absl::InternalError("onnx export: " + std::to_string(check.file.outputs.size()) +
+                               " outputs for a model that returns " +
+                               std::to_string(reference.tensors.size()));
+  }
+  ASSIGN_OR_RETURN(check.run, RunInOnnxRuntime(check.file.bytes, inputs, o.run, cancelled));
+  nlohmann::ordered_json levels = nlohmann::ordered_json::object();
+  std::vector<std::string> failures;
+  for (const OnnxLevelRun& level : check.run.levels) {
+    nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < reference.tensors.size(); ++i) {
+      const at::Tensor& ours = reference.tensors[i];
+      const OnnxOutput& info = check.file.outputs[i];
+      nlohmann::ordered_json out = {{"name", OutputName(i)}, {"onnx_name", info.name}};
+      if (i >= level.outputs.size() || level.outputs[i].sizes() != ours.sizes()) {
+        failures.push_back(level.level + ": " + OutputName(i) + " has another shape");
+        out["shape_matches"] = false;
+        outputs.push_back(out);
+        continue;
+      }
+      const at::Tensor& theirs = level.outputs[i];
+      if (!theirs.isfinite().all().item<bool>()) {
+        failures.push_back(level.level + ": " + OutputName(i) + " has non-finite values");
+        out["finite"] = false;
+        outputs.push_back(out);
+        continue;
+      }
+      const double max_abs = (theirs - ours).abs().max().item<double>();
+      out["max_abs_difference"] = max_abs;
+      if (info.step > 0) {
+        const double steps = max_abs / info.step;
+        out["output_step"] = info.step;
+        // A little slack for float rounding of step multiples.
+        const double within =
+            ((theirs - ours).abs() <= info.step * 1.001).to(at::kDouble).mean().item<double>();
+        out["max_output_steps"] = steps;
+        out["within_one_step"] = within;
+        check.max_output_steps = std::max(check.max_output_steps, steps);
+        check.min_within_one_step = std::min(check.min_within_one_step, within);
+        if (within < o.min_within_one_step) {
+          failures.push_back(level.level + ": " + OutputName(i) + " only " +
+                             Fixed(100 * within, 2) + " % of values within one output step " +
+                             "(gate " + Fixed(100 * o.min_within_one_step, 2) + " %; worst " +
+                             Fixed(steps, 1) + " steps)");
+        }
+      }
+      const OutputAgreement a = CompareOutputs(ours, theirs, 1, std::nullopt);
+      if (a.regression) {
+        // A constant reference has no PLCC; equal outputs then agree fully.
+        const double plcc = a.vs_float.plcc.value_or(max_abs == 0 ? 1.0 : 0.0);
+        out["plcc"] = plcc;
+        check.min_plcc = std::min(check.min_plcc, plcc);
+        if (plcc < o.min_plcc) {
+          failures.push_back(level.level + ": " + OutputName(i) + " PLCC " + Fixed(plcc, 4) +
+                             " (gate " + Fixed(o.min_plcc, 4) + ")");
+        }
+      } else {
+        const double gated = TiesAwareAgreement(ours, theirs, info.step);
+        out["top1_agreement"] = a.top1_agreement.value;
+        if (info.step > 0) out["top1_agreement_ties_at_one_step"] = gated;
+        check.min_top1_agreement = std::min(check.min_top1_agreement, gated);
+        if (gated < o.min_top1_agreement) {
+          failures.push_back(level.level + ": " + OutputName(i) + " top-1 agreement " +
+                             Fixed(gated, 4) + " (gate " + Fixed(o.min_top1_agreement, 4) + ")");
+        }
+      }
+      outputs.push_back(out);
+    }
+    nlohmann::ordered_json latency = nlohmann::ordered_json::object();
+    for (const auto& [batch, ms] : level.latency_ms) latency["batch_" + std::to_string(batch)] = ms;
+    levels[level.level] = {
+        {"outputs", outputs}, {"load_ms", level.load_ms}, {"latency_ms", latency}};
+  }
+  if (!failures.empty()) {
+    check.failure = "onnxruntime disagrees with the int8 TorchScript: " + failures.front();
+    for (size_t i = 1; i < failures.size() && i < 4; ++i) check.failure += "; " + failures[i];
+  }
+  check.report = {{"format", "onnx"},
+                  {"bytes", check.file.bytes.size()},
+                  {"opset", check.file.opset},
+                  {"torch_ops", check.file.torch_ops},
+                  {"onnx_ops", check.file.onnx_ops},
+                  {"runtime",
+                   {{"name", "onnxruntime"},
+                    {"package", "onnxruntime-node"},
+                    {"version", check.run.version},
+                    {"threads", o.run.threads},
+                    {"batch", o.run.batch}}},
+                  {"rows", inputs.size(0)},
+                  {"gates",
+                   {{"min_within_one_step", o.min_within_one_step},
+                    {"min_top1_agreement", o.min_top1_agreement},
+                    {"min_plcc", o.min_plcc}}},
+                  {"levels", levels},
+                  {"worst",
+                   {{"within_one_step", check.min_within_one_step},
+                    {"max_output_steps", check.max_output_steps},
+                    {"top1_agreement", check.min_top1_agreement},
+                    {"plcc", check.min_plcc}}},
+                  {"verdict", check.failure.empty() ? "PASS" : "FAIL: " + check.failure}};
+  return check;
+}
+
+void AddOnnxRuntimeMetrics(const OnnxCheck& c, v1::TaskMetrics* metrics) {
+  auto& v = *metrics->mutable_values();
+  v[metric::kRuntimeOutputSteps] = c.max_output_steps;
+  v[metric::kRuntimeWithinOneStep] = c.min_within_one_step;
+  v[metric::kRuntimeTop1Agreement] = c.min_top1_agreement;
+  v[metric::kRuntimePlcc] = c.min_plcc;
+  if (!c.run.levels.empty()) {
+    const auto& latency = c.run.levels.back().latency_ms;
+    if (auto it = latency.find(1); it != latency.end()) v[metric::kRuntimeLatencyMs] = it->second;
+  }
+  v[metric::kOnnxSizeBytes] = static_cast<double>(c.file.bytes.size());
+}
+
+}  // namespace quantd::worker
