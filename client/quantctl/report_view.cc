@@ -100,6 +100,31 @@ std::string ExportHeadline(const json& r) {
   return line;
 }
 
+// An ONNX export: the file, its agreement with the int8 TorchScript in ONNX Runtime (worst over
+// optimization levels and outputs), and both runtimes' latency.
+std::string OnnxHeadline(const json& r) {
+  const json& worst = At(r, "worst");
+  const json& ort = At(At(At(r, "levels"), "all"), "latency_ms");
+  const json& ts = At(At(r, "torchscript"), "latency_ms");
+  const json& within = At(worst, "within_one_step");
+  char line[768];
+  snprintf(line, sizeof(line),
+           "file      onnx opset %s, %s B, sha256 %s\n"
+           "runtime   onnxruntime %s: %s of values within one output step, worst %s steps; "
+           "top-1 agreement %s; PLCC %s\n"
+           "latency   batch 1 %s ms (TorchScript %s); batch 64 %s ms (TorchScript %s)\n"
+           "verdict   %s\n",
+           Num(At(r, "opset"), "%.0f").c_str(), Num(At(r, "bytes"), "%.0f").c_str(),
+           Text(At(r, "sha256")).c_str(), Text(At(At(r, "runtime"), "version")).c_str(),
+           Num(within.is_number() ? json(100 * within.get<double>()) : json(), "%.2f%%").c_str(),
+           Num(At(worst, "max_output_steps"), "%.1f").c_str(),
+           Num(At(worst, "top1_agreement"), "%.4f").c_str(), Num(At(worst, "plcc"), "%.4f").c_str(),
+           Num(At(ort, "batch_1"), "%.3f").c_str(), Num(At(ts, "batch_1"), "%.3f").c_str(),
+           Num(At(ort, "batch_64"), "%.3f").c_str(), Num(At(ts, "batch_64"), "%.3f").c_str(),
+           Text(At(r, "verdict")).c_str());
+  return line;
+}
+
 // Size, speed and gates: the part of the headline every report shares.
 std::string Measured(const json& r) {
   std::string out;
@@ -113,8 +138,7 @@ std::string Measured(const json& r) {
                        ? json(before.get<double>() / after.get<double>())
                        : json();
     snprintf(line, sizeof(line), "size      %s B -> %s B (%sx smaller)\n",
-             Num(before, "%.0f").c_str(), Num(after, "%.0f").c_str(),
-             Num(smaller, "%.2f").c_str());
+             Num(before, "%.0f").c_str(), Num(after, "%.0f").c_str(), Num(smaller, "%.2f").c_str());
     out += line;
   }
   const json& b1 = At(At(r, "latency"), "batch1");
@@ -124,8 +148,7 @@ std::string Measured(const json& r) {
              "speed     batch 1 median %s -> %s ms (%sx); throughput @%s %s -> %s /s (%sx)\n",
              Num(At(At(b1, "float"), "median_ms")).c_str(),
              Num(At(At(b1, "quantized"), "median_ms")).c_str(),
-             Num(At(b1, "speedup_vs_float"), "%.2f").c_str(),
-             Num(At(tp, "batch"), "%.0f").c_str(),
+             Num(At(b1, "speedup_vs_float"), "%.2f").c_str(), Num(At(tp, "batch"), "%.0f").c_str(),
              Num(At(tp, "float_samples_per_s"), "%.0f").c_str(),
              Num(At(tp, "quantized_samples_per_s"), "%.0f").c_str(),
              Num(At(tp, "ratio_vs_float"), "%.2f").c_str());
@@ -139,7 +162,9 @@ std::string Measured(const json& r) {
 
 std::string ReportHeadline(const json& r) {
   if (At(r, "kind") == "weight_only_llm") return LlmHeadline(r) + Gates(r);
+  if (At(r, "kind") == "export" && At(r, "format") == "onnx") return OnnxHeadline(r);
   if (At(r, "kind") == "export") return ExportHeadline(r);
+  if (At(r, "backend") == "onnxruntime") return OnnxHeadline(r) + Gates(r);
   if (At(r, "backend") == "llama.cpp") return ExportHeadline(r) + Gates(r);
   std::string out;
   const json& outputs = At(r, "outputs");
@@ -151,9 +176,10 @@ std::string ReportHeadline(const json& r) {
 
 std::string ReportText(const std::string& title, const json& r) {
   std::string out = "report    " + title + " " + Text(At(r, "kind")) +
-                    (At(r, "mode").is_string() ? " " + r["mode"].get<std::string>() : "") +
-                    " (" + Text(At(r, "engine")) + ")\n";
-  if (At(r, "inputs").is_object()) out += "inputs    " + Text(At(r["inputs"], "description")) + "\n";
+                    (At(r, "mode").is_string() ? " " + r["mode"].get<std::string>() : "") + " (" +
+                    Text(At(r, "engine")) + ")\n";
+  if (At(r, "inputs").is_object())
+    out += "inputs    " + Text(At(r["inputs"], "description")) + "\n";
   const json& outputs = At(r, "outputs");
   if (outputs.is_object()) {
     for (const auto& [key, o] : outputs.items()) out += OutputLine(key, o) + "\n";

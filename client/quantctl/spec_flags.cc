@@ -1,6 +1,8 @@
 // Flag-to-spec pieces shared by every `quantctl submit` kind.
 #include "client/quantctl/spec_flags.h"
 
+#include "client/quantctl/enum_flag.h"
+
 #include <sys/stat.h>
 
 #include <sstream>
@@ -171,6 +173,21 @@ FlagDocs MeasurementFlagDocs() {
       {"--latency-iterations", "N", "timed batch-1 runs (default 200)"},
       {"--throughput-batch", "B", "batch size of the throughput figure (default 64)"},
   };
+}
+
+absl::Status AddExportFormats(const CommandLine& cl,
+                              google::protobuf::RepeatedField<int>* formats) {
+  for (const auto& f : cl.GetAll("--export")) {
+    ASSIGN_OR_RETURN(v1::ExportFormat format, ParseEnumFlag<v1::ExportFormat>(
+                                                  EnumValues<v1::ExportFormat>(), "--export", f));
+    formats->Add(format);
+  }
+  return absl::OkStatus();
+}
+
+FlagDocs ExportFlagDocs(const std::string& what) {
+  return {{"--export", EnumFlagChoices(EnumValues<v1::ExportFormat>()),
+           "export " + what + " in the same job, checked in its runtime first (repeatable)"}};
 }
 
 }  // namespace quantd::client

@@ -53,6 +53,10 @@ EnumFlagValues GranularityValues(bool allow_group);
 EnumFlagValues QatLossValues();
 // Docs of the flags BuildInputs and ApplyMeasurementFlags read.
 FlagDocs InputFlagDocs();
+// --export FORMAT (repeatable): deployment formats the job's result is exported to and checked in.
+absl::Status AddExportFormats(const CommandLine& cl,
+                              google::protobuf::RepeatedField<int>* formats);
+FlagDocs ExportFlagDocs(const std::string& what);
 FlagDocs MeasurementFlagDocs();
 
 }  // namespace quantd::client

@@ -207,6 +207,8 @@ absl::Status ResolveCrossoverSpec(v1::JobSpec* spec, storage::ArtifactIndex* art
   if (c->eval().source_case() == v1::InputData::SOURCE_NOT_SET) *c->mutable_eval() = c->inputs();
   RETURN_IF_ERROR(ResolveInputs("crossover_search.eval", c->mutable_eval(), artifacts));
   RETURN_IF_ERROR(ResolveSettings(c));
+  RETURN_IF_ERROR(
+      ResolveExportFormats("crossover_search.export", c->export_(), {v1::ONNX}, "onnx"));
   if (c->children_size() > 0) {
     return absl::InvalidArgumentError("crossover_search.children: filled in by the scheduler; "
                                       "give a preset or a space");

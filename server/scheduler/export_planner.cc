@@ -11,22 +11,47 @@ namespace {
 
 constexpr uint32_t kDefaultEvaluationRows = 64;
 
-}  // namespace
+absl::Status ResolveFraction(const std::string& field, double default_value, double* v) {
+  if (*v == 0) *v = default_value;
+  if (!(*v > 0 && *v <= 1)) return absl::InvalidArgumentError(field + ": a fraction in (0, 1]");
+  return absl::OkStatus();
+}
 
-absl::Status ResolveExportSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {
-  v1::ExportSpec* e = spec->mutable_export_();
-  if (e->format() != v1::GGUF) {
-    return absl::InvalidArgumentError("export.format: " +
-                                      (e->format() == v1::EXPORT_FORMAT_UNSPECIFIED
-                                           ? std::string("required")
-                                           : std::to_string(e->format())) +
-                                      " (supported: gguf)");
+// ONNX: an int8 TorchScript archive, judged on input rows.
+absl::Status ResolveOnnxExport(v1::ExportSpec* e, storage::ArtifactIndex* artifacts) {
+  if (e->checkpoint_size() > 0) {
+    return absl::InvalidArgumentError(
+        "export.checkpoint: onnx exports an int8 TorchScript archive (export.model_sha256); a "
+        "language-model checkpoint exports to gguf");
+  }
+  RETURN_IF_ERROR(RequireArtifact("export.model_sha256", e->model_sha256(), artifacts));
+  if (e->inputs().source_case() == v1::InputData::SOURCE_NOT_SET) {
+    return absl::InvalidArgumentError(
+        "export.inputs: required (the rows ONNX Runtime and the TorchScript are compared on)");
+  }
+  RETURN_IF_ERROR(ResolveInputs("export.inputs", e->mutable_inputs(), artifacts));
+  double within = e->min_within_one_step(), top1 = e->min_top1_agreement(), plcc = e->min_plcc();
+  RETURN_IF_ERROR(ResolveFraction("export.min_within_one_step", 0.99, &within));
+  RETURN_IF_ERROR(ResolveFraction("export.min_top1_agreement", 0.999, &top1));
+  RETURN_IF_ERROR(ResolveFraction("export.min_plcc", 0.999, &plcc));
+  e->set_min_within_one_step(within);
+  e->set_min_top1_agreement(top1);
+  e->set_min_plcc(plcc);
+  uint32_t iterations = e->latency_iterations();
+  RETURN_IF_ERROR(DefaultAndLimit("export.latency_iterations", 50, 10000, &iterations));
+  e->set_latency_iterations(iterations);
+  return absl::OkStatus();
+}
+
+// GGUF: a GPTQ-layout checkpoint folder, judged on evaluation token ids.
+absl::Status ResolveGgufExport(v1::ExportSpec* e, storage::ArtifactIndex* artifacts) {
+  if (!e->model_sha256().empty()) {
+    return absl::InvalidArgumentError(
+        "export.model_sha256: gguf exports a language-model checkpoint folder "
+        "(export.checkpoint); an int8 TorchScript archive exports to onnx");
   }
   RETURN_IF_ERROR(
       ResolveCheckpointFolder("export", e->mutable_checkpoint(), e->checkpoint_name(), artifacts));
-  if (e->source().size() > 512) {
-    return absl::InvalidArgumentError("export.source: at most 512 bytes");
-  }
   RETURN_IF_ERROR(ResolveTokenData("export.evaluation", e->mutable_evaluation(),
                                    kDefaultEvaluationRows, artifacts));
   if (e->max_ppl_difference() == 0) e->set_max_ppl_difference(0.005);
@@ -41,6 +66,27 @@ absl::Status ResolveExportSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifa
   e->set_new_tokens(fresh);
   e->set_agree_tokens(agree);
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ResolveExportSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts) {
+  v1::ExportSpec* e = spec->mutable_export_();
+  if (e->source().size() > 512) {
+    return absl::InvalidArgumentError("export.source: at most 512 bytes");
+  }
+  switch (e->format()) {
+    case v1::GGUF:
+      return ResolveGgufExport(e, artifacts);
+    case v1::ONNX:
+      return ResolveOnnxExport(e, artifacts);
+    default:
+      return absl::InvalidArgumentError("export.format: " +
+                                        (e->format() == v1::EXPORT_FORMAT_UNSPECIFIED
+                                             ? std::string("required")
+                                             : std::to_string(e->format())) +
+                                        " (supported: gguf, onnx)");
+  }
 }
 
 KindPlanner ExportPlanner() {

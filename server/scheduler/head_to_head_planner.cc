@@ -78,6 +78,7 @@ absl::Status InheritJobFields(const std::string& field, const v1::HeadToHeadSpec
   s->set_top_k(top_k);
   s->set_latency_iterations(iterations);
   s->set_throughput_batch(tput);
+  if (s->export__size() == 0) *s->mutable_export_() = h.export_();
   return absl::OkStatus();
 }
 
@@ -184,6 +185,7 @@ absl::Status ResolveHeadToHeadSpec(v1::JobSpec* spec, storage::ArtifactIndex* ar
   RETURN_IF_ERROR(ResolveInputs("head_to_head.inputs", h->mutable_inputs(), artifacts));
   if (h->train().source_case() == v1::InputData::SOURCE_NOT_SET) *h->mutable_train() = h->inputs();
   RETURN_IF_ERROR(ResolveInputs("head_to_head.train", h->mutable_train(), artifacts));
+  RETURN_IF_ERROR(ResolveExportFormats("head_to_head.export", h->export_(), {v1::ONNX}, "onnx"));
   uint32_t top_k = h->top_k(), iterations = h->latency_iterations(), tput = h->throughput_batch();
   RETURN_IF_ERROR(ResolveMeasurement("head_to_head", &top_k, &iterations, &tput));
   h->set_top_k(top_k);

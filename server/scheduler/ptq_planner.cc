@@ -109,6 +109,7 @@ absl::Status ResolvePtqSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts
   RETURN_IF_ERROR(ResolveInputs("ptq.inputs", p->mutable_inputs(), artifacts));
   RETURN_IF_ERROR(ResolveCalibration(p, artifacts));
   RETURN_IF_ERROR(ResolveBudget(p));
+  RETURN_IF_ERROR(ResolveExportFormats("ptq.export", p->export_(), {v1::ONNX}, "onnx"));
   uint32_t top_k = p->top_k(), iterations = p->latency_iterations(),
            batch = p->throughput_batch();
   RETURN_IF_ERROR(ResolveMeasurement("ptq", &top_k, &iterations, &batch));

@@ -25,6 +25,7 @@ absl::Status ResolveQatSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifacts
   RETURN_IF_ERROR(ResolveInputs("qat.train", q->mutable_train(), artifacts));
   if (q->inputs().source_case() == v1::InputData::SOURCE_NOT_SET) *q->mutable_inputs() = q->train();
   RETURN_IF_ERROR(ResolveInputs("qat.inputs", q->mutable_inputs(), artifacts));
+  RETURN_IF_ERROR(ResolveExportFormats("qat.export", q->export_(), {v1::ONNX}, "onnx"));
   uint32_t epochs = q->epochs(), batch = q->batch_size();
   RETURN_IF_ERROR(DefaultAndLimit("qat.epochs", kDefaultEpochs, kMaxEpochs, &epochs));
   RETURN_IF_ERROR(DefaultAndLimit("qat.batch_size", kDefaultBatch, kMaxBatch, &batch));

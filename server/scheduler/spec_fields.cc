@@ -1,6 +1,10 @@
 // Field checks shared by every job kind's resolver.
 #include "server/scheduler/spec_fields.h"
 
+#include <algorithm>
+#include <cctype>
+#include <set>
+
 #include "quantd/sha256.h"
 
 namespace quantd::server {
@@ -9,7 +13,6 @@ namespace {
 constexpr uint32_t kDefaultSyntheticCount = 256;
 constexpr int64_t kMaxSyntheticElements = 50'000'000;
 }  // namespace
-
 
 absl::Status RequireArtifact(const std::string& field, const std::string& sha256,
                              storage::ArtifactIndex* artifacts) {
@@ -56,8 +59,8 @@ absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
             field + ".synthetic.shape: empty; give the per-sample shape, e.g. [8]");
       }
       uint32_t count = s->count();
-      RETURN_IF_ERROR(DefaultAndLimit(field + ".synthetic.count", kDefaultSyntheticCount,
-                                      kMaxSamples, &count));
+      RETURN_IF_ERROR(
+          DefaultAndLimit(field + ".synthetic.count", kDefaultSyntheticCount, kMaxSamples, &count));
       s->set_count(count);
       // Overflow-checked: a shape like [2^62] must be refused here, not wrap around.
       int64_t elements = s->count();
@@ -69,16 +72,15 @@ absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
         }
         if (__builtin_mul_overflow(elements, s->shape(i), &elements) ||
             elements > kMaxSyntheticElements) {
-          return absl::InvalidArgumentError(
-              field + ".synthetic: count x shape is more than " +
-              std::to_string(kMaxSyntheticElements) + " elements");
+          return absl::InvalidArgumentError(field + ".synthetic: count x shape is more than " +
+                                            std::to_string(kMaxSyntheticElements) + " elements");
         }
       }
       break;
     }
     case v1::InputData::SOURCE_NOT_SET:
-      return absl::InvalidArgumentError(field +
-                                        ": missing; give npy_sha256, npz_sha256 or synthetic.shape");
+      return absl::InvalidArgumentError(
+          field + ": missing; give npy_sha256, npz_sha256 or synthetic.shape");
   }
   if (!in->npz_array().empty() && in->source_case() != v1::InputData::kNpzSha256) {
     return absl::InvalidArgumentError(field + ".npz_array: only applies with npz_sha256");
@@ -98,8 +100,28 @@ absl::Status ResolveMeasurement(const std::string& prefix, uint32_t* top_k,
   RETURN_IF_ERROR(DefaultAndLimit(prefix + ".top_k", kDefaultTopK, kMaxTopK, top_k));
   RETURN_IF_ERROR(DefaultAndLimit(prefix + ".latency_iterations", kDefaultIterations,
                                   kMaxIterations, latency_iterations));
-  return DefaultAndLimit(prefix + ".throughput_batch", kDefaultBatch, kMaxBatch,
-                         throughput_batch);
+  return DefaultAndLimit(prefix + ".throughput_batch", kDefaultBatch, kMaxBatch, throughput_batch);
+}
+
+absl::Status ResolveExportFormats(const std::string& field,
+                                  const google::protobuf::RepeatedField<int>& formats,
+                                  const std::vector<v1::ExportFormat>& allowed,
+                                  const std::string& use) {
+  std::set<int> seen;
+  for (int i = 0; i < formats.size(); ++i) {
+    const int f = formats[i];
+    const std::string at = field + "[" + std::to_string(i) + "]: ";
+    if (std::find(allowed.begin(), allowed.end(), f) == allowed.end()) {
+      std::string name = v1::ExportFormat_IsValid(f) ? v1::ExportFormat_Name(f) : std::to_string(f);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return absl::InvalidArgumentError(at + name + " does not apply to this result (use " + use +
+                                        ")");
+    }
+    if (!seen.insert(f).second) {
+      return absl::InvalidArgumentError(at + "listed twice");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace quantd::server

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "quantd/status.h"
 #include "quantd/v1/jobs.pb.h"
@@ -26,6 +27,13 @@ absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
 // that times and compares models. `prefix` names the spec, e.g. "ptq".
 absl::Status ResolveMeasurement(const std::string& prefix, uint32_t* top_k,
                                 uint32_t* latency_iterations, uint32_t* throughput_batch);
+
+// A kind's `export` list: each format at most once, and only those in `allowed` (whose names
+// `use` lists in the error, e.g. "onnx").
+absl::Status ResolveExportFormats(const std::string& field,
+                                  const google::protobuf::RepeatedField<int>& formats,
+                                  const std::vector<v1::ExportFormat>& allowed,
+                                  const std::string& use);
 
 inline constexpr uint32_t kMaxSamples = 100000;
 inline constexpr uint32_t kMaxBatch = 4096;

@@ -114,18 +114,8 @@ absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex*
     return absl::InvalidArgumentError("weight_only_llm.damp_percent: must be in (0, 1)");
   }
   RETURN_IF_ERROR(ResolveCandidates(w));
-  std::set<int> formats;
-  for (int i = 0; i < w->export__size(); ++i) {
-    const int f = w->export_(i);
-    if (f != v1::GGUF) {
-      return absl::InvalidArgumentError("weight_only_llm.export[" + std::to_string(i) + "]: " +
-                                        std::to_string(f) + " (supported: gguf)");
-    }
-    if (!formats.insert(f).second) {
-      return absl::InvalidArgumentError("weight_only_llm.export[" + std::to_string(i) +
-                                        "]: gguf is listed twice");
-    }
-  }
+  RETURN_IF_ERROR(
+      ResolveExportFormats("weight_only_llm.export", w->export_(), {v1::GGUF}, "gguf"));
   RETURN_IF_ERROR(ResolveTokenData("weight_only_llm.calibration", w->mutable_calibration(),
                                 kDefaultCalibrationRows, artifacts));
   RETURN_IF_ERROR(ResolveTokenData("weight_only_llm.evaluation", w->mutable_evaluation(), kMaxTokenRows,

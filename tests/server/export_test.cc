@@ -51,7 +51,7 @@ TEST_F(ExportSpecTest, ErrorsNameTheField) {
   };
   v1::JobSpec no_format = Gguf();
   no_format.mutable_export_()->clear_format();
-  expect_error(no_format, "export.format: required (supported: gguf)");
+  expect_error(no_format, "export.format: required (supported: gguf, onnx)");
   v1::JobSpec no_weights = Gguf();
   no_weights.mutable_export_()->mutable_checkpoint()->RemoveLast();
   expect_error(no_weights, "export.checkpoint: neither model.safetensors nor");
@@ -76,7 +76,7 @@ TEST_F(ExportSpecTest, ErrorsNameTheField) {
   w->mutable_evaluation()->set_ids_npy_sha256(std::string(64, 'e'));
   w->add_export_(v1::GGUF);
   w->add_export_(v1::GGUF);
-  expect_error(llm, "weight_only_llm.export[1]: gguf is listed twice");
+  expect_error(llm, "weight_only_llm.export[1]: listed twice");
 }
 
 // VALIDATE with backend llama.cpp takes a GGUF file and token ids, not TorchScript fields.

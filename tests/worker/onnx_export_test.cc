@@ -47,7 +47,7 @@ OnnxCheck Check(torch::jit::Module int8, const at::Tensor& inputs) {
   OnnxCheckOptions o;
   o.run.latency_batches = {1};
   o.run.latency_iterations = 3;
-  auto check = ExportAndCheckOnnx(int8, inputs, *reference, "test", o, nullptr);
+  auto check = ExportAndCheckOnnx(int8, inputs, *reference, o, nullptr);
   EXPECT_TRUE(check.ok()) << check.status();
   if (!check.ok()) return {};
   EXPECT_EQ(check->failure, "") << check->report.dump(2);
@@ -75,7 +75,7 @@ TEST_F(OnnxExportTest, StaticCnnMatchesInOnnxRuntimeAndIsTheSameBytesEveryRun) {
   EXPECT_EQ(check.file.opset, 13);
   EXPECT_GT(check.file.torch_ops["quantized::conv2d_relu"], 0) << check.report.dump(2);
   EXPECT_GT(check.file.onnx_ops["QuantizeLinear"], 0);
-  auto again = ExportTorchScriptToOnnx(int8, {1, 28, 28}, "test");
+  auto again = ExportTorchScriptToOnnx(int8, {1, 28, 28});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(Sha256::Of(again->bytes), Sha256::Of(check.file.bytes));
   // ONNX's own Python package reads the file back and finds the same graph valid.
@@ -143,14 +143,14 @@ TEST_F(OnnxExportTest, OutputsThatDoNotMatchFailTheCheck) {
   torch::jit::Module int8 = Static("fashion_mlp.pt", images.slice(0, 0, 512));
   auto reference = RunBatchedOutputs(int8, images, kEvaluationBatch, "test");
   ASSERT_TRUE(reference.ok());
-  auto file = ExportTorchScriptToOnnx(int8, {784}, "test");
+  auto file = ExportTorchScriptToOnnx(int8, {784});
   ASSERT_TRUE(file.ok());
   ModelOutputs shifted = *reference;
   shifted.tensors[0] = shifted.tensors[0] + 2 * file->outputs[0].step;
   OnnxCheckOptions o;
   o.run.levels = {"all"};
   o.run.latency_batches = {};
-  auto check = ExportAndCheckOnnx(int8, images, shifted, "test", o, nullptr);
+  auto check = ExportAndCheckOnnx(int8, images, shifted, o, nullptr);
   ASSERT_TRUE(check.ok()) << check.status();
   EXPECT_NE(check->failure.find("all: output[0] only "), std::string::npos) << check->failure;
   EXPECT_EQ(check->report["verdict"].get<std::string>().rfind("FAIL: ", 0), 0u);
@@ -163,7 +163,7 @@ TEST_F(OnnxExportTest, AnOpTheExporterDoesNotCoverIsNamed) {
     def forward(self, x):
         return torch.gelu(x)
   )");
-  auto r = ExportTorchScriptToOnnx(m, {4}, "gelu");
+  auto r = ExportTorchScriptToOnnx(m, {4});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(r.status().message()).find("aten::gelu is not covered"), std::string::npos)

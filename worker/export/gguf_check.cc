@@ -114,15 +114,14 @@ absl::StatusOr<GgufCheck> CheckGgufInLlamaCpp(std::string bytes, const LlamaChec
   const std::string gguf = dir + "/model.gguf", request = dir + "/llama_cpp.json";
   RETURN_IF_ERROR(WriteScratchFile(gguf, check.file.bytes));
   RETURN_IF_ERROR(WriteScratchFile(request, nlohmann::json({{"gguf", gguf},
-                                                     {"rows", rows},
-                                                     {"prompts", prompts},
-                                                     {"new_tokens", o.new_tokens},
-                                                     {"threads", o.threads}})
-                                         .dump()));
+                                                            {"rows", rows},
+                                                            {"prompts", prompts},
+                                                            {"new_tokens", o.new_tokens},
+                                                            {"threads", o.threads}})
+                                                .dump()));
   if (cancelled && cancelled()) return absl::CancelledError("task cancelled");
-  ASSIGN_OR_RETURN(nlohmann::json theirs,
-                   RunRuntimeScript("llama.cpp", "llama_cpp_check.mjs", request, o.timeout_s,
-                                    cancelled));
+  ASSIGN_OR_RETURN(nlohmann::json theirs, RunRuntimeScript("llama.cpp", "llama_cpp_check.mjs",
+                                                           request, o.timeout_s, cancelled));
   const double ppl = theirs.value("perplexity", 0.0);
   if (!std::isfinite(ppl) || ppl <= 0 ||
       theirs.value("predictions", int64_t{0}) != check.quantd.predictions) {

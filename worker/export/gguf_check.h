@@ -3,9 +3,8 @@
 // model (the same protocol), and greedy generations from the same prompts.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -23,11 +22,11 @@ absl::StatusOr<GgufVocabulary> VocabularyFor(const LlamaConfig& config,
                                              const SentencePieceTokenizer* tokenizer);
 
 struct GgufCheckOptions {
-  std::string name;                // general.name
-  int64_t prompt_tokens = 32;      // prompts: the starts of the first evaluation rows
+  std::string name;            // general.name
+  int64_t prompt_tokens = 32;  // prompts: the starts of the first evaluation rows
   int64_t prompts = 3;
   int64_t new_tokens = 16;
-  int64_t agree_tokens = 4;        // leading tokens that must agree
+  int64_t agree_tokens = 4;  // leading tokens that must agree
   double max_ppl_difference = 0.005;
   int threads = 1;
   int timeout_s = 3600;
@@ -38,11 +37,11 @@ struct GgufCheckOptions {
 
 struct GgufCheck {
   GgufExport file;
-  PerplexityResult quantd;    // the stored checkpoint in quantd's decoder
+  PerplexityResult quantd;  // the stored checkpoint in quantd's decoder
   double llama_cpp_ppl = 0;
   double ppl_difference = 0;  // relative
   int agreeing_prompts = 0, prompts = 0;
-  std::string failure;        // empty when both checks hold
+  std::string failure;  // empty when both checks hold
   nlohmann::ordered_json report;
 };
 

@@ -22,8 +22,7 @@ int64_t GgmlRowBytes(GgmlType type, int64_t elements);
 const char* GgmlTypeName(GgmlType type);
 
 using GgufValue = std::variant<uint32_t, int32_t, float, bool, std::string, uint64_t,
-                               std::vector<std::string>, std::vector<float>,
-                               std::vector<int32_t>>;
+                               std::vector<std::string>, std::vector<float>, std::vector<int32_t>>;
 
 class GgufWriter {
  public:

@@ -125,8 +125,7 @@ absl::StatusOr<LlamaCheckpoint> LoadLlamaGguf(const std::string& bytes, const st
         file + ": " + std::to_string(c.num_kv_heads) + " key/value heads and head size " +
         std::to_string(c.head_dim) + " do not fit " + std::to_string(c.num_heads) + " heads");
   }
-  ASSIGN_OR_RETURN(float eps,
-                   PositiveMeta(f, arch + ".attention.layer_norm_rms_epsilon", file));
+  ASSIGN_OR_RETURN(float eps, PositiveMeta(f, arch + ".attention.layer_norm_rms_epsilon", file));
   c.rms_norm_eps = eps;
   if (f.metadata.count(arch + ".rope.freq_base")) {
     ASSIGN_OR_RETURN(float theta, PositiveMeta(f, arch + ".rope.freq_base", file));

@@ -27,7 +27,7 @@ struct GgufVocabulary {
 GgufVocabulary ByteLevelVocabulary();
 
 struct GgufExportStats {
-  int exact_linears = 0;          // Q4_0 / Q8_0 blocks equal to the stored weights
+  int exact_linears = 0;           // Q4_0 / Q8_0 blocks equal to the stored weights
   int offset_rounded_linears = 0;  // Q4_1: m rounded to fp16
   int float_linears = 0;
   double max_abs_difference = 0;  // exported vs stored weights, over every Linear

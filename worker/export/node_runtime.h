@@ -3,9 +3,8 @@
 // its sandbox and limits. Torch-free.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 

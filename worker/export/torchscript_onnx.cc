@@ -103,8 +103,7 @@ class Translator {
   explicit Translator(const std::string& name) : g_(name) {}
 
   absl::StatusOr<OnnxExport> Run(const std::shared_ptr<torch::jit::Graph>& graph,
-                                 const std::vector<int64_t>& sample_shape,
-                                 const std::string& model_name);
+                                 const std::vector<int64_t>& sample_shape);
 
  private:
   // Nodes the outputs depend on.
@@ -756,8 +755,7 @@ absl::Status Translator::Outputs(const Value* v, std::vector<const Value*>* out)
 }
 
 absl::StatusOr<OnnxExport> Translator::Run(const std::shared_ptr<torch::jit::Graph>& graph,
-                                           const std::vector<int64_t>& sample_shape,
-                                           const std::string& model_name) {
+                                           const std::vector<int64_t>& sample_shape) {
   if (graph->inputs().size() != 2) {
     return absl::InvalidArgumentError("onnx export: forward takes " +
                                       std::to_string(graph->inputs().size() - 1) +
@@ -781,8 +779,9 @@ absl::StatusOr<OnnxExport> Translator::Run(const std::shared_ptr<torch::jit::Gra
     result_.outputs.push_back({name, v.quantized ? v.scale : v.step});
   }
   result_.opset = needs_opset17_ ? 17 : 13;
-  ASSIGN_OR_RETURN(onnx::ModelProto model,
-                   g_.Checked(result_.opset, "1", {{"quantd.model", model_name}}));
+  ASSIGN_OR_RETURN(
+      onnx::ModelProto model,
+      g_.Checked(result_.opset, QUANTD_VERSION, {{"quantd.exporter", "int8 TorchScript to QDQ"}}));
   for (const onnx::NodeProto& n : model.graph().node()) ++result_.onnx_ops[n.op_type()];
   result_.bytes = SerializeOnnx(model);
   return std::move(result_);
@@ -791,13 +790,12 @@ absl::StatusOr<OnnxExport> Translator::Run(const std::shared_ptr<torch::jit::Gra
 }  // namespace
 
 absl::StatusOr<OnnxExport> ExportTorchScriptToOnnx(const torch::jit::Module& module,
-                                                   const std::vector<int64_t>& sample_shape,
-                                                   const std::string& model_name) {
+                                                   const std::vector<int64_t>& sample_shape) {
   torch::jit::Module copy = module.clone();
   copy.eval();
   torch::jit::Module frozen = torch::jit::freeze_module(copy);
-  Translator t(model_name);
-  return t.Run(frozen.get_method("forward").graph(), sample_shape, model_name);
+  Translator t("quantd_int8");
+  return t.Run(frozen.get_method("forward").graph(), sample_shape);
 }
 
 }  // namespace quantd::worker

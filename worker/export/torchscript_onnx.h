@@ -35,8 +35,9 @@ struct OnnxExport {
 // INVALID_ARGUMENT naming the op for anything not covered, or a graph this cannot express (more
 // than one input, control flow the outputs depend on); the checker's message when ONNX rejects
 // the result. c10::Errors are the caller's to catch (TorchGuard).
+// The bytes depend on the model alone (no names or paths of where it came from), so the same
+// archive exports to the same file from any job.
 absl::StatusOr<OnnxExport> ExportTorchScriptToOnnx(const torch::jit::Module& module,
-                                                   const std::vector<int64_t>& sample_shape,
-                                                   const std::string& model_name);
+                                                   const std::vector<int64_t>& sample_shape);
 
 }  // namespace quantd::worker

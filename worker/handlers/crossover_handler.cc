@@ -21,6 +21,7 @@
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/prefixed_task_context.h"
+#include "worker/handlers/result_exports.h"
 #include "worker/handlers/ptq_modes.h"
 #include "worker/handlers/task_phases.h"
 
@@ -290,7 +291,17 @@ absl::Status StoreChild(ChildRun& r) {
       {"mse_a", pa.a.agreement.mse.value, kMaxMse, true},
       {"mse_b", pa.b.agreement.mse.value, kMaxMse, true},
       {"oracle_agreement", pa.oracle_agreement, kMinOracle, false}};
+  // Only int8 children have an int8 TorchScript to export; an fp32 child's report says so.
+  ResultExports exports;
+  if (r.tuned.int8) {
+    ASSIGN_OR_RETURN(exports, ExportInt8Result(r.spec.export_(), r.tuned.module, r.eval.samples,
+                                               r.child_outs, "crossover_search.export", r.ctx));
+    gates.insert(gates.end(), exports.gates.begin(), exports.gates.end());
+  }
   json report = ChildReport(r, bytes.size(), gates);
+  if (!r.tuned.int8 && r.spec.export__size() > 0) {
+    report["export"] = {{"skipped", "an fp32 child: the onnx export covers int8 results"}};
+  }
   report["reproducibility"]["phases_ms"] = r.timer.ToJson();
   json round_trip;
   ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,
@@ -299,10 +310,14 @@ absl::Status StoreChild(ChildRun& r) {
                                                                           r.child_outs)},
                                       &round_trip));
   report["reproducibility"]["round_trip"] = round_trip;
+  r.result.metrics = ChildMetrics(r, bytes.size());
+  ManifestInputs exported;
+  RETURN_IF_ERROR(StoreResultExports(exports, r.ctx, &exported, &report, &r.result.metrics));
   ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
                    r.ctx.StoreArtifact("report", "application/json", report.dump(2)));
-  r.result.outputs = {model_ref, report_ref};
-  r.result.metrics = ChildMetrics(r, bytes.size());
+  r.result.outputs = {model_ref};
+  r.result.outputs.insert(r.result.outputs.end(), exported.outputs.begin(), exported.outputs.end());
+  r.result.outputs.push_back(report_ref);
   return absl::OkStatus();
 }
 

@@ -1,16 +1,22 @@
-// EXPORT orchestration: download, export and check, store.
+// EXPORT orchestration: download, export and check in the runtime, store (GGUF from a checkpoint
+// folder, ONNX from an int8 TorchScript archive).
 #include "worker/handlers/export_handler.h"
 
 #include <stdlib.h>
 
 #include <optional>
 
+#include "worker/engine/batched_forward.h"
+#include "worker/engine/evaluation_inputs.h"
+#include "worker/engine/model_io.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/export/gguf_check.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/llm_inputs.h"
 #include "worker/handlers/manifest.h"
+#include "worker/handlers/model_timing.h"
+#include "worker/handlers/onnx_check.h"
 #include "worker/handlers/task_phases.h"
 
 namespace quantd::worker {
@@ -82,15 +88,97 @@ absl::Status Store(ExportRun& r) {
   return absl::OkStatus();
 }
 
-constexpr TaskPhase<ExportRun> kExportPhases[] = {
+constexpr TaskPhase<ExportRun> kGgufPhases[] = {
     {"download", Download}, {"export", ExportAndCheck}, {"store", Store}};
+
+// ONNX: an int8 TorchScript archive, run next to its ONNX file on the same rows.
+struct OnnxExportRun {
+  const v1::Task& task;
+  const v1::ExportSpec& spec;
+  TaskContext& ctx;
+  PhaseTimer timer;
+  torch::jit::Module model;
+  EvaluationInputs inputs;
+  ModelOutputs outputs;
+  std::optional<OnnxCheck> check;
+  ModelTiming timing;
+  size_t model_bytes_size = 0;
+  TaskResult result;
+};
+
+absl::Status DownloadModel(OnnxExportRun& r) {
+  ASSIGN_OR_RETURN(std::string bytes, r.ctx.FetchArtifact(r.spec.model_sha256()));
+  r.model_bytes_size = bytes.size();
+  ASSIGN_OR_RETURN(r.model, LoadTorchScript(bytes, "export.model_sha256"));
+  ASSIGN_OR_RETURN(std::string input_name, SingleInputName(r.model, "export.model_sha256"));
+  ASSIGN_OR_RETURN(r.inputs,
+                   LoadEvaluationInputs(r.spec.inputs(), r.ctx, "export.inputs", input_name));
+  return absl::OkStatus();
+}
+
+absl::Status ExportOnnx(OnnxExportRun& r) {
+  ASSIGN_OR_RETURN(r.outputs, RunBatchedOutputs(r.model, r.inputs.samples, kEvaluationBatch,
+                                                "export.inputs: the model"));
+  OnnxCheckOptions o;
+  o.min_within_one_step = r.spec.min_within_one_step();
+  o.min_top1_agreement = r.spec.min_top1_agreement();
+  o.min_plcc = r.spec.min_plcc();
+  o.run.threads = IntraOpThreads();
+  o.run.latency_iterations = static_cast<int>(r.spec.latency_iterations());
+  r.ctx.ReportProgress("onnxruntime", 1, 1);
+  ASSIGN_OR_RETURN(OnnxCheck check,
+                   TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "export", [&] {
+                     return ExportAndCheckOnnx(r.model, r.inputs.samples, r.outputs, o,
+                                               [&] { return r.ctx.Cancelled(); });
+                   }));
+  r.check = std::move(check);
+  // The TorchScript's own latency at the same batch sizes, for the side-by-side report.
+  r.timing = TimeModel(r.model, r.inputs.samples, static_cast<int>(r.spec.latency_iterations()), 64,
+                       r.ctx);
+  return absl::OkStatus();
+}
+
+absl::Status StoreOnnx(OnnxExportRun& r) {
+  const OnnxCheck& c = *r.check;
+  ASSIGN_OR_RETURN(v1::ArtifactRef onnx,
+                   r.ctx.StoreArtifact("model.onnx", "application/onnx", c.file.bytes));
+  nlohmann::ordered_json report = {{"schema_version", "1.0"},
+                                   {"kind", "export"},
+                                   {"source", r.spec.source()},
+                                   {"inputs", r.inputs.description}};
+  for (const auto& [k, v] : c.report.items()) report[k] = v;
+  report["sha256"] = onnx.sha256();
+  report["torchscript"] = {
+      {"bytes", r.model_bytes_size},
+      {"latency_ms",
+       {{"batch_1", r.timing.batch1.median_ms}, {"batch_64", r.timing.throughput.batch_ms}}}};
+  ManifestInputs mi;
+  mi.input_sha256["model"] = r.spec.model_sha256();
+  RecordInputData("inputs", r.spec.inputs(), &mi);
+  mi.extra["exported"] = {{"model.onnx", onnx.sha256()}};
+  mi.extra["runtime_check"] = c.report["verdict"];
+  mi.outputs = {onnx};
+  ASSIGN_OR_RETURN(r.result.outputs,
+                   StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
+  r.result.gate_failure = c.failure;
+  AddOnnxRuntimeMetrics(c, &r.result.metrics);
+  return absl::OkStatus();
+}
+
+constexpr TaskPhase<OnnxExportRun> kOnnxPhases[] = {
+    {"download", DownloadModel}, {"export", ExportOnnx}, {"store", StoreOnnx}};
 
 }  // namespace
 
 absl::StatusOr<TaskResult> RunExportTask(const v1::Task& task, TaskContext& ctx) {
   torch::NoGradGuard no_grad;
+  if (task.spec().export_().format() == v1::ONNX) {
+    OnnxExportRun run{task, task.spec().export_(), ctx};
+    RETURN_IF_ERROR(RunPhases(kOnnxPhases, run, ctx, run.timer));
+    return std::move(run.result);
+  }
   ExportRun run{task, task.spec().export_(), ctx};
-  RETURN_IF_ERROR(RunPhases(kExportPhases, run, ctx, run.timer));
+  RETURN_IF_ERROR(RunPhases(kGgufPhases, run, ctx, run.timer));
   return std::move(run.result);
 }
 

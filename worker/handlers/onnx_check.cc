@@ -37,12 +37,11 @@ double TiesAwareAgreement(const at::Tensor& ours, const at::Tensor& theirs, doub
 absl::StatusOr<OnnxCheck> ExportAndCheckOnnx(const torch::jit::Module& int8,
                                              const at::Tensor& inputs,
                                              const ModelOutputs& reference,
-                                             const std::string& model_name,
                                              const OnnxCheckOptions& o,
                                              const std::function<bool()>& cancelled) {
   OnnxCheck check;
   const std::vector<int64_t> sample(inputs.sizes().begin() + 1, inputs.sizes().end());
-  ASSIGN_OR_RETURN(check.file, ExportTorchScriptToOnnx(int8, sample, model_name));
+  ASSIGN_OR_RETURN(check.file, ExportTorchScriptToOnnx(int8, sample));
   if (check.file.outputs.size() != reference.tensors.size()) {
     return absl::InternalError("onnx export: " + std::to_string(check.file.outputs.size()) +
                                " outputs for a model that returns " +

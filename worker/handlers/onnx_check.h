@@ -43,7 +43,6 @@ struct OnnxCheck {
 absl::StatusOr<OnnxCheck> ExportAndCheckOnnx(const torch::jit::Module& int8,
                                              const at::Tensor& inputs,
                                              const ModelOutputs& reference,
-                                             const std::string& model_name,
                                              const OnnxCheckOptions& options,
                                              const std::function<bool()>& cancelled);
 

@@ -23,6 +23,7 @@
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/ptq_accuracy.h"
 #include "worker/handlers/ptq_modes.h"
+#include "worker/handlers/result_exports.h"
 #include "worker/handlers/task_phases.h"
 #include "worker/handlers/validation_report.h"
 
@@ -109,6 +110,7 @@ struct PtqRun {
   std::vector<LayerSensitivity> sensitivity;
   std::string sensitivity_error;
   std::vector<Gate> gates;
+  ResultExports exports;
   json budget_report;
   ModelTiming float_timing;
   TaskResult result;
@@ -256,6 +258,14 @@ json EngineSelection(const PtqRun& r) {
   return {{"rule", "fastest int8 engine at batch-1 median"}, {"candidates", cands}};
 }
 
+absl::Status Export(PtqRun& r) {
+  ASSIGN_OR_RETURN(r.exports, ExportInt8Result(r.spec.export_(), r.Chosen().model.module,
+                                               r.inputs.samples, r.quant_outs, "ptq.export",
+                                               r.ctx));
+  r.gates.insert(r.gates.end(), r.exports.gates.begin(), r.exports.gates.end());
+  return absl::OkStatus();
+}
+
 absl::Status Store(PtqRun& r) {
   PtqRun::Candidate& chosen = r.Chosen();
   ASSIGN_OR_RETURN(std::string quant_bytes, SaveTorchScript(chosen.model.module));
@@ -290,16 +300,18 @@ absl::Status Store(PtqRun& r) {
   mi.extra["evaluation_samples"] = r.agreement.front().samples;
   mi.extra["layer_decisions"] = chosen.model.decisions;
   if (!r.gates.empty()) mi.extra["gates"] = GatesJson(r.gates);
+  v1::TaskMetrics metrics = HeadlineMetrics(ri);
+  RETURN_IF_ERROR(StoreResultExports(r.exports, r.ctx, &mi, &report, &metrics));
   ModelToStore stored{quant_bytes, FirstBatchProbe(r.inputs.samples, r.quant_outs)};
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
                    StoreJobOutputs(r.task, r.ctx, stored, report, std::move(mi), r.timer));
-  r.result = TaskResult{outputs, GateFailureSummary(r.gates), HeadlineMetrics(ri)};
+  r.result = TaskResult{outputs, GateFailureSummary(r.gates), metrics};
   return absl::OkStatus();
 }
 
 constexpr TaskPhase<PtqRun> kPtqPhases[] = {
     {"download", Download}, {"float_reference", FloatReference}, {"quantize", Quantize},
-    {"evaluate", Evaluate}, {"benchmark", Benchmark},             {"store", Store},
+    {"evaluate", Evaluate}, {"benchmark", Benchmark}, {"export", Export}, {"store", Store},
 };
 
 }  // namespace

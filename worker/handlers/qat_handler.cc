@@ -14,6 +14,7 @@
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
+#include "worker/handlers/result_exports.h"
 #include "worker/handlers/task_phases.h"
 #include "worker/handlers/validation_report.h"
 
@@ -74,6 +75,7 @@ struct QatRun {
   std::optional<QatResult> trained;
   ModelOutputs float_outs;
   ModelOutputs quant_outs;
+  ResultExports exports;
   std::vector<OutputAgreement> agreement;
   OutputAgreement vs_teacher;
   ModelTiming float_timing;
@@ -183,6 +185,13 @@ absl::Status Benchmark(QatRun& r) {
   return absl::OkStatus();
 }
 
+absl::Status Export(QatRun& r) {
+  ASSIGN_OR_RETURN(r.exports,
+                   ExportInt8Result(r.spec.export_(), r.trained->module, r.eval.samples,
+                                    r.quant_outs, "qat.export", r.ctx));
+  return absl::OkStatus();
+}
+
 absl::Status Store(QatRun& r) {
   const v1::QatSpec& spec = r.spec;
   ASSIGN_OR_RETURN(std::string quant_bytes, SaveTorchScript(r.trained->module));
@@ -211,16 +220,19 @@ absl::Status Store(QatRun& r) {
   mi.seeds["shuffle"] = spec.seed();
   mi.extra["resumed_from_epoch"] = r.start.completed_epochs;
   if (r.start.checkpoint) mi.input_sha256["checkpoint"] = r.task.checkpoint().sha256();
+  v1::TaskMetrics metrics = HeadlineMetrics(ri);
+  RETURN_IF_ERROR(StoreResultExports(r.exports, r.ctx, &mi, &report, &metrics));
   ModelToStore stored{quant_bytes, FirstBatchProbe(r.eval.samples, r.quant_outs)};
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
                    StoreJobOutputs(r.task, r.ctx, stored, report, std::move(mi), r.timer));
-  r.result = TaskResult{outputs, "", HeadlineMetrics(ri)};
+  r.result = TaskResult{outputs, GateFailureSummary(r.exports.gates), metrics};
   return absl::OkStatus();
 }
 
 constexpr TaskPhase<QatRun> kQatPhases[] = {
     {"download", Download}, {"teacher", Teacher},     {"train", Train},
-    {"evaluate", Evaluate}, {"benchmark", Benchmark}, {"store", Store},
+    {"evaluate", Evaluate}, {"benchmark", Benchmark}, {"export", Export},
+    {"store", Store},
 };
 
 }  // namespace

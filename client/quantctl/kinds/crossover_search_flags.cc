@@ -115,7 +115,7 @@ absl::Status BuildCrossoverSpec(CommandEnv& env, const CommandLine& cl, v1::JobS
   if (top_k) c->set_top_k(static_cast<uint32_t>(*top_k));
   ASSIGN_OR_RETURN(auto iters, cl.GetInt("--latency-iterations", 1, 100000));
   if (iters) c->set_latency_iterations(static_cast<uint32_t>(*iters));
-  return absl::OkStatus();
+  return AddExportFormats(cl, c->mutable_export_());
 }
 
 }  // namespace
@@ -144,7 +144,8 @@ KindFlags CrossoverSearchFlags() {
                {"--loss", EnumFlagChoices(QatLossValues()), "fine-tuning loss"},
                {"--temperature", "T", "distillation temperature (default 3)"},
                {"--top-k", "K", "k of the top-k agreement"},
-               {"--latency-iterations", "N", "timed batch-1 runs"}}}),
+               {"--latency-iterations", "N", "timed batch-1 runs"}},
+              ExportFlagDocs("every int8 child (onnx)")}),
       {"quantctl submit crossover_search --parent-a a.pt --parent-b b.pt --inputs states.npy "
        "--preset minimal --wait",
        "quantctl submit crossover_search --parent-a a.pt --parent-b b.pt --inputs states.npy "

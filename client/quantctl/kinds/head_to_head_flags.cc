@@ -126,6 +126,7 @@ absl::Status BuildHeadToHeadSpec(CommandEnv& env, const CommandLine& cl, v1::Job
                                                                          *rule));
     h->set_rule(r);
   }
+  RETURN_IF_ERROR(AddExportFormats(cl, h->mutable_export_()));
   return ApplyMeasurementFlags(cl, h);
 }
 
@@ -150,7 +151,7 @@ KindFlags HeadToHeadFlags() {
                 "what the drop measures (plcc for regressors, their default)"},
                {"--rule", EnumFlagChoices(RuleValues()),
                 "how the winner is picked among candidates that pass (default most-accurate)"}},
-              MeasurementFlagDocs()}),
+              ExportFlagDocs("every candidate's int8 model (onnx)"), MeasurementFlagDocs()}),
       {"quantctl submit head_to_head --model mlp.pt --inputs test.npy --labels labels.npy "
        "--max-size-bytes 200000 --max-accuracy-drop 0.01 --wait -o h2h/",
        "quantctl submit head_to_head --model cnn.pt --inputs test.npy "

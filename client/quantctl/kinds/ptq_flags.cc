@@ -73,6 +73,7 @@ absl::Status BuildPtqSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
   }
   RETURN_IF_ERROR(BuildCalibration(env, cl, p));
   RETURN_IF_ERROR(BuildBudget(cl, p));
+  RETURN_IF_ERROR(AddExportFormats(cl, p->mutable_export_()));
   return ApplyMeasurementFlags(cl, p);
 }
 
@@ -101,10 +102,11 @@ KindFlags PtqFlags() {
                {"--relative", "", "the drop is a fraction of the float value"},
                {"--accuracy-aware", "", "revert the most sensitive layers to float until the "
                                         "budget holds"}},
-              MeasurementFlagDocs()}),
+              ExportFlagDocs("the int8 model (onnx)"), MeasurementFlagDocs()}),
       {"quantctl submit ptq --model mlp.pt --inputs test.npy --labels labels.npy --wait",
        "quantctl submit ptq --model cnn.pt --inputs test.npy --mode static --calibration entropy "
-       "--max-drop 0.01 --accuracy-aware --wait -o out/"},
+       "--max-drop 0.01 --accuracy-aware --wait -o out/",
+       "quantctl submit ptq --model cnn.pt --inputs test.npy --mode static --export onnx --wait"},
       BuildPtqSpec,
   };
 }

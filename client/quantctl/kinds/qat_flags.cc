@@ -38,6 +38,7 @@ absl::Status BuildQatSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec* s
   }
   ASSIGN_OR_RETURN(auto seed, cl.GetInt("--seed", 0, INT64_MAX));
   if (seed) q->set_seed(static_cast<uint64_t>(*seed));
+  RETURN_IF_ERROR(AddExportFormats(cl, q->mutable_export_()));
   return ApplyMeasurementFlags(cl, q);
 }
 
@@ -58,7 +59,7 @@ KindFlags QatFlags() {
                 "distillation MSE (default), KL, or cross-entropy on labels"},
                {"--temperature", "T", "KL distillation temperature (default 3)"},
                {"--granularity", EnumFlagChoices(GranularityValues(false)), "default per-channel"}},
-              MeasurementFlagDocs()}),
+              ExportFlagDocs("the int8 model (onnx)"), MeasurementFlagDocs()}),
       {"quantctl submit qat --model qnet.pt --train states.npy --epochs 5 --wait",
        "quantctl submit qat --model mlp.pt --train x.npy --train-labels y.npy --loss ce "
        "--inputs test.npy --labels test_labels.npy --wait -o qat/"},

@@ -90,11 +90,7 @@ absl::Status BuildWeightOnlyLlmSpec(CommandEnv& env, const CommandLine& cl, v1::
                      ParseEnumFlag<v1::DecisionRule>(RuleValues(), "--rule", *rule));
     w->set_rule(r);
   }
-  for (const auto& f : cl.GetAll("--export")) {
-    ASSIGN_OR_RETURN(v1::ExportFormat format, ParseEnumFlag<v1::ExportFormat>(
-                                                  EnumValues<v1::ExportFormat>(), "--export", f));
-    w->add_export_(format);
-  }
+  RETURN_IF_ERROR(AddExportFormats(cl, w->mutable_export_()));
   for (const auto& p : cl.GetAll("--prompt")) w->add_prompts(p);
   for (const auto& k : cl.GetAll("--keep")) {
     v1::KeepRule* rule = w->add_keep();

@@ -1,0 +1,113 @@
+// ONNX export end to end: `--export onnx` on PTQ jobs and the EXPORT kind write model.onnx,
+// checked in onnxruntime-node inside the task's sandbox against the int8 TorchScript, pinned by
+// sha256 in the manifest, the same bytes from either path, readable by Python's onnx; formats
+// and ops that do not apply fail by name.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util/python_check.h"
+#include "test_util/quantctl_json.h"
+#include "test_util/quantd_process.h"
+
+namespace quantd::testing {
+namespace {
+
+using nlohmann::json;
+
+json Download(QuantdProcess& q, const std::string& job, const std::string& output,
+              const std::string& path) {
+  EXPECT_EQ(RunQuantctl(q.address(), "download " + job + " " + output + " -o " + path).exit_code,
+            0);
+  return json::parse(ReadFile(path));
+}
+
+TEST(OnnxExportTest, PtqExportsCheckedInOnnxRuntimeAndTheExportKindWritesTheSameBytes) {
+  auto q = QuantdProcess::Start({});
+  const std::string dir = MakeTempDir("ptq-onnx");
+  json job = SubmitAndWait(q->address(),
+                           "submit ptq --model " + FixturePath("fashion_cnn.pt") + " --inputs " +
+                               FixturePath("fashion_test_images_nchw.npy") + " --labels " +
+                               FixturePath("fashion_test_labels.npy") +
+                               " --mode static --latency-iterations 20 --export onnx -o " + dir);
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  json report = json::parse(ReadFile(dir + "/report.json"));
+  const json& onnx = report["export"]["onnx"];
+  EXPECT_EQ(onnx["verdict"], "PASS") << onnx.dump(2);
+  EXPECT_EQ(onnx["rows"], 10000);
+  for (const char* level : {"basic", "all"}) {
+    const json& out = onnx["levels"][level]["outputs"][0];
+    EXPECT_GE(out["within_one_step"].get<double>(), 0.99) << level;
+    EXPECT_GE(out["top1_agreement_ties_at_one_step"].get<double>(), 0.999) << level;
+  }
+  const std::string bytes = ReadFile(dir + "/model.onnx");
+  json manifest = json::parse(ReadFile(dir + "/manifest.json"));
+  EXPECT_EQ(manifest["exported"]["model.onnx"], onnx["sha256"]) << manifest.dump(2);
+  EXPECT_NE(manifest.dump().find(onnx["sha256"].get<std::string>()), std::string::npos);
+  auto python = RunPython("import onnx\nm = onnx.load('" + dir +
+                          "/model.onnx')\nonnx.checker.check_model(m, full_check=True)\n"
+                          "print(sorted({n.op_type for n in m.graph.node} & "
+                          "{'QuantizeLinear', 'DequantizeLinear', 'Conv'}))\n");
+  ASSERT_TRUE(python.ok()) << python.status();
+  EXPECT_EQ(*python, "['Conv', 'DequantizeLinear', 'QuantizeLinear']\n");
+
+  // The stored int8 archive exported by an EXPORT job: the same file, checked again.
+  const std::string out = MakeTempDir("export-onnx");
+  json exported =
+      SubmitAndWait(q->address(), "submit export --from " + job["id"].get<std::string>() +
+                                      " --format onnx --latency-iterations 5 -o " + out);
+  ASSERT_EQ(exported["state"], "succeeded") << exported.dump();
+  EXPECT_EQ(ReadFile(out + "/model.onnx"), bytes) << "the same bytes from either path";
+  json export_report = json::parse(ReadFile(out + "/report.json"));
+  EXPECT_EQ(export_report["source"], job["id"].get<std::string>() + "/model");
+  EXPECT_GT(export_report["torchscript"]["latency_ms"]["batch_1"].get<double>(), 0);
+  EXPECT_GT(export_report["levels"]["all"]["latency_ms"]["batch_64"].get<double>(), 0);
+  CommandResult get = RunQuantctl(q->address(), "get " + exported["id"].get<std::string>());
+  EXPECT_NE(get.out.find("runtime   onnxruntime 1.30.0:"), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("verdict   PASS"), std::string::npos) << get.out;
+
+  // GGUF is for language-model results: refused at submit, naming the field.
+  CommandResult gguf = RunQuantctl(
+      q->address(), "submit ptq --model " + FixturePath("fashion_mlp.pt") + " --inputs " +
+                        FixturePath("fashion_test_images.npy") + " --export gguf --json");
+  EXPECT_NE(gguf.exit_code, 0);
+  EXPECT_NE((gguf.out + gguf.err).find("ptq.export[0]: gguf does not apply to this result"),
+            std::string::npos)
+      << gguf.out << gguf.err;
+}
+
+TEST(OnnxExportTest, DynamicMlpExportsAndAnUncoveredOpFailsNamingIt) {
+  auto q = QuantdProcess::Start({});
+  const std::string dir = MakeTempDir("dyn-onnx");
+  json job = SubmitAndWait(q->address(),
+                           "submit ptq --model " + FixturePath("fashion_mlp.pt") + " --inputs " +
+                               FixturePath("fashion_test_images.npy") +
+                               " --mode dynamic --latency-iterations 20 --export onnx -o " + dir);
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  json report = json::parse(ReadFile(dir + "/report.json"));
+  EXPECT_EQ(report["export"]["onnx"]["verdict"], "PASS") << report["export"].dump(2);
+  EXPECT_EQ(report["export"]["onnx"]["onnx_ops"]["MatMulInteger"], 3);
+
+  // A model with an op the exporter does not cover: INVALID_INPUT naming it, not a retry.
+  const std::string gelu = dir + "/gelu.pt";
+  auto made = RunPython(
+      "import torch\n"
+      "class M(torch.nn.Module):\n"
+      "    def forward(self, x):\n"
+      "        return torch.nn.functional.gelu(x)\n"
+      "torch.jit.save(torch.jit.script(M()), '" +
+      gelu + "')\n");
+  ASSERT_TRUE(made.ok()) << made.status();
+  json bad = SubmitAndWait(q->address(),
+                           "submit export --model " + gelu + " --inputs " +
+                               FixturePath("fashion_test_images.npy") + " --format onnx",
+                           1);
+  EXPECT_EQ(bad["state"], "failed") << bad.dump();
+  EXPECT_EQ(bad["failure_kind"], "invalid_input") << bad.dump();
+  EXPECT_NE(bad["error"].get<std::string>().find("aten::gelu is not covered"), std::string::npos)
+      << bad.dump();
+  EXPECT_EQ(bad["attempts"], 1) << "a permanent failure is not retried";
+}
+
+}  // namespace
+}  // namespace quantd::testing
