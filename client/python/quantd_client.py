@@ -134,15 +134,18 @@ class QuantdClient:
 
     def quantize(self, model, inputs, labels=None, mode="dynamic", calibration="minmax",
                  granularity="per-channel", max_drop=None, accuracy_aware=False,
-                 budget_metric=None, request_id=""):
+                 budget_metric=None, export=(), request_id=""):
         """Submits a PTQ job. `mode` dynamic|static, `calibration` minmax|percentile|entropy|mse.
         `budget_metric` accuracy|top1_agreement|output_mse|plcc (default: plcc for a
-        one-value-per-sample regressor, else accuracy with labels, else top-1 agreement)."""
+        one-value-per-sample regressor, else accuracy with labels, else top-1 agreement).
+        `export=("onnx",)` also writes model.onnx (QDQ), checked in ONNX Runtime against the int8
+        model on `inputs` before the job succeeds."""
         ptq = jobs_pb2.PtqSpec(
             model_sha256=self.upload(model, "application/x-torchscript"),
             mode=jobs_pb2.STATIC if mode == "static" else jobs_pb2.DYNAMIC,
             granularity=jobs_pb2.PER_TENSOR if granularity == "per-tensor" else jobs_pb2.PER_CHANNEL,
             inputs=self._inputs(inputs, labels))
+        ptq.export.extend(jobs_pb2.ExportFormat.Value(f.upper()) for f in export)
         if mode == "static":
             ptq.calibration.method = jobs_pb2.CalibrationMethod.Value(calibration.upper())
         if max_drop is not None:
@@ -235,12 +238,16 @@ class QuantdClient:
                      else "application/octet-stream")
             files.add(name=name, sha256=self.upload(path, media))
 
-    def export(self, source_job, fmt="gguf", output="checkpoint", evaluation=None, seq_len=0,
-               eval_rows=0, max_ppl_difference=0.0, request_id=""):
-        """Submits an EXPORT job for a job's checkpoint folder (`output`, e.g. "checkpoint" or
-        "gptq_w4g128/checkpoint"): the file in `fmt` (gguf), checked by its runtime on
-        `evaluation` (.npy ids or text; default the source job's evaluation, 64 rows)."""
+    def export(self, source_job, fmt="gguf", output=None, evaluation=None, seq_len=0,
+               eval_rows=0, max_ppl_difference=0.0, inputs=None, request_id=""):
+        """Submits an EXPORT job. gguf: a job's checkpoint folder (`output`, default "checkpoint",
+        or e.g. "gptq_w4g128/checkpoint"), checked by llama.cpp on `evaluation` (.npy ids or
+        text; default the source job's evaluation, 64 rows). onnx: a job's int8 model (`output`,
+        default "model"), checked in ONNX Runtime on `inputs` (.npy; default the job's own)."""
         job = self.get(source_job)
+        if fmt == "onnx":
+            return self._export_onnx(job, output or "model", inputs, request_id)
+        output = output or "checkpoint"
         prefix = output.rstrip("/") + "/"
         e = jobs_pb2.ExportSpec(format=jobs_pb2.ExportFormat.Value(fmt.upper()),
                                 source=f"{source_job}/{output}",
@@ -258,6 +265,22 @@ class QuantdClient:
         elif job.spec.HasField("weight_only_llm"):
             e.evaluation.CopyFrom(job.spec.weight_only_llm.evaluation)
             e.evaluation.max_rows = min(64, e.evaluation.max_rows or 64)
+        return self.submit(jobs_pb2.JobSpec(export=e, client_request_id=request_id))
+
+    def _export_onnx(self, job, output, inputs, request_id):
+        e = jobs_pb2.ExportSpec(format=jobs_pb2.ONNX, source=f"{job.id}/{output}",
+                                checkpoint_name=job.model_name or output)
+        for out in job.outputs:
+            if out.name == output:
+                e.model_sha256 = out.sha256
+        if not e.model_sha256:
+            raise QuantdError(grpc.StatusCode.NOT_FOUND, f"job {job.id} has no output {output}")
+        if inputs is not None:
+            e.inputs.CopyFrom(self._inputs(inputs, None))
+        else:
+            kind = job.spec.WhichOneof("kind")
+            spec = getattr(job.spec, kind)
+            e.inputs.CopyFrom(spec.eval if kind == "crossover_search" else spec.inputs)
         return self.submit(jobs_pb2.JobSpec(export=e, client_request_id=request_id))
 
     def get(self, job_id):

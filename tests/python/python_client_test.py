@@ -111,6 +111,26 @@ class PythonClientTest(unittest.TestCase):
             float_checkpoint_dir=os.path.join(FIX, "tiny_llama")).id, timeout=600)
         self.assertEqual(checked.state, jobs_pb2.SUCCEEDED, checked.error)
 
+    def test_an_int8_model_exports_to_onnx_that_onnx_runtime_checked(self):
+        job = self.q.wait(self.q.quantize(os.path.join(FIX, "fashion_mlp.pt"),
+                                          os.path.join(FIX, "fashion_test_images.npy"),
+                                          export=["onnx"]).id, timeout=600)
+        self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
+        exported = self.q.wait(self.q.export(job.id, fmt="onnx").id, timeout=600)
+        self.assertEqual(exported.state, jobs_pb2.SUCCEEDED, exported.error)
+        a = self.q.download(job.id, "model.onnx", os.path.join(self.dir, "a.onnx"))
+        b = self.q.download(exported.id, "model.onnx", os.path.join(self.dir, "b.onnx"))
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            self.assertEqual(fa.read(), fb.read())
+        import onnx
+        model = onnx.load(b)
+        onnx.checker.check_model(model, full_check=True)
+        self.assertIn("MatMulInteger", {n.op_type for n in model.graph.node})
+        with open(self.q.download(exported.id, "report", os.path.join(self.dir, "o.json"))) as f:
+            report = json.load(f)
+        self.assertEqual(report["verdict"], "PASS")
+        self.assertGreaterEqual(report["worst"]["top1_agreement"], 0.999)
+
     def test_a_regressor_is_gated_on_plcc(self):
         # Seed 003's agents: a quality predictor, float scores as labels, a PLCC-drop budget.
         job = self.q.wait(self.q.quantize(

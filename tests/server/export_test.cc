@@ -79,6 +79,60 @@ TEST_F(ExportSpecTest, ErrorsNameTheField) {
   expect_error(llm, "weight_only_llm.export[1]: listed twice");
 }
 
+// ONNX takes an int8 TorchScript archive and input rows; the gates default to the issue's.
+TEST_F(ExportSpecTest, OnnxDefaultsAndErrorsNameTheField) {
+  auto expect_error = [&](const v1::JobSpec& spec, const std::string& message) {
+    auto s = h_.scheduler->Submit(spec).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message << ": " << s;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s;
+  };
+  v1::JobSpec spec;
+  v1::ExportSpec* e = spec.mutable_export_();
+  e->set_format(v1::ONNX);
+  e->set_model_sha256(std::string(64, 'd'));
+  e->mutable_inputs()->set_npy_sha256(std::string(64, 'e'));
+  auto ok = h_.scheduler->Submit(spec);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  const v1::ExportSpec& r = ok->job.spec().export_();
+  EXPECT_DOUBLE_EQ(r.min_within_one_step(), 0.99);
+  EXPECT_DOUBLE_EQ(r.min_top1_agreement(), 0.999);
+  EXPECT_DOUBLE_EQ(r.min_plcc(), 0.999);
+  EXPECT_EQ(r.latency_iterations(), 50u);
+
+  v1::JobSpec no_inputs = spec;
+  no_inputs.mutable_export_()->clear_inputs();
+  expect_error(no_inputs, "export.inputs: required");
+  v1::JobSpec folder = spec;
+  *folder.mutable_export_()->mutable_checkpoint() = Gguf().export_().checkpoint();
+  expect_error(folder, "export.checkpoint: onnx exports an int8 TorchScript archive");
+  v1::JobSpec loose = spec;
+  loose.mutable_export_()->set_min_plcc(1.5);
+  expect_error(loose, "export.min_plcc: a fraction in (0, 1]");
+  v1::JobSpec gguf_model = Gguf();
+  gguf_model.mutable_export_()->set_model_sha256(std::string(64, 'd'));
+  expect_error(gguf_model, "export.model_sha256: gguf exports a language-model checkpoint");
+
+  // `export` lists on the int8 kinds take onnx only, once.
+  v1::JobSpec ptq;
+  ptq.mutable_ptq()->set_model_sha256(std::string(64, 'd'));
+  ptq.mutable_ptq()->mutable_inputs()->set_npy_sha256(std::string(64, 'e'));
+  ptq.mutable_ptq()->add_export_(v1::ONNX);
+  EXPECT_TRUE(h_.scheduler->Submit(ptq).ok());
+  ptq.mutable_ptq()->add_export_(v1::GGUF);
+  expect_error(ptq, "ptq.export[1]: gguf does not apply to this result (use onnx)");
+  v1::JobSpec h2h;
+  h2h.mutable_head_to_head()->set_model_sha256(std::string(64, 'd'));
+  h2h.mutable_head_to_head()->mutable_inputs()->set_npy_sha256(std::string(64, 'e'));
+  h2h.mutable_head_to_head()->add_export_(v1::ONNX);
+  auto planned = h_.scheduler->Submit(h2h);
+  ASSERT_TRUE(planned.ok()) << planned.status();
+  for (const auto& c : planned->job.spec().head_to_head().candidates()) {
+    const auto& formats = c.has_ptq() ? c.ptq().export_() : c.qat().export_();
+    ASSERT_EQ(formats.size(), 1) << c.name() << ": every candidate inherits the job's export";
+    EXPECT_EQ(formats[0], v1::ONNX);
+  }
+}
+
 // VALIDATE with backend llama.cpp takes a GGUF file and token ids, not TorchScript fields.
 TEST_F(ExportSpecTest, ValidatingAGgufFileNamesItsFields) {
   auto expect_error = [&](const v1::JobSpec& spec, const std::string& message) {
