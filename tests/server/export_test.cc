@@ -28,6 +28,11 @@ class ExportSpecTest : public ::testing::Test {
     e->mutable_evaluation()->set_ids_npy_sha256(std::string(64, 'e'));
     return spec;
   }
+  void ExpectError(const v1::JobSpec& spec, const std::string& message) {
+    auto s = h_.scheduler->Submit(spec).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message << ": " << s;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s;
+  }
   SchedulerHarness h_;
 };
 
@@ -44,29 +49,24 @@ TEST_F(ExportSpecTest, DefaultsFollowTheRuntimeCheck) {
 }
 
 TEST_F(ExportSpecTest, ErrorsNameTheField) {
-  auto expect_error = [&](const v1::JobSpec& spec, const std::string& message) {
-    auto s = h_.scheduler->Submit(spec).status();
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message << ": " << s;
-    EXPECT_NE(s.message().find(message), std::string::npos) << s;
-  };
   v1::JobSpec no_format = Gguf();
   no_format.mutable_export_()->clear_format();
-  expect_error(no_format, "export.format: required (supported: gguf, onnx)");
+  ExpectError(no_format, "export.format: required (supported: gguf, onnx)");
   v1::JobSpec no_weights = Gguf();
   no_weights.mutable_export_()->mutable_checkpoint()->RemoveLast();
-  expect_error(no_weights, "export.checkpoint: neither model.safetensors nor");
+  ExpectError(no_weights, "export.checkpoint: neither model.safetensors nor");
   v1::JobSpec no_eval = Gguf();
   no_eval.mutable_export_()->clear_evaluation();
-  expect_error(no_eval, "export.evaluation: give ids_npy_sha256 or text_sha256");
+  ExpectError(no_eval, "export.evaluation: give ids_npy_sha256 or text_sha256");
   v1::JobSpec loose = Gguf();
   loose.mutable_export_()->set_max_ppl_difference(2);
-  expect_error(loose, "export.max_ppl_difference: a fraction in (0, 1)");
+  ExpectError(loose, "export.max_ppl_difference: a fraction in (0, 1)");
   v1::JobSpec agree = Gguf();
   agree.mutable_export_()->set_agree_tokens(40);
-  expect_error(agree, "export.agree_tokens");
+  ExpectError(agree, "export.agree_tokens");
   v1::JobSpec escape = Gguf();
   escape.mutable_export_()->mutable_checkpoint(0)->set_name("../config.json");
-  expect_error(escape, "export.checkpoint[0].name: '../config.json' is not a file name");
+  ExpectError(escape, "export.checkpoint[0].name: '../config.json' is not a file name");
 
   // The same checks on WEIGHT_ONLY_LLM's export list.
   v1::JobSpec llm;
@@ -76,16 +76,11 @@ TEST_F(ExportSpecTest, ErrorsNameTheField) {
   w->mutable_evaluation()->set_ids_npy_sha256(std::string(64, 'e'));
   w->add_export_(v1::GGUF);
   w->add_export_(v1::GGUF);
-  expect_error(llm, "weight_only_llm.export[1]: listed twice");
+  ExpectError(llm, "weight_only_llm.export[1]: listed twice");
 }
 
 // ONNX takes an int8 TorchScript archive and input rows; the gates default to the issue's.
 TEST_F(ExportSpecTest, OnnxDefaultsAndErrorsNameTheField) {
-  auto expect_error = [&](const v1::JobSpec& spec, const std::string& message) {
-    auto s = h_.scheduler->Submit(spec).status();
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message << ": " << s;
-    EXPECT_NE(s.message().find(message), std::string::npos) << s;
-  };
   v1::JobSpec spec;
   v1::ExportSpec* e = spec.mutable_export_();
   e->set_format(v1::ONNX);
@@ -101,16 +96,16 @@ TEST_F(ExportSpecTest, OnnxDefaultsAndErrorsNameTheField) {
 
   v1::JobSpec no_inputs = spec;
   no_inputs.mutable_export_()->clear_inputs();
-  expect_error(no_inputs, "export.inputs: required");
+  ExpectError(no_inputs, "export.inputs: required");
   v1::JobSpec folder = spec;
   *folder.mutable_export_()->mutable_checkpoint() = Gguf().export_().checkpoint();
-  expect_error(folder, "export.checkpoint: onnx exports an int8 TorchScript archive");
+  ExpectError(folder, "export.checkpoint: onnx exports an int8 TorchScript archive");
   v1::JobSpec loose = spec;
   loose.mutable_export_()->set_min_plcc(1.5);
-  expect_error(loose, "export.min_plcc: a fraction in (0, 1]");
+  ExpectError(loose, "export.min_plcc: a fraction in (0, 1]");
   v1::JobSpec gguf_model = Gguf();
   gguf_model.mutable_export_()->set_model_sha256(std::string(64, 'd'));
-  expect_error(gguf_model, "export.model_sha256: gguf exports a language-model checkpoint");
+  ExpectError(gguf_model, "export.model_sha256: gguf exports a language-model checkpoint");
 
   // `export` lists on the int8 kinds take onnx only, once.
   v1::JobSpec ptq;
@@ -119,7 +114,7 @@ TEST_F(ExportSpecTest, OnnxDefaultsAndErrorsNameTheField) {
   ptq.mutable_ptq()->add_export_(v1::ONNX);
   EXPECT_TRUE(h_.scheduler->Submit(ptq).ok());
   ptq.mutable_ptq()->add_export_(v1::GGUF);
-  expect_error(ptq, "ptq.export[1]: gguf does not apply to this result (use onnx)");
+  ExpectError(ptq, "ptq.export[1]: gguf does not apply to this result (use onnx)");
   v1::JobSpec h2h;
   h2h.mutable_head_to_head()->set_model_sha256(std::string(64, 'd'));
   h2h.mutable_head_to_head()->mutable_inputs()->set_npy_sha256(std::string(64, 'e'));
@@ -135,11 +130,6 @@ TEST_F(ExportSpecTest, OnnxDefaultsAndErrorsNameTheField) {
 
 // VALIDATE with backend llama.cpp takes a GGUF file and token ids, not TorchScript fields.
 TEST_F(ExportSpecTest, ValidatingAGgufFileNamesItsFields) {
-  auto expect_error = [&](const v1::JobSpec& spec, const std::string& message) {
-    auto s = h_.scheduler->Submit(spec).status();
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message << ": " << s;
-    EXPECT_NE(s.message().find(message), std::string::npos) << s;
-  };
   v1::JobSpec spec;
   v1::ValidateSpec* v = spec.mutable_validate();
   v->set_backend(v1::LLAMA_CPP);
@@ -152,16 +142,16 @@ TEST_F(ExportSpecTest, ValidatingAGgufFileNamesItsFields) {
 
   v1::JobSpec mixed = spec;
   mixed.mutable_validate()->set_float_model_sha256(std::string(64, 'c'));
-  expect_error(mixed, "validate.float_model_sha256: not used by backend llama.cpp");
+  ExpectError(mixed, "validate.float_model_sha256: not used by backend llama.cpp");
   v1::JobSpec rise = spec;
   rise.mutable_validate()->set_max_ppl_rise(0.01);
-  expect_error(rise, "validate.max_ppl_rise: needs validate.float_checkpoint");
+  ExpectError(rise, "validate.max_ppl_rise: needs validate.float_checkpoint");
   v1::JobSpec torchscript = spec;
   torchscript.mutable_validate()->set_backend(v1::TORCHSCRIPT);
-  expect_error(torchscript, "validate.gguf_sha256: a GGUF file needs backend llama_cpp");
+  ExpectError(torchscript, "validate.gguf_sha256: a GGUF file needs backend llama_cpp");
   v1::JobSpec no_file = spec;
   no_file.mutable_validate()->clear_gguf_sha256();
-  expect_error(no_file, "validate.gguf_sha256");
+  ExpectError(no_file, "validate.gguf_sha256");
 }
 
 }  // namespace

@@ -22,6 +22,21 @@
 namespace quantd::worker {
 namespace {
 
+// The exported file (stored already) pinned in the manifest next to the runtime's verdict, then
+// report and manifest; a failed runtime check is the task's gate failure, the file kept.
+absl::Status StoreExport(const v1::Task& task, TaskContext& ctx, PhaseTimer& timer,
+                         const v1::ArtifactRef& file, const nlohmann::ordered_json& report,
+                         const nlohmann::ordered_json& verdict, const std::string& failure,
+                         ManifestInputs mi, TaskResult* result) {
+  mi.extra["exported"] = {{file.name(), file.sha256()}};
+  mi.extra["runtime_check"] = verdict;
+  mi.outputs = {file};
+  ASSIGN_OR_RETURN(result->outputs,
+                   StoreJobOutputs(task, ctx, std::nullopt, report, std::move(mi), timer));
+  result->gate_failure = failure;
+  return absl::OkStatus();
+}
+
 struct ExportRun {
   const v1::Task& task;
   const v1::ExportSpec& spec;
@@ -78,12 +93,8 @@ absl::Status Store(ExportRun& r) {
   }
   const v1::TokenData& ev = r.spec.evaluation();
   mi.input_sha256["evaluation"] = ev.has_text_sha256() ? ev.text_sha256() : ev.ids_npy_sha256();
-  mi.extra["exported"] = {{"model.gguf", gguf.sha256()}};
-  mi.extra["runtime_check"] = c.report["verdict"];
-  mi.outputs = {gguf};
-  ASSIGN_OR_RETURN(r.result.outputs,
-                   StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
-  r.result.gate_failure = c.failure;
+  RETURN_IF_ERROR(StoreExport(r.task, r.ctx, r.timer, gguf, report, c.report["verdict"], c.failure,
+                              std::move(mi), &r.result));
   AddRuntimeMetrics(c, &r.result.metrics);
   return absl::OkStatus();
 }
@@ -155,12 +166,8 @@ absl::Status StoreOnnx(OnnxExportRun& r) {
   ManifestInputs mi;
   mi.input_sha256["model"] = r.spec.model_sha256();
   RecordInputData("inputs", r.spec.inputs(), &mi);
-  mi.extra["exported"] = {{"model.onnx", onnx.sha256()}};
-  mi.extra["runtime_check"] = c.report["verdict"];
-  mi.outputs = {onnx};
-  ASSIGN_OR_RETURN(r.result.outputs,
-                   StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
-  r.result.gate_failure = c.failure;
+  RETURN_IF_ERROR(StoreExport(r.task, r.ctx, r.timer, onnx, report, c.report["verdict"], c.failure,
+                              std::move(mi), &r.result));
   AddOnnxRuntimeMetrics(c, &r.result.metrics);
   return absl::OkStatus();
 }
