@@ -11,12 +11,6 @@ namespace {
 
 constexpr uint32_t kDefaultEvaluationRows = 64;
 
-absl::Status ResolveFraction(const std::string& field, double default_value, double* v) {
-  if (*v == 0) *v = default_value;
-  if (!(*v > 0 && *v <= 1)) return absl::InvalidArgumentError(field + ": a fraction in (0, 1]");
-  return absl::OkStatus();
-}
-
 // ONNX: an int8 TorchScript archive, judged on input rows.
 absl::Status ResolveOnnxExport(v1::ExportSpec* e, storage::ArtifactIndex* artifacts) {
   if (e->checkpoint_size() > 0) {
@@ -31,9 +25,9 @@ absl::Status ResolveOnnxExport(v1::ExportSpec* e, storage::ArtifactIndex* artifa
   }
   RETURN_IF_ERROR(ResolveInputs("export.inputs", e->mutable_inputs(), artifacts));
   double within = e->min_within_one_step(), top1 = e->min_top1_agreement(), plcc = e->min_plcc();
-  RETURN_IF_ERROR(ResolveFraction("export.min_within_one_step", 0.99, &within));
-  RETURN_IF_ERROR(ResolveFraction("export.min_top1_agreement", 0.999, &top1));
-  RETURN_IF_ERROR(ResolveFraction("export.min_plcc", 0.999, &plcc));
+  RETURN_IF_ERROR(DefaultFraction("export.min_within_one_step", 0.99, true, &within));
+  RETURN_IF_ERROR(DefaultFraction("export.min_top1_agreement", 0.999, true, &top1));
+  RETURN_IF_ERROR(DefaultFraction("export.min_plcc", 0.999, true, &plcc));
   e->set_min_within_one_step(within);
   e->set_min_top1_agreement(top1);
   e->set_min_plcc(plcc);
@@ -54,10 +48,9 @@ absl::Status ResolveGgufExport(v1::ExportSpec* e, storage::ArtifactIndex* artifa
       ResolveCheckpointFolder("export", e->mutable_checkpoint(), e->checkpoint_name(), artifacts));
   RETURN_IF_ERROR(ResolveTokenData("export.evaluation", e->mutable_evaluation(),
                                    kDefaultEvaluationRows, artifacts));
-  if (e->max_ppl_difference() == 0) e->set_max_ppl_difference(0.005);
-  if (!(e->max_ppl_difference() > 0 && e->max_ppl_difference() < 1)) {
-    return absl::InvalidArgumentError("export.max_ppl_difference: a fraction in (0, 1)");
-  }
+  double difference = e->max_ppl_difference();
+  RETURN_IF_ERROR(DefaultFraction("export.max_ppl_difference", 0.005, false, &difference));
+  e->set_max_ppl_difference(difference);
   uint32_t prompt = e->prompt_tokens(), fresh = e->new_tokens(), agree = e->agree_tokens();
   RETURN_IF_ERROR(DefaultAndLimit("export.prompt_tokens", 32, 1024, &prompt));
   RETURN_IF_ERROR(DefaultAndLimit("export.new_tokens", 16, 512, &fresh));

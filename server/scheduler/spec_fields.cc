@@ -124,4 +124,14 @@ absl::Status ResolveExportFormats(const std::string& field,
   return absl::OkStatus();
 }
 
+absl::Status DefaultFraction(const std::string& field, double default_value, bool one_allowed,
+                             double* value) {
+  if (*value == 0) *value = default_value;
+  if (!(*value > 0 && (one_allowed ? *value <= 1 : *value < 1))) {
+    return absl::InvalidArgumentError(
+        field + (one_allowed ? ": a fraction in (0, 1]" : ": a fraction in (0, 1)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace quantd::server

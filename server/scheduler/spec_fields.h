@@ -28,6 +28,11 @@ absl::Status ResolveInputs(const std::string& field, v1::InputData* in,
 absl::Status ResolveMeasurement(const std::string& prefix, uint32_t* top_k,
                                 uint32_t* latency_iterations, uint32_t* throughput_batch);
 
+// Fills `default_value` when unset (0); INVALID_ARGUMENT naming `field` unless the value is a
+// fraction in (0, 1], or (0, 1) when !one_allowed.
+absl::Status DefaultFraction(const std::string& field, double default_value, bool one_allowed,
+                             double* value);
+
 // A kind's `export` list: each format at most once, and only those in `allowed` (whose names
 // `use` lists in the error, e.g. "onnx").
 absl::Status ResolveExportFormats(const std::string& field,

@@ -25,15 +25,16 @@ absl::Status ResolveLlamaCppValidation(v1::ValidateSpec* v, storage::ArtifactInd
            {"teacher_model_sha256", !v->teacher_model_sha256().empty()},
            {"inputs", v->inputs().source_case() != v1::InputData::SOURCE_NOT_SET}}) {
     if (set) {
-      return absl::InvalidArgumentError(std::string("validate.") + field + ": not used by "
+      return absl::InvalidArgumentError(std::string("validate.") + field +
+                                        ": not used by "
                                         "backend llama.cpp (give gguf_sha256 and evaluation)");
     }
   }
   RETURN_IF_ERROR(RequireArtifact("validate.gguf_sha256", v->gguf_sha256(), artifacts));
   RETURN_IF_ERROR(ResolveTokenData("validate.evaluation", v->mutable_evaluation(), 64, artifacts));
   if (v->float_checkpoint_size() > 0) {
-    RETURN_IF_ERROR(ResolveCheckpointFolder("validate.float", v->mutable_float_checkpoint(), "",
-                                            artifacts));
+    RETURN_IF_ERROR(
+        ResolveCheckpointFolder("validate.float", v->mutable_float_checkpoint(), "", artifacts));
     if (!v->has_max_ppl_rise()) v->set_max_ppl_rise(0.02);
   } else if (v->has_max_ppl_rise()) {
     return absl::InvalidArgumentError("validate.max_ppl_rise: needs validate.float_checkpoint");
@@ -41,10 +42,9 @@ absl::Status ResolveLlamaCppValidation(v1::ValidateSpec* v, storage::ArtifactInd
   if (v->has_max_ppl_rise() && !(v->max_ppl_rise() >= 0 && std::isfinite(v->max_ppl_rise()))) {
     return absl::InvalidArgumentError("validate.max_ppl_rise: a non-negative fraction");
   }
-  if (v->max_runtime_difference() == 0) v->set_max_runtime_difference(0.005);
-  if (!(v->max_runtime_difference() > 0 && v->max_runtime_difference() < 1)) {
-    return absl::InvalidArgumentError("validate.max_runtime_difference: a fraction in (0, 1)");
-  }
+  double difference = v->max_runtime_difference();
+  RETURN_IF_ERROR(DefaultFraction("validate.max_runtime_difference", 0.005, false, &difference));
+  v->set_max_runtime_difference(difference);
   return absl::OkStatus();
 }
 
@@ -54,25 +54,24 @@ absl::Status ResolveValidateSpec(v1::JobSpec* spec, storage::ArtifactIndex* arti
   v1::ValidateSpec* v = spec->mutable_validate();
   if (!v1::ValidateBackend_IsValid(v->backend())) {
     return absl::InvalidArgumentError("validate.backend: unknown value " +
-                                      std::to_string(v->backend()) +
-                                      " (torchscript, llama_cpp)");
+                                      std::to_string(v->backend()) + " (torchscript, llama_cpp)");
   }
   if (v->backend() == v1::LLAMA_CPP) return ResolveLlamaCppValidation(v, artifacts);
   if (!v->gguf_sha256().empty() || v->float_checkpoint_size() > 0) {
-    return absl::InvalidArgumentError("validate.gguf_sha256: a GGUF file needs backend "
-                                      "llama_cpp");
+    return absl::InvalidArgumentError(
+        "validate.gguf_sha256: a GGUF file needs backend "
+        "llama_cpp");
   }
-  RETURN_IF_ERROR(RequireArtifact("validate.float_model_sha256", v->float_model_sha256(),
-                                  artifacts));
-  RETURN_IF_ERROR(RequireArtifact("validate.quantized_model_sha256",
-                                  v->quantized_model_sha256(), artifacts));
+  RETURN_IF_ERROR(
+      RequireArtifact("validate.float_model_sha256", v->float_model_sha256(), artifacts));
+  RETURN_IF_ERROR(
+      RequireArtifact("validate.quantized_model_sha256", v->quantized_model_sha256(), artifacts));
   if (!v->teacher_model_sha256().empty()) {
-    RETURN_IF_ERROR(RequireArtifact("validate.teacher_model_sha256", v->teacher_model_sha256(),
-                                    artifacts));
+    RETURN_IF_ERROR(
+        RequireArtifact("validate.teacher_model_sha256", v->teacher_model_sha256(), artifacts));
   }
   RETURN_IF_ERROR(ResolveInputs("validate.inputs", v->mutable_inputs(), artifacts));
-  uint32_t top_k = v->top_k(), iterations = v->latency_iterations(),
-           batch = v->throughput_batch();
+  uint32_t top_k = v->top_k(), iterations = v->latency_iterations(), batch = v->throughput_batch();
   RETURN_IF_ERROR(ResolveMeasurement("validate", &top_k, &iterations, &batch));
   v->set_top_k(top_k);
   v->set_latency_iterations(iterations);
@@ -86,28 +85,27 @@ absl::Status ResolveValidateSpec(v1::JobSpec* spec, storage::ArtifactIndex* arti
   }
   if (!t->has_max_latency_ratio()) t->set_max_latency_ratio(2.0);
   if (!t->has_max_plcc_drop()) t->set_max_plcc_drop(0.01);
-  RETURN_IF_ERROR(CheckFraction("validate.thresholds.min_top1_agreement",
-                                t->min_top1_agreement()));
-  RETURN_IF_ERROR(CheckFraction("validate.thresholds.min_topk_agreement",
-                                t->min_topk_agreement()));
+  RETURN_IF_ERROR(CheckFraction("validate.thresholds.min_top1_agreement", t->min_top1_agreement()));
+  RETURN_IF_ERROR(CheckFraction("validate.thresholds.min_topk_agreement", t->min_topk_agreement()));
   if (t->has_min_teacher_agreement()) {
     if (v->teacher_model_sha256().empty()) {
-      return absl::InvalidArgumentError("validate.thresholds.min_teacher_agreement: needs "
-                                        "validate.teacher_model_sha256");
+      return absl::InvalidArgumentError(
+          "validate.thresholds.min_teacher_agreement: needs "
+          "validate.teacher_model_sha256");
     }
-    RETURN_IF_ERROR(CheckFraction("validate.thresholds.min_teacher_agreement",
-                                  t->min_teacher_agreement()));
+    RETURN_IF_ERROR(
+        CheckFraction("validate.thresholds.min_teacher_agreement", t->min_teacher_agreement()));
   }
   if (!(t->max_latency_ratio() > 0) || !std::isfinite(t->max_latency_ratio())) {
     return absl::InvalidArgumentError("validate.thresholds.max_latency_ratio: must be positive");
   }
   if (t->has_max_accuracy_drop()) {
     if (v->inputs().labels_npy_sha256().empty()) {
-      return absl::InvalidArgumentError("validate.thresholds.max_accuracy_drop: needs "
-                                        "validate.inputs.labels_npy_sha256");
+      return absl::InvalidArgumentError(
+          "validate.thresholds.max_accuracy_drop: needs "
+          "validate.inputs.labels_npy_sha256");
     }
-    RETURN_IF_ERROR(CheckFraction("validate.thresholds.max_accuracy_drop",
-                                  t->max_accuracy_drop()));
+    RETURN_IF_ERROR(CheckFraction("validate.thresholds.max_accuracy_drop", t->max_accuracy_drop()));
   }
   RETURN_IF_ERROR(CheckFraction("validate.thresholds.max_plcc_drop", t->max_plcc_drop()));
   return absl::OkStatus();
@@ -117,8 +115,6 @@ absl::StatusOr<std::vector<PlannedTask>> PlanValidate(const v1::JobSpec& spec) {
   return std::vector<PlannedTask>{PlannedTask{spec}};
 }
 
-KindPlanner ValidatePlanner() {
-  return {ResolveValidateSpec, PlanValidate};
-}
+KindPlanner ValidatePlanner() { return {ResolveValidateSpec, PlanValidate}; }
 
 }  // namespace quantd::server

@@ -135,29 +135,24 @@ uint64_t ScalarSize(uint32_t tag) {
   }
 }
 
+template <typename T>
+absl::Status ReadScalar(Cursor& c, std::optional<GgufValue>* value) {
+  ASSIGN_OR_RETURN(T v, c.Get<T>("a value"));
+  *value = v;
+  return absl::OkStatus();
+}
+
 // One value; types quantd does not use are skipped (`*value` left empty).
 absl::Status ReadValue(Cursor& c, uint32_t tag, std::optional<GgufValue>* value) {
   switch (tag) {
-    case kUint32: {
-      ASSIGN_OR_RETURN(uint32_t v, c.Get<uint32_t>("a value"));
-      *value = v;
-      break;
-    }
-    case kInt32: {
-      ASSIGN_OR_RETURN(int32_t v, c.Get<int32_t>("a value"));
-      *value = v;
-      break;
-    }
-    case kFloat32: {
-      ASSIGN_OR_RETURN(float v, c.Get<float>("a value"));
-      *value = v;
-      break;
-    }
-    case kUint64: {
-      ASSIGN_OR_RETURN(uint64_t v, c.Get<uint64_t>("a value"));
-      *value = v;
-      break;
-    }
+    case kUint32:
+      return ReadScalar<uint32_t>(c, value);
+    case kInt32:
+      return ReadScalar<int32_t>(c, value);
+    case kFloat32:
+      return ReadScalar<float>(c, value);
+    case kUint64:
+      return ReadScalar<uint64_t>(c, value);
     case kBool: {
       ASSIGN_OR_RETURN(uint8_t v, c.Get<uint8_t>("a value"));
       *value = v != 0;

@@ -102,10 +102,6 @@ std::vector<std::string> OnnxGraph::Node(const std::string& op,
         p->set_type(onnx::AttributeProto::INTS);
         for (int64_t v : a.ints) p->add_ints(v);
         break;
-      case OnnxAttribute::Kind::kString:
-        p->set_type(onnx::AttributeProto::STRING);
-        p->set_s(a.s);
-        break;
     }
   }
   return names;
@@ -177,7 +173,7 @@ absl::StatusOr<onnx::ModelProto> OnnxGraph::Checked(
     e->set_key(k);
     e->set_value(v);
   }
-  *model.mutable_graph() = graph_;
+  *model.mutable_graph() = std::move(graph_);
   try {
     onnx::checker::check_model(model);
     onnx::ModelProto inferred = model;

@@ -17,11 +17,10 @@ namespace quantd::worker {
 
 struct OnnxAttribute {
   std::string name;
-  enum class Kind { kInt, kFloat, kInts, kString } kind = Kind::kInt;
+  enum class Kind { kInt, kFloat, kInts } kind = Kind::kInt;
   int64_t i = 0;
   float f = 0;
   std::vector<int64_t> ints;
-  std::string s;
 };
 OnnxAttribute IntAttr(const std::string& name, int64_t v);
 OnnxAttribute FloatAttr(const std::string& name, float v);
@@ -66,7 +65,8 @@ class OnnxGraph {
               const std::vector<int64_t>& dims, const std::vector<std::string>& dim_names = {});
 
   // The model at `opset` (plus com.microsoft at 1 when a node uses it), checked by
-  // onnx::checker and strict shape inference. INVALID_ARGUMENT with the checker's message.
+  // onnx::checker and strict shape inference. INVALID_ARGUMENT with the checker's message. The
+  // graph moves into the model (initializers can be large): call it once, last.
   absl::StatusOr<onnx::ModelProto> Checked(int64_t opset, const std::string& producer_version,
                                            const std::map<std::string, std::string>& metadata);
 

@@ -1,9 +1,7 @@
 // ONNX Runtime through onnx_runtime_check.mjs: inputs and outputs as raw float32 files.
 #include "worker/export/onnx_runtime_run.h"
 
-#include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "worker/engine/engine_error.h"
 #include "worker/export/node_runtime.h"
@@ -12,21 +10,22 @@ namespace quantd::worker {
 namespace {
 
 absl::StatusOr<at::Tensor> ReadFloat32(const std::string& path, const std::vector<int64_t>& shape) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << f.rdbuf();
-  const std::string data = bytes.str();
   int64_t count = 1;
   for (int64_t d : shape) {
     if (d < 0) return EngineError("onnxruntime: an output of shape with a negative dim");
     count *= d;
   }
-  if (static_cast<int64_t>(data.size()) != count * 4) {
-    return EngineError("onnxruntime: " + path + " holds " + std::to_string(data.size()) +
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) return EngineError("onnxruntime: could not read " + path);
+  const std::streamoff bytes = f.tellg();
+  if (bytes != count * 4) {
+    return EngineError("onnxruntime: " + path + " holds " + std::to_string(bytes) +
                        " bytes, not the float32 output its shape claims");
   }
   at::Tensor t = at::empty(shape, at::kFloat);
-  std::memcpy(t.data_ptr<float>(), data.data(), data.size());
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(t.data_ptr<float>()), bytes);
+  if (!f) return EngineError("onnxruntime: could not read " + path);
   return t;
 }
 

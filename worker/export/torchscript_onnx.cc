@@ -34,6 +34,18 @@ struct Val {
   double step = 0;           // float values: the int8 step they are read from (OnnxOutput)
 };
 
+// A float value; `step` as in Val.
+Val FloatVal(std::string name, std::vector<int64_t> shape, double step = 0) {
+  Val v;
+  v.name = std::move(name);
+  v.shape = std::move(shape);
+  v.step = step;
+  return v;
+}
+
+// Whether a Linear on `x` is a Gemm (its weight as stored, [N, K]) or a MatMul (transposed).
+bool IsGemm(const Val& x) { return x.shape.size() == 2; }
+
 std::string OpName(const Node* n) { return n->kind().toQualString(); }
 
 absl::Status NotCovered(const Node* n, const std::string& why) {
@@ -100,7 +112,7 @@ std::vector<int8_t> Int8Values(const at::Tensor& t) {
 
 class Translator {
  public:
-  explicit Translator(const std::string& name) : g_(name) {}
+  Translator() : g_("quantd_int8") {}
 
   absl::StatusOr<OnnxExport> Run(const std::shared_ptr<torch::jit::Graph>& graph,
                                  const std::vector<int64_t>& sample_shape);
@@ -111,14 +123,15 @@ class Translator {
   absl::Status Translate(const Node* n);
   absl::StatusOr<Val*> In(const Node* n, size_t i);
   absl::StatusOr<c10::IValue> Constant(const Node* n, size_t i);
-  template <typename T>
-  absl::StatusOr<T> ConstantAs(const Node* n, size_t i,
-                               const std::function<T(const c10::IValue&)>& f);
   std::string Float(Val& v);
   Val Quantize(const std::string& float_value, std::vector<int64_t> shape, double scale,
                int64_t zero_point, bool signed_int8);
   Val& Set(const Node* n, Val v) { return vals_[n->output()] = std::move(v); }
   std::string Scalar(float v) { return g_.Floats("scale", {}, {v}); }
+  std::string ZeroPoint(int64_t zero_point, bool signed_int8) {
+    return signed_int8 ? g_.Int8s("zero_point", {}, {static_cast<int8_t>(zero_point)})
+                       : g_.Uint8s("zero_point", {}, {static_cast<uint8_t>(zero_point)});
+  }
 
   absl::Status QuantizedLinear(const Node* n, bool relu);
   absl::Status DynamicLinear(const Node* n, bool relu);
@@ -131,14 +144,23 @@ class Translator {
   absl::Status FloatLinear(const Node* n);
   absl::Status FloatConv(const Node* n);
   absl::Status FloatBinary(const Node* n, const std::string& op);
-  // Gemm (2-D input, weight [N, K]) or MatMul with the weight transposed + Add, on float values.
-  std::string LinearNode(Val& x, const std::string& weight, const std::string& weight_t,
-                         const std::string& bias);
+  // Gemm with `weight` [N, K] for a 2-D input, else MatMul with `weight` [K, N] + Add.
+  std::string LinearNode(Val& x, const std::string& weight, const std::string& bias);
   // Bias for int8 kernels: int32 at the accumulator's scale (input scale x weight scale, per
   // channel), as ONNX Runtime's QDQ fusions expect; float when that would overflow int32.
   std::string Int8Bias(const std::optional<at::Tensor>& bias, double input_scale,
                        const QuantizedWeight& w);
   absl::Status Outputs(const Value* v, std::vector<const Value*>* out);
+
+  // Each covered op and its translation; the list also names them for an op that is not.
+  struct Rule {
+    std::string op;
+    std::function<absl::Status(Translator&, const Node*)> translate;
+  };
+  static const std::vector<Rule>& Rules();
+  absl::Status QuantizePerTensor(const Node* n);
+  absl::Status Dequantize(const Node* n);
+  absl::Status Identity(const Node* n);
 
   OnnxGraph g_;
   std::unordered_map<const Value*, Val> vals_;
@@ -166,8 +188,7 @@ absl::StatusOr<Val*> Translator::In(const Node* n, size_t i) {
     c10::optional<c10::IValue> c = torch::jit::toIValue(n->input(i));
     if (c && c->isTensor()) {
       const at::Tensor t = c->toTensor();
-      Val v;
-      v.shape = Dims(t);
+      Val v = FloatVal("", Dims(t));
       if (t.is_quantized() && t.qscheme() == at::kPerTensorAffine &&
           (t.scalar_type() == at::kQUInt8 || t.scalar_type() == at::kQInt8)) {
         at::Tensor r = t.int_repr().contiguous();
@@ -209,21 +230,17 @@ absl::StatusOr<c10::IValue> Translator::Constant(const Node* n, size_t i) {
 std::string Translator::Float(Val& v) {
   if (!v.quantized) return v.name;
   if (v.dequantized.empty()) {
-    const std::string zp = v.signed_int8
-                               ? g_.Int8s("zero_point", {}, {static_cast<int8_t>(v.zero_point)})
-                               : g_.Uint8s("zero_point", {}, {static_cast<uint8_t>(v.zero_point)});
-    v.dequantized = g_.Op("DequantizeLinear", {v.name, Scalar(static_cast<float>(v.scale)), zp});
+    v.dequantized = g_.Op("DequantizeLinear", {v.name, Scalar(static_cast<float>(v.scale)),
+                                               ZeroPoint(v.zero_point, v.signed_int8)});
   }
   return v.dequantized;
 }
 
 Val Translator::Quantize(const std::string& float_value, std::vector<int64_t> shape, double scale,
                          int64_t zero_point, bool signed_int8) {
-  const std::string zp = signed_int8
-                             ? g_.Int8s("zero_point", {}, {static_cast<int8_t>(zero_point)})
-                             : g_.Uint8s("zero_point", {}, {static_cast<uint8_t>(zero_point)});
   Val q;
-  q.name = g_.Op("QuantizeLinear", {float_value, Scalar(static_cast<float>(scale)), zp});
+  q.name = g_.Op("QuantizeLinear", {float_value, Scalar(static_cast<float>(scale)),
+                                    ZeroPoint(zero_point, signed_int8)});
   q.shape = std::move(shape);
   q.quantized = true;
   q.scale = scale;
@@ -232,14 +249,13 @@ Val Translator::Quantize(const std::string& float_value, std::vector<int64_t> sh
   return q;
 }
 
-std::string Translator::LinearNode(Val& x, const std::string& weight, const std::string& weight_t,
-                                   const std::string& bias) {
-  if (x.shape.size() == 2 && !weight.empty()) {
+std::string Translator::LinearNode(Val& x, const std::string& weight, const std::string& bias) {
+  if (IsGemm(x)) {
     std::vector<std::string> in{Float(x), weight};
     if (!bias.empty()) in.push_back(bias);
     return g_.Op("Gemm", in, {IntAttr("transB", 1)});
   }
-  std::string y = g_.Op("MatMul", {Float(x), weight_t});
+  std::string y = g_.Op("MatMul", {Float(x), weight});
   return bias.empty() ? y : g_.Op("Add", {y, bias});
 }
 
@@ -292,10 +308,8 @@ absl::Status Translator::QuantizedLinear(const Node* n, bool relu) {
   ASSIGN_OR_RETURN(QuantizedWeight w, WeightOf(n, unpacked[0].toTensor()));
   std::optional<at::Tensor> bias;
   if (unpacked[1].isTensor()) bias = unpacked[1].toTensor();
-  const bool gemm = x->shape.size() == 2;
-  const std::string weight = WeightDequantize(g_, w, /*transposed=*/!gemm);
-  std::string y =
-      LinearNode(*x, gemm ? weight : "", gemm ? "" : weight, Int8Bias(bias, x->scale, w));
+  std::string y = LinearNode(*x, WeightDequantize(g_, w, /*transposed=*/!IsGemm(*x)),
+                             Int8Bias(bias, x->scale, w));
   if (relu) y = g_.Op("Relu", {y});
   std::vector<int64_t> shape = x->shape;
   shape.back() = w.values.size(0);
@@ -413,7 +427,7 @@ absl::Status Translator::LayerNorm(const Node* n, bool quantized) {
     ASSIGN_OR_RETURN(c10::IValue zp, Constant(n, 6));
     Set(n, Quantize(y, x->shape, scale.toDouble(), zp.toInt(), false));
   } else {
-    Set(n, Val{y, x->shape});
+    Set(n, FloatVal(y, x->shape));
   }
   return absl::OkStatus();
 }
@@ -476,7 +490,7 @@ absl::Status Translator::Pool(const Node* n, const std::string& kind) {
   if (x->quantized) {
     Set(n, Quantize(y, shape, x->scale, x->zero_point, x->signed_int8));
   } else {
-    Set(n, Val{y, shape, false, 0, 0, false, "", kind == "max" ? x->step : 0});
+    Set(n, FloatVal(y, shape, kind == "max" ? x->step : 0));
   }
   return absl::OkStatus();
 }
@@ -591,7 +605,7 @@ absl::Status Translator::Unary(const Node* n, const std::string& op, bool keeps_
       return NotCovered(n, "on a quantized input");
     }
   } else {
-    Set(n, Val{y, x->shape, false, 0, 0, false, "", keeps_step ? x->step : 0});
+    Set(n, FloatVal(y, x->shape, keeps_step ? x->step : 0));
   }
   return absl::OkStatus();
 }
@@ -603,14 +617,12 @@ absl::Status Translator::FloatLinear(const Node* n) {
   const at::Tensor weight = w.toTensor();
   std::string bias;
   if (b.isTensor()) bias = g_.Floats("bias", Dims(b.toTensor()), FloatValues(b.toTensor()));
-  const at::Tensor wt = weight.t().contiguous();
-  const bool gemm = x->shape.size() == 2;
-  const std::string y =
-      LinearNode(*x, gemm ? g_.Floats("weight", Dims(weight), FloatValues(weight)) : "",
-                 gemm ? "" : g_.Floats("weight_t", Dims(wt), FloatValues(wt)), bias);
+  const at::Tensor stored = IsGemm(*x) ? weight : weight.t().contiguous();
+  const std::string y = LinearNode(
+      *x, g_.Floats(IsGemm(*x) ? "weight" : "weight_t", Dims(stored), FloatValues(stored)), bias);
   std::vector<int64_t> shape = x->shape;
   shape.back() = weight.size(0);
-  Set(n, Val{y, shape});
+  Set(n, FloatVal(y, shape));
   return absl::OkStatus();
 }
 
@@ -643,7 +655,7 @@ absl::Status Translator::FloatConv(const Node* n) {
     shape[2 + d] =
         (x->shape[2 + d] + 2 * pad[d] - dil[d] * (w.size(2 + d) - 1) - 1) / stride[d] + 1;
   }
-  Set(n, Val{y, shape});
+  Set(n, FloatVal(y, shape));
   return absl::OkStatus();
 }
 
@@ -668,8 +680,79 @@ absl::Status Translator::FloatBinary(const Node* n, const std::string& op) {
     b_name = g_.Floats("constant", Dims(t), FloatValues(t));
     b_shape = Dims(t);
   }
-  Set(n, Val{g_.Op(op, {a->name, b_name}), Broadcast(a->shape, b_shape)});
+  Set(n, FloatVal(g_.Op(op, {a->name, b_name}), Broadcast(a->shape, b_shape)));
   return absl::OkStatus();
+}
+
+absl::Status Translator::QuantizePerTensor(const Node* n) {
+  ASSIGN_OR_RETURN(Val * x, In(n, 0));
+  ASSIGN_OR_RETURN(c10::IValue scale, Constant(n, 1));
+  ASSIGN_OR_RETURN(c10::IValue zp, Constant(n, 2));
+  ASSIGN_OR_RETURN(c10::IValue dtype, Constant(n, 3));
+  const auto type = static_cast<at::ScalarType>(dtype.toInt());
+  if (type != at::kQUInt8 && type != at::kQInt8) {
+    return NotCovered(n, "to a dtype other than quint8 / qint8");
+  }
+  Set(n, Quantize(x->name, x->shape, scale.toDouble(), zp.toInt(), type == at::kQInt8));
+  return absl::OkStatus();
+}
+
+absl::Status Translator::Dequantize(const Node* n) {
+  ASSIGN_OR_RETURN(Val * x, In(n, 0));
+  Set(n, FloatVal(Float(*x), x->shape, x->quantized ? x->scale : x->step));
+  return absl::OkStatus();
+}
+
+// dropout in eval mode, contiguous, detach: the value itself.
+absl::Status Translator::Identity(const Node* n) {
+  if (n->kind() == torch::jit::aten::dropout) {
+    ASSIGN_OR_RETURN(c10::IValue train, Constant(n, 2));
+    if (train.toBool()) return NotCovered(n, "in training mode");
+  }
+  ASSIGN_OR_RETURN(Val * x, In(n, 0));
+  vals_[n->output()] = *x;
+  return absl::OkStatus();
+}
+
+const std::vector<Translator::Rule>& Translator::Rules() {
+  using T = Translator;
+  static const std::vector<Rule> rules = {
+      {"aten::quantize_per_tensor", [](T& t, const Node* n) { return t.QuantizePerTensor(n); }},
+      {"aten::dequantize", [](T& t, const Node* n) { return t.Dequantize(n); }},
+      {"quantized::linear", [](T& t, const Node* n) { return t.QuantizedLinear(n, false); }},
+      {"quantized::linear_relu", [](T& t, const Node* n) { return t.QuantizedLinear(n, true); }},
+      {"quantized::linear_dynamic", [](T& t, const Node* n) { return t.DynamicLinear(n, false); }},
+      {"quantized::linear_relu_dynamic",
+       [](T& t, const Node* n) { return t.DynamicLinear(n, true); }},
+      {"quantized::conv2d", [](T& t, const Node* n) { return t.QuantizedConv(n, false); }},
+      {"quantized::conv2d_relu", [](T& t, const Node* n) { return t.QuantizedConv(n, true); }},
+      {"quantized::add", [](T& t, const Node* n) { return t.QuantizedBinary(n, "Add", false); }},
+      {"quantized::add_relu",
+       [](T& t, const Node* n) { return t.QuantizedBinary(n, "Add", true); }},
+      {"quantized::mul", [](T& t, const Node* n) { return t.QuantizedBinary(n, "Mul", false); }},
+      {"quantized::layer_norm", [](T& t, const Node* n) { return t.LayerNorm(n, true); }},
+      {"aten::layer_norm", [](T& t, const Node* n) { return t.LayerNorm(n, false); }},
+      {"aten::max_pool2d", [](T& t, const Node* n) { return t.Pool(n, "max"); }},
+      {"aten::avg_pool2d", [](T& t, const Node* n) { return t.Pool(n, "avg"); }},
+      {"aten::adaptive_avg_pool2d", [](T& t, const Node* n) { return t.Pool(n, "adaptive"); }},
+      {"aten::flatten", [](T& t, const Node* n) { return t.Reshape(n); }},
+      {"aten::reshape", [](T& t, const Node* n) { return t.Reshape(n); }},
+      {"aten::view", [](T& t, const Node* n) { return t.Reshape(n); }},
+      {"aten::relu", [](T& t, const Node* n) { return t.Unary(n, "Relu", true); }},
+      {"aten::relu_", [](T& t, const Node* n) { return t.Unary(n, "Relu", true); }},
+      {"aten::tanh", [](T& t, const Node* n) { return t.Unary(n, "Tanh", true); }},
+      {"aten::sigmoid", [](T& t, const Node* n) { return t.Unary(n, "Sigmoid", true); }},
+      {"aten::softmax", [](T& t, const Node* n) { return t.Unary(n, "Softmax", false); }},
+      {"aten::log_softmax", [](T& t, const Node* n) { return t.Unary(n, "LogSoftmax", false); }},
+      {"aten::linear", [](T& t, const Node* n) { return t.FloatLinear(n); }},
+      {"aten::conv2d", [](T& t, const Node* n) { return t.FloatConv(n); }},
+      {"aten::add", [](T& t, const Node* n) { return t.FloatBinary(n, "Add"); }},
+      {"aten::mul", [](T& t, const Node* n) { return t.FloatBinary(n, "Mul"); }},
+      {"aten::dropout", [](T& t, const Node* n) { return t.Identity(n); }},
+      {"aten::contiguous", [](T& t, const Node* n) { return t.Identity(n); }},
+      {"aten::detach", [](T& t, const Node* n) { return t.Identity(n); }},
+  };
+  return rules;
 }
 
 absl::Status Translator::Translate(const Node* n) {
@@ -681,62 +764,15 @@ absl::Status Translator::Translate(const Node* n) {
       op == "aten::size") {
     return absl::OkStatus();  // read by their consumers
   }
-  ++result_.torch_ops[op];
-  if (op == "aten::quantize_per_tensor") {
-    ASSIGN_OR_RETURN(Val * x, In(n, 0));
-    ASSIGN_OR_RETURN(c10::IValue scale, Constant(n, 1));
-    ASSIGN_OR_RETURN(c10::IValue zp, Constant(n, 2));
-    ASSIGN_OR_RETURN(c10::IValue dtype, Constant(n, 3));
-    const auto type = static_cast<at::ScalarType>(dtype.toInt());
-    if (type != at::kQUInt8 && type != at::kQInt8)
-      return NotCovered(n, "to a dtype other than quint8 / qint8");
-    Set(n, Quantize(x->name, x->shape, scale.toDouble(), zp.toInt(), type == at::kQInt8));
-    return absl::OkStatus();
+  for (const Rule& rule : Rules()) {
+    if (op != rule.op) continue;
+    ++result_.torch_ops[op];
+    return rule.translate(*this, n);
   }
-  if (op == "aten::dequantize") {
-    ASSIGN_OR_RETURN(Val * x, In(n, 0));
-    Set(n, Val{Float(*x), x->shape, false, 0, 0, false, "", x->quantized ? x->scale : x->step});
-    return absl::OkStatus();
-  }
-  if (op == "quantized::linear") return QuantizedLinear(n, false);
-  if (op == "quantized::linear_relu") return QuantizedLinear(n, true);
-  if (op == "quantized::linear_dynamic") return DynamicLinear(n, false);
-  if (op == "quantized::linear_relu_dynamic") return DynamicLinear(n, true);
-  if (op == "quantized::conv2d") return QuantizedConv(n, false);
-  if (op == "quantized::conv2d_relu") return QuantizedConv(n, true);
-  if (op == "quantized::add") return QuantizedBinary(n, "Add", false);
-  if (op == "quantized::add_relu") return QuantizedBinary(n, "Add", true);
-  if (op == "quantized::mul") return QuantizedBinary(n, "Mul", false);
-  if (op == "quantized::layer_norm") return LayerNorm(n, true);
-  if (op == "aten::layer_norm") return LayerNorm(n, false);
-  if (op == "aten::max_pool2d") return Pool(n, "max");
-  if (op == "aten::avg_pool2d") return Pool(n, "avg");
-  if (op == "aten::adaptive_avg_pool2d") return Pool(n, "adaptive");
-  if (op == "aten::flatten" || op == "aten::reshape" || op == "aten::view") return Reshape(n);
-  if (op == "aten::relu" || op == "aten::relu_") return Unary(n, "Relu", true);
-  if (op == "aten::tanh") return Unary(n, "Tanh", true);
-  if (op == "aten::sigmoid") return Unary(n, "Sigmoid", true);
-  if (op == "aten::softmax") return Unary(n, "Softmax", false);
-  if (op == "aten::log_softmax") return Unary(n, "LogSoftmax", false);
-  if (op == "aten::linear") return FloatLinear(n);
-  if (op == "aten::conv2d") return FloatConv(n);
-  if (op == "aten::add") return FloatBinary(n, "Add");
-  if (op == "aten::mul") return FloatBinary(n, "Mul");
-  if (op == "aten::dropout" || op == "aten::contiguous" || op == "aten::detach") {
-    if (op == "aten::dropout") {
-      ASSIGN_OR_RETURN(c10::IValue train, Constant(n, 2));
-      if (train.toBool()) return NotCovered(n, "in training mode");
-    }
-    ASSIGN_OR_RETURN(Val * x, In(n, 0));
-    vals_[n->output()] = *x;
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      "onnx export: " + op +
-      " is not covered (covered: quantize / dequantize, quantized linear[_relu], "
-      "linear[_relu]_dynamic, conv2d[_relu], add[_relu], mul, layer_norm; aten linear, conv2d, "
-      "layer_norm, max / avg / adaptive_avg pooling, flatten, reshape, view, relu, tanh, "
-      "sigmoid, softmax, log_softmax, add, mul, dropout)");
+  std::string covered;
+  for (const Rule& rule : Rules()) covered += (covered.empty() ? "" : ", ") + rule.op;
+  return absl::InvalidArgumentError("onnx export: " + op + " is not covered (covered: " + covered +
+                                    ")");
 }
 
 absl::Status Translator::Outputs(const Value* v, std::vector<const Value*>* out) {
@@ -764,7 +800,7 @@ absl::StatusOr<OnnxExport> Translator::Run(const std::shared_ptr<torch::jit::Gra
   std::vector<int64_t> dims{kBatch};
   dims.insert(dims.end(), sample_shape.begin(), sample_shape.end());
   g_.Input("input", kFloat, dims, {"batch"});
-  vals_[graph->inputs()[1]] = Val{"input", dims};
+  vals_[graph->inputs()[1]] = FloatVal("input", dims);
   const std::set<const Node*> needed = Needed(*graph);
   for (const Node* n : graph->nodes()) {
     if (needed.count(n)) RETURN_IF_ERROR(Translate(n));
@@ -794,7 +830,7 @@ absl::StatusOr<OnnxExport> ExportTorchScriptToOnnx(const torch::jit::Module& mod
   torch::jit::Module copy = module.clone();
   copy.eval();
   torch::jit::Module frozen = torch::jit::freeze_module(copy);
-  Translator t("quantd_int8");
+  Translator t;
   return t.Run(frozen.get_method("forward").graph(), sample_shape);
 }
 

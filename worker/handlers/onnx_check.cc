@@ -18,18 +18,85 @@ std::string Fixed(double v, int digits) {
   return s.str();
 }
 
-// Top-1 agreement where a row also agrees when the runtime's choice scores, in the int8
-// TorchScript itself, within one output step of its best: at int8 resolution those are ties
+struct Top1 {
+  double agreement = 0;    // argmax equal
+  double within_step = 0;  // ... or the runtime's choice within one step of the best
+};
+
+// Top-1 agreement, and the same where a row also agrees when the runtime's choice scores, in the
+// int8 TorchScript itself, within one output step of its best: at int8 resolution those are ties
 // (exact ties included, where argmax just takes the first), and two int8 implementations that
 // round one intermediate value differently may break them either way.
-double TiesAwareAgreement(const at::Tensor& ours, const at::Tensor& theirs, double step) {
+Top1 Top1Agreement(const at::Tensor& ours, const at::Tensor& theirs, double step) {
   at::Tensor a = ours.reshape({ours.size(0), -1});
   at::Tensor b = theirs.reshape({theirs.size(0), -1});
   at::Tensor best = std::get<0>(a.max(1));
   at::Tensor chosen = a.gather(1, b.argmax(1, true)).squeeze(1);
   at::Tensor agree = a.argmax(1).eq(b.argmax(1));
+  Top1 t;
+  t.agreement = agree.to(at::kDouble).mean().item<double>();
   if (step > 0) agree = agree.logical_or(best - chosen <= step * 1.001);
-  return agree.to(at::kDouble).mean().item<double>();
+  t.within_step = agree.to(at::kDouble).mean().item<double>();
+  return t;
+}
+
+// One output at one level against the TorchScript's: its report entry; failures and the
+// check's worst values updated.
+nlohmann::ordered_json JudgeOutput(const std::string& level, size_t i, const at::Tensor& ours,
+                                   const at::Tensor* theirs, const OnnxOutput& info,
+                                   const OnnxCheckOptions& o, OnnxCheck* check,
+                                   std::vector<std::string>* failures) {
+  const std::string where = level + ": " + OutputName(i);
+  nlohmann::ordered_json out = {{"name", OutputName(i)}, {"onnx_name", info.name}};
+  if (!theirs || theirs->sizes() != ours.sizes()) {
+    failures->push_back(where + " has another shape");
+    out["shape_matches"] = false;
+    return out;
+  }
+  if (!theirs->isfinite().all().item<bool>()) {
+    failures->push_back(where + " has non-finite values");
+    out["finite"] = false;
+    return out;
+  }
+  const at::Tensor diff = (*theirs - ours).abs();
+  const double max_abs = diff.max().item<double>();
+  out["max_abs_difference"] = max_abs;
+  if (info.step > 0) {
+    const double steps = max_abs / info.step;
+    // A little slack for float rounding of step multiples.
+    const double within = (diff <= info.step * 1.001).to(at::kDouble).mean().item<double>();
+    out["output_step"] = info.step;
+    out["max_output_steps"] = steps;
+    out["within_one_step"] = within;
+    check->max_output_steps = std::max(check->max_output_steps, steps);
+    check->min_within_one_step = std::min(check->min_within_one_step, within);
+    if (within < o.min_within_one_step) {
+      failures->push_back(
+          where + " only " + Fixed(100 * within, 2) + " % of values within one output step (gate " +
+          Fixed(100 * o.min_within_one_step, 2) + " %; worst " + Fixed(steps, 1) + " steps)");
+    }
+  }
+  if (ours.numel() == ours.size(0)) {
+    // One value per sample: a regressor. A constant reference has no PLCC; equal outputs then
+    // agree fully.
+    const double plcc = FitRegression(*theirs, ours).plcc.value_or(max_abs == 0 ? 1.0 : 0.0);
+    out["plcc"] = plcc;
+    check->min_plcc = std::min(check->min_plcc, plcc);
+    if (plcc < o.min_plcc) {
+      failures->push_back(where + " PLCC " + Fixed(plcc, 4) + " (gate " + Fixed(o.min_plcc, 4) +
+                          ")");
+    }
+  } else {
+    const Top1 top1 = Top1Agreement(ours, *theirs, info.step);
+    out["top1_agreement"] = top1.agreement;
+    if (info.step > 0) out["top1_agreement_ties_at_one_step"] = top1.within_step;
+    check->min_top1_agreement = std::min(check->min_top1_agreement, top1.within_step);
+    if (top1.within_step < o.min_top1_agreement) {
+      failures->push_back(where + " top-1 agreement " + Fixed(top1.within_step, 4) + " (gate " +
+                          Fixed(o.min_top1_agreement, 4) + ")");
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -53,62 +120,9 @@ absl::StatusOr<OnnxCheck> ExportAndCheckOnnx(const torch::jit::Module& int8,
   for (const OnnxLevelRun& level : check.run.levels) {
     nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
     for (size_t i = 0; i < reference.tensors.size(); ++i) {
-      const at::Tensor& ours = reference.tensors[i];
-      const OnnxOutput& info = check.file.outputs[i];
-      nlohmann::ordered_json out = {{"name", OutputName(i)}, {"onnx_name", info.name}};
-      if (i >= level.outputs.size() || level.outputs[i].sizes() != ours.sizes()) {
-        failures.push_back(level.level + ": " + OutputName(i) + " has another shape");
-        out["shape_matches"] = false;
-        outputs.push_back(out);
-        continue;
-      }
-      const at::Tensor& theirs = level.outputs[i];
-      if (!theirs.isfinite().all().item<bool>()) {
-        failures.push_back(level.level + ": " + OutputName(i) + " has non-finite values");
-        out["finite"] = false;
-        outputs.push_back(out);
-        continue;
-      }
-      const double max_abs = (theirs - ours).abs().max().item<double>();
-      out["max_abs_difference"] = max_abs;
-      if (info.step > 0) {
-        const double steps = max_abs / info.step;
-        out["output_step"] = info.step;
-        // A little slack for float rounding of step multiples.
-        const double within =
-            ((theirs - ours).abs() <= info.step * 1.001).to(at::kDouble).mean().item<double>();
-        out["max_output_steps"] = steps;
-        out["within_one_step"] = within;
-        check.max_output_steps = std::max(check.max_output_steps, steps);
-        check.min_within_one_step = std::min(check.min_within_one_step, within);
-        if (within < o.min_within_one_step) {
-          failures.push_back(level.level + ": " + OutputName(i) + " only " +
-                             Fixed(100 * within, 2) + " % of values within one output step " +
-                             "(gate " + Fixed(100 * o.min_within_one_step, 2) + " %; worst " +
-                             Fixed(steps, 1) + " steps)");
-        }
-      }
-      const OutputAgreement a = CompareOutputs(ours, theirs, 1, std::nullopt);
-      if (a.regression) {
-        // A constant reference has no PLCC; equal outputs then agree fully.
-        const double plcc = a.vs_float.plcc.value_or(max_abs == 0 ? 1.0 : 0.0);
-        out["plcc"] = plcc;
-        check.min_plcc = std::min(check.min_plcc, plcc);
-        if (plcc < o.min_plcc) {
-          failures.push_back(level.level + ": " + OutputName(i) + " PLCC " + Fixed(plcc, 4) +
-                             " (gate " + Fixed(o.min_plcc, 4) + ")");
-        }
-      } else {
-        const double gated = TiesAwareAgreement(ours, theirs, info.step);
-        out["top1_agreement"] = a.top1_agreement.value;
-        if (info.step > 0) out["top1_agreement_ties_at_one_step"] = gated;
-        check.min_top1_agreement = std::min(check.min_top1_agreement, gated);
-        if (gated < o.min_top1_agreement) {
-          failures.push_back(level.level + ": " + OutputName(i) + " top-1 agreement " +
-                             Fixed(gated, 4) + " (gate " + Fixed(o.min_top1_agreement, 4) + ")");
-        }
-      }
-      outputs.push_back(out);
+      outputs.push_back(JudgeOutput(level.level, i, reference.tensors[i],
+                                    i < level.outputs.size() ? &level.outputs[i] : nullptr,
+                                    check.file.outputs[i], o, &check, &failures));
     }
     nlohmann::ordered_json latency = nlohmann::ordered_json::object();
     for (const auto& [batch, ms] : level.latency_ms) latency["batch_" + std::to_string(batch)] = ms;
