@@ -107,6 +107,24 @@ TEST(OnnxExportTest, DynamicMlpExportsAndAnUncoveredOpFailsNamingIt) {
   EXPECT_NE(bad["error"].get<std::string>().find("aten::gelu is not covered"), std::string::npos)
       << bad.dump();
   EXPECT_EQ(bad["attempts"], 1) << "a permanent failure is not retried";
+
+  // Hostile archives get what every kind gives them: a model reaching for a host file is
+  // refused before its first forward, one that spins dies at its deadline, neither retried.
+  json reads =
+      SubmitAndWait(q->address(),
+                    "submit export --model " + FixturePath("reads_host_file.pt") + " --inputs " +
+                        FixturePath("qnetwork_inputs.npy") + " --format onnx",
+                    1);
+  EXPECT_EQ(reads["failure_kind"], "invalid_input") << reads.dump();
+  EXPECT_NE(reads["error"].get<std::string>().find("is not allowed"), std::string::npos)
+      << reads.dump();
+  json spins =
+      SubmitAndWait(q->address(),
+                    "submit export --model " + FixturePath("spins_forever.pt") + " --inputs " +
+                        FixturePath("qnetwork_inputs.npy") + " --format onnx --deadline-seconds 2",
+                    1);
+  EXPECT_EQ(spins["failure_kind"], "deadline_exceeded") << spins.dump();
+  EXPECT_EQ(spins["attempts"], 1);
 }
 
 }  // namespace

@@ -52,6 +52,33 @@ absl::Status NotCovered(const Node* n, const std::string& why) {
   return absl::InvalidArgumentError("onnx export: " + OpName(n) + " " + why);
 }
 
+// A 2-D window argument (kernel, stride, dilation, padding, output size) as two values: one given
+// value repeats. A hostile graph may carry anything here: no value below `min`, at most two.
+absl::StatusOr<std::vector<int64_t>> Window(const Node* n, const char* what, std::vector<int64_t> v,
+                                            int64_t min) {
+  if (v.size() == 1) v.push_back(v[0]);
+  if (v.size() != 2 || v[0] < min || v[1] < min) {
+    return NotCovered(n, std::string("with a ") + what +
+                             " that is not one or two values >= " + std::to_string(min));
+  }
+  return v;
+}
+
+// The length a window leaves along one spatial dim, 0 when no window fits (the floor of a
+// negative span, which C++'s truncating division would round up to one).
+int64_t WindowOutput(int64_t in, int64_t pad, int64_t dilation, int64_t kernel, int64_t stride,
+                     bool ceil) {
+  const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
+  if (span < 0) return 0;
+  return (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+}
+
+// The spatial dims a window leaves; INVALID_ARGUMENT when one would be empty.
+absl::Status CheckSpatial(const Node* n, const std::vector<int64_t>& shape) {
+  if (shape[2] < 1 || shape[3] < 1) return NotCovered(n, "leaving an empty output");
+  return absl::OkStatus();
+}
+
 // Calls a quantized:: op on packed params through the dispatcher (its C++ classes are not in
 // LibTorch's public headers).
 std::vector<c10::IValue> CallPackedOp(const char* op, const c10::IValue& packed) {
@@ -360,9 +387,15 @@ absl::Status Translator::QuantizedConv(const Node* n, bool relu) {
   ASSIGN_OR_RETURN(QuantizedWeight w, WeightOf(n, unpacked[0].toTensor()));
   std::optional<at::Tensor> bias;
   if (unpacked[1].isTensor()) bias = unpacked[1].toTensor();
-  const std::vector<int64_t> stride = IntList(CallPackedOp("quantized::conv2d_stride", packed)[0]);
-  const std::vector<int64_t> pad = IntList(CallPackedOp("quantized::conv2d_padding", packed)[0]);
-  const std::vector<int64_t> dil = IntList(CallPackedOp("quantized::conv2d_dilation", packed)[0]);
+  ASSIGN_OR_RETURN(
+      const std::vector<int64_t> stride,
+      Window(n, "stride", IntList(CallPackedOp("quantized::conv2d_stride", packed)[0]), 1));
+  ASSIGN_OR_RETURN(
+      const std::vector<int64_t> pad,
+      Window(n, "padding", IntList(CallPackedOp("quantized::conv2d_padding", packed)[0]), 0));
+  ASSIGN_OR_RETURN(
+      const std::vector<int64_t> dil,
+      Window(n, "dilation", IntList(CallPackedOp("quantized::conv2d_dilation", packed)[0]), 1));
   const int64_t groups = CallPackedOp("quantized::conv2d_groups", packed)[0].toInt();
   std::vector<std::string> in{Float(*x), WeightDequantize(g_, w, false)};
   if (bias) in.push_back(Int8Bias(bias, x->scale, w));
@@ -375,8 +408,9 @@ absl::Status Translator::QuantizedConv(const Node* n, bool relu) {
   std::vector<int64_t> shape = {x->shape[0], w.values.size(0), 0, 0};
   for (int d = 0; d < 2; ++d) {
     shape[2 + d] =
-        (x->shape[2 + d] + 2 * pad[d] - dil[d] * (w.values.size(2 + d) - 1) - 1) / stride[d] + 1;
+        WindowOutput(x->shape[2 + d], pad[d], dil[d], w.values.size(2 + d), stride[d], false);
   }
+  RETURN_IF_ERROR(CheckSpatial(n, shape));
   Set(n, Quantize(y, shape, out_scale.toDouble(), out_zp.toInt(), false));
   return absl::OkStatus();
 }
@@ -441,7 +475,7 @@ absl::Status Translator::Pool(const Node* n, const std::string& kind) {
   std::string op;
   if (kind == "adaptive") {
     ASSIGN_OR_RETURN(c10::IValue size, Constant(n, 1));
-    const std::vector<int64_t> out = IntList(size);
+    ASSIGN_OR_RETURN(const std::vector<int64_t> out, Window(n, "output size", IntList(size), 1));
     if (x->shape[2] < 0 || x->shape[3] < 0 || x->shape[2] % out[0] || x->shape[3] % out[1]) {
       return NotCovered(n, "to an output size that does not divide the input");
     }
@@ -472,10 +506,10 @@ absl::Status Translator::Pool(const Node* n, const std::string& kind) {
       attrs.push_back(IntAttr("count_include_pad", include.toBool() ? 1 : 0));
     }
   }
-  if (kernel.size() == 1) kernel.push_back(kernel[0]);
-  if (stride.size() == 1) stride.push_back(stride[0]);
-  if (pad.size() == 1) pad.push_back(pad[0]);
-  if (dil.size() == 1) dil.push_back(dil[0]);
+  ASSIGN_OR_RETURN(kernel, Window(n, "kernel", kernel, 1));
+  ASSIGN_OR_RETURN(stride, Window(n, "stride", stride, 1));
+  ASSIGN_OR_RETURN(pad, Window(n, "padding", pad, 0));
+  ASSIGN_OR_RETURN(dil, Window(n, "dilation", dil, 1));
   attrs.push_back(IntsAttr("kernel_shape", kernel));
   attrs.push_back(IntsAttr("strides", stride));
   attrs.push_back(IntsAttr("pads", {pad[0], pad[1], pad[0], pad[1]}));
@@ -483,9 +517,9 @@ absl::Status Translator::Pool(const Node* n, const std::string& kind) {
   const std::string y = g_.Op(op, {Float(*x)}, attrs);
   std::vector<int64_t> shape = x->shape;
   for (int d = 0; d < 2; ++d) {
-    const int64_t span = x->shape[2 + d] + 2 * pad[d] - dil[d] * (kernel[d] - 1) - 1;
-    shape[2 + d] = (ceil ? (span + stride[d] - 1) / stride[d] : span / stride[d]) + 1;
+    shape[2 + d] = WindowOutput(x->shape[2 + d], pad[d], dil[d], kernel[d], stride[d], ceil);
   }
+  RETURN_IF_ERROR(CheckSpatial(n, shape));
   // Pooling a quantized tensor keeps its parameters (max exactly; average rounds once).
   if (x->quantized) {
     Set(n, Quantize(y, shape, x->scale, x->zero_point, x->signed_int8));
@@ -638,10 +672,10 @@ absl::Status Translator::FloatConv(const Node* n) {
   }
   if (a[3].isString()) return NotCovered(n, "with string padding");
   const at::Tensor w = a[0].toTensor();
-  std::vector<int64_t> stride = IntList(a[2]), pad = IntList(a[3]), dil = IntList(a[4]);
-  if (stride.size() == 1) stride.push_back(stride[0]);
-  if (pad.size() == 1) pad.push_back(pad[0]);
-  if (dil.size() == 1) dil.push_back(dil[0]);
+  ASSIGN_OR_RETURN(const std::vector<int64_t> stride, Window(n, "stride", IntList(a[2]), 1));
+  ASSIGN_OR_RETURN(const std::vector<int64_t> pad, Window(n, "padding", IntList(a[3]), 0));
+  ASSIGN_OR_RETURN(const std::vector<int64_t> dil, Window(n, "dilation", IntList(a[4]), 1));
+  if (w.dim() != 4) return NotCovered(n, "with a weight that is not 4-D");
   std::vector<std::string> in{x->name, g_.Floats("weight", Dims(w), FloatValues(w))};
   if (a[1].isTensor())
     in.push_back(g_.Floats("bias", Dims(a[1].toTensor()), FloatValues(a[1].toTensor())));
@@ -652,9 +686,9 @@ absl::Status Translator::FloatConv(const Node* n) {
              IntsAttr("kernel_shape", {w.size(2), w.size(3)})});
   std::vector<int64_t> shape = {x->shape[0], w.size(0), 0, 0};
   for (int d = 0; d < 2; ++d) {
-    shape[2 + d] =
-        (x->shape[2 + d] + 2 * pad[d] - dil[d] * (w.size(2 + d) - 1) - 1) / stride[d] + 1;
+    shape[2 + d] = WindowOutput(x->shape[2 + d], pad[d], dil[d], w.size(2 + d), stride[d], false);
   }
+  RETURN_IF_ERROR(CheckSpatial(n, shape));
   Set(n, FloatVal(y, shape));
   return absl::OkStatus();
 }

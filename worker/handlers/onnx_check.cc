@@ -18,6 +18,20 @@ std::string Fixed(double v, int digits) {
   return s.str();
 }
 
+void Worst(double v, bool lower, std::optional<double>* worst) {
+  if (!*worst || (lower ? v < **worst : v > **worst)) *worst = v;
+}
+
+// The worst values that apply, for the report.
+nlohmann::ordered_json WorstJson(const OnnxCheck& c) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  if (c.min_within_one_step) j["within_one_step"] = *c.min_within_one_step;
+  if (c.max_output_steps) j["max_output_steps"] = *c.max_output_steps;
+  if (c.min_top1_agreement) j["top1_agreement"] = *c.min_top1_agreement;
+  if (c.min_plcc) j["plcc"] = *c.min_plcc;
+  return j;
+}
+
 struct Top1 {
   double agreement = 0;    // argmax equal
   double within_step = 0;  // ... or the runtime's choice within one step of the best
@@ -68,8 +82,8 @@ nlohmann::ordered_json JudgeOutput(const std::string& level, size_t i, const at:
     out["output_step"] = info.step;
     out["max_output_steps"] = steps;
     out["within_one_step"] = within;
-    check->max_output_steps = std::max(check->max_output_steps, steps);
-    check->min_within_one_step = std::min(check->min_within_one_step, within);
+    Worst(steps, false, &check->max_output_steps);
+    Worst(within, true, &check->min_within_one_step);
     if (within < o.min_within_one_step) {
       failures->push_back(
           where + " only " + Fixed(100 * within, 2) + " % of values within one output step (gate " +
@@ -81,7 +95,7 @@ nlohmann::ordered_json JudgeOutput(const std::string& level, size_t i, const at:
     // agree fully.
     const double plcc = FitRegression(*theirs, ours).plcc.value_or(max_abs == 0 ? 1.0 : 0.0);
     out["plcc"] = plcc;
-    check->min_plcc = std::min(check->min_plcc, plcc);
+    Worst(plcc, true, &check->min_plcc);
     if (plcc < o.min_plcc) {
       failures->push_back(where + " PLCC " + Fixed(plcc, 4) + " (gate " + Fixed(o.min_plcc, 4) +
                           ")");
@@ -90,7 +104,7 @@ nlohmann::ordered_json JudgeOutput(const std::string& level, size_t i, const at:
     const Top1 top1 = Top1Agreement(ours, *theirs, info.step);
     out["top1_agreement"] = top1.agreement;
     if (info.step > 0) out["top1_agreement_ties_at_one_step"] = top1.within_step;
-    check->min_top1_agreement = std::min(check->min_top1_agreement, top1.within_step);
+    Worst(top1.within_step, true, &check->min_top1_agreement);
     if (top1.within_step < o.min_top1_agreement) {
       failures->push_back(where + " top-1 agreement " + Fixed(top1.within_step, 4) + " (gate " +
                           Fixed(o.min_top1_agreement, 4) + ")");
@@ -150,21 +164,17 @@ absl::StatusOr<OnnxCheck> ExportAndCheckOnnx(const torch::jit::Module& int8,
                     {"min_top1_agreement", o.min_top1_agreement},
                     {"min_plcc", o.min_plcc}}},
                   {"levels", levels},
-                  {"worst",
-                   {{"within_one_step", check.min_within_one_step},
-                    {"max_output_steps", check.max_output_steps},
-                    {"top1_agreement", check.min_top1_agreement},
-                    {"plcc", check.min_plcc}}},
+                  {"worst", WorstJson(check)},
                   {"verdict", check.failure.empty() ? "PASS" : "FAIL: " + check.failure}};
   return check;
 }
 
 void AddOnnxRuntimeMetrics(const OnnxCheck& c, v1::TaskMetrics* metrics) {
   auto& v = *metrics->mutable_values();
-  v[metric::kRuntimeOutputSteps] = c.max_output_steps;
-  v[metric::kRuntimeWithinOneStep] = c.min_within_one_step;
-  v[metric::kRuntimeTop1Agreement] = c.min_top1_agreement;
-  v[metric::kRuntimePlcc] = c.min_plcc;
+  if (c.max_output_steps) v[metric::kRuntimeOutputSteps] = *c.max_output_steps;
+  if (c.min_within_one_step) v[metric::kRuntimeWithinOneStep] = *c.min_within_one_step;
+  if (c.min_top1_agreement) v[metric::kRuntimeTop1Agreement] = *c.min_top1_agreement;
+  if (c.min_plcc) v[metric::kRuntimePlcc] = *c.min_plcc;
   if (!c.run.levels.empty()) {
     const auto& latency = c.run.levels.back().latency_ms;
     if (auto it = latency.find(1); it != latency.end()) v[metric::kRuntimeLatencyMs] = it->second;

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "quantd/status.h"
@@ -28,12 +29,13 @@ struct OnnxCheckOptions {
 struct OnnxCheck {
   OnnxExport file;
   OnnxRuntimeRun run;
-  // Worst over levels and outputs (steps: outputs read from an int8 tensor only).
-  double min_within_one_step = 1;
-  double max_output_steps = 0;
-  double min_top1_agreement = 1;  // classifier outputs; 1 when there are none
-  double min_plcc = 1;            // regressor outputs; 1 when there are none
-  std::string failure;            // empty when every gate holds
+  // Worst over levels and outputs; each only where it applies: steps for outputs read from an
+  // int8 tensor, top-1 for classifier outputs, PLCC for one-value outputs.
+  std::optional<double> min_within_one_step;
+  std::optional<double> max_output_steps;
+  std::optional<double> min_top1_agreement;
+  std::optional<double> min_plcc;
+  std::string failure;  // empty when every gate holds
   nlohmann::ordered_json report;
 };
 
@@ -46,7 +48,8 @@ absl::StatusOr<OnnxCheck> ExportAndCheckOnnx(const torch::jit::Module& int8,
                                              const OnnxCheckOptions& options,
                                              const std::function<bool()>& cancelled);
 
-// The check as task metrics: the worst share within one step, output steps, agreement and PLCC,
+// The check as task metrics: the worst share within one step, output steps, agreement and PLCC
+// (those that apply),
 // ORT's batch-1 latency at its full optimization level, and the file's size.
 void AddOnnxRuntimeMetrics(const OnnxCheck& check, v1::TaskMetrics* metrics);
 

@@ -25,11 +25,21 @@ absl::StatusOr<ResultExports> ExportInt8Result(const google::protobuf::RepeatedF
                        return ExportAndCheckOnnx(int8, samples, int8_outputs, o,
                                                  [&] { return ctx.Cancelled(); });
                      }));
-    out.gates.push_back(
-        {"onnx_within_one_step", check.min_within_one_step, o.min_within_one_step, false});
-    out.gates.push_back(
-        {"onnx_top1_agreement", check.min_top1_agreement, o.min_top1_agreement, false});
-    out.gates.push_back({"onnx_plcc", check.min_plcc, o.min_plcc, false});
+    // Only the gates that apply: a classifier has no PLCC, a dynamic model's float outputs no
+    // int8 step. A check with nothing to judge (the runtime's outputs had other shapes or were
+    // not finite) fails them all.
+    const bool none = !check.min_within_one_step && !check.min_top1_agreement && !check.min_plcc;
+    if (check.min_within_one_step || none) {
+      out.gates.push_back({"onnx_within_one_step", check.min_within_one_step.value_or(0),
+                           o.min_within_one_step, false});
+    }
+    if (check.min_top1_agreement || none) {
+      out.gates.push_back({"onnx_top1_agreement", check.min_top1_agreement.value_or(0),
+                           o.min_top1_agreement, false});
+    }
+    if (check.min_plcc || none) {
+      out.gates.push_back({"onnx_plcc", check.min_plcc.value_or(0), o.min_plcc, false});
+    }
     out.report["onnx"] = check.report;
     out.onnx = std::move(check);
   }
