@@ -3,10 +3,9 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "quantd/task_metric_names.h"
 #include "server/scheduler/crossover_planner.h"
@@ -23,9 +22,12 @@ std::string Num(double v) {
 
 const char* ObjectiveName(v1::CrossoverObjective o) {
   switch (o) {
-    case v1::MEAN_AGREEMENT: return "mean(agree_a, agree_b), highest first";
-    case v1::TASK_ACCURACY: return "task accuracy, highest first";
-    default: return "min(agree_a, agree_b), highest first";
+    case v1::MEAN_AGREEMENT:
+      return "mean(agree_a, agree_b), highest first";
+    case v1::TASK_ACCURACY:
+      return "task accuracy, highest first";
+    default:
+      return "min(agree_a, agree_b), highest first";
   }
 }
 
@@ -35,9 +37,12 @@ double Objective(v1::CrossoverObjective o, const google::protobuf::Map<std::stri
     return it == m.end() ? 0.0 : it->second;
   };
   switch (o) {
-    case v1::MEAN_AGREEMENT: return (get(metric::kAgreeA) + get(metric::kAgreeB)) / 2;
-    case v1::TASK_ACCURACY: return get(metric::kAccuracy);
-    default: return std::min(get(metric::kAgreeA), get(metric::kAgreeB));
+    case v1::MEAN_AGREEMENT:
+      return (get(metric::kAgreeA) + get(metric::kAgreeB)) / 2;
+    case v1::TASK_ACCURACY:
+      return get(metric::kAccuracy);
+    default:
+      return std::min(get(metric::kAgreeA), get(metric::kAgreeB));
   }
 }
 
@@ -53,10 +58,11 @@ std::string Regime(const v1::CrossoverChild& c) {
   return s;
 }
 
+// Children that passed their own gates first, then finished ones that did not.
 int Group(const v1::LeaderboardRow& r) {
-  if (r.status() == "done") return 0;
-  if (r.status() == "running" || r.status() == "queued") return 1;
-  return 2;
+  if (r.status() == "done") return r.passed() ? 0 : 1;
+  if (r.status() == "running" || r.status() == "queued") return 2;
+  return 3;
 }
 
 void AddBaselines(v1::CrossoverObjective objective, double parents_agreement,
@@ -87,7 +93,8 @@ v1::Leaderboard RankCrossover(const v1::Job& job, const std::vector<storage::Tas
     v1::LeaderboardRow* r = AddTaskRow(job, t, c.name(), Regime(c), &board, &all_ended);
     if (t.state != storage::TaskState::kSucceeded) continue;
     (*r->mutable_metrics())[metric::kObjective] = Objective(spec.objective(), r->metrics());
-    r->set_passed(true);
+    // A child's own gate (its exported file's runtime check) keeps it from winning.
+    r->set_passed(!AddCandidateGate(t.metrics, r));
     auto pa = t.metrics.values().find(metric::kParentsAgreement);
     if (pa != t.metrics.values().end()) parents_agreement = pa->second;
   }
@@ -96,13 +103,14 @@ v1::Leaderboard RankCrossover(const v1::Job& job, const std::vector<storage::Tas
   std::stable_sort(rows->begin(), rows->end(),
                    [](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {
                      if (Group(a) != Group(b)) return Group(a) < Group(b);
-                     if (Group(a) != 0) return false;
+                     if (Group(a) > 1) return false;
                      return a.metrics().at(metric::kObjective) > b.metrics().at(metric::kObjective);
                    });
   for (int i = 0; i < rows->size(); ++i) rows->Mutable(i)->set_rank(static_cast<uint32_t>(i + 1));
   if (parents_agreement >= 0) AddBaselines(spec.objective(), parents_agreement, &board);
   bool any_done = !board.rows().empty() && board.rows(0).status() == "done";
-  if (all_ended && any_done) {
+  bool any_passed = any_done && board.rows(0).passed();
+  if (all_ended && any_passed) {
     const v1::LeaderboardRow& best = board.rows(0);
     board.set_winner(best.candidate());
     board.set_decision("best child: " + best.candidate() + " (objective " +
@@ -110,6 +118,12 @@ v1::Leaderboard RankCrossover(const v1::Job& job, const std::vector<storage::Tas
                        Num(best.metrics().at(metric::kAgreeA)) + ", agree_b " +
                        Num(best.metrics().at(metric::kAgreeB)) + "); the parents agree on " +
                        Num(parents_agreement) + " of the evaluation inputs");
+  } else if (all_ended && any_done) {
+    std::string s = "no child passed its own gates: ";
+    for (int i = 0; i < board.rows_size() && i < 3 && board.rows(i).status() == "done"; ++i) {
+      s += (i ? "; " : "") + board.rows(i).candidate() + ": " + FailedGates(board.rows(i));
+    }
+    board.set_decision(s);
   } else if (all_ended) {
     std::string s = "every child failed: ";
     for (int i = 0; i < board.rows_size() && i < 3; ++i) {
@@ -119,7 +133,7 @@ v1::Leaderboard RankCrossover(const v1::Job& job, const std::vector<storage::Tas
   } else {
     board.set_decision(std::to_string(board.done()) + " of " + std::to_string(board.total()) +
                        " children finished" +
-                       (any_done ? "; leading: " + board.rows(0).candidate() : ""));
+                       (any_passed ? "; leading: " + board.rows(0).candidate() : ""));
   }
   return board;
 }

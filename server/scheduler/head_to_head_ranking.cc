@@ -43,8 +43,8 @@ const char* AddDrop(const v1::HeadToHeadConstraints& c, v1::LeaderboardRow* r) {
     return metric::kPlccDrop;
   }
   double drop = 0, base = 1.0;
-  bool accuracy = want != v1::TOP1_AGREEMENT && m.count(metric::kAccuracy) &&
-                  m.count(metric::kFloatAccuracy);
+  bool accuracy =
+      want != v1::TOP1_AGREEMENT && m.count(metric::kAccuracy) && m.count(metric::kFloatAccuracy);
   if (accuracy) {
     base = m[metric::kFloatAccuracy];
     drop = base - m[metric::kAccuracy];
@@ -67,8 +67,8 @@ void Judge(const v1::HeadToHeadConstraints& c, const storage::TaskSummary& t,
                    "<=", r);
   }
   if (c.has_max_latency_ms()) {
-    AddGateVerdict(metric::kLatencyP95Ms, Metric(*r, metric::kLatencyP95Ms, 0),
-                   c.max_latency_ms(), "<=", r);
+    AddGateVerdict(metric::kLatencyP95Ms, Metric(*r, metric::kLatencyP95Ms, 0), c.max_latency_ms(),
+                   "<=", r);
   }
   if (c.has_max_accuracy_drop()) {
     if (drop) {
@@ -81,13 +81,8 @@ void Judge(const v1::HeadToHeadConstraints& c, const storage::TaskSummary& t,
       g->set_passed(false);
     }
   }
-  if (!t.metrics.gate_failure().empty()) {
-    // The candidate's own gate (e.g. a PTQ accuracy budget) counts like the job's.
-    v1::GateVerdict* g = r->add_gates();
-    g->set_name("candidate_budget");
-    g->set_rule(t.metrics.gate_failure());
-    g->set_passed(false);
-  }
+  // The candidate's own gate (e.g. a PTQ accuracy budget) counts like the job's.
+  AddCandidateGate(t.metrics, r);
   bool passed = true;
   for (const auto& g : r->gates()) passed = passed && g.passed();
   r->set_passed(passed);
@@ -99,17 +94,23 @@ RowKey Key(v1::DecisionRule rule, const v1::LeaderboardRow& r) {
   double size = Metric(r, metric::kSizeBytes, 1e300);
   double latency = Metric(r, metric::kLatencyP95Ms, 1e300);
   switch (rule) {
-    case v1::SMALLEST: return {size, quality, latency};
-    case v1::FASTEST: return {latency, quality, size};
-    default: return {quality, size, latency};
+    case v1::SMALLEST:
+      return {size, quality, latency};
+    case v1::FASTEST:
+      return {latency, quality, size};
+    default:
+      return {quality, size, latency};
   }
 }
 
 std::string RuleName(v1::DecisionRule rule) {
   switch (rule) {
-    case v1::SMALLEST: return "smallest passing";
-    case v1::FASTEST: return "fastest passing";
-    default: return "most accurate passing";
+    case v1::SMALLEST:
+      return "smallest passing";
+    case v1::FASTEST:
+      return "fastest passing";
+    default:
+      return "most accurate passing";
   }
 }
 

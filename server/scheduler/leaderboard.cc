@@ -10,11 +10,16 @@ namespace quantd::server {
 
 std::string RowStatus(storage::TaskState state) {
   switch (state) {
-    case storage::TaskState::kQueued: return "queued";
-    case storage::TaskState::kLeased: return "running";
-    case storage::TaskState::kSucceeded: return "done";
-    case storage::TaskState::kFailed: return "failed";
-    case storage::TaskState::kCancelled: return "cancelled";
+    case storage::TaskState::kQueued:
+      return "queued";
+    case storage::TaskState::kLeased:
+      return "running";
+    case storage::TaskState::kSucceeded:
+      return "done";
+    case storage::TaskState::kFailed:
+      return "failed";
+    case storage::TaskState::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -65,6 +70,15 @@ void AddGateVerdict(const std::string& name, double value, double threshold,
   g->set_passed(rule == ">=" ? value >= threshold : value <= threshold);
 }
 
+bool AddCandidateGate(const v1::TaskMetrics& metrics, v1::LeaderboardRow* row) {
+  if (metrics.gate_failure().empty()) return false;
+  v1::GateVerdict* g = row->add_gates();
+  g->set_name("candidate_budget");
+  g->set_rule(metrics.gate_failure());
+  g->set_passed(false);
+  return true;
+}
+
 std::string FailedGates(const v1::LeaderboardRow& row) {
   auto num = [](double v) {
     char buf[32];
@@ -98,8 +112,7 @@ int RowGroup(const v1::LeaderboardRow& r) {
 
 }  // namespace
 
-void RankRows(const std::function<RowKey(const v1::LeaderboardRow&)>& key,
-              v1::Leaderboard* board) {
+void RankRows(const std::function<RowKey(const v1::LeaderboardRow&)>& key, v1::Leaderboard* board) {
   auto* rows = board->mutable_rows();
   std::stable_sort(rows->begin(), rows->end(),
                    [&](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {
@@ -151,9 +164,9 @@ absl::Status ReorderLeaderboard(const std::string& sort_by, bool descending, uin
     if (!known.count(sort_by)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      return absl::InvalidArgumentError("sort_by: no row has metric '" + sort_by + "'" +
-                                        (list.empty() ? " (no row has finished)"
-                                                      : "; known: " + list));
+      return absl::InvalidArgumentError(
+          "sort_by: no row has metric '" + sort_by + "'" +
+          (list.empty() ? " (no row has finished)" : "; known: " + list));
     }
     std::stable_sort(rows->begin(), rows->end(),
                      [&](const v1::LeaderboardRow& a, const v1::LeaderboardRow& b) {

@@ -32,6 +32,11 @@ v1::LeaderboardRow* AddTaskRow(const v1::Job& job, const storage::TaskSummary& t
 void AddGateVerdict(const std::string& name, double value, double threshold,
                     const std::string& rule, v1::LeaderboardRow* row);
 
+// The candidate's own gate, judged by the worker (a PTQ budget, an exported file's runtime
+// check): when the task reported a failure, a failed verdict "candidate_budget" whose rule is
+// the worker's message. True when one was added.
+bool AddCandidateGate(const v1::TaskMetrics& metrics, v1::LeaderboardRow* row);
+
 // The row's failed gates in one line ("ppl_rise 0.0285 > 0.02, own gate: ..."); a gate whose
 // rule is neither "<=" nor ">=" is shown by name and rule. "candidate_budget" is the candidate's
 // own gate, its rule the worker's message.
@@ -42,8 +47,7 @@ using RowKey = std::array<double, 3>;
 
 // Ranks a board of candidates: passing rows first, then finished ones that missed a gate, then
 // unfinished, then failed; within each group by `key`, then by name. Sets rank 1..n.
-void RankRows(const std::function<RowKey(const v1::LeaderboardRow&)>& key,
-              v1::Leaderboard* board);
+void RankRows(const std::function<RowKey(const v1::LeaderboardRow&)>& key, v1::Leaderboard* board);
 
 // How a ranked kind words its decision.
 struct DecisionWording {

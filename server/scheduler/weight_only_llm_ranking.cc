@@ -23,8 +23,8 @@ std::string Format(const char* format, double v) {
 
 void Judge(const v1::WeightOnlyLlmSpec& spec, const storage::TaskSummary& t,
            v1::LeaderboardRow* r) {
-  AddGateVerdict(metric::kPplRise, Metric(*r, metric::kPplRise, 1e300), spec.max_ppl_rise(), "<=",
-                 r);
+  AddGateVerdict(metric::kPplRise, Metric(*r, metric::kPplRise, 1e300), spec.max_ppl_rise(),
+                 "<=", r);
   if (spec.max_size_bytes() > 0) {
     AddGateVerdict(metric::kSizeBytes, Metric(*r, metric::kSizeBytes, 1e300),
                    static_cast<double>(spec.max_size_bytes()), "<=", r);
@@ -35,15 +35,9 @@ void Judge(const v1::WeightOnlyLlmSpec& spec, const storage::TaskSummary& t,
   }
   bool passed = true;
   for (const auto& g : r->gates()) passed = passed && g.passed();
-  if (passed && !t.metrics.gate_failure().empty()) {
-    // The worker judged the same gates on the same numbers; should it still disagree, its
-    // verdict stands.
-    v1::GateVerdict* g = r->add_gates();
-    g->set_name("candidate_budget");
-    g->set_rule(t.metrics.gate_failure());
-    g->set_passed(false);
-    passed = false;
-  }
+  // The worker judged the same gates on the same numbers; should it still disagree, its
+  // verdict stands.
+  if (passed && AddCandidateGate(t.metrics, r)) passed = false;
   r->set_passed(passed);
 }
 
@@ -53,17 +47,23 @@ RowKey Key(v1::DecisionRule rule, const v1::LeaderboardRow& r) {
   double size = Metric(r, metric::kSizeBytes, 1e300);
   double slowness = -Metric(r, metric::kDecodeTokensPerS, 0);
   switch (rule) {
-    case v1::MOST_ACCURATE: return {ppl, size, slowness};
-    case v1::FASTEST: return {slowness, ppl, size};
-    default: return {size, ppl, slowness};
+    case v1::MOST_ACCURATE:
+      return {ppl, size, slowness};
+    case v1::FASTEST:
+      return {slowness, ppl, size};
+    default:
+      return {size, ppl, slowness};
   }
 }
 
 std::string RuleName(v1::DecisionRule rule) {
   switch (rule) {
-    case v1::MOST_ACCURATE: return "lowest perplexity passing";
-    case v1::FASTEST: return "fastest decode passing";
-    default: return "smallest passing";
+    case v1::MOST_ACCURATE:
+      return "lowest perplexity passing";
+    case v1::FASTEST:
+      return "fastest decode passing";
+    default:
+      return "smallest passing";
   }
 }
 
@@ -84,7 +84,8 @@ std::string Closest(const v1::Leaderboard& board) {
     }
   }
   if (!best) return "";
-  return ". Closest: " + best->candidate() + " (" + Headline(*best) + "), artifacts kept; try "
+  return ". Closest: " + best->candidate() + " (" + Headline(*best) +
+         "), artifacts kept; try "
          "--fallback, QAT, or another checkpoint";
 }
 

@@ -127,5 +127,49 @@ TEST(OnnxExportTest, DynamicMlpExportsAndAnUncoveredOpFailsNamingIt) {
   EXPECT_EQ(spins["attempts"], 1);
 }
 
+// Ranked kinds export every int8 result: each head-to-head candidate (the PTQ and QAT handlers)
+// and each int8 crossover child get their own checked model.onnx, named under the candidate.
+TEST(OnnxExportTest, HeadToHeadCandidatesAndCrossoverChildrenExportTheirInt8Models) {
+  auto q = QuantdProcess::Start({});
+  json h2h = SubmitAndWait(
+      q->address(), "submit head_to_head --model " + FixturePath("fashion_mlp.pt") + " --inputs " +
+                        FixturePath("fashion_test_images.npy") + " --labels " +
+                        FixturePath("fashion_test_labels.npy") +
+                        " --candidate ptq-static --candidate qat,epochs=1,batch-size=256"
+                        " --latency-iterations 20 --export onnx");
+  ASSERT_EQ(h2h["state"], "succeeded") << h2h.dump();
+  const std::string dir = MakeTempDir("h2h-onnx");
+  for (const char* candidate : {"ptq_static_minmax", "qat_1ep"}) {
+    SCOPED_TRACE(candidate);
+    const std::string c = candidate;
+    json report = Download(*q, h2h["id"], c + "/report", dir + "/" + c + ".json");
+    EXPECT_EQ(report["export"]["onnx"]["verdict"], "PASS") << report["export"].dump(2);
+    EXPECT_FALSE(report["export"]["onnx"]["worst"].contains("plcc")) << "a classifier";
+    EXPECT_EQ(RunQuantctl(q->address(), "download " + h2h["id"].get<std::string>() + " " + c +
+                                            "/model.onnx -o " + dir + "/" + c + ".onnx")
+                  .exit_code,
+              0);
+  }
+
+  json search = SubmitAndWait(q->address(),
+                              "submit crossover_search --parent-a " + FixturePath("parent_a.pt") +
+                                  " --parent-b " + FixturePath("parent_b.pt") + " --inputs " +
+                                  FixturePath("parent_a_states.npy") + " --eval " +
+                                  FixturePath("parent_a_inputs.npy") +
+                                  " --strategies weighted --alphas 0.5 --regimes none+ptq_dynamic"
+                                  " --latency-iterations 20 --export onnx");
+  ASSERT_EQ(search["state"], "succeeded") << search.dump();
+  CommandResult board =
+      RunQuantctl(q->address(), "leaderboard " + search["id"].get<std::string>() + " --json");
+  ASSERT_EQ(board.exit_code, 0) << board.err;
+  const json rows = json::parse(board.out)["rows"];
+  const json& child = rows[0];
+  EXPECT_TRUE(child["passed"].get<bool>()) << child.dump();
+  const std::string name = child["candidate"];
+  json report = Download(*q, search["id"], name + "/report", dir + "/child.json");
+  EXPECT_EQ(report["export"]["onnx"]["verdict"], "PASS") << report.dump(2);
+  EXPECT_GT(report["export"]["onnx"]["onnx_ops"]["MatMulInteger"].get<int>(), 0);
+}
+
 }  // namespace
 }  // namespace quantd::testing

@@ -171,8 +171,9 @@ TEST_F(CrossoverSearchTest, LeaderboardRanksByObjectiveStablyAndTheManifestIsWri
       ASSERT_TRUE(h_.scheduler->FailTask((*g)->lease_id, v1::ENGINE_ERROR, "no kernel").ok());
       continue;
     }
-    ASSERT_TRUE(h_.scheduler->CompleteTask((*g)->lease_id, {}, "",
-                                           Agreement(agree[i][0], agree[i][1])).ok());
+    ASSERT_TRUE(
+        h_.scheduler->CompleteTask((*g)->lease_id, {}, "", Agreement(agree[i][0], agree[i][1]))
+            .ok());
   }
   auto job = h_.scheduler->Get(id);
   ASSERT_EQ(job->state(), v1::SUCCEEDED) << job->error();
@@ -209,6 +210,44 @@ TEST_F(CrossoverSearchTest, LeaderboardRanksByObjectiveStablyAndTheManifestIsWri
   const JobKindInfo* kind = KindInfo(v1::CROSSOVER_SEARCH);
   v1::Leaderboard by_mean = kind->planner.rank(mean_job, *tasks);
   EXPECT_EQ(by_mean.rows(0).candidate(), "random_0.5_s0-long");  // (0.90 + 0.97) / 2
+}
+
+// A child whose own gate failed (its exported ONNX file disagreed in ONNX Runtime) cannot win,
+// whatever its objective; when no child passes, the search ends without a winner.
+TEST_F(CrossoverSearchTest, AChildFailingItsOwnGateCannotWin) {
+  for (bool both_fail : {false, true}) {
+    SCOPED_TRACE(both_fail ? "both fail" : "the better one fails");
+    v1::JobSpec spec = Search(v1::MINIMAL);
+    spec.mutable_crossover_search()->set_max_trials(2);
+    auto r = h_.scheduler->Submit(spec);
+    ASSERT_TRUE(r.ok());
+    for (int i = 0; i < 2; ++i) {
+      auto g = h_.scheduler->LeaseTask("w", 0);
+      ASSERT_TRUE(g.ok() && g->has_value());
+      v1::TaskMetrics m = i == 0 ? Agreement(0.95, 0.95) : Agreement(0.85, 0.85);
+      if (i == 0 || both_fail) m.set_gate_failure("onnx_top1_agreement 0.9 < 0.999");
+      ASSERT_TRUE(h_.scheduler->CompleteTask((*g)->lease_id, {}, "", m).ok());
+    }
+    auto job = h_.scheduler->Get(r->job.id());
+    auto board = h_.scheduler->Leaderboard(r->job.id(), "", false, 0);
+    ASSERT_TRUE(board.ok());
+    EXPECT_FALSE(board->rows(both_fail ? 0 : 1).passed());
+    EXPECT_EQ(board->rows(1).gates(0).name(), "candidate_budget");
+    if (both_fail) {
+      EXPECT_EQ(job->state(), v1::FAILED);
+      EXPECT_EQ(job->failure_kind(), v1::GATE_FAILED);
+      EXPECT_EQ(board->winner(), "");
+      EXPECT_NE(board->decision().find("no child passed its own gates"), std::string::npos)
+          << board->decision();
+      EXPECT_NE(board->decision().find("onnx_top1_agreement 0.9 < 0.999"), std::string::npos)
+          << board->decision();
+    } else {
+      EXPECT_EQ(job->state(), v1::SUCCEEDED) << job->error();
+      EXPECT_TRUE(board->rows(0).passed());
+      EXPECT_EQ(board->winner(), board->rows(0).candidate());
+      EXPECT_DOUBLE_EQ(board->rows(0).metrics().at(metric::kObjective), 0.85);
+    }
+  }
 }
 
 TEST_F(CrossoverSearchTest, TimeoutSkipsChildrenThatHadNotStarted) {

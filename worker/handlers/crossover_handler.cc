@@ -21,8 +21,8 @@
 #include "worker/handlers/manifest.h"
 #include "worker/handlers/model_timing.h"
 #include "worker/handlers/prefixed_task_context.h"
-#include "worker/handlers/result_exports.h"
 #include "worker/handlers/ptq_modes.h"
+#include "worker/handlers/result_exports.h"
 #include "worker/handlers/task_phases.h"
 
 namespace quantd::worker {
@@ -84,9 +84,14 @@ absl::StatusOr<FineTuned> FineTune(const Module& child, const v1::CrossoverSearc
     for (const auto& e : r.curve) {
       curve.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"val_loss", e.val_loss}});
     }
-    return FineTuned{r.module, false,
-                     {{"kind", "distill"}, {"optimizer", "Adam"}, {"max_grad_norm", o.max_grad_norm},
-                      {"holdout", o.holdout}, {"seed", o.seed}, {"best_epoch", r.best_epoch},
+    return FineTuned{r.module,
+                     false,
+                     {{"kind", "distill"},
+                      {"optimizer", "Adam"},
+                      {"max_grad_norm", o.max_grad_norm},
+                      {"holdout", o.holdout},
+                      {"seed", o.seed},
+                      {"best_epoch", r.best_epoch},
                       {"curve", curve}}};
   }
   if (regime.fine_tune() == v1::QAT_FINE_TUNE) {
@@ -99,7 +104,8 @@ absl::StatusOr<FineTuned> FineTune(const Module& child, const v1::CrossoverSearc
     auto on_step = [&](int, int64_t, int64_t) { return !ctx.Cancelled(); };
     ASSIGN_OR_RETURN(QatResult r, TrainQat(child, inputs, {targets}, std::nullopt, o, QatStart{},
                                            on_epoch, on_step));
-    return FineTuned{r.module, true,
+    return FineTuned{r.module,
+                     true,
                      {{"kind", "qat"}, {"optimizer", "Adam"}, {"seed", o.seed}, {"curve", curve}}};
   }
   return FineTuned{child, false, {{"kind", "none"}}};
@@ -123,7 +129,8 @@ absl::StatusOr<FineTuned> Quantize(FineTuned tuned, v1::ChildQuantization q,
   tuned.module = qm.module;
   tuned.int8 = true;
   tuned.report["ptq"] = {{"mode", ptq.mode() == v1::STATIC ? "static" : "dynamic"},
-                         {"weights", qm.weights}, {"activations", qm.activations}};
+                         {"weights", qm.weights},
+                         {"activations", qm.activations}};
   return tuned;
 }
 
@@ -150,7 +157,7 @@ struct ChildRun {
   EvaluationInputs inputs;  // fine-tuning data
   EvaluationInputs eval;    // held-out evaluation
   Module recombined;
-  at::Tensor targets;       // distillation targets on `inputs`
+  at::Tensor targets;  // distillation targets on `inputs`
   FineTuned tuned;
   ModelOutputs child_outs;
   ParentAgreement parents;
@@ -159,18 +166,18 @@ struct ChildRun {
 };
 
 absl::Status DownloadParents(ChildRun& r) {
-  ASSIGN_OR_RETURN(r.a, LoadParent(r.ctx, r.spec.parent_a_sha256(),
-                                   "crossover_search.parent_a_sha256"));
-  ASSIGN_OR_RETURN(r.b, LoadParent(r.ctx, r.spec.parent_b_sha256(),
-                                   "crossover_search.parent_b_sha256"));
+  ASSIGN_OR_RETURN(r.a,
+                   LoadParent(r.ctx, r.spec.parent_a_sha256(), "crossover_search.parent_a_sha256"));
+  ASSIGN_OR_RETURN(r.b,
+                   LoadParent(r.ctx, r.spec.parent_b_sha256(), "crossover_search.parent_b_sha256"));
   RETURN_IF_ERROR(CheckSameArchitecture(r.a, r.b, "crossover_search.parent_a_sha256",
                                         "crossover_search.parent_b_sha256"));
   ASSIGN_OR_RETURN(std::string input_name,
                    SingleInputName(r.a, "crossover_search.parent_a_sha256"));
-  ASSIGN_OR_RETURN(r.inputs, LoadEvaluationInputs(r.spec.inputs(), r.ctx,
-                                                  "crossover_search.inputs", input_name));
-  ASSIGN_OR_RETURN(r.eval, LoadEvaluationInputs(r.spec.eval(), r.ctx, "crossover_search.eval",
-                                                input_name));
+  ASSIGN_OR_RETURN(r.inputs, LoadEvaluationInputs(r.spec.inputs(), r.ctx, "crossover_search.inputs",
+                                                  input_name));
+  ASSIGN_OR_RETURN(r.eval,
+                   LoadEvaluationInputs(r.spec.eval(), r.ctx, "crossover_search.eval", input_name));
   return absl::OkStatus();
 }
 
@@ -188,10 +195,10 @@ absl::Status MakeChild(ChildRun& r) {
 
 absl::Status TrainChild(ChildRun& r) {
   const v1::ChildRegime& regime = r.child.regime();
-  ASSIGN_OR_RETURN(r.tuned, FineTune(r.recombined, r.spec, regime, r.inputs.samples, r.targets,
-                                     r.ctx));
-  ASSIGN_OR_RETURN(r.tuned, Quantize(std::move(r.tuned), regime.quantization(),
-                                     r.inputs.samples, r.ctx));
+  ASSIGN_OR_RETURN(r.tuned,
+                   FineTune(r.recombined, r.spec, regime, r.inputs.samples, r.targets, r.ctx));
+  ASSIGN_OR_RETURN(r.tuned,
+                   Quantize(std::move(r.tuned), regime.quantization(), r.inputs.samples, r.ctx));
   if (r.tuned.int8) return absl::OkStatus();
   ASSIGN_OR_RETURN(r.tuned.module,
                    TorchGuard(absl::StatusCode::kInvalidArgument, "freezing the child", [&] {
@@ -202,19 +209,17 @@ absl::Status TrainChild(ChildRun& r) {
 }
 
 absl::Status EvaluateChild(ChildRun& r) {
-  ASSIGN_OR_RETURN(r.child_outs, RunBatchedOutputs(r.tuned.module, r.eval.samples,
-                                                   kEvaluationBatch,
+  ASSIGN_OR_RETURN(r.child_outs, RunBatchedOutputs(r.tuned.module, r.eval.samples, kEvaluationBatch,
                                                    "crossover_search.eval: the child"));
   ASSIGN_OR_RETURN(at::Tensor out_a, RunBatched(r.a, r.eval.samples, kEvaluationBatch,
                                                 "crossover_search.eval: parent A"));
   ASSIGN_OR_RETURN(at::Tensor out_b, RunBatched(r.b, r.eval.samples, kEvaluationBatch,
                                                 "crossover_search.eval: parent B"));
   if (r.eval.labels) {
-    RETURN_IF_ERROR(CheckLabels(*r.eval.labels, out_a,
-                                "crossover_search.eval.labels_npy_sha256"));
+    RETURN_IF_ERROR(CheckLabels(*r.eval.labels, out_a, "crossover_search.eval.labels_npy_sha256"));
   }
-  r.parents = CompareWithParents(r.child_outs.tensors.front(), out_a, out_b, r.spec.top_k(),
-                                 r.eval.labels);
+  r.parents =
+      CompareWithParents(r.child_outs.tensors.front(), out_a, out_b, r.spec.top_k(), r.eval.labels);
   r.timing = TimeModel(r.tuned.module, r.eval.samples, r.spec.latency_iterations(), 1, r.ctx);
   return absl::OkStatus();
 }
@@ -231,7 +236,8 @@ json ChildReport(const ChildRun& r, size_t model_bytes, const std::vector<Gate>&
                       {"seed", r.child.recipe().seed()}};
   report["regime"] = {{"name", regime.name()},
                       {"fine_tune", v1::FineTune_Name(regime.fine_tune())},
-                      {"epochs", regime.epochs()}, {"lr", regime.lr()},
+                      {"epochs", regime.epochs()},
+                      {"lr", regime.lr()},
                       {"batch_size", regime.batch_size()},
                       {"quantization", v1::ChildQuantization_Name(regime.quantization())}};
   report["model"] = {{"precision", r.tuned.int8 ? "int8" : "fp32"},
@@ -246,14 +252,17 @@ json ChildReport(const ChildRun& r, size_t model_bytes, const std::vector<Gate>&
   if (pa.accuracy) report["accuracy"] = *pa.accuracy;
   report["latency"] = {{"batch1_median_ms", r.timing.batch1.median_ms},
                        {"batch1_p95_ms", r.timing.batch1.p95_ms}};
-  report["thresholds"] = {{"min_agreement", kMinAgreement}, {"max_kl", kMaxKl},
-                          {"max_mse", kMaxMse}, {"min_oracle_agreement", kMinOracle}};
+  report["thresholds"] = {{"min_agreement", kMinAgreement},
+                          {"max_kl", kMaxKl},
+                          {"max_mse", kMaxMse},
+                          {"min_oracle_agreement", kMinOracle}};
   report["verdicts"] = GatesJson(gates);
   report["verdict"] = GateFailureSummary(gates).empty() ? "pass" : "fail";
   report["reproducibility"] = {{"parent_a_sha256", r.spec.parent_a_sha256()},
                                {"parent_b_sha256", r.spec.parent_b_sha256()},
                                {"inputs", r.inputs.description},
-                               {"worker", r.ctx.WorkerId()}, {"attempt", r.task.attempt()},
+                               {"worker", r.ctx.WorkerId()},
+                               {"attempt", r.task.attempt()},
                                {"sandbox", r.ctx.Sandbox()}};
   return report;
 }
@@ -304,15 +313,17 @@ absl::Status StoreChild(ChildRun& r) {
   }
   report["reproducibility"]["phases_ms"] = r.timer.ToJson();
   json round_trip;
-  ASSIGN_OR_RETURN(v1::ArtifactRef model_ref,
-                   StoreVerifiedModel(r.ctx, "model",
-                                      ModelToStore{bytes, FirstBatchProbe(r.eval.samples,
-                                                                          r.child_outs)},
-                                      &round_trip));
+  ASSIGN_OR_RETURN(
+      v1::ArtifactRef model_ref,
+      StoreVerifiedModel(r.ctx, "model",
+                         ModelToStore{bytes, FirstBatchProbe(r.eval.samples, r.child_outs)},
+                         &round_trip));
   report["reproducibility"]["round_trip"] = round_trip;
   r.result.metrics = ChildMetrics(r, bytes.size());
   ManifestInputs exported;
   RETURN_IF_ERROR(StoreResultExports(exports, r.ctx, &exported, &report, &r.result.metrics));
+  // A failed runtime check is the child's own gate: its row's verdict, not the search's end.
+  r.result.metrics.set_gate_failure(GateFailureSummary(exports.gates));
   ASSIGN_OR_RETURN(v1::ArtifactRef report_ref,
                    r.ctx.StoreArtifact("report", "application/json", report.dump(2)));
   r.result.outputs = {model_ref};
