@@ -156,13 +156,19 @@ class QuantdClient:
         return self.submit(jobs_pb2.JobSpec(ptq=ptq, client_request_id=request_id))
 
     def validate(self, float_model, quantized_model, inputs, labels=None, teacher=None,
-                 **thresholds):
-        """Submits a VALIDATE job; thresholds e.g. min_top1_agreement=0.9, max_latency_ratio=3."""
+                 backend="torchscript", **thresholds):
+        """Submits a VALIDATE job; thresholds e.g. min_top1_agreement=0.9, max_latency_ratio=3.
+        With backend="onnxruntime", `quantized_model` is an ONNX file measured in ONNX Runtime
+        (the same report and gates, its sha256 in the manifest)."""
         v = jobs_pb2.ValidateSpec(
             float_model_sha256=self.upload(float_model, "application/x-torchscript"),
-            quantized_model_sha256=self.upload(quantized_model, "application/x-torchscript"),
             inputs=self._inputs(inputs, labels),
             thresholds=jobs_pb2.ValidateThresholds(**thresholds))
+        if backend == "onnxruntime":
+            v.backend = jobs_pb2.ONNXRUNTIME
+            v.onnx_sha256 = self.upload(quantized_model, "application/onnx")
+        else:
+            v.quantized_model_sha256 = self.upload(quantized_model, "application/x-torchscript")
         if teacher is not None:
             v.teacher_model_sha256 = self.upload(teacher, "application/x-torchscript")
         return self.submit(jobs_pb2.JobSpec(validate=v))

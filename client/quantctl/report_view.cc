@@ -164,12 +164,15 @@ std::string ReportHeadline(const json& r) {
   if (At(r, "kind") == "weight_only_llm") return LlmHeadline(r) + Gates(r);
   if (At(r, "kind") == "export" && At(r, "format") == "onnx") return OnnxHeadline(r);
   if (At(r, "kind") == "export") return ExportHeadline(r);
-  if (At(r, "backend") == "onnxruntime") return OnnxHeadline(r) + Gates(r);
   if (At(r, "backend") == "llama.cpp") return ExportHeadline(r) + Gates(r);
   std::string out;
   const json& outputs = At(r, "outputs");
   if (outputs.is_object() && !outputs.empty()) {
     out += "quality   " + OutputLine(outputs.begin().key(), outputs.begin().value()) + "\n";
+  }
+  if (At(r, "backend") == "onnxruntime") {
+    out += "runtime   onnxruntime " + Text(At(At(r, "runtime"), "version")) + ", file sha256 " +
+           Text(At(r, "sha256")) + "\n";
   }
   return out + Measured(r);
 }

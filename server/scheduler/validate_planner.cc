@@ -21,6 +21,7 @@ absl::Status CheckFraction(const std::string& field, double value) {
 absl::Status ResolveLlamaCppValidation(v1::ValidateSpec* v, storage::ArtifactIndex* artifacts) {
   for (const auto& [field, set] : std::initializer_list<std::pair<const char*, bool>>{
            {"float_model_sha256", !v->float_model_sha256().empty()},
+           {"onnx_sha256", !v->onnx_sha256().empty()},
            {"quantized_model_sha256", !v->quantized_model_sha256().empty()},
            {"teacher_model_sha256", !v->teacher_model_sha256().empty()},
            {"inputs", v->inputs().source_case() != v1::InputData::SOURCE_NOT_SET}}) {
@@ -54,7 +55,8 @@ absl::Status ResolveValidateSpec(v1::JobSpec* spec, storage::ArtifactIndex* arti
   v1::ValidateSpec* v = spec->mutable_validate();
   if (!v1::ValidateBackend_IsValid(v->backend())) {
     return absl::InvalidArgumentError("validate.backend: unknown value " +
-                                      std::to_string(v->backend()) + " (torchscript, llama_cpp)");
+                                      std::to_string(v->backend()) +
+                                      " (torchscript, onnxruntime, llama_cpp)");
   }
   if (v->backend() == v1::LLAMA_CPP) return ResolveLlamaCppValidation(v, artifacts);
   if (!v->gguf_sha256().empty() || v->float_checkpoint_size() > 0) {
@@ -64,8 +66,21 @@ absl::Status ResolveValidateSpec(v1::JobSpec* spec, storage::ArtifactIndex* arti
   }
   RETURN_IF_ERROR(
       RequireArtifact("validate.float_model_sha256", v->float_model_sha256(), artifacts));
-  RETURN_IF_ERROR(
-      RequireArtifact("validate.quantized_model_sha256", v->quantized_model_sha256(), artifacts));
+  if (v->backend() == v1::ONNXRUNTIME) {
+    if (!v->quantized_model_sha256().empty()) {
+      return absl::InvalidArgumentError(
+          "validate.quantized_model_sha256: not used by backend onnxruntime (give onnx_sha256)");
+    }
+    RETURN_IF_ERROR(RequireArtifact("validate.onnx_sha256", v->onnx_sha256(), artifacts));
+  } else {
+    if (!v->onnx_sha256().empty()) {
+      return absl::InvalidArgumentError(
+          "validate.onnx_sha256: an ONNX file needs backend "
+          "onnxruntime");
+    }
+    RETURN_IF_ERROR(
+        RequireArtifact("validate.quantized_model_sha256", v->quantized_model_sha256(), artifacts));
+  }
   if (!v->teacher_model_sha256().empty()) {
     RETURN_IF_ERROR(
         RequireArtifact("validate.teacher_model_sha256", v->teacher_model_sha256(), artifacts));

@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
       continue;
     }
     const bench::Timing ts = bench::Time(int8, x);
-    const auto& ort = check->run.levels.front().latency_ms;
-    const double ort1 = ort.at(1), ort64 = ort.at(64);
+    const auto& ort = check->run.levels.front().latency;
+    const double ort1 = ort.at(1).median_ms, ort64 = ort.at(64).median_ms;
     // A model with a regressor output (AlphaZero's value head) shows its PLCC.
     const double quality = check->min_plcc.value_or(check->min_top1_agreement.value_or(0));
     printf("%-22s %8.3f %9zu %6lld %11.3f %11.3f %7.2f %11.3f %11.3f %7.2f %8.4f %6.1f %8.4f\n",

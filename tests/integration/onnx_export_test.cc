@@ -4,6 +4,7 @@
 // and ops that do not apply fail by name.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "test_util/python_check.h"
@@ -65,6 +66,43 @@ TEST(OnnxExportTest, PtqExportsCheckedInOnnxRuntimeAndTheExportKindWritesTheSame
   CommandResult get = RunQuantctl(q->address(), "get " + exported["id"].get<std::string>());
   EXPECT_NE(get.out.find("runtime   onnxruntime 1.30.0:"), std::string::npos) << get.out;
   EXPECT_NE(get.out.find("verdict   PASS"), std::string::npos) << get.out;
+
+  // The file validated in ONNX Runtime against the float model: the same report as a
+  // TorchScript validation, measured there, with the file's sha256.
+  CommandResult validated = RunQuantctl(
+      q->address(), "validate --float " + FixturePath("fashion_cnn.pt") + " --onnx " + dir +
+                        "/model.onnx --inputs " + FixturePath("fashion_test_images_nchw.npy") +
+                        " --labels " + FixturePath("fashion_test_labels.npy") +
+                        " --latency-iterations 20 --json");
+  ASSERT_EQ(validated.exit_code, 0) << validated.err << validated.out;
+  json vjob = LastJson(validated.out);
+  const std::string vid = vjob["id"];
+  EXPECT_EQ(vjob["state"], "succeeded") << vjob.dump();
+  json vreport = Download(*q, vid, "report", out + "/validate.json");
+  EXPECT_EQ(vreport["backend"], "onnxruntime");
+  EXPECT_EQ(vreport["sha256"], onnx["sha256"]);
+  EXPECT_EQ(vreport["size"]["quantized_bytes"], bytes.size());
+  // The ONNX file's accuracy on the labels is the int8 TorchScript's, within 0.2 points.
+  EXPECT_NEAR(vreport["accuracy"]["task_accuracy"]["quantized"]["value"].get<double>(),
+              report["accuracy"]["task_accuracy"]["quantized"]["value"].get<double>(), 0.002)
+      << vreport["accuracy"].dump();
+  EXPECT_GT(vreport["latency"]["batch1"]["quantized"]["median_ms"].get<double>(), 0);
+  json vmanifest = Download(*q, vid, "manifest", out + "/validate_manifest.json");
+  EXPECT_EQ(vmanifest["inputs"]["onnx"]["sha256"], onnx["sha256"]) << vmanifest.dump(2);
+  CommandResult vget = RunQuantctl(q->address(), "get " + vid);
+  EXPECT_NE(vget.out.find("runtime   onnxruntime 1.30.0, file sha256 " +
+                          onnx["sha256"].get<std::string>()),
+            std::string::npos)
+      << vget.out;
+  // Not an ONNX file: refused by name, permanently.
+  const std::string junk = out + "/junk.onnx";
+  { std::ofstream(junk) << "not an onnx file"; }
+  CommandResult bad = RunQuantctl(
+      q->address(), "validate --float " + FixturePath("fashion_cnn.pt") + " --onnx " + junk +
+                        " --inputs " + FixturePath("fashion_test_images_nchw.npy") + " --json");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("validate.onnx_sha256: not an ONNX model"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("invalid_input"), std::string::npos) << bad.out;
 
   // GGUF is for language-model results: refused at submit, naming the field.
   CommandResult gguf = RunQuantctl(

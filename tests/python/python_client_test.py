@@ -131,6 +131,24 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(report["verdict"], "PASS")
         self.assertGreaterEqual(report["worst"]["top1_agreement"], 0.999)
 
+    def test_a_regressor_onnx_file_is_validated_in_onnx_runtime_on_plcc(self):
+        # Seed 003: ship the ONNX file, gate it on PLCC against the labels, measured where it runs.
+        model = os.path.join(FIX, "quality_mlp.pt")
+        inputs = os.path.join(FIX, "quality_test_inputs.npy")
+        scores = os.path.join(FIX, "quality_test_scores.npy")
+        job = self.q.wait(self.q.quantize(model, inputs, export=["onnx"]).id, timeout=600)
+        self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
+        onnx_path = self.q.download(job.id, "model.onnx", os.path.join(self.dir, "q.onnx"))
+        v = self.q.wait(self.q.validate(model, onnx_path, inputs, labels=scores,
+                                        backend="onnxruntime", max_plcc_drop=0.01,
+                                        max_latency_ratio=100).id, timeout=600)
+        self.assertEqual(v.state, jobs_pb2.SUCCEEDED, v.error)
+        with open(self.q.download(v.id, "report", os.path.join(self.dir, "v.json"))) as f:
+            report = json.load(f)
+        self.assertEqual(report["backend"], "onnxruntime")
+        self.assertEqual(report["sha256"], v.spec.validate.onnx_sha256)
+        self.assertIn("plcc_drop", [g["name"] for g in report["gates"]])
+
     def test_a_regressor_is_gated_on_plcc(self):
         # Seed 003's agents: a quality predictor, float scores as labels, a PLCC-drop budget.
         job = self.q.wait(self.q.quantize(

@@ -128,6 +128,31 @@ TEST_F(ExportSpecTest, OnnxDefaultsAndErrorsNameTheField) {
   }
 }
 
+// VALIDATE with backend onnxruntime takes the float TorchScript and an ONNX file in place of the
+// quantized TorchScript; the thresholds are the same.
+TEST_F(ExportSpecTest, ValidatingAnOnnxFileNamesItsFields) {
+  v1::JobSpec spec;
+  v1::ValidateSpec* v = spec.mutable_validate();
+  v->set_backend(v1::ONNXRUNTIME);
+  v->set_float_model_sha256(std::string(64, 'c'));
+  v->set_onnx_sha256(std::string(64, 'd'));
+  v->mutable_inputs()->set_npy_sha256(std::string(64, 'e'));
+  auto ok = h_.scheduler->Submit(spec);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_DOUBLE_EQ(ok->job.spec().validate().thresholds().max_plcc_drop(), 0.01);
+
+  v1::JobSpec both = spec;
+  both.mutable_validate()->set_quantized_model_sha256(std::string(64, 'd'));
+  ExpectError(both, "validate.quantized_model_sha256: not used by backend onnxruntime");
+  v1::JobSpec missing = spec;
+  missing.mutable_validate()->clear_onnx_sha256();
+  ExpectError(missing, "validate.onnx_sha256");
+  v1::JobSpec torchscript = spec;
+  torchscript.mutable_validate()->set_backend(v1::TORCHSCRIPT);
+  torchscript.mutable_validate()->set_quantized_model_sha256(std::string(64, 'd'));
+  ExpectError(torchscript, "validate.onnx_sha256: an ONNX file needs backend onnxruntime");
+}
+
 // VALIDATE with backend llama.cpp takes a GGUF file and token ids, not TorchScript fields.
 TEST_F(ExportSpecTest, ValidatingAGgufFileNamesItsFields) {
   v1::JobSpec spec;

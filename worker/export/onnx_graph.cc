@@ -174,18 +174,26 @@ absl::StatusOr<onnx::ModelProto> OnnxGraph::Checked(
     e->set_value(v);
   }
   *model.mutable_graph() = std::move(graph_);
+  RETURN_IF_ERROR(CheckWithOnnx(model, /*strict_shapes=*/true, "onnx export"));
+  return model;
+}
+
+absl::Status CheckWithOnnx(const onnx::ModelProto& model, bool strict_shapes,
+                           const std::string& field) {
   try {
     onnx::checker::check_model(model);
-    onnx::ModelProto inferred = model;
-    onnx::ShapeInferenceOptions strict{/*check_type=*/true, /*error_mode=*/1,
-                                       /*enable_data_propagation=*/false};
-    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(), strict);
+    if (strict_shapes) {
+      onnx::ModelProto inferred = model;
+      onnx::ShapeInferenceOptions strict{/*check_type=*/true, /*error_mode=*/1,
+                                         /*enable_data_propagation=*/false};
+      onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(), strict);
+    }
   } catch (const std::exception& e) {
     std::string what = e.what();
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    return absl::InvalidArgumentError("onnx checker: " + what);
+    return absl::InvalidArgumentError(field + ": onnx checker: " + what);
   }
-  return model;
+  return absl::OkStatus();
 }
 
 std::string SerializeOnnx(const onnx::ModelProto& model) {

@@ -78,6 +78,11 @@ class OnnxGraph {
   bool uses_microsoft_ = false;
 };
 
+// onnx::checker on `model` and, with `strict_shapes`, strict shape inference on a copy of it.
+// INVALID_ARGUMENT "<field>: onnx checker: <the checker's first line>".
+absl::Status CheckWithOnnx(const onnx::ModelProto& model, bool strict_shapes,
+                           const std::string& field);
+
 // Deterministic bytes (ModelProto has no maps, so this is the same every run).
 std::string SerializeOnnx(const onnx::ModelProto& model);
 

@@ -70,7 +70,11 @@ absl::StatusOr<OnnxRuntimeRun> RunInOnnxRuntime(const std::string& onnx_bytes,
       lr.outputs.push_back(std::move(t));
     }
     for (const auto& [batch, ms] : l["latency_ms"].items()) {
-      lr.latency_ms[std::stoll(batch)] = ms.get<double>();
+      RuntimeLatency& t = lr.latency[std::stoll(batch)];
+      t.median_ms = ms.value("median_ms", 0.0);
+      t.mean_ms = ms.value("mean_ms", 0.0);
+      t.p95_ms = ms.value("p95_ms", 0.0);
+      t.iterations = ms.value("iterations", 0);
     }
     run.levels.push_back(std::move(lr));
   }

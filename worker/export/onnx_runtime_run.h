@@ -22,11 +22,16 @@ struct OnnxRunOptions {
   int timeout_s = 1800;
 };
 
+struct RuntimeLatency {
+  double median_ms = 0, mean_ms = 0, p95_ms = 0;
+  int iterations = 0;
+};
+
 struct OnnxLevelRun {
   std::string level;
   std::vector<at::Tensor> outputs;  // the graph's outputs in order, [N, ...] float32
   double load_ms = 0;
-  std::map<int64_t, double> latency_ms;  // batch -> median ms per run
+  std::map<int64_t, RuntimeLatency> latency;  // by batch size
 };
 
 struct OnnxRuntimeRun {

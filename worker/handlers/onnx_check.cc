@@ -139,7 +139,9 @@ absl::StatusOr<OnnxCheck> ExportAndCheckOnnx(const torch::jit::Module& int8,
                                     check.file.outputs[i], o, &check, &failures));
     }
     nlohmann::ordered_json latency = nlohmann::ordered_json::object();
-    for (const auto& [batch, ms] : level.latency_ms) latency["batch_" + std::to_string(batch)] = ms;
+    for (const auto& [batch, t] : level.latency) {
+      latency["batch_" + std::to_string(batch)] = t.median_ms;
+    }
     levels[level.level] = {
         {"outputs", outputs}, {"load_ms", level.load_ms}, {"latency_ms", latency}};
   }
@@ -176,8 +178,10 @@ void AddOnnxRuntimeMetrics(const OnnxCheck& c, v1::TaskMetrics* metrics) {
   if (c.min_top1_agreement) v[metric::kRuntimeTop1Agreement] = *c.min_top1_agreement;
   if (c.min_plcc) v[metric::kRuntimePlcc] = *c.min_plcc;
   if (!c.run.levels.empty()) {
-    const auto& latency = c.run.levels.back().latency_ms;
-    if (auto it = latency.find(1); it != latency.end()) v[metric::kRuntimeLatencyMs] = it->second;
+    const auto& latency = c.run.levels.back().latency;
+    if (auto it = latency.find(1); it != latency.end()) {
+      v[metric::kRuntimeLatencyMs] = it->second.median_ms;
+    }
   }
   v[metric::kOnnxSizeBytes] = static_cast<double>(c.file.bytes.size());
 }

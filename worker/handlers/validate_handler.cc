@@ -4,11 +4,14 @@
 #include <torch/csrc/jit/passes/freeze_module.h>
 
 #include "worker/engine/batched_forward.h"
+#include "worker/engine/engine_error.h"
 #include "worker/engine/evaluation_inputs.h"
 #include "worker/engine/model_io.h"
 #include "worker/engine/output_metrics.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
+#include "worker/export/onnx_file_check.h"
+#include "worker/export/onnx_runtime_run.h"
 #include "worker/handlers/gates.h"
 #include "worker/handlers/gguf_validation.h"
 #include "worker/handlers/job_outputs.h"
@@ -30,8 +33,10 @@ absl::StatusOr<torch::jit::Module> FetchModel(TaskContext& ctx, const std::strin
 
 absl::Status SameShape(const ModelOutputs& a, const ModelOutputs& b, const std::string& what) {
   if (a.structure != b.structure) {
-    return absl::InvalidArgumentError(what + ": returns " + b.structure + " where the model it is "
-                                      "compared with returns " + a.structure);
+    return absl::InvalidArgumentError(what + ": returns " + b.structure +
+                                      " where the model it is "
+                                      "compared with returns " +
+                                      a.structure);
   }
   for (size_t k = 0; k < a.tensors.size(); ++k) {
     if (a.tensors[k].sizes() != b.tensors[k].sizes()) {
@@ -62,26 +67,87 @@ struct ValidateRun {
   ModelTiming float_timing;
   ModelTiming quant_timing;
   TaskResult result;
+
+  // backend onnxruntime: the quantized model is an ONNX file run by ONNX Runtime.
+  bool onnx() const { return spec.backend() == v1::ONNXRUNTIME; }
+  OnnxRuntimeRun ort;
 };
+
+// ONNX Runtime's timing in the shape LibTorch's has, for the same report and latency gate.
+ModelTiming TimingOf(const OnnxLevelRun& run, int64_t throughput_batch) {
+  ModelTiming t;
+  if (auto b1 = run.latency.find(1); b1 != run.latency.end()) {
+    t.batch1 = {b1->second.median_ms, b1->second.mean_ms, b1->second.p95_ms, b1->second.iterations};
+  }
+  if (auto tp = run.latency.find(throughput_batch); tp != run.latency.end()) {
+    t.throughput.batch = throughput_batch;
+    t.throughput.batch_ms = tp->second.median_ms;
+    t.throughput.samples_per_second =
+        tp->second.median_ms > 0 ? 1000.0 * throughput_batch / tp->second.median_ms : 0;
+  }
+  return t;
+}
+
+// A file the runtime cannot load or run is the input's fault here, not quantd's: the user gave
+// it. Cancellation and deadlines keep their own codes.
+absl::Status AsInputError(const absl::Status& s) {
+  if (s.code() != absl::StatusCode::kInternal || PayloadFailureKind(s) != v1::ENGINE_ERROR) {
+    return s;
+  }
+  return absl::InvalidArgumentError("validate.onnx_sha256: " + std::string(s.message()));
+}
+
+// ONNX Runtime's outputs on the inputs, as the quantized model's.
+absl::StatusOr<ModelOutputs> RunOnnx(ValidateRun& r) {
+  OnnxRunOptions o;
+  o.levels = {"all"};
+  o.batch = kEvaluationBatch;
+  o.threads = IntraOpThreads();
+  o.latency_batches = {1, static_cast<int64_t>(r.spec.throughput_batch())};
+  o.latency_iterations = static_cast<int>(r.spec.latency_iterations());
+  absl::StatusOr<OnnxRuntimeRun> run =
+      RunInOnnxRuntime(r.quant_bytes, r.inputs.samples, o, [&] { return r.ctx.Cancelled(); });
+  if (!run.ok()) return AsInputError(run.status());
+  r.ort = std::move(*run);
+  ModelOutputs outs{r.float_outs.structure, r.ort.levels.front().outputs};
+  if (outs.tensors.size() != r.float_outs.tensors.size()) {
+    return absl::InvalidArgumentError(
+        "validate.onnx_sha256: the file has " + std::to_string(outs.tensors.size()) +
+        " outputs where the float model returns " + std::to_string(r.float_outs.tensors.size()));
+  }
+  for (size_t k = 0; k < outs.tensors.size(); ++k) {
+    if (!outs.tensors[k].isfinite().all().item<bool>()) {
+      return absl::InvalidArgumentError("validate.onnx_sha256: " + OutputName(k) +
+                                        " has non-finite values on validate.inputs");
+    }
+  }
+  return outs;
+}
 
 absl::Status Download(ValidateRun& r) {
   ASSIGN_OR_RETURN(r.float_bytes, r.ctx.FetchArtifact(r.spec.float_model_sha256()));
-  ASSIGN_OR_RETURN(r.quant_bytes, r.ctx.FetchArtifact(r.spec.quantized_model_sha256()));
   ASSIGN_OR_RETURN(torch::jit::Module float_loaded,
                    LoadTorchScript(r.float_bytes, "validate.float_model_sha256"));
-  ASSIGN_OR_RETURN(r.quantized, LoadTorchScript(r.quant_bytes, "validate.quantized_model_sha256"));
-  ASSIGN_OR_RETURN(r.float_model,
-                   TorchGuard(absl::StatusCode::kInvalidArgument,
-                              "validate.float_model_sha256: freezing",
-                              [&] { return torch::jit::freeze_module(float_loaded.clone()); }));
+  if (r.onnx()) {
+    ASSIGN_OR_RETURN(r.quant_bytes, r.ctx.FetchArtifact(r.spec.onnx_sha256()));
+    RETURN_IF_ERROR(CheckOnnxFile(r.quant_bytes, "validate.onnx_sha256"));
+  } else {
+    ASSIGN_OR_RETURN(r.quant_bytes, r.ctx.FetchArtifact(r.spec.quantized_model_sha256()));
+    ASSIGN_OR_RETURN(r.quantized,
+                     LoadTorchScript(r.quant_bytes, "validate.quantized_model_sha256"));
+  }
+  ASSIGN_OR_RETURN(
+      r.float_model,
+      TorchGuard(absl::StatusCode::kInvalidArgument, "validate.float_model_sha256: freezing",
+                 [&] { return torch::jit::freeze_module(float_loaded.clone()); }));
   if (!r.spec.teacher_model_sha256().empty()) {
     ASSIGN_OR_RETURN(r.teacher, FetchModel(r.ctx, r.spec.teacher_model_sha256(),
                                            "validate.teacher_model_sha256"));
   }
   ASSIGN_OR_RETURN(std::string input_name,
                    SingleInputName(float_loaded, "validate.float_model_sha256"));
-  ASSIGN_OR_RETURN(r.inputs, LoadEvaluationInputs(r.spec.inputs(), r.ctx, "validate.inputs",
-                                                  input_name));
+  ASSIGN_OR_RETURN(r.inputs,
+                   LoadEvaluationInputs(r.spec.inputs(), r.ctx, "validate.inputs", input_name));
   return absl::OkStatus();
 }
 
@@ -90,10 +156,15 @@ absl::Status Evaluate(ValidateRun& r) {
                    RunBatchedOutputs(r.float_model, r.inputs.samples, kEvaluationBatch,
                                      "validate.inputs: the float model"));
   const ModelOutputs& float_outs = r.float_outs;
-  ASSIGN_OR_RETURN(ModelOutputs quant_outs,
-                   RunBatchedOutputs(r.quantized, r.inputs.samples, kEvaluationBatch,
-                                     "validate.inputs: the quantized model"));
-  RETURN_IF_ERROR(SameShape(float_outs, quant_outs, "validate.quantized_model_sha256"));
+  ModelOutputs quant_outs;
+  if (r.onnx()) {
+    ASSIGN_OR_RETURN(quant_outs, RunOnnx(r));
+  } else {
+    ASSIGN_OR_RETURN(quant_outs, RunBatchedOutputs(r.quantized, r.inputs.samples, kEvaluationBatch,
+                                                   "validate.inputs: the quantized model"));
+  }
+  RETURN_IF_ERROR(SameShape(float_outs, quant_outs,
+                            r.onnx() ? "validate.onnx_sha256" : "validate.quantized_model_sha256"));
   if (r.inputs.labels) {
     RETURN_IF_ERROR(CheckLabels(*r.inputs.labels, float_outs.tensors.front(),
                                 "validate.inputs.labels_npy_sha256"));
@@ -112,8 +183,10 @@ absl::Status Evaluate(ValidateRun& r) {
 absl::Status Benchmark(ValidateRun& r) {
   r.float_timing = TimeModel(r.float_model, r.inputs.samples, r.spec.latency_iterations(),
                              r.spec.throughput_batch(), r.ctx);
-  r.quant_timing = TimeModel(r.quantized, r.inputs.samples, r.spec.latency_iterations(),
-                             r.spec.throughput_batch(), r.ctx);
+  // ONNX Runtime timed itself on the same rows while it ran (RunOnnx).
+  r.quant_timing = r.onnx() ? TimingOf(r.ort.levels.front(), r.spec.throughput_batch())
+                            : TimeModel(r.quantized, r.inputs.samples, r.spec.latency_iterations(),
+                                        r.spec.throughput_batch(), r.ctx);
   return absl::OkStatus();
 }
 
@@ -126,9 +199,10 @@ absl::StatusOr<std::vector<Gate>> JudgeGates(const ValidateRun& r) {
   if (primary.regression) {
     std::optional<double> drop = PlccDrop(primary);
     if (!drop) {
-      return absl::InvalidArgumentError("validate.thresholds.max_plcc_drop: PLCC is undefined: "
-                                        "an output (or the labels) is constant over "
-                                        "validate.inputs");
+      return absl::InvalidArgumentError(
+          "validate.thresholds.max_plcc_drop: PLCC is undefined: "
+          "an output (or the labels) is constant over "
+          "validate.inputs");
     }
     gates.push_back({"plcc_drop", *drop, t.max_plcc_drop(), true});
   } else {
@@ -155,9 +229,9 @@ absl::Status Store(ValidateRun& r) {
   ASSIGN_OR_RETURN(std::vector<Gate> gates, JudgeGates(r));
   ValidationReportInputs ri;
   ri.kind = "validate";
-  ri.engine = "onednn";
-  ri.weights = "as stored in the quantized model";
-  ri.activations = "as stored in the quantized model";
+  ri.engine = r.onnx() ? "onnxruntime " + r.ort.version : "onednn";
+  ri.weights = r.onnx() ? "as stored in the ONNX file" : "as stored in the quantized model";
+  ri.activations = ri.weights;
   ri.SetComparison(r.inputs.description, r.float_outs, r.agreement, r.float_bytes.size(),
                    r.quant_bytes.size(), r.float_timing, r.quant_timing);
   if (r.vs_teacher) ri.details["teacher"] = OutputMetricsJson(*r.vs_teacher);
@@ -168,7 +242,19 @@ absl::Status Store(ValidateRun& r) {
 
   ManifestInputs mi;
   mi.input_sha256["float_model"] = r.spec.float_model_sha256();
-  mi.input_sha256["quantized_model"] = r.spec.quantized_model_sha256();
+  if (r.onnx()) {
+    // The file judged, by its sha256 (seed 003 pins what it ships).
+    report["backend"] = "onnxruntime";
+    report["sha256"] = r.spec.onnx_sha256();
+    report["runtime"] = {{"name", "onnxruntime"},
+                         {"package", "onnxruntime-node"},
+                         {"version", r.ort.version},
+                         {"graph_optimization", "all"},
+                         {"threads", IntraOpThreads()}};
+    mi.input_sha256["onnx"] = r.spec.onnx_sha256();
+  } else {
+    mi.input_sha256["quantized_model"] = r.spec.quantized_model_sha256();
+  }
   if (r.teacher) mi.input_sha256["teacher_model"] = r.spec.teacher_model_sha256();
   RecordInputData("inputs", r.spec.inputs(), &mi);
   mi.extra["gates"] = GatesJson(gates);
@@ -179,7 +265,10 @@ absl::Status Store(ValidateRun& r) {
 }
 
 constexpr TaskPhase<ValidateRun> kValidatePhases[] = {
-    {"download", Download}, {"evaluate", Evaluate}, {"benchmark", Benchmark}, {"store", Store},
+    {"download", Download},
+    {"evaluate", Evaluate},
+    {"benchmark", Benchmark},
+    {"store", Store},
 };
 
 }  // namespace
@@ -187,6 +276,7 @@ constexpr TaskPhase<ValidateRun> kValidatePhases[] = {
 absl::StatusOr<TaskResult> RunValidateTask(const v1::Task& task, TaskContext& ctx) {
   if (task.spec().validate().backend() == v1::LLAMA_CPP) return RunGgufValidation(task, ctx);
   RETURN_IF_ERROR(SelectQuantizedEngine("onednn"));
+  torch::NoGradGuard no_grad;
   ValidateRun run{task, task.spec().validate(), ctx};
   RETURN_IF_ERROR(RunPhases(kValidatePhases, run, ctx, run.timer));
   return std::move(run.result);

@@ -5,7 +5,8 @@
 // REQUEST: {"model": path, "input": {"path": raw little-endian float32, "shape": [N, ...]},
 //           "batch": rows per run, "levels": ["basic", "all"], "threads": t,
 //           "outputs_dir": dir, "latency": {"batches": [1, 64], "iterations": n}}
-// Each output is written to <outputs_dir>/<level>.<output name>.f32 (float32, row-major).
+// Each output is written to <outputs_dir>/<level>.<output name>.f32 (float32, row-major);
+// latency per batch size is {median_ms, mean_ms, p95_ms, iterations}.
 import { readFileSync, writeFileSync } from "node:fs";
 import ort from "onnxruntime-node";
 
@@ -44,9 +45,13 @@ function latencyTensor(count) {
   return new ort.Tensor("float32", data, [count, ...shape.slice(1)]);
 }
 
-function median(values) {
+// Milliseconds per run: median, mean and 95th percentile (nearest rank).
+function stats(values) {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  const p95 = s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)];
+  return { median_ms: s[Math.floor(s.length / 2)], mean_ms: mean, p95_ms: p95,
+           iterations: s.length };
 }
 
 const answer = { runtime: "onnxruntime", version: ort.env.versions?.node ?? "", threads, levels: {} };
@@ -99,7 +104,7 @@ for (const level of request.levels ?? ["basic", "all"]) {
       await session.run(feed);
       times.push(performance.now() - t0);
     }
-    latency[String(b)] = median(times);
+    latency[String(b)] = stats(times);
   }
   answer.levels[level] = { load_ms: loadMs, outputs, latency_ms: latency };
   await session.release();

@@ -9,7 +9,7 @@ namespace {
 
 EnumFlagValues BackendValues() {
   return EnumValues<v1::ValidateBackend>({{"llama.cpp", v1::LLAMA_CPP}},
-                                         {v1::TORCHSCRIPT, v1::LLAMA_CPP});
+                                         {v1::TORCHSCRIPT, v1::ONNXRUNTIME, v1::LLAMA_CPP});
 }
 
 // backend llama.cpp: a GGUF file on token ids, against a float checkpoint folder if given.
@@ -38,19 +38,35 @@ absl::Status BuildValidateSpec(CommandEnv& env, const CommandLine& cl, v1::JobSp
     ASSIGN_OR_RETURN(v1::ValidateBackend b,
                      ParseEnumFlag<v1::ValidateBackend>(BackendValues(), "--backend", *backend));
     if (b == v1::LLAMA_CPP) return BuildGgufValidation(env, cl, v);
+    v->set_backend(b);
   } else if (cl.Has("--gguf")) {
     return BuildGgufValidation(env, cl, v);
   }
+  // backend onnxruntime: an ONNX file (--onnx) in place of the quantized TorchScript.
+  auto onnx = cl.Get("--onnx");
+  if (onnx || v->backend() == v1::ONNXRUNTIME) v->set_backend(v1::ONNXRUNTIME);
+  const bool ort = v->backend() == v1::ONNXRUNTIME;
   auto float_model = cl.Get("--float");
-  auto quantized = cl.Get("--quantized");
+  auto quantized = ort ? onnx : cl.Get("--quantized");
   if (!float_model || !quantized) {
-    return absl::InvalidArgumentError("--float and --quantized: both required (TorchScript files "
-                                      "or sha256)");
+    return absl::InvalidArgumentError(
+        ort ? "--float and --onnx: both required (a TorchScript file and an ONNX file, or sha256)"
+            : "--float and --quantized: both required (TorchScript files or sha256)");
+  }
+  if (ort && cl.Has("--quantized")) {
+    return absl::InvalidArgumentError(
+        "--quantized: not used with --onnx (the file is the "
+        "quantized model)");
   }
   ASSIGN_OR_RETURN(*v->mutable_float_model_sha256(),
                    ResolveArtifact(env, "--float", *float_model, "application/x-torchscript"));
-  ASSIGN_OR_RETURN(*v->mutable_quantized_model_sha256(),
-                   ResolveArtifact(env, "--quantized", *quantized, "application/x-torchscript"));
+  if (ort) {
+    ASSIGN_OR_RETURN(*v->mutable_onnx_sha256(),
+                     ResolveArtifact(env, "--onnx", *quantized, "application/onnx"));
+  } else {
+    ASSIGN_OR_RETURN(*v->mutable_quantized_model_sha256(),
+                     ResolveArtifact(env, "--quantized", *quantized, "application/x-torchscript"));
+  }
   if (auto teacher = cl.Get("--teacher")) {
     ASSIGN_OR_RETURN(*v->mutable_teacher_model_sha256(),
                      ResolveArtifact(env, "--teacher", *teacher, "application/x-torchscript"));
@@ -86,23 +102,29 @@ KindFlags ValidateFlags() {
                {"--min-teacher", "F", "gate: agreement with the teacher (default 0.75)"},
                {"--max-latency-ratio", "R", "gate: quantized / float batch-1 latency (default 2)"},
                {"--max-accuracy-drop", "D", "gate: accuracy drop against the labels"},
-               {"--max-plcc-drop", "D", "regressors (one output value): PLCC drop (default "
-                                        "0.01)"},
+               {"--max-plcc-drop", "D",
+                "regressors (one output value): PLCC drop (default "
+                "0.01)"},
                {"--backend", EnumFlagChoices(BackendValues()),
-                "the runtime measured in (default torchscript; llama.cpp for --gguf)"},
+                "the runtime measured in (default torchscript; onnxruntime for --onnx, llama.cpp "
+                "for --gguf)"},
+               {"--onnx", "FILE|SHA256", "onnxruntime: the ONNX file judged against --float"},
                {"--gguf", "FILE|SHA256", "llama.cpp: the GGUF file judged"},
                {"--eval", "IDS_NPY|SHA256", "llama.cpp: token ids for perplexity (64 rows)"},
                {"--eval-text", "FILE|SHA256", "llama.cpp: text, for a byte-level vocabulary"},
                {"--eval-rows", "N", "llama.cpp: evaluation rows (default 64)"},
                {"--seq-len", "T", "llama.cpp: window length for 1-D ids and text (128)"},
-               {"--float-checkpoint", "DIR", "llama.cpp: the float Hugging Face folder the "
-                                             "perplexity rise is measured against"},
+               {"--float-checkpoint", "DIR",
+                "llama.cpp: the float Hugging Face folder the "
+                "perplexity rise is measured against"},
                {"--max-ppl-rise", "F", "llama.cpp: gate against --float-checkpoint (0.02)"},
-               {"--max-runtime-difference", "F", "llama.cpp: gate, llama.cpp vs quantd's "
-                                                 "decoder on the file (0.005)"}},
+               {"--max-runtime-difference", "F",
+                "llama.cpp: gate, llama.cpp vs quantd's "
+                "decoder on the file (0.005)"}},
               MeasurementFlagDocs()}),
       {"quantctl validate --float mlp.pt --quantized mlp_int8.pt --inputs test.npy "
        "--labels labels.npy --max-accuracy-drop 0.01",
+       "quantctl validate --float cnn.pt --onnx model.onnx --inputs test.npy --labels labels.npy",
        "quantctl validate --gguf model.gguf --eval eval_ids.npy --float-checkpoint llama/"},
       BuildValidateSpec,
   };
