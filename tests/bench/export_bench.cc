@@ -92,9 +92,9 @@ int main(int argc, char** argv) {
       auto e0 = Clock::now();
       (void)ExportLlamaGguf(stored, ByteLevelVocabulary(), row.name);
       seconds = std::chrono::duration<double>(Clock::now() - e0).count();
-      bytes = check->file.bytes.size();
+      bytes = check->bytes.size();
       ours = check->quantd.perplexity;
-      theirs = check->llama_cpp_ppl;
+      theirs = check->runtime_ppl;
       decode[threads - 1] = check->report["llama_cpp_decode_tokens_per_s"].get<double>();
     }
     printf("%-22s %10.3f %10zu %12.5f %12.5f %+9.3f %14.1f %14.1f\n", row.name, seconds, bytes,

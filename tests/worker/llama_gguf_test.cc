@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util/checkpoint_folder.h"
+#include "test_util/stored_gptq.h"
 #include "worker/export/gguf_check.h"
 #include "worker/export/gguf_file.h"
 #include "worker/export/gguf_llama_reader.h"
@@ -22,35 +23,6 @@
 
 namespace quantd::worker {
 namespace {
-
-// A fixture folder quantized and stored as the job would store it, then read back.
-LlamaCheckpoint StoredGptq(const DecoderQuantOptions& o, const std::string& folder = "tiny_llama",
-                           const std::string& calibration_ids = "tiny_llama_calib_ids.npy") {
-  CheckpointFiles files = testing::ReadCheckpointFolder(testing::LlmFixture(folder));
-  const std::string config_json = files.at("config.json");
-  auto ckpt = LoadLlamaCheckpoint(files);
-  EXPECT_TRUE(ckpt.ok()) << ckpt.status();
-  LlamaDecoder decoder(ckpt->config, ckpt->weights);
-  at::Tensor calibration = testing::NpyTensor(testing::LlmFixture(calibration_ids));
-  if (calibration.dim() == 1) calibration = calibration.narrow(0, 0, 16 * 64).view({16, 64});
-  calibration = calibration.narrow(0, 0, 16);
-  auto result = QuantizeDecoder(decoder, calibration, o, nullptr);
-  EXPECT_TRUE(result.ok()) << result.status();
-  RoundToStorage(decoder, ckpt->source_dtype, *result);
-  auto written = WriteGptqCheckpoint(config_json, decoder, ckpt->source_dtype, *result,
-                                     {"gptq", 0.01, o.act_order, true, "quantd test"});
-  EXPECT_TRUE(written.ok()) << written.status();
-  auto stored = LoadLlamaCheckpoint(*written);
-  EXPECT_TRUE(stored.ok()) << stored.status();
-  return std::move(*stored);
-}
-
-DecoderQuantOptions Gptq(int bits, int64_t group, bool symmetric = true) {
-  DecoderQuantOptions o;
-  o.method = WeightOnlyMethod::kGptq;
-  o.quant = {bits, group, symmetric};
-  return o;
-}
 
 std::vector<std::vector<int64_t>> Rows(const at::Tensor& ids) {
   std::vector<std::vector<int64_t>> rows;
@@ -75,7 +47,8 @@ TEST(LlamaGgufTest, GptqW4G32RunsInLlamaCppAtQuantdsPerplexity) {
   EXPECT_EQ(std::get<uint32_t>(parsed->metadata.at("general.file_type")), 2u) << "mostly Q4_0";
 
   // quantd's own perplexity on the stored model, under the report's protocol.
-  at::Tensor eval = testing::NpyTensor(testing::LlmFixture("tiny_llama_eval_ids.npy")).narrow(0, 0, 16);
+  at::Tensor eval =
+      testing::NpyTensor(testing::LlmFixture("tiny_llama_eval_ids.npy")).narrow(0, 0, 16);
   LlamaDecoder model(stored.config, stored.weights);
   auto ours = MeasurePerplexity(model, eval, 16);
   ASSERT_TRUE(ours.ok()) << ours.status();
@@ -84,8 +57,11 @@ TEST(LlamaGgufTest, GptqW4G32RunsInLlamaCppAtQuantdsPerplexity) {
 
   const std::string dir = testing::MakeTempDir("gguf");
   { std::ofstream(dir + "/model.gguf", std::ios::binary) << exported->bytes; }
-  nlohmann::json request = {{"gguf", dir + "/model.gguf"}, {"rows", Rows(eval)},
-                            {"prompts", {prompt}}, {"new_tokens", 16}, {"threads", 1}};
+  nlohmann::json request = {{"gguf", dir + "/model.gguf"},
+                            {"rows", Rows(eval)},
+                            {"prompts", {prompt}},
+                            {"new_tokens", 16},
+                            {"threads", 1}};
   { std::ofstream(dir + "/request.json") << request.dump(); }
   auto answer = RunNodeScript("llama_cpp_check.mjs", dir + "/request.json", 600);
   ASSERT_TRUE(answer.ok()) << answer.status();
@@ -123,7 +99,8 @@ TEST(LlamaGgufTest, ASentencePieceVocabularyTravelsIntoTheFile) {
   EXPECT_EQ(vocabulary->tokens[512], "<0x0A>") << "no byte fallback: the newline llama.cpp needs";
   EXPECT_EQ(vocabulary->bos, 1);
   at::Tensor eval = testing::NpyTensor(testing::LlmFixture("sp_llama_eval_ids.npy"))
-                        .narrow(0, 0, 8 * 64).view({8, 64});
+                        .narrow(0, 0, 8 * 64)
+                        .view({8, 64});
   GgufCheckOptions o;
   o.name = "sp_llama";
   o.scratch_dir = testing::MakeTempDir("gguf-sp");
@@ -131,7 +108,7 @@ TEST(LlamaGgufTest, ASentencePieceVocabularyTravelsIntoTheFile) {
   ASSERT_TRUE(check.ok()) << check.status();
   EXPECT_TRUE(check->failure.empty()) << check->failure << "\n" << check->report.dump(2);
   EXPECT_LT(std::fabs(check->ppl_difference), 0.005) << check->report.dump(2);
-  auto parsed = ParseGguf(check->file.bytes, "sp.gguf");
+  auto parsed = ParseGguf(check->bytes, "sp.gguf");
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(std::get<std::vector<std::string>>(parsed->metadata.at("tokenizer.ggml.tokens"))[1],
             "<s>");
@@ -163,7 +140,8 @@ TEST(LlamaGgufTest, AnExportedFileReadsBackAsTheStoredModel) {
             << bits << "-bit layer " << i << " " << ours[k].name;
       }
     }
-    at::Tensor ids = testing::NpyTensor(testing::LlmFixture("tiny_llama_eval_ids.npy")).narrow(0, 0, 2);
+    at::Tensor ids =
+        testing::NpyTensor(testing::LlmFixture("tiny_llama_eval_ids.npy")).narrow(0, 0, 2);
     at::Tensor x = LlamaDecoder(stored.config, stored.weights).Forward(ids);
     at::Tensor y = LlamaDecoder(back->config, back->weights).Forward(ids);
     EXPECT_LE((x - y).abs().max().item<double>(), 1e-4) << bits;
@@ -199,7 +177,8 @@ TEST(LlamaGgufTest, FilesTheReaderCannotRunAreRefusedByName) {
       auto bad = LoadLlamaGguf(hostile, "user.gguf");
       ASSERT_FALSE(bad.ok()) << key << " " << lie;
       EXPECT_NE(bad.status().message().find("user.gguf: metadata " + key + " is "),
-                std::string::npos) << bad.status();
+                std::string::npos)
+          << bad.status();
     }
   }
 }
@@ -231,8 +210,8 @@ TEST(LlamaGgufTest, LayoutsWithoutAnExactBlockAreRefusedByName) {
   EXPECT_NE(a.status().message().find("model.layers.0.self_attn.q_proj"), std::string::npos);
   auto odd = ExportLlamaGguf(StoredGptq(Gptq(4, 16)), ByteLevelVocabulary(), "g16");
   ASSERT_FALSE(odd.ok());
-  EXPECT_NE(odd.status().message().find("group size 16 is not a multiple of 32"),
-            std::string::npos) << odd.status();
+  EXPECT_NE(odd.status().message().find("group size 16 is not a multiple of 32"), std::string::npos)
+      << odd.status();
   GgufVocabulary small = ByteLevelVocabulary();
   small.tokens.resize(100);
   EXPECT_FALSE(ExportLlamaGguf(StoredGptq(Gptq(4, 32)), small, "v").ok());

@@ -11,6 +11,7 @@
 #include "quantd/status.h"
 #include "quantd/v1/jobs.pb.h"
 #include "worker/export/llama_gguf.h"
+#include "worker/export/llm_runtime_check.h"
 #include "worker/llm/perplexity.h"
 #include "worker/tokenizer/sentencepiece_tokenizer.h"
 
@@ -21,33 +22,12 @@ namespace quantd::worker {
 absl::StatusOr<GgufVocabulary> VocabularyFor(const LlamaConfig& config,
                                              const SentencePieceTokenizer* tokenizer);
 
-struct GgufCheckOptions {
-  std::string name;            // general.name
-  int64_t prompt_tokens = 32;  // prompts: the starts of the first evaluation rows
-  int64_t prompts = 3;
-  int64_t new_tokens = 16;
-  int64_t agree_tokens = 4;  // leading tokens that must agree
-  double max_ppl_difference = 0.005;
-  int threads = 1;
-  int timeout_s = 3600;
-  // Where the file and the runtime's request are written; empty: a fresh directory under $TMPDIR
-  // (the task's scratch in the sandbox).
-  std::string scratch_dir;
-};
+using GgufCheckOptions = LlmRuntimeCheckOptions;
 
-struct GgufCheck {
-  GgufExport file;
-  PerplexityResult quantd;  // the stored checkpoint in quantd's decoder
-  double llama_cpp_ppl = 0;
-  double ppl_difference = 0;  // relative
-  int agreeing_prompts = 0, prompts = 0;
-  std::string failure;  // empty when both checks hold
-  nlohmann::ordered_json report;
+// llama.cpp's check of a GGUF file, with how the file's Linears were blocked.
+struct GgufCheck : LlmRuntimeCheck {
+  GgufExportStats stats;
 };
-
-// The check's numbers as task metrics: quantd's and the runtime's perplexity, their relative
-// difference, the file's size.
-void AddRuntimeMetrics(const GgufCheck& check, v1::TaskMetrics* metrics);
 
 // Runs `bytes` (a GGUF file) in llama.cpp and `reference` in quantd's decoder on the same rows
 // and prompts, and judges the difference (report: format, bytes, runtime, perplexity,

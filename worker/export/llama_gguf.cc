@@ -49,22 +49,18 @@ struct Blocked {
 // The stored codes of one Linear (rows already in GGUF order) as ggml blocks of 32.
 absl::StatusOr<Blocked> BlockCodes(const QuantizedLinear& l, const std::string& name) {
   const int64_t n_rows = l.q.size(0), k_cols = l.q.size(1);
-  const int64_t group = l.group_size == -1 ? k_cols : l.group_size;
+  const int64_t group = l.GroupWidth();
   if (group % 32 != 0) {
     return absl::InvalidArgumentError(name + ": group size " + std::to_string(group) +
                                       " is not a multiple of 32, so it has no exact GGUF "
                                       "block (quantize with group 32, 64, 128, or per channel "
                                       "with a width divisible by 32)");
   }
-  auto g_idx = l.g_idx.to(torch::kInt32).contiguous();
-  const int32_t* gi = g_idx.data_ptr<int32_t>();
-  for (int64_t k = 0; k < k_cols; ++k) {
-    if (gi[k] != k / group) {
-      return absl::InvalidArgumentError(name + ": act-order g_idx (column " + std::to_string(k) +
-                                        " in group " + std::to_string(gi[k]) +
-                                        ") does not map "
-                                        "to consecutive GGUF blocks; quantize without act-order");
-    }
+  if (const int64_t k = l.FirstOutOfOrderColumn(); k >= 0) {
+    return absl::InvalidArgumentError(
+        name + ": act-order g_idx (column " + std::to_string(k) + " in group " +
+        std::to_string(l.g_idx[k].item<int64_t>()) +
+        ") does not map to consecutive GGUF blocks; quantize without act-order");
   }
   auto q = l.q.to(torch::kInt32).contiguous();
   auto s = l.scales.to(torch::kFloat).contiguous();

@@ -82,7 +82,7 @@ absl::Status ExportAndCheck(ExportRun& r) {
 absl::Status Store(ExportRun& r) {
   const GgufCheck& c = *r.check;
   ASSIGN_OR_RETURN(v1::ArtifactRef gguf,
-                   r.ctx.StoreArtifact("model.gguf", "application/x-gguf", c.file.bytes));
+                   r.ctx.StoreArtifact("model.gguf", "application/x-gguf", c.bytes));
   nlohmann::ordered_json report = {
       {"schema_version", "1.0"}, {"kind", "export"}, {"source", r.spec.source()}};
   for (const auto& [k, v] : c.report.items()) report[k] = v;

@@ -91,7 +91,7 @@ absl::Status Store(GgufRun& r) {
                                    {"sha256", r.spec.gguf_sha256()}};
   for (const auto& [k, v] : c.report.items()) report[k] = v;
   if (r.float_ppl) {
-    const double rise = c.llama_cpp_ppl / r.float_ppl->perplexity - 1;
+    const double rise = c.runtime_ppl / r.float_ppl->perplexity - 1;
     report["perplexity"]["float"] = r.float_ppl->perplexity;
     report["perplexity"]["rise"] = rise;
     gates.push_back({"ppl_rise", rise, r.spec.max_ppl_rise(), true});
@@ -106,7 +106,7 @@ absl::Status Store(GgufRun& r) {
     mi.input_sha256["float_checkpoint/" + f.name()] = f.sha256();
   }
   mi.extra["validated_file"] = {{"gguf_sha256", r.spec.gguf_sha256()},
-                                {"bytes", c.file.bytes.size()}};
+                                {"bytes", c.bytes.size()}};
   ASSIGN_OR_RETURN(r.result.outputs,
                    StoreJobOutputs(r.task, r.ctx, std::nullopt, report, std::move(mi), r.timer));
   r.result.gate_failure = GateFailureSummary(gates);

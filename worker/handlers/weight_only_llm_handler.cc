@@ -409,7 +409,7 @@ absl::Status Store(LlmRun& r) {
     gates.push_back({"gguf_generations_agreeing", static_cast<double>(check.agreeing_prompts),
                      static_cast<double>(check.prompts), false});
     exports["gguf"] = check.report;
-    gguf = std::move(check.file.bytes);
+    gguf = std::move(check.bytes);
   }
   const LlamaConfig& c = r.checkpoint->config;
   json report = {

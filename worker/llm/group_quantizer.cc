@@ -54,6 +54,16 @@ at::Tensor QuantizedLinear::Dequantize() const {
   return s * (q.to(torch::kFloat) - z);
 }
 
+int64_t QuantizedLinear::FirstOutOfOrderColumn() const {
+  at::Tensor g = g_idx.to(torch::kInt32).contiguous();
+  const int32_t* gi = g.data_ptr<int32_t>();
+  const int64_t width = GroupWidth();
+  for (int64_t k = 0; k < g.numel(); ++k) {
+    if (gi[k] != k / width) return k;
+  }
+  return -1;
+}
+
 QuantizedLinear QuantizeRtn(const at::Tensor& weight, const WeightQuantOptions& o) {
   const int64_t k = weight.size(1);
   const int64_t g = o.group_size == -1 ? k : o.group_size;

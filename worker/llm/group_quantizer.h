@@ -10,7 +10,7 @@
 namespace quantd::worker {
 
 struct WeightQuantOptions {
-  int bits = 4;            // 3, 4 or 8
+  int bits = 4;              // 3, 4 or 8
   int64_t group_size = 128;  // input columns per group; -1: one group per output row
   bool symmetric = true;
 };
@@ -28,6 +28,10 @@ struct QuantizedLinear {
 
   at::Tensor Dequantize() const;  // float32 [N, K]
   int64_t NumGroups() const { return scales.size(0); }
+  int64_t GroupWidth() const { return group_size == -1 ? q.size(1) : group_size; }
+  // The first input column whose group is not column / GroupWidth() (act-order g_idx): such
+  // codes do not map onto consecutive blocks of a deployment format. -1 when there is none.
+  int64_t FirstOutOfOrderColumn() const;
 };
 
 // INVALID_ARGUMENT naming `field` for bits outside {3, 4, 8}, a group size that is not -1 or a
