@@ -246,12 +246,14 @@ class QuantdClient:
 
     def export(self, source_job, fmt="gguf", output=None, evaluation=None, seq_len=0,
                eval_rows=0, max_ppl_difference=0.0, inputs=None, request_id=""):
-        """Submits an EXPORT job. gguf: a job's checkpoint folder (`output`, default "checkpoint",
-        or e.g. "gptq_w4g128/checkpoint"), checked by llama.cpp on `evaluation` (.npy ids or
-        text; default the source job's evaluation, 64 rows). onnx: a job's int8 model (`output`,
-        default "model"), checked in ONNX Runtime on `inputs` (.npy; default the job's own)."""
+        """Submits an EXPORT job. gguf (or onnx of a weight_only_llm job): its checkpoint folder
+        (`output`, default "checkpoint", or e.g. "gptq_w4g128/checkpoint") as GGUF for llama.cpp
+        or a MatMulNBits ONNX decoder for ONNX Runtime, checked there on `evaluation` (.npy ids or
+        text; default the source job's evaluation, 64 rows). onnx of any other job: its int8
+        model (`output`, default "model"), checked in ONNX Runtime on `inputs` (.npy; default the
+        job's own)."""
         job = self.get(source_job)
-        if fmt == "onnx":
+        if fmt == "onnx" and not job.spec.HasField("weight_only_llm"):
             return self._export_onnx(job, output or "model", inputs, request_id)
         output = output or "checkpoint"
         prefix = output.rstrip("/") + "/"

@@ -11,13 +11,8 @@ namespace {
 
 constexpr uint32_t kDefaultEvaluationRows = 64;
 
-// ONNX: an int8 TorchScript archive, judged on input rows.
+// ONNX of an int8 TorchScript archive, judged on input rows.
 absl::Status ResolveOnnxExport(v1::ExportSpec* e, storage::ArtifactIndex* artifacts) {
-  if (e->checkpoint_size() > 0) {
-    return absl::InvalidArgumentError(
-        "export.checkpoint: onnx exports an int8 TorchScript archive (export.model_sha256); a "
-        "language-model checkpoint exports to gguf");
-  }
   RETURN_IF_ERROR(RequireArtifact("export.model_sha256", e->model_sha256(), artifacts));
   if (e->inputs().source_case() == v1::InputData::SOURCE_NOT_SET) {
     return absl::InvalidArgumentError(
@@ -37,12 +32,11 @@ absl::Status ResolveOnnxExport(v1::ExportSpec* e, storage::ArtifactIndex* artifa
   return absl::OkStatus();
 }
 
-// GGUF: a GPTQ-layout checkpoint folder, judged on evaluation token ids.
-absl::Status ResolveGgufExport(v1::ExportSpec* e, storage::ArtifactIndex* artifacts) {
+// GGUF or MatMulNBits ONNX of a GPTQ-layout checkpoint folder, judged on evaluation token ids.
+absl::Status ResolveCheckpointExport(v1::ExportSpec* e, storage::ArtifactIndex* artifacts) {
   if (!e->model_sha256().empty()) {
     return absl::InvalidArgumentError(
-        "export.model_sha256: gguf exports a language-model checkpoint folder "
-        "(export.checkpoint); an int8 TorchScript archive exports to onnx");
+        "export.model_sha256: give export.checkpoint or export.model_sha256, not both");
   }
   RETURN_IF_ERROR(
       ResolveCheckpointFolder("export", e->mutable_checkpoint(), e->checkpoint_name(), artifacts));
@@ -70,9 +64,16 @@ absl::Status ResolveExportSpec(v1::JobSpec* spec, storage::ArtifactIndex* artifa
   }
   switch (e->format()) {
     case v1::GGUF:
-      return ResolveGgufExport(e, artifacts);
+      if (!e->model_sha256().empty()) {
+        return absl::InvalidArgumentError(
+            "export.model_sha256: gguf exports a language-model checkpoint folder "
+            "(export.checkpoint); an int8 TorchScript archive exports to onnx");
+      }
+      return ResolveCheckpointExport(e, artifacts);
     case v1::ONNX:
-      return ResolveOnnxExport(e, artifacts);
+      // A checkpoint folder is a language model (MatMulNBits); an archive an int8 model (QDQ).
+      return e->checkpoint_size() > 0 ? ResolveCheckpointExport(e, artifacts)
+                                      : ResolveOnnxExport(e, artifacts);
     default:
       return absl::InvalidArgumentError("export.format: " +
                                         (e->format() == v1::EXPORT_FORMAT_UNSPECIFIED

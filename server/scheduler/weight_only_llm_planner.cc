@@ -54,8 +54,7 @@ void Apply(const Setting& s, Message* m) {
 absl::StatusOr<Setting> ResolveSetting(const std::string& field, Setting s,
                                        const Setting& inherit) {
   if (!v1::WeightOnlyMethod_IsValid(s.method)) {
-    return absl::InvalidArgumentError(field + ".method: unknown value " +
-                                      std::to_string(s.method));
+    return absl::InvalidArgumentError(field + ".method: unknown value " + std::to_string(s.method));
   }
   if (s.method == v1::WEIGHT_ONLY_METHOD_UNSPECIFIED) s.method = inherit.method;
   if (s.bits == 0) s.bits = inherit.bits;
@@ -114,16 +113,17 @@ absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex*
     return absl::InvalidArgumentError("weight_only_llm.damp_percent: must be in (0, 1)");
   }
   RETURN_IF_ERROR(ResolveCandidates(w));
-  RETURN_IF_ERROR(
-      ResolveExportFormats("weight_only_llm.export", w->export_(), {v1::GGUF}, "gguf"));
+  RETURN_IF_ERROR(ResolveExportFormats("weight_only_llm.export", w->export_(), {v1::GGUF, v1::ONNX},
+                                       "gguf or onnx"));
   RETURN_IF_ERROR(ResolveTokenData("weight_only_llm.calibration", w->mutable_calibration(),
-                                kDefaultCalibrationRows, artifacts));
-  RETURN_IF_ERROR(ResolveTokenData("weight_only_llm.evaluation", w->mutable_evaluation(), kMaxTokenRows,
-                                artifacts));
+                                   kDefaultCalibrationRows, artifacts));
+  RETURN_IF_ERROR(ResolveTokenData("weight_only_llm.evaluation", w->mutable_evaluation(),
+                                   kMaxTokenRows, artifacts));
   if (!w->has_max_ppl_rise()) w->set_max_ppl_rise(0.02);
   if (!(w->max_ppl_rise() >= 0) || !std::isfinite(w->max_ppl_rise())) {
-    return absl::InvalidArgumentError("weight_only_llm.max_ppl_rise: must be a non-negative "
-                                      "fraction");
+    return absl::InvalidArgumentError(
+        "weight_only_llm.max_ppl_rise: must be a non-negative "
+        "fraction");
   }
   if (w->max_size_bytes() < 0) {
     return absl::InvalidArgumentError("weight_only_llm.max_size_bytes: must not be negative");
@@ -147,13 +147,14 @@ absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex*
   for (int i = 0; i < w->keep_size(); ++i) {
     const v1::KeepRule& k = w->keep(i);
     const std::string field = "weight_only_llm.keep[" + std::to_string(i) + "]";
-    bool plain = !k.pattern().empty() && k.pattern().size() <= 200 &&
-                 std::all_of(k.pattern().begin(), k.pattern().end(), [](char c) {
-                   return isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-                          c == '*';
-                 });
+    bool plain =
+        !k.pattern().empty() && k.pattern().size() <= 200 &&
+        std::all_of(k.pattern().begin(), k.pattern().end(), [](char c) {
+          return isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '*';
+        });
     if (!plain) {
-      return absl::InvalidArgumentError(field + ".pattern: '" + k.pattern() + "' (letters, "
+      return absl::InvalidArgumentError(field + ".pattern: '" + k.pattern() +
+                                        "' (letters, "
                                         "digits, '_', '.' and '*' wildcards, e.g. "
                                         "*.self_attn.*)");
     }

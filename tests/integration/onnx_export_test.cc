@@ -4,6 +4,7 @@
 // and ops that do not apply fail by name.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -207,6 +208,42 @@ TEST(OnnxExportTest, HeadToHeadCandidatesAndCrossoverChildrenExportTheirInt8Mode
   json report = Download(*q, search["id"], name + "/report", dir + "/child.json");
   EXPECT_EQ(report["export"]["onnx"]["verdict"], "PASS") << report.dump(2);
   EXPECT_GT(report["export"]["onnx"]["onnx_ops"]["MatMulInteger"].get<int>(), 0);
+}
+
+// A language model's GPTQ w4g32 result as a MatMulNBits ONNX decoder, checked in ONNX Runtime
+// through its KV-cache signature in the same job and again by an EXPORT job: the same bytes, and
+// the runtime's perplexity within 0.5 % of quantd's.
+TEST(OnnxExportTest, AWeightOnlyLlmResultExportsToMatMulNBitsOnnx) {
+  auto q = QuantdProcess::Start({});
+  const std::string dir = MakeTempDir("llm-onnx");
+  json job = SubmitAndWait(
+      q->address(), "submit weight_only_llm --checkpoint " + FixturePath("tiny_llama") +
+                        " --calibration " + FixturePath("tiny_llama_calib_ids.npy") + " --eval " +
+                        FixturePath("tiny_llama_eval_ids.npy") +
+                        " --calibration-rows 64 --eval-rows 24 --new-tokens 16 --method gptq "
+                        "--bits 4 --group-size 32 --export onnx -o " +
+                        dir);
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  json report = json::parse(ReadFile(dir + "/report.json"));
+  const json& onnx = report["export"]["onnx"];
+  EXPECT_EQ(onnx["verdict"], "pass") << onnx.dump(2);
+  EXPECT_EQ(onnx["linears"]["matmul_nbits"], 28);
+  EXPECT_LT(std::fabs(onnx["perplexity"]["relative_difference"].get<double>()), 0.005);
+  EXPECT_DOUBLE_EQ(onnx["perplexity"]["quantd"].get<double>(),
+                   report["perplexity"]["quantized"].get<double>());
+  const std::string bytes = ReadFile(dir + "/model.onnx");
+  json manifest = json::parse(ReadFile(dir + "/manifest.json"));
+  EXPECT_NE(manifest.dump().find(onnx["sha256"].get<std::string>()), std::string::npos);
+
+  const std::string out = MakeTempDir("llm-onnx-export");
+  json exported =
+      SubmitAndWait(q->address(), "submit export --from " + job["id"].get<std::string>() +
+                                      " --format onnx -o " + out);
+  ASSERT_EQ(exported["state"], "succeeded") << exported.dump();
+  EXPECT_EQ(ReadFile(out + "/model.onnx"), bytes) << "the same bytes from either path";
+  json export_report = json::parse(ReadFile(out + "/report.json"));
+  EXPECT_EQ(export_report["format"], "onnx");
+  EXPECT_LT(std::fabs(export_report["perplexity"]["relative_difference"].get<double>()), 0.005);
 }
 
 }  // namespace

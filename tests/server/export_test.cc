@@ -99,7 +99,13 @@ TEST_F(ExportSpecTest, OnnxDefaultsAndErrorsNameTheField) {
   ExpectError(no_inputs, "export.inputs: required");
   v1::JobSpec folder = spec;
   *folder.mutable_export_()->mutable_checkpoint() = Gguf().export_().checkpoint();
-  ExpectError(folder, "export.checkpoint: onnx exports an int8 TorchScript archive");
+  ExpectError(folder, "export.model_sha256: give export.checkpoint or export.model_sha256");
+  // A checkpoint folder alone exports to MatMulNBits ONNX, with the GGUF path's defaults.
+  v1::JobSpec llm = Gguf();
+  llm.mutable_export_()->set_format(v1::ONNX);
+  auto llm_ok = h_.scheduler->Submit(llm);
+  ASSERT_TRUE(llm_ok.ok()) << llm_ok.status();
+  EXPECT_DOUBLE_EQ(llm_ok->job.spec().export_().max_ppl_difference(), 0.005);
   v1::JobSpec loose = spec;
   loose.mutable_export_()->set_min_plcc(1.5);
   ExpectError(loose, "export.min_plcc: a fraction in (0, 1]");

@@ -12,6 +12,7 @@
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/export/gguf_check.h"
+#include "worker/export/llama_onnx_check.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/llm_inputs.h"
 #include "worker/handlers/manifest.h"
@@ -44,7 +45,7 @@ struct ExportRun {
   PhaseTimer timer;
   std::optional<LlmFolder> folder;
   at::Tensor evaluation;
-  std::optional<GgufCheck> check;
+  std::optional<LlmRuntimeCheck> check;
   TaskResult result;
 };
 
@@ -59,41 +60,53 @@ absl::Status Download(ExportRun& r) {
 
 absl::Status ExportAndCheck(ExportRun& r) {
   const LlamaCheckpoint& ckpt = r.folder->checkpoint;
-  ASSIGN_OR_RETURN(
-      GgufVocabulary vocabulary,
-      VocabularyFor(ckpt.config, r.folder->tokenizer ? &*r.folder->tokenizer : nullptr));
-  GgufCheckOptions o;
+  LlmRuntimeCheckOptions o;
   o.name = r.spec.checkpoint_name().empty() ? "quantd export" : r.spec.checkpoint_name();
   o.prompt_tokens = r.spec.prompt_tokens();
   o.new_tokens = r.spec.new_tokens();
   o.agree_tokens = r.spec.agree_tokens();
   o.max_ppl_difference = r.spec.max_ppl_difference();
   o.threads = IntraOpThreads();
-  r.ctx.ReportProgress("llama.cpp", 1, 1);
-  ASSIGN_OR_RETURN(GgufCheck check,
-                   TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "export", [&] {
-                     return ExportAndCheckGguf(ckpt, vocabulary, r.evaluation, o,
-                                               [&] { return r.ctx.Cancelled(); });
-                   }));
+  const bool onnx = r.spec.format() == v1::ONNX;
+  r.ctx.ReportProgress(onnx ? "onnxruntime" : "llama.cpp", 1, 1);
+  auto cancelled = [&] { return r.ctx.Cancelled(); };
+  ASSIGN_OR_RETURN(
+      LlmRuntimeCheck check,
+      TorchGuardStatusOr(
+          absl::StatusCode::kInvalidArgument, "export", [&]() -> absl::StatusOr<LlmRuntimeCheck> {
+            if (onnx) {
+              ASSIGN_OR_RETURN(LlamaOnnxCheck c,
+                               ExportAndCheckLlamaOnnx(ckpt, r.evaluation, o, cancelled));
+              return LlmRuntimeCheck(std::move(c));
+            }
+            ASSIGN_OR_RETURN(
+                GgufVocabulary vocabulary,
+                VocabularyFor(ckpt.config, r.folder->tokenizer ? &*r.folder->tokenizer : nullptr));
+            ASSIGN_OR_RETURN(GgufCheck c,
+                             ExportAndCheckGguf(ckpt, vocabulary, r.evaluation, o, cancelled));
+            return LlmRuntimeCheck(std::move(c));
+          }));
   r.check = std::move(check);
   return absl::OkStatus();
 }
 
 absl::Status Store(ExportRun& r) {
-  const GgufCheck& c = *r.check;
-  ASSIGN_OR_RETURN(v1::ArtifactRef gguf,
-                   r.ctx.StoreArtifact("model.gguf", "application/x-gguf", c.bytes));
+  const LlmRuntimeCheck& c = *r.check;
+  const bool onnx = r.spec.format() == v1::ONNX;
+  ASSIGN_OR_RETURN(v1::ArtifactRef file,
+                   r.ctx.StoreArtifact(onnx ? "model.onnx" : "model.gguf",
+                                       onnx ? "application/onnx" : "application/x-gguf", c.bytes));
   nlohmann::ordered_json report = {
       {"schema_version", "1.0"}, {"kind", "export"}, {"source", r.spec.source()}};
   for (const auto& [k, v] : c.report.items()) report[k] = v;
-  report["sha256"] = gguf.sha256();
+  report["sha256"] = file.sha256();
   ManifestInputs mi;
   for (const v1::CheckpointFile& f : r.spec.checkpoint()) {
     mi.input_sha256["checkpoint/" + f.name()] = f.sha256();
   }
   const v1::TokenData& ev = r.spec.evaluation();
   mi.input_sha256["evaluation"] = ev.has_text_sha256() ? ev.text_sha256() : ev.ids_npy_sha256();
-  RETURN_IF_ERROR(StoreExport(r.task, r.ctx, r.timer, gguf, report, c.report["verdict"], c.failure,
+  RETURN_IF_ERROR(StoreExport(r.task, r.ctx, r.timer, file, report, c.report["verdict"], c.failure,
                               std::move(mi), &r.result));
   AddRuntimeMetrics(c, &r.result.metrics);
   return absl::OkStatus();
@@ -179,7 +192,7 @@ constexpr TaskPhase<OnnxExportRun> kOnnxPhases[] = {
 
 absl::StatusOr<TaskResult> RunExportTask(const v1::Task& task, TaskContext& ctx) {
   torch::NoGradGuard no_grad;
-  if (task.spec().export_().format() == v1::ONNX) {
+  if (task.spec().export_().format() == v1::ONNX && task.spec().export_().checkpoint_size() == 0) {
     OnnxExportRun run{task, task.spec().export_(), ctx};
     RETURN_IF_ERROR(RunPhases(kOnnxPhases, run, ctx, run.timer));
     return std::move(run.result);

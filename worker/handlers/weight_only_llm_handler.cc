@@ -2,15 +2,16 @@
 // evaluate, benchmark, generate, store (checkpoint verified by reloading it).
 #include "worker/handlers/weight_only_llm_handler.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "quantd/task_metric_names.h"
 #include "worker/engine/engine_error.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/engine/torch_guard.h"
 #include "worker/export/gguf_check.h"
+#include "worker/export/llama_onnx_check.h"
 #include "worker/handlers/gates.h"
 #include "worker/handlers/job_outputs.h"
 #include "worker/handlers/llm_inputs.h"
@@ -22,7 +23,6 @@
 #include "worker/llm/perplexity.h"
 #include "worker/llm/token_windows.h"
 #include "worker/tokenizer/sentencepiece_tokenizer.h"
-#include "quantd/task_metric_names.h"
 
 namespace quantd::worker {
 namespace {
@@ -34,17 +34,23 @@ constexpr int kGenerationSamples = 3;
 
 const char* MethodName(v1::WeightOnlyMethod m) {
   switch (m) {
-    case v1::RTN: return "rtn";
-    case v1::AWQ: return "awq";
-    default: return "gptq";
+    case v1::RTN:
+      return "rtn";
+    case v1::AWQ:
+      return "awq";
+    default:
+      return "gptq";
   }
 }
 
 WeightOnlyMethod EngineMethod(v1::WeightOnlyMethod m) {
   switch (m) {
-    case v1::RTN: return WeightOnlyMethod::kRtn;
-    case v1::AWQ: return WeightOnlyMethod::kAwq;
-    default: return WeightOnlyMethod::kGptq;
+    case v1::RTN:
+      return WeightOnlyMethod::kRtn;
+    case v1::AWQ:
+      return WeightOnlyMethod::kAwq;
+    default:
+      return WeightOnlyMethod::kGptq;
   }
 }
 
@@ -68,7 +74,7 @@ struct LlmRun {
   PerplexityResult float_ppl, quantized_ppl;
   DecoderQuantResult quant;
   DecodeSpeed float_speed, quantized_speed;  // fp32 float, and the model as stored
-  std::vector<FloatPathSpeed> float_paths;    // fp32, plus bf16 where the CPU has it
+  std::vector<FloatPathSpeed> float_paths;   // fp32, plus bf16 where the CPU has it
   std::vector<Generation> generations;
   json summary = json::array();  // every attempt (quantization_summary)
   std::string attempt;           // the one kept
@@ -84,8 +90,9 @@ absl::Status Download(LlmRun& r) {
   ASSIGN_OR_RETURN(LlmFolder folder,
                    LoadLlmFolder(r.spec.checkpoint(), "weight_only_llm.checkpoint", r.ctx));
   if (folder.checkpoint.quantization) {
-    return absl::InvalidArgumentError("weight_only_llm.checkpoint: config.json already carries a "
-                                      "quantization_config; give the float checkpoint");
+    return absl::InvalidArgumentError(
+        "weight_only_llm.checkpoint: config.json already carries a "
+        "quantization_config; give the float checkpoint");
   }
   r.folder = std::move(folder);
   r.config_json = r.folder->small_files.at("config.json");
@@ -136,11 +143,10 @@ absl::Status Run(LlmRun& r, Attempt& a) {
                          static_cast<uint32_t>(total));
     return !r.ctx.Cancelled();
   };
-  ASSIGN_OR_RETURN(a.quant, TorchGuardStatusOr(absl::StatusCode::kInternal,
-                                               "weight_only_llm: quantize", [&] {
-                                                 return QuantizeDecoder(*a.model, a.calibration,
-                                                                        a.options, progress);
-                                               }));
+  ASSIGN_OR_RETURN(
+      a.quant, TorchGuardStatusOr(absl::StatusCode::kInternal, "weight_only_llm: quantize", [&] {
+        return QuantizeDecoder(*a.model, a.calibration, a.options, progress);
+      }));
   RoundToStorage(*a.model, r.checkpoint->source_dtype, a.quant);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -183,9 +189,8 @@ absl::Status Quantize(LlmRun& r) {
   for (const auto& l : configured.quant.per_linear) {
     if (l.bits != 0 && l.bits < 8) worst.push_back(l);
   }
-  std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) {
-    return a.relative_error > b.relative_error;
-  });
+  std::sort(worst.begin(), worst.end(),
+            [](const auto& a, const auto& b) { return a.relative_error > b.relative_error; });
   std::vector<Attempt> ladder;
   DecoderQuantOptions mixed = configured.options;
   for (size_t k = 0; k < std::min<size_t>(8, worst.size()); ++k) {
@@ -291,11 +296,11 @@ json GenerationsJson(const LlmRun& r) {
     out.push_back({{"prompt", Readable(r, g.prompt)},
                    {"float", Readable(r, g.float_ids)},
                    {"quantized", Readable(r, g.quantized_ids)},
-                   {"token_agreement", g.float_ids.empty() ? 0.0
-                                                           : static_cast<double>(same) /
-                                                                 g.float_ids.size()},
-                   {"repetition_loop", {{"float", RepetitionLoop(g.float_ids)},
-                                        {"quantized", RepetitionLoop(g.quantized_ids)}}}});
+                   {"token_agreement",
+                    g.float_ids.empty() ? 0.0 : static_cast<double>(same) / g.float_ids.size()},
+                   {"repetition_loop",
+                    {{"float", RepetitionLoop(g.float_ids)},
+                     {"quantized", RepetitionLoop(g.quantized_ids)}}}});
   }
   return out;
 }
@@ -317,17 +322,27 @@ json SpeedJson(const DecodeSpeed& s) {
           {"decode_tokens_per_s", s.decode_tokens_per_s}};
 }
 
-// The stored checkpoint as GGUF, run by llama.cpp on (up to 64 of) the evaluation rows.
-absl::StatusOr<GgufCheck> ExportGguf(LlmRun& r, const LlamaCheckpoint& stored) {
-  r.ctx.ReportProgress("export gguf", 1, 1);
-  ASSIGN_OR_RETURN(GgufVocabulary vocabulary, VocabularyFor(stored.config, r.tokenizer));
-  GgufCheckOptions o;
+// The stored checkpoint as GGUF (run by llama.cpp) or MatMulNBits ONNX (run by ONNX Runtime),
+// checked on (up to 64 of) the evaluation rows.
+absl::StatusOr<LlmRuntimeCheck> ExportCheckpoint(LlmRun& r, const LlamaCheckpoint& stored,
+                                                 v1::ExportFormat format) {
+  r.ctx.ReportProgress(format == v1::GGUF ? "export gguf" : "export onnx", 1, 1);
+  LlmRuntimeCheckOptions o;
   o.name = r.spec.checkpoint_name().empty() ? "quantd" : r.spec.checkpoint_name();
   o.threads = IntraOpThreads();
   at::Tensor rows = r.evaluation.narrow(0, 0, std::min<int64_t>(64, r.evaluation.size(0)));
-  return TorchGuardStatusOr(absl::StatusCode::kInvalidArgument, "weight_only_llm.export", [&] {
-    return ExportAndCheckGguf(stored, vocabulary, rows, o, [&] { return r.ctx.Cancelled(); });
-  });
+  auto cancelled = [&] { return r.ctx.Cancelled(); };
+  return TorchGuardStatusOr(
+      absl::StatusCode::kInvalidArgument, "weight_only_llm.export",
+      [&]() -> absl::StatusOr<LlmRuntimeCheck> {
+        if (format == v1::ONNX) {
+          ASSIGN_OR_RETURN(LlamaOnnxCheck c, ExportAndCheckLlamaOnnx(stored, rows, o, cancelled));
+          return LlmRuntimeCheck(std::move(c));
+        }
+        ASSIGN_OR_RETURN(GgufVocabulary vocabulary, VocabularyFor(stored.config, r.tokenizer));
+        ASSIGN_OR_RETURN(GgufCheck c, ExportAndCheckGguf(stored, vocabulary, rows, o, cancelled));
+        return LlmRuntimeCheck(std::move(c));
+      });
 }
 
 json FloatPathsJson(const std::vector<FloatPathSpeed>& paths) {
@@ -367,9 +382,8 @@ std::vector<Gate> JudgeGates(const LlmRun& r, double rise, int64_t stored_bytes,
 
 json PerLinearJson(const LlmRun& r) {
   std::vector<LinearQuantReport> worst = r.quant.per_linear;
-  std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) {
-    return a.relative_error > b.relative_error;
-  });
+  std::sort(worst.begin(), worst.end(),
+            [](const auto& a, const auto& b) { return a.relative_error > b.relative_error; });
   json rows = json::array();
   for (const auto& l : worst) {
     json row = {{"linear", l.name}, {"bits", l.bits}, {"relative_error", l.relative_error}};
@@ -384,9 +398,9 @@ absl::Status Store(LlmRun& r) {
   const std::string method = MethodName(r.spec.method());
   GptqCheckpointMeta meta{method, r.spec.damp_percent(), r.spec.act_order(),
                           r.spec.true_sequential(), std::string("quantd ") + QUANTD_VERSION};
-  ASSIGN_OR_RETURN(CheckpointFiles files,
-                   WriteGptqCheckpoint(r.config_json, *r.quantized, r.checkpoint->source_dtype,
-                                       r.quant, meta));
+  ASSIGN_OR_RETURN(
+      CheckpointFiles files,
+      WriteGptqCheckpoint(r.config_json, *r.quantized, r.checkpoint->source_dtype, r.quant, meta));
   ASSIGN_OR_RETURN(LlamaCheckpoint reloaded,
                    TorchGuardStatusOr(absl::StatusCode::kInternal, "checkpoint/model.safetensors",
                                       [&] { return LoadLlamaCheckpoint(files); }));
@@ -396,20 +410,21 @@ absl::Status Store(LlmRun& r) {
       FloatSizes(r.float_model->weights(), r.checkpoint->config.tie_word_embeddings);
   const double rise = r.quantized_ppl.perplexity / r.float_ppl.perplexity - 1;
   const FloatPathSpeed& baseline = FastestFloatPath(r.float_paths);
-  const double speedup = r.quantized_speed.decode_tokens_per_s /
-                         std::max(1e-9, baseline.speed.decode_tokens_per_s);
+  const double speedup =
+      r.quantized_speed.decode_tokens_per_s / std::max(1e-9, baseline.speed.decode_tokens_per_s);
   std::vector<Gate> gates = JudgeGates(r, rise, stored_bytes, speedup);
   json exports = json::object();
-  std::optional<std::string> gguf;
+  std::vector<std::pair<v1::ExportFormat, std::string>> exported;  // format, bytes
   for (int f : r.spec.export_()) {
-    if (f != v1::GGUF) continue;
-    ASSIGN_OR_RETURN(GgufCheck check, ExportGguf(r, reloaded));
-    gates.push_back({"gguf_ppl_difference", std::fabs(check.ppl_difference),
+    const auto format = static_cast<v1::ExportFormat>(f);
+    const std::string key = format == v1::GGUF ? "gguf" : "onnx";
+    ASSIGN_OR_RETURN(LlmRuntimeCheck check, ExportCheckpoint(r, reloaded, format));
+    gates.push_back({key + "_ppl_difference", std::fabs(check.ppl_difference),
                      check.report["perplexity"]["max_relative_difference"].get<double>(), true});
-    gates.push_back({"gguf_generations_agreeing", static_cast<double>(check.agreeing_prompts),
+    gates.push_back({key + "_generations_agreeing", static_cast<double>(check.agreeing_prompts),
                      static_cast<double>(check.prompts), false});
-    exports["gguf"] = check.report;
-    gguf = std::move(check.bytes);
+    exports[key] = check.report;
+    exported.emplace_back(format, std::move(check.bytes));
   }
   const LlamaConfig& c = r.checkpoint->config;
   json report = {
@@ -420,35 +435,49 @@ absl::Status Store(LlmRun& r) {
       {"group_size", r.spec.group_size()},
       {"symmetric", r.spec.symmetric()},
       {"act_order", r.spec.act_order()},
-      {"checkpoint", {{"architecture", c.architecture}, {"layers", c.num_layers},
-                      {"hidden_size", c.hidden_size}, {"vocab_size", c.vocab_size},
-                      {"source_dtype", r.checkpoint->source_dtype},
-                      {"tokenizer", TokenizerName(r)}}},
-      {"perplexity", {{"protocol", kPerplexityProtocol},
-                      {"rows", r.evaluation.size(0)}, {"tokens_per_row", r.evaluation.size(1)},
-                      {"predictions", r.quantized_ppl.predictions},
-                      {"float", r.float_ppl.perplexity},
-                      {"quantized", r.quantized_ppl.perplexity},
-                      {"rise", rise}}},
+      {"checkpoint",
+       {{"architecture", c.architecture},
+        {"layers", c.num_layers},
+        {"hidden_size", c.hidden_size},
+        {"vocab_size", c.vocab_size},
+        {"source_dtype", r.checkpoint->source_dtype},
+        {"tokenizer", TokenizerName(r)}}},
+      {"perplexity",
+       {{"protocol", kPerplexityProtocol},
+        {"rows", r.evaluation.size(0)},
+        {"tokens_per_row", r.evaluation.size(1)},
+        {"predictions", r.quantized_ppl.predictions},
+        {"float", r.float_ppl.perplexity},
+        {"quantized", r.quantized_ppl.perplexity},
+        {"rise", rise}}},
       {"calibration", {{"rows", r.calibration.size(0)}, {"tokens", r.quant.calibration_tokens}}},
-      {"per_linear", {{"measure", "||X(W - Wq)^T||^2 / ||XW^T||^2 on the calibration inputs "
-                                  "each Linear saw"},
-                      {"worst_first", PerLinearJson(r)}}},
-      {"size", {{"quantized_bytes", stored_bytes}, {"fp16_bytes", fp16_bytes},
-                {"fp32_bytes", fp32_bytes},
-                {"ratio_vs_fp16", static_cast<double>(stored_bytes) / fp16_bytes}}},
-      {"speed", {{"batch", 1}, {"prompt_tokens", r.float_speed.prompt_tokens},
-                 {"new_tokens", r.float_speed.new_tokens}, {"float", SpeedJson(r.float_speed)},
-                 {"float_paths", FloatPathsJson(r.float_paths)},
-                 {"quantized", SpeedJson(r.quantized_speed)},
-                 {"decode_speedup", speedup},
-                 {"decode_speedup_against", baseline.path},
-                 {"decode_speedup_vs_fp32", r.quantized_speed.decode_tokens_per_s /
-                                                std::max(1e-9, r.float_speed.decode_tokens_per_s)},
-                 {"threads", IntraOpThreads()}, {"cpu_flags", CpuFlags()},
-                 {"note", "decode_speedup is against the fastest float path measured here. The "
-                          "quantized model runs its dequantized weights through the fp32 "
-                          "kernels, so it is not faster than float"}}},
+      {"per_linear",
+       {{"measure",
+         "||X(W - Wq)^T||^2 / ||XW^T||^2 on the calibration inputs "
+         "each Linear saw"},
+        {"worst_first", PerLinearJson(r)}}},
+      {"size",
+       {{"quantized_bytes", stored_bytes},
+        {"fp16_bytes", fp16_bytes},
+        {"fp32_bytes", fp32_bytes},
+        {"ratio_vs_fp16", static_cast<double>(stored_bytes) / fp16_bytes}}},
+      {"speed",
+       {{"batch", 1},
+        {"prompt_tokens", r.float_speed.prompt_tokens},
+        {"new_tokens", r.float_speed.new_tokens},
+        {"float", SpeedJson(r.float_speed)},
+        {"float_paths", FloatPathsJson(r.float_paths)},
+        {"quantized", SpeedJson(r.quantized_speed)},
+        {"decode_speedup", speedup},
+        {"decode_speedup_against", baseline.path},
+        {"decode_speedup_vs_fp32",
+         r.quantized_speed.decode_tokens_per_s / std::max(1e-9, r.float_speed.decode_tokens_per_s)},
+        {"threads", IntraOpThreads()},
+        {"cpu_flags", CpuFlags()},
+        {"note",
+         "decode_speedup is against the fastest float path measured here. The "
+         "quantized model runs its dequantized weights through the fp32 "
+         "kernels, so it is not faster than float"}}},
       {"generations", GenerationsJson(r)},
       {"export", exports},
       {"attempts", {{"kept", r.attempt}, {"all", r.summary}}},
@@ -457,8 +486,8 @@ absl::Status Store(LlmRun& r) {
       {"verdict", GateFailureSummary(gates).empty() ? "pass" : "fail"},
   };
   for (const auto& [name, bytes] : files) {
-    const char* media = name == "model.safetensors" ? "application/x-safetensors"
-                                                    : "application/json";
+    const char* media =
+        name == "model.safetensors" ? "application/x-safetensors" : "application/json";
     ASSIGN_OR_RETURN(v1::ArtifactRef ref, r.ctx.StoreArtifact("checkpoint/" + name, media, bytes));
     r.result.outputs.push_back(ref);
   }
@@ -471,10 +500,10 @@ absl::Status Store(LlmRun& r) {
     if (weights || files.count(name)) continue;
     ASSIGN_OR_RETURN(std::string bytes, r.ctx.FetchArtifact(f.sha256()));
     const bool is_json = name.size() > 5 && name.substr(name.size() - 5) == ".json";
-    ASSIGN_OR_RETURN(v1::ArtifactRef ref,
-                     r.ctx.StoreArtifact("checkpoint/" + name,
-                                         is_json ? "application/json" : "application/octet-stream",
-                                         bytes));
+    ASSIGN_OR_RETURN(
+        v1::ArtifactRef ref,
+        r.ctx.StoreArtifact("checkpoint/" + name,
+                            is_json ? "application/json" : "application/octet-stream", bytes));
     r.result.outputs.push_back(ref);
   }
   json summary = {{"float_ppl", r.float_ppl.perplexity},
@@ -486,15 +515,17 @@ absl::Status Store(LlmRun& r) {
                           "; the best was '" + r.attempt + "' (rise " + std::to_string(rise) +
                           "). Try quantization-aware training, or another checkpoint.";
   }
-  if (gguf) {
+  for (const auto& [format, bytes] : exported) {
+    const bool gguf = format == v1::GGUF;
     ASSIGN_OR_RETURN(v1::ArtifactRef ref,
-                     r.ctx.StoreArtifact("model.gguf", "application/x-gguf", *gguf));
-    report["export"]["gguf"]["sha256"] = ref.sha256();
+                     r.ctx.StoreArtifact(gguf ? "model.gguf" : "model.onnx",
+                                         gguf ? "application/x-gguf" : "application/onnx", bytes));
+    report["export"][gguf ? "gguf" : "onnx"]["sha256"] = ref.sha256();
     r.result.outputs.push_back(ref);
   }
-  ASSIGN_OR_RETURN(v1::ArtifactRef summary_ref,
-                   r.ctx.StoreArtifact("quantization_summary", "application/json",
-                                       DocumentText(summary)));
+  ASSIGN_OR_RETURN(
+      v1::ArtifactRef summary_ref,
+      r.ctx.StoreArtifact("quantization_summary", "application/json", DocumentText(summary)));
   r.result.outputs.push_back(summary_ref);
   ASSIGN_OR_RETURN(v1::ArtifactRef validation,
                    r.ctx.StoreArtifact("checkpoint/validation_report.json", "application/json",
@@ -528,8 +559,9 @@ absl::Status Store(LlmRun& r) {
 }
 
 constexpr TaskPhase<LlmRun> kLlmPhases[] = {
-    {"download", Download}, {"float_reference", FloatReference}, {"quantize", Quantize},
-    {"evaluate", Evaluate}, {"benchmark", Benchmark},             {"generate", Generate},
+    {"download", Download},   {"float_reference", FloatReference},
+    {"quantize", Quantize},   {"evaluate", Evaluate},
+    {"benchmark", Benchmark}, {"generate", Generate},
     {"store", Store},
 };
 

@@ -120,7 +120,16 @@ absl::Status BuildExportSpec(CommandEnv& env, const CommandLine& cl, v1::JobSpec
   ASSIGN_OR_RETURN(v1::ExportFormat f,
                    ParseEnumFlag<v1::ExportFormat>(FormatValues(), "--format", *format));
   e->set_format(f);
-  if (f == v1::ONNX) return BuildOnnxExport(env, cl, e);
+  if (f == v1::ONNX) {
+    // A language model (a checkpoint folder, or a weight_only_llm job's) exports as a MatMulNBits
+    // decoder, like GGUF from here on; anything else is an int8 TorchScript model.
+    bool llm = cl.Has("--checkpoint");
+    if (auto from = cl.Get("--from")) {
+      ASSIGN_OR_RETURN(v1::Job job, env.client->Get(from->substr(0, from->find('/'))));
+      llm = job.spec().has_weight_only_llm();
+    }
+    if (!llm) return BuildOnnxExport(env, cl, e);
+  }
   auto from = cl.Get("--from");
   auto dir = cl.Get("--checkpoint");
   if (from.has_value() == dir.has_value()) {
