@@ -104,22 +104,38 @@ TEST_F(OnnxExportTest, StaticAndDynamicMlpMatch) {
   EXPECT_GT(d.file.onnx_ops["DynamicQuantizeLinear"], 0);
 }
 
-TEST_F(OnnxExportTest, QatCnnMatches) {
-  const at::Tensor images =
-      testing::FixtureTensor("fashion_test_images_nchw.npy").slice(0, 0, 1000);
-  torch::jit::Module cnn = Fixture("fashion_cnn.pt");
+torch::jit::Module Qat(const std::string& model, const at::Tensor& train) {
+  torch::jit::Module float_model = Fixture(model);
   at::Tensor teacher;
   {
     c10::InferenceMode guard;
-    teacher = cnn.forward({images.slice(0, 0, 256)}).toTensor().clone();
+    teacher = float_model.forward({train}).toTensor().clone();
   }
   QatOptions o;
   o.epochs = 1;
   o.batch_size = 64;
-  auto qat = TrainQat(cnn, images.slice(0, 0, 256), {teacher}, std::nullopt, o, {},
+  auto qat = TrainQat(float_model, train, {teacher}, std::nullopt, o, {},
                       [](const QatEpoch&, const torch::jit::Module&) { return true; });
-  ASSERT_TRUE(qat.ok()) << qat.status();
-  Check(qat->module, images);
+  EXPECT_TRUE(qat.ok()) << qat.status();
+  return qat->module;
+}
+
+TEST_F(OnnxExportTest, QatCnnAndMlpMatch) {
+  const at::Tensor images =
+      testing::FixtureTensor("fashion_test_images_nchw.npy").slice(0, 0, 1000);
+  Check(Qat("fashion_cnn.pt", images.slice(0, 0, 256)), images);
+  const at::Tensor flat = testing::FixtureTensor("fashion_test_images.npy").slice(0, 0, 1000);
+  OnnxCheck mlp = Check(Qat("fashion_mlp.pt", flat.slice(0, 0, 256)), flat);
+  EXPECT_GT(mlp.file.torch_ops["quantized::linear_relu"], 0) << mlp.report.dump(2);
+}
+
+TEST_F(OnnxExportTest, DynamicCnnKeepsItsConvolutionsInFloat) {
+  // Dynamic quantization rewrites Linears only: float convolutions next to MatMulInteger.
+  const at::Tensor images =
+      testing::FixtureTensor("fashion_test_images_nchw.npy").slice(0, 0, 1000);
+  OnnxCheck check = Check(Dynamic("fashion_cnn.pt"), images);
+  EXPECT_GT(check.file.torch_ops["aten::conv2d"], 0) << check.report.dump(2);
+  EXPECT_GT(check.file.onnx_ops["MatMulInteger"], 0);
 }
 
 TEST_F(OnnxExportTest, LayerNormQNetworkUsesOpset17) {

@@ -171,6 +171,7 @@ class Translator {
   absl::Status FloatLinear(const Node* n);
   absl::Status FloatConv(const Node* n);
   absl::Status FloatBinary(const Node* n, const std::string& op);
+  absl::Status FloatBatchNorm(const Node* n);
   // Gemm with `weight` [N, K] for a 2-D input, else MatMul with `weight` [K, N] + Add.
   std::string LinearNode(Val& x, const std::string& weight, const std::string& bias);
   // Bias for int8 kernels: int32 at the accumulator's scale (input scale x weight scale, per
@@ -693,6 +694,32 @@ absl::Status Translator::FloatConv(const Node* n) {
   return absl::OkStatus();
 }
 
+// aten::batch_norm(x, weight?, bias?, running_mean, running_var, training, momentum, eps,
+// cudnn_enabled) in eval mode: a dynamic model keeps its convolutions' batch norms in float.
+absl::Status Translator::FloatBatchNorm(const Node* n) {
+  ASSIGN_OR_RETURN(Val * x, In(n, 0));
+  if (x->quantized || x->shape.size() < 2) return NotCovered(n, "on anything but a float input");
+  std::vector<c10::IValue> a;
+  for (size_t i = 1; i < 8; ++i) {
+    ASSIGN_OR_RETURN(c10::IValue v, Constant(n, i));
+    a.push_back(std::move(v));
+  }
+  if (a[4].toBool()) return NotCovered(n, "in training mode");
+  if (!a[2].isTensor() || !a[3].isTensor()) return NotCovered(n, "without running statistics");
+  const at::Tensor mean = a[2].toTensor(), var = a[3].toTensor();
+  const int64_t c = mean.numel();
+  const at::Tensor w = a[0].isTensor() ? a[0].toTensor() : at::ones({c});
+  const at::Tensor b = a[1].isTensor() ? a[1].toTensor() : at::zeros({c});
+  const std::string y = g_.Op(
+      "BatchNormalization",
+      {x->name, g_.Floats("bn_scale", {c}, FloatValues(w)),
+       g_.Floats("bn_bias", {c}, FloatValues(b)), g_.Floats("bn_mean", {c}, FloatValues(mean)),
+       g_.Floats("bn_var", {c}, FloatValues(var))},
+      {FloatAttr("epsilon", static_cast<float>(a[6].toDouble()))});
+  Set(n, FloatVal(y, x->shape));
+  return absl::OkStatus();
+}
+
 absl::Status Translator::FloatBinary(const Node* n, const std::string& op) {
   ASSIGN_OR_RETURN(Val * a, In(n, 0));
   if (a->quantized) return NotCovered(n, "on a quantized input");
@@ -780,6 +807,7 @@ const std::vector<Translator::Rule>& Translator::Rules() {
       {"aten::log_softmax", [](T& t, const Node* n) { return t.Unary(n, "LogSoftmax", false); }},
       {"aten::linear", [](T& t, const Node* n) { return t.FloatLinear(n); }},
       {"aten::conv2d", [](T& t, const Node* n) { return t.FloatConv(n); }},
+      {"aten::batch_norm", [](T& t, const Node* n) { return t.FloatBatchNorm(n); }},
       {"aten::add", [](T& t, const Node* n) { return t.FloatBinary(n, "Add"); }},
       {"aten::mul", [](T& t, const Node* n) { return t.FloatBinary(n, "Mul"); }},
       {"aten::dropout", [](T& t, const Node* n) { return t.Identity(n); }},
