@@ -4,20 +4,11 @@
 // REQUEST: {"gguf": path, "rows": [[ids]], "prompts": [[ids]], "new_tokens": n, "threads": t}.
 // Perplexity follows quantd's protocol: rows independent (a fresh sequence each), T - 1
 // predictions per row, natural-log NLL summed in float64, from llama.cpp's full softmax.
-import { readFile } from "node:fs/promises";
 import { getLlama } from "node-llama-cpp";
 
-function fail(message) {
-  process.stdout.write(JSON.stringify({ error: message }) + "\n");
-  process.exit(3);
-}
+import { fail, readRequest } from "./runtime_request.mjs";
 
-let request;
-try {
-  request = JSON.parse(await readFile(process.argv[2], "utf8"));
-} catch (e) {
-  fail(`request: ${e.message}`);
-}
+const request = readRequest();
 const rows = request.rows ?? [];
 const prompts = request.prompts ?? [];
 const longest = Math.max(2, ...rows.map((r) => r.length),

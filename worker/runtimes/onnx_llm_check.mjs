@@ -6,20 +6,11 @@
 //           "layers": L, "kv_heads": h, "head_dim": d, "batch": rows per run}.
 // Perplexity follows quantd's protocol: rows independent (an empty cache each), T - 1
 // predictions per row, natural-log NLL from the full softmax summed in float64.
-import { readFileSync } from "node:fs";
 import ort from "onnxruntime-node";
 
-function fail(message) {
-  process.stdout.write(JSON.stringify({ error: message }) + "\n");
-  process.exit(3);
-}
+import { fail, readRequest } from "./runtime_request.mjs";
 
-let request;
-try {
-  request = JSON.parse(readFileSync(process.argv[2], "utf8"));
-} catch (e) {
-  fail(`request: ${e.message}`);
-}
+const request = readRequest();
 const { layers, kv_heads: kvHeads, head_dim: headDim } = request;
 const rows = request.rows ?? [];
 const prompts = request.prompts ?? [];

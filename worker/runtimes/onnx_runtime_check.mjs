@@ -10,17 +10,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import ort from "onnxruntime-node";
 
-function fail(message) {
-  process.stdout.write(JSON.stringify({ error: message }) + "\n");
-  process.exit(3);
-}
+import { fail, readRequest } from "./runtime_request.mjs";
 
-let request;
-try {
-  request = JSON.parse(readFileSync(process.argv[2], "utf8"));
-} catch (e) {
-  fail(`request: ${e.message}`);
-}
+const request = readRequest();
 const shape = request.input.shape;
 const rows = shape[0];
 const rowSize = shape.slice(1).reduce((a, b) => a * b, 1);
