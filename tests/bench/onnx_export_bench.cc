@@ -80,12 +80,19 @@ int main(int argc, char** argv) {
     const bench::Timing ts = bench::Time(int8, x);
     const auto& ort = check->run.levels.front().latency;
     const double ort1 = ort.at(1).median_ms, ort64 = ort.at(64).median_ms;
-    // A model with a regressor output (AlphaZero's value head) shows its PLCC.
+    // A model with a regressor output (AlphaZero's value head) shows its PLCC; a dynamic model's
+    // float outputs have no int8 step ("-").
     const double quality = check->min_plcc.value_or(check->min_top1_agreement.value_or(0));
-    printf("%-22s %8.3f %9zu %6lld %11.3f %11.3f %7.2f %11.3f %11.3f %7.2f %8.4f %6.1f %8.4f\n",
-           c.name, export_s, file->bytes.size(), static_cast<long long>(file->opset), ort1,
-           ts.b1_median_ms, ts.b1_median_ms / ort1, ort64, ts.b64_ms, ts.b64_ms / ort64,
-           check->min_within_one_step.value_or(1), check->max_output_steps.value_or(0), quality);
+    auto shown = [](const std::optional<double>& v, const char* format) {
+      char text[32] = "-";
+      if (v) snprintf(text, sizeof(text), format, *v);
+      return std::string(text);
+    };
+    printf("%-22s %8.3f %9zu %6lld %11.3f %11.3f %7.2f %11.3f %11.3f %7.2f %8s %6s %8.4f\n", c.name,
+           export_s, file->bytes.size(), static_cast<long long>(file->opset), ort1, ts.b1_median_ms,
+           ts.b1_median_ms / ort1, ort64, ts.b64_ms, ts.b64_ms / ort64,
+           shown(check->min_within_one_step, "%.4f").c_str(),
+           shown(check->max_output_steps, "%.1f").c_str(), quality);
   }
   printf(
       "(ts/ort > 1: ONNX Runtime is faster; 'in 1 step': worst share of output values within "
