@@ -1,0 +1,85 @@
+// quantd's W8A8 kernels: every path this machine has gives the scalar reference's outputs bit for
+// bit (they compute the same int32 sums) on shapes whose widths are not multiples of 32 and odd
+// output counts; the reference is within its quantization tolerance of float; and the path is
+// chosen from cpuid, or forced by QUANTD_KERNEL_PATH with a clear error for one the CPU lacks.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <random>
+
+#include "worker/kernels/w8a8_linear.h"
+
+namespace quantd::kernels {
+namespace {
+
+// Per-row int8 activations and per-channel int8 weights: each product is off by at most about
+// half a step of each, so the sum stays within a few percent of the output's range.
+constexpr double kW8A8RelativeTolerance = 0.03;
+
+std::vector<float> Random(size_t n, std::mt19937& rng, float scale) {
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloat) {
+  const std::vector<KernelPath> paths = AvailablePaths(DetectCpuFeatures());
+  std::string names;
+  for (KernelPath p : paths) names += std::string(" ") + KernelPathName(p);
+  fprintf(stderr, "kernel paths on this machine:%s\n", names.c_str());
+  std::mt19937 rng(7);
+  for (int64_t in : {1, 31, 33, 64, 100, 784}) {
+    for (int64_t out : {1, 3, 17}) {
+      for (int64_t rows : {1, 3}) {
+        SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(in) + " -> " +
+                     std::to_string(out));
+        std::vector<float> w = Random(out * in, rng, 0.2f), x = Random(rows * in, rng, 1.0f),
+                           b = Random(out, rng, 0.5f);
+        PackedW8A8 packed = PackW8A8(w.data(), out, in, b.data());
+        std::vector<float> ref(rows * out), got(rows * out);
+        W8A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
+        double max_ref = 0, max_err = 0;
+        for (int64_t m = 0; m < rows; ++m) {
+          for (int64_t n = 0; n < out; ++n) {
+            double f = b[n];
+            for (int64_t k = 0; k < in; ++k) f += double(x[m * in + k]) * w[n * in + k];
+            max_ref = std::max(max_ref, std::fabs(f));
+            max_err = std::max(max_err, std::fabs(f - ref[m * out + n]));
+          }
+        }
+        EXPECT_LE(max_err, kW8A8RelativeTolerance * std::max(max_ref, 1.0));
+        for (KernelPath p : paths) {
+          W8A8Linear(packed, x.data(), rows, got.data(), false, p);
+          EXPECT_EQ(got, ref) << KernelPathName(p) << " differs from the scalar reference";
+          W8A8Linear(packed, x.data(), rows, got.data(), true, p);
+          for (size_t i = 0; i < got.size(); ++i) {
+            ASSERT_EQ(got[i], std::max(ref[i], 0.0f)) << KernelPathName(p) << " relu";
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(W8A8KernelsTest, ThePathComesFromCpuidOrTheEnvironment) {
+  CpuFeatures none;
+  EXPECT_EQ(*ChooseKernelPath(none, ""), KernelPath::kScalar);
+  CpuFeatures all{true, true, true, false};
+  EXPECT_EQ(*ChooseKernelPath(all, ""), KernelPath::kAvx512Vnni);
+  EXPECT_EQ(*ChooseKernelPath(all, "avx2"), KernelPath::kAvx2);
+  auto missing = ChooseKernelPath(none, "avx512_vnni");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(std::string(missing.status().message()),
+            "QUANTD_KERNEL_PATH: this CPU has no avx512_vnni (it has scalar)");
+  auto unknown = ChooseKernelPath(all, "neon");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(std::string(unknown.status().message()).find("unknown path 'neon'"), std::string::npos);
+  setenv("QUANTD_KERNEL_PATH", "scalar", 1);
+  EXPECT_EQ(*KernelPathFromEnvironment(), KernelPath::kScalar);
+  unsetenv("QUANTD_KERNEL_PATH");
+}
+
+}  // namespace
+}  // namespace quantd::kernels

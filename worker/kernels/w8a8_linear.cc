@@ -1,0 +1,83 @@
+// Packing, per-row activation quantization, the scalar reference and the path dispatch.
+#include "worker/kernels/w8a8_linear.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "worker/kernels/w8a8_dot.h"
+
+namespace quantd::kernels {
+namespace {
+
+int64_t Padded(int64_t n) { return (n + kW8A8RowAlign - 1) / kW8A8RowAlign * kW8A8RowAlign; }
+
+// Symmetric int8 of one row into `q` (padded with zeros); returns the scale.
+float QuantizeRow(const float* x, int64_t n, int8_t* q) {
+  float max = 0;
+  for (int64_t k = 0; k < n; ++k) max = std::max(max, std::fabs(x[k]));
+  const float scale = max > 0 ? max / 127.0f : 1.0f;
+  const float inv = 1.0f / scale;
+  for (int64_t k = 0; k < n; ++k) {
+    q[k] = static_cast<int8_t>(std::clamp(std::nearbyint(x[k] * inv), -127.0f, 127.0f));
+  }
+  return scale;
+}
+
+}  // namespace
+
+int32_t DotScalar(const int8_t* a, const int8_t* w, int64_t n) {
+  int32_t sum = 0;
+  for (int64_t k = 0; k < n; ++k) sum += static_cast<int32_t>(a[k]) * w[k];
+  return sum;
+}
+
+PackedW8A8 PackW8A8(const float* weight, int64_t out, int64_t in, const float* bias) {
+  PackedW8A8 p;
+  p.out = out;
+  p.in = in;
+  p.in_padded = Padded(in);
+  p.weights.assign(static_cast<size_t>(out * p.in_padded), 0);
+  p.scales.resize(static_cast<size_t>(out));
+  p.column_sums.resize(static_cast<size_t>(out));
+  for (int64_t n = 0; n < out; ++n) {
+    int8_t* row = p.weights.data() + n * p.in_padded;
+    p.scales[n] = QuantizeRow(weight + n * in, in, row);
+    int32_t sum = 0;
+    for (int64_t k = 0; k < in; ++k) sum += row[k];
+    p.column_sums[n] = sum;
+  }
+  if (bias) p.bias.assign(bias, bias + out);
+  return p;
+}
+
+void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, bool relu,
+                KernelPath path) {
+  std::vector<int8_t> q(static_cast<size_t>(w.in_padded), 0);
+  for (int64_t m = 0; m < rows; ++m) {
+    const float x_scale = QuantizeRow(x + m * w.in, w.in, q.data());
+    float* out = y + m * w.out;
+    for (int64_t n = 0; n < w.out; ++n) {
+      const int8_t* row = w.weights.data() + n * w.in_padded;
+      int32_t acc = 0;
+      switch (path) {
+        case KernelPath::kScalar:
+          acc = DotScalar(q.data(), row, w.in_padded);
+          break;
+        case KernelPath::kAvx2:
+          acc = DotAvx2(q.data(), row, w.in_padded);
+          break;
+        case KernelPath::kAvxVnni:
+          acc = DotShiftedAvxVnni(q.data(), row, w.in_padded) - 128 * w.column_sums[n];
+          break;
+        case KernelPath::kAvx512Vnni:
+          acc = DotShiftedAvx512Vnni(q.data(), row, w.in_padded) - 128 * w.column_sums[n];
+          break;
+      }
+      float v = static_cast<float>(acc) * x_scale * w.scales[n];
+      if (!w.bias.empty()) v += w.bias[n];
+      out[n] = relu ? std::max(v, 0.0f) : v;
+    }
+  }
+}
+
+}  // namespace quantd::kernels
