@@ -1,7 +1,6 @@
 // AVX2: maddubs on |a| and w carrying a's sign (llama.cpp's trick): |a|, |w| <= 127 keep the
 // pairwise int16 sums below 32767, so nothing saturates.
-#include <immintrin.h>
-
+#include "worker/kernels/vector_sums.h"
 #include "worker/kernels/w8a8_dot.h"
 
 namespace quantd::kernels {
@@ -10,14 +9,11 @@ int32_t DotAvx2(const int8_t* a, const int8_t* w, int64_t n) {
   __m256i acc = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t k = 0; k < n; k += 32) {
-    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + k));
-    const __m256i vw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
+    const __m256i va = Load256(a + k), vw = Load256(w + k);
     const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vw, va));
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
   }
-  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-  const __m128i s2 = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  return _mm_cvtsi128_si32(_mm_add_epi32(s2, _mm_shuffle_epi32(s2, 0xB1)));
+  return HorizontalSum(acc);
 }
 
 }  // namespace quantd::kernels

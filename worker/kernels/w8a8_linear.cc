@@ -51,32 +51,42 @@ PackedW8A8 PackW8A8(const float* weight, int64_t out, int64_t in, const float* b
 }
 
 void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, bool relu,
-                KernelPath path) {
-  std::vector<int8_t> q(static_cast<size_t>(w.in_padded), 0);
+                KernelPath path, KernelThreads* threads) {
+  std::vector<int8_t> q(static_cast<size_t>(rows * w.in_padded), 0);
+  std::vector<float> x_scales(static_cast<size_t>(rows));
   for (int64_t m = 0; m < rows; ++m) {
-    const float x_scale = QuantizeRow(x + m * w.in, w.in, q.data());
-    float* out = y + m * w.out;
-    for (int64_t n = 0; n < w.out; ++n) {
+    x_scales[m] = QuantizeRow(x + m * w.in, w.in, q.data() + m * w.in_padded);
+  }
+  auto outputs = [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
       const int8_t* row = w.weights.data() + n * w.in_padded;
-      int32_t acc = 0;
-      switch (path) {
-        case KernelPath::kScalar:
-          acc = DotScalar(q.data(), row, w.in_padded);
-          break;
-        case KernelPath::kAvx2:
-          acc = DotAvx2(q.data(), row, w.in_padded);
-          break;
-        case KernelPath::kAvxVnni:
-          acc = DotShiftedAvxVnni(q.data(), row, w.in_padded) - 128 * w.column_sums[n];
-          break;
-        case KernelPath::kAvx512Vnni:
-          acc = DotShiftedAvx512Vnni(q.data(), row, w.in_padded) - 128 * w.column_sums[n];
-          break;
+      for (int64_t m = 0; m < rows; ++m) {
+        const int8_t* a = q.data() + m * w.in_padded;
+        int32_t acc = 0;
+        switch (path) {
+          case KernelPath::kScalar:
+            acc = DotScalar(a, row, w.in_padded);
+            break;
+          case KernelPath::kAvx2:
+            acc = DotAvx2(a, row, w.in_padded);
+            break;
+          case KernelPath::kAvxVnni:
+            acc = DotShiftedAvxVnni(a, row, w.in_padded) - 128 * w.column_sums[n];
+            break;
+          case KernelPath::kAvx512Vnni:
+            acc = DotShiftedAvx512Vnni(a, row, w.in_padded) - 128 * w.column_sums[n];
+            break;
+        }
+        float v = static_cast<float>(acc) * x_scales[m] * w.scales[n];
+        if (!w.bias.empty()) v += w.bias[n];
+        y[m * w.out + n] = relu ? std::max(v, 0.0f) : v;
       }
-      float v = static_cast<float>(acc) * x_scale * w.scales[n];
-      if (!w.bias.empty()) v += w.bias[n];
-      out[n] = relu ? std::max(v, 0.0f) : v;
     }
+  };
+  if (threads) {
+    threads->ParallelFor(w.out, 8, outputs);
+  } else {
+    outputs(0, w.out);
   }
 }
 

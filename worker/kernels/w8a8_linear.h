@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "worker/kernels/cpu_features.h"
+#include "worker/kernels/kernel_threads.h"
 
 namespace quantd::kernels {
 
@@ -26,8 +27,9 @@ struct PackedW8A8 {
 // of zeros).
 PackedW8A8 PackW8A8(const float* weight, int64_t out, int64_t in, const float* bias);
 
-// x [rows, in] -> y [rows, out] on `path` (which the caller has checked this CPU runs).
+// x [rows, in] -> y [rows, out] on `path` (which the caller has checked this CPU runs), output
+// channels split over `threads` (null: the calling thread alone).
 void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, bool relu,
-                KernelPath path);
+                KernelPath path, KernelThreads* threads = nullptr);
 
 }  // namespace quantd::kernels

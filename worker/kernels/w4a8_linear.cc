@@ -1,0 +1,228 @@
+// W4A8 packing, per-group activation quantization, the scalar reference and the path dispatch.
+#include "worker/kernels/w4a8_linear.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "worker/kernels/half_float.h"
+#include "worker/kernels/w4a8_dot.h"
+
+namespace quantd::kernels {
+namespace {
+
+int64_t RoundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// One row's activations as int8 per group (padding zeros), with each group's scale and code sum.
+struct QuantizedActivations {
+  std::vector<int8_t> q;
+  std::vector<float> scales;
+  std::vector<float> scaled_sums;  // scale * sum of the group's int8 values: the zeros' share
+};
+
+void QuantizeGroups(const float* x, int64_t in, int64_t group_size, QuantizedActivations* a) {
+  std::fill(a->q.begin(), a->q.end(), 0);
+  const int64_t groups = static_cast<int64_t>(a->scales.size());
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t begin = std::min(in, g * group_size), end = std::min(in, begin + group_size);
+    float max = 0;
+    for (int64_t k = begin; k < end; ++k) max = std::max(max, std::fabs(x[k]));
+    const float scale = max > 0 ? max / 127.0f : 1.0f;
+    const float inv = 1.0f / scale;
+    int32_t sum = 0;
+    for (int64_t k = begin; k < end; ++k) {
+      const int8_t v = static_cast<int8_t>(std::clamp(std::nearbyint(x[k] * inv), -127.0f, 127.0f));
+      a->q[k] = v;
+      sum += v;
+    }
+    a->scales[g] = scale;
+    a->scaled_sums[g] = scale * static_cast<float>(sum);
+  }
+}
+
+float RowDot(KernelPath path, const uint8_t* codes, const float* w_scales, const int8_t* a,
+             const float* a_scales, int64_t chunks, int64_t group_size) {
+  switch (path) {
+    case KernelPath::kScalar:
+      return W4DotScalar(codes, w_scales, a, a_scales, chunks, group_size);
+    case KernelPath::kAvx2:
+      return W4DotAvx2(codes, w_scales, a, a_scales, chunks, group_size);
+    case KernelPath::kAvxVnni:
+      return W4DotAvxVnni(codes, w_scales, a, a_scales, chunks, group_size);
+    case KernelPath::kAvx512Vnni:
+      return W4DotAvx512Vnni(codes, w_scales, a, a_scales, chunks, group_size);
+  }
+  return 0;
+}
+
+// Packs one row's codes [in] (padding with `pad` codes) into the chunk layout.
+void PackRowCodes(const uint8_t* codes, int64_t in, int64_t in_padded,
+                  const std::vector<uint8_t>& pad_per_group, int64_t group_size, uint8_t* out) {
+  auto code = [&](int64_t k) { return k < in ? codes[k] : pad_per_group[k / group_size]; };
+  for (int64_t c = 0; c < in_padded; c += kW4ChunkInputs) {
+    for (int64_t j = 0; j < kW4ChunkInputs / 2; ++j) {
+      out[c / 2 + j] = static_cast<uint8_t>(code(c + j) | (code(c + j + 32) << 4));
+    }
+  }
+}
+
+}  // namespace
+
+bool IsW4GroupSize(int64_t group_size) {
+  return group_size == 32 || group_size == 64 || group_size == 128;
+}
+
+float W4DotScalar(const uint8_t* codes, const float* w_scales, const int8_t* a,
+                  const float* a_scales, int64_t chunks, int64_t group_size) {
+  float sum = 0;
+  for (int64_t g = 0; g < chunks * kW4ChunkInputs / group_size; ++g) {
+    int32_t isum = 0;
+    for (int64_t k = g * group_size; k < (g + 1) * group_size; ++k) {
+      const uint8_t byte = codes[k / kW4ChunkInputs * 32 + k % 32];
+      isum += (k % kW4ChunkInputs < 32 ? byte & 0x0F : byte >> 4) * a[k];
+    }
+    sum += static_cast<float>(isum) * (w_scales[g] * a_scales[g]);
+  }
+  return sum;
+}
+
+absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scales,
+                                         const uint8_t* zeros, int64_t out, int64_t in,
+                                         int64_t group_size, const float* bias) {
+  if (!IsW4GroupSize(group_size)) {
+    return absl::InvalidArgumentError("w4a8: group size " + std::to_string(group_size) +
+                                      " is not 32, 64 or 128");
+  }
+  if (out <= 0 || in <= 0) return absl::InvalidArgumentError("w4a8: empty weight");
+  PackedW4A8 p;
+  p.out = out;
+  p.in = in;
+  p.group_size = group_size;
+  p.in_padded = RoundUp(in, std::max(kW4ChunkInputs, group_size));
+  p.groups = p.in_padded / group_size;
+  const int64_t given_groups = (in + group_size - 1) / group_size;
+  p.codes.assign(static_cast<size_t>(out * p.in_padded / 2), 0);
+  p.scales.assign(static_cast<size_t>(out * p.groups), 0);
+  if (zeros) p.zeros.assign(static_cast<size_t>(out * p.groups), 8);
+  for (int64_t n = 0; n < out; ++n) {
+    std::vector<uint8_t> pad(static_cast<size_t>(p.groups), 8);
+    for (int64_t g = 0; g < given_groups; ++g) {
+      const float s = scales[n * given_groups + g];
+      const uint16_t h = FloatToHalf(s);
+      if (!std::isfinite(s) || !std::isfinite(HalfToFloat(h))) {
+        return absl::InvalidArgumentError("w4a8: scale of output " + std::to_string(n) + " group " +
+                                          std::to_string(g) + " is not a finite fp16 value");
+      }
+      p.scales[n * p.groups + g] = h;
+      if (zeros) {
+        const uint8_t z = zeros[n * given_groups + g];
+        if (z > 15) {
+          return absl::InvalidArgumentError("w4a8: zero point of output " + std::to_string(n) +
+                                            " group " + std::to_string(g) + " is " +
+                                            std::to_string(z) + ", above 15");
+        }
+        p.zeros[n * p.groups + g] = pad[g] = z;
+      }
+    }
+    for (int64_t k = 0; k < in; ++k) {
+      if (codes[n * in + k] > 15) {
+        return absl::InvalidArgumentError("w4a8: code of output " + std::to_string(n) + " input " +
+                                          std::to_string(k) + " is above 15");
+      }
+    }
+    PackRowCodes(codes + n * in, in, p.in_padded, pad, group_size,
+                 p.codes.data() + n * p.in_padded / 2);
+  }
+  if (bias) p.bias.assign(bias, bias + out);
+  p.scales_f32.resize(p.scales.size());
+  p.zero_scales.resize(p.scales.size());
+  for (size_t i = 0; i < p.scales.size(); ++i) {
+    p.scales_f32[i] = HalfToFloat(p.scales[i]);
+    p.zero_scales[i] = p.scales_f32[i] * static_cast<float>(p.zeros.empty() ? 8 : p.zeros[i]);
+  }
+  return p;
+}
+
+absl::StatusOr<PackedW4A8> PackW4A8(const float* weight, int64_t out, int64_t in,
+                                    int64_t group_size, bool symmetric, const float* bias) {
+  if (!IsW4GroupSize(group_size)) {
+    return absl::InvalidArgumentError("w4a8: group size " + std::to_string(group_size) +
+                                      " is not 32, 64 or 128");
+  }
+  const int64_t groups = (in + group_size - 1) / group_size;
+  std::vector<uint8_t> codes(static_cast<size_t>(out * in)), zeros;
+  std::vector<float> scales(static_cast<size_t>(out * groups));
+  if (!symmetric) zeros.resize(scales.size());
+  for (int64_t n = 0; n < out; ++n) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t begin = g * group_size, end = std::min(in, begin + group_size);
+      float lo = 0, hi = 0;
+      for (int64_t k = begin; k < end; ++k) {
+        lo = std::min(lo, weight[n * in + k]);
+        hi = std::max(hi, weight[n * in + k]);
+      }
+      float scale = symmetric ? 2 * std::max(-lo, hi) / 15 : (hi - lo) / 15;
+      scale = HalfToFloat(FloatToHalf(scale));
+      if (!(scale > 0) || !std::isfinite(scale)) scale = 1.0f;
+      const float zero = symmetric ? 8.0f : std::clamp(std::nearbyint(-lo / scale), 0.0f, 15.0f);
+      scales[n * groups + g] = scale;
+      if (!symmetric) zeros[n * groups + g] = static_cast<uint8_t>(zero);
+      for (int64_t k = begin; k < end; ++k) {
+        codes[n * in + k] = static_cast<uint8_t>(
+            std::clamp(std::nearbyint(weight[n * in + k] / scale) + zero, 0.0f, 15.0f));
+      }
+    }
+  }
+  return PackW4A8Codes(codes.data(), scales.data(), symmetric ? nullptr : zeros.data(), out, in,
+                       group_size, bias);
+}
+
+std::vector<float> DequantizeW4A8(const PackedW4A8& w) {
+  std::vector<float> out(static_cast<size_t>(w.out * w.in));
+  for (int64_t n = 0; n < w.out; ++n) {
+    const uint8_t* row = w.codes.data() + n * w.in_padded / 2;
+    for (int64_t k = 0; k < w.in; ++k) {
+      const int64_t c = k / kW4ChunkInputs, j = k % kW4ChunkInputs;
+      const uint8_t byte = row[c * 32 + j % 32];
+      const int code = j < 32 ? (byte & 0x0F) : (byte >> 4);
+      const int64_t g = k / w.group_size;
+      out[n * w.in + k] = HalfToFloat(w.scales[n * w.groups + g]) * (code - w.Zero(n, g));
+    }
+  }
+  return out;
+}
+
+void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, bool relu,
+                KernelPath path, KernelThreads* threads) {
+  std::vector<QuantizedActivations> acts(static_cast<size_t>(rows));
+  for (int64_t m = 0; m < rows; ++m) {
+    acts[m].q.resize(static_cast<size_t>(w.in_padded));
+    acts[m].scales.resize(static_cast<size_t>(w.groups));
+    acts[m].scaled_sums.resize(static_cast<size_t>(w.groups));
+    QuantizeGroups(x + m * w.in, w.in, w.group_size, &acts[m]);
+  }
+  const int64_t chunks = w.in_padded / kW4ChunkInputs;
+  auto outputs = [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const uint8_t* codes = w.codes.data() + n * w.in_padded / 2;
+      const float* w_scales = w.scales_f32.data() + n * w.groups;
+      const float* zero_scales = w.zero_scales.data() + n * w.groups;
+      for (int64_t m = 0; m < rows; ++m) {
+        const QuantizedActivations& a = acts[m];
+        float zeros = 0;  // sum_g w_scale * zero * a_scale * sum(a), in group order on every path
+        for (int64_t g = 0; g < w.groups; ++g) zeros += zero_scales[g] * a.scaled_sums[g];
+        float v = RowDot(path, codes, w_scales, a.q.data(), a.scales.data(), chunks, w.group_size) -
+                  zeros;
+        if (!w.bias.empty()) v += w.bias[n];
+        y[m * w.out + n] = relu ? std::max(v, 0.0f) : v;
+      }
+    }
+  };
+  if (threads) {
+    threads->ParallelFor(w.out, 8, outputs);
+  } else {
+    outputs(0, w.out);
+  }
+}
+
+}  // namespace quantd::kernels

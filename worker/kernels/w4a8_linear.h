@@ -1,0 +1,56 @@
+// W4A8 Linear, as llama.cpp's Q4_0 x Q8_0 computes it: 4-bit weight codes in groups along the
+// input (32, 64 or 128 values) with an fp16 scale and an integer zero point per group, and
+// activations quantized to int8 per group of the same size at run time:
+// y = sum_g w_scale[g] * a_scale[g] * (sum(code * a) - zero[g] * sum(a)) (+ bias, ReLU).
+// The integer sums are exact on every path; the paths keep the float sum over groups in vector
+// lanes, so they differ from the scalar reference by float summation order alone. Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "quantd/status.h"
+#include "worker/kernels/cpu_features.h"
+#include "worker/kernels/kernel_threads.h"
+#include "worker/kernels/w4a8_dot.h"
+
+namespace quantd::kernels {
+
+struct PackedW4A8 {
+  int64_t out = 0, in = 0, in_padded = 0, group_size = 0, groups = 0;
+  std::vector<uint8_t> codes;      // [out, in_padded / 2] as w4a8_dot.h lays them out
+  std::vector<uint16_t> scales;    // [out, groups] fp16
+  std::vector<float> scales_f32;   // the same values as float: the kernels' copy
+  std::vector<float> zero_scales;  // [out, groups] scale * zero (8 when symmetric)
+  std::vector<uint8_t> zeros;      // [out, groups] in [0, 15], or empty: symmetric, zero 8
+  std::vector<float> bias;         // [out], or empty
+
+  uint8_t Zero(int64_t n, int64_t g) const { return zeros.empty() ? 8 : zeros[n * groups + g]; }
+};
+
+// True for the group sizes the kernels run: 32, 64, 128.
+bool IsW4GroupSize(int64_t group_size);
+
+// From codes already chosen (a GPTQ checkpoint's, say): `codes` [out, in] in [0, 15], `scales`
+// [out, ceil(in / group_size)] (rounded to fp16 here), `zeros` the same shape or null for
+// symmetric, `bias` [out] or null. INVALID_ARGUMENT names what is out of range (a code above 15,
+// a scale that is not finite or does not fit fp16, an unsupported group size).
+absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scales,
+                                         const uint8_t* zeros, int64_t out, int64_t in,
+                                         int64_t group_size, const float* bias);
+
+// Round-to-nearest from float weights [out, in]: symmetric scale = 2 max|w| / 15 with zero 8
+// (codes -8..7 around it), or asymmetric (max - min) / 15 with its own zero. The fp16-rounded
+// scale is the one the codes are computed with.
+absl::StatusOr<PackedW4A8> PackW4A8(const float* weight, int64_t out, int64_t in,
+                                    int64_t group_size, bool symmetric, const float* bias);
+
+// The float weights the codes stand for, [out, in]: what an fp32 reference multiplies.
+std::vector<float> DequantizeW4A8(const PackedW4A8& w);
+
+// x [rows, in] -> y [rows, out] on `path` (which the caller has checked this CPU runs), output
+// channels split over `threads` (null: the calling thread alone).
+void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, bool relu,
+                KernelPath path, KernelThreads* threads = nullptr);
+
+}  // namespace quantd::kernels
