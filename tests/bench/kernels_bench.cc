@@ -1,14 +1,17 @@
-// scripts/bench kernels: quantd's W8A8 Linear on each path this CPU has, next to fp32 Linear in
-// LibTorch (OpenBLAS), per shape at batch 1 and 64, one thread, in one run: median µs and the
-// ratio fp32 / path (> 1: the int8 path is faster). Measured, never asserted.
+// scripts/bench kernels: quantd's W8A8 Linear on each path this CPU has and W4A8 (groups of 128)
+// on the fastest, at one thread and on two of quantd's own threads, next to fp32 Linear in
+// LibTorch (OpenBLAS), per shape at batch 1 and 64, in one run: median µs and the ratio
+// fp32 / kernel (> 1: the kernel is faster). Measured, never asserted.
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <string>
 #include <vector>
 
+#include "worker/kernels/w4a8_linear.h"
 #include "worker/kernels/w8a8_linear.h"
 
 using namespace quantd::kernels;
@@ -38,34 +41,47 @@ struct Shape {
 int main() {
   at::set_num_threads(1);
   const std::vector<KernelPath> paths = AvailablePaths(DetectCpuFeatures());
+  const KernelPath best = paths.back();
+  KernelThreads two(2);
   const Shape shapes[] = {{"mlp fc1 784->512", 784, 512},        {"mlp fc2 512->512", 512, 512},
                           {"mlp fc3 512->10", 512, 10},          {"llm fixture 128->344", 128, 344},
                           {"llm 200M q 1024->1024", 1024, 1024}, {"4096x4096", 4096, 4096}};
-  printf("1 thread; fp32 = LibTorch at::linear (OpenBLAS, OPENBLAS_CORETYPE=%s); median us\n",
-         getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(OpenBLAS's own)");
-  printf("%-24s %5s %10s", "shape", "batch", "fp32");
-  for (KernelPath p : paths) printf(" %12s %7s", KernelPathName(p), "x fp32");
-  printf("\n");
+  printf(
+      "fp32 = LibTorch at::linear on 1 thread (OpenBLAS, OPENBLAS_CORETYPE=%s); median us; "
+      "x = fp32 / kernel\n",
+      getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(OpenBLAS's own)");
+  printf("%-24s %5s %9s", "shape", "batch", "fp32");
+  for (KernelPath p : paths)
+    printf(" %9s %6s", (std::string("w8 ") + KernelPathName(p)).substr(0, 9).c_str(), "x");
+  printf(" %9s %6s %9s %6s %9s %6s\n", "w4g128", "x", "w8 2thr", "x", "w4 2thr", "x");
   for (const Shape& s : shapes) {
     at::Tensor w = torch::randn({s.out, s.in}) * 0.05, b = torch::randn({s.out}) * 0.1;
-    PackedW8A8 packed = PackW8A8(w.data_ptr<float>(), s.out, s.in, b.data_ptr<float>());
+    PackedW8A8 packed = *PackW8A8(w.data_ptr<float>(), s.out, s.in, b.data_ptr<float>());
+    PackedW4A8 packed4 =
+        *PackW4A8(w.data_ptr<float>(), s.out, s.in, 128, true, b.data_ptr<float>());
     for (int64_t batch : {1, 64}) {
       at::Tensor x = torch::randn({batch, s.in});
       at::Tensor y = torch::empty({batch, s.out});
       const int iterations = s.in * s.out * batch > 50'000'000 ? 5 : 50;
       const double fp32 = MedianMicros([&] { at::linear(x, w, b); }, iterations);
-      printf("%-24s %5lld %10.1f", s.name, static_cast<long long>(batch), fp32);
-      for (KernelPath p : paths) {
-        const double us = MedianMicros(
-            [&] { W8A8Linear(packed, x.data_ptr<float>(), batch, y.data_ptr<float>(), false, p); },
-            iterations);
-        printf(" %12.1f %7.2f", us, fp32 / us);
-      }
+      printf("%-24s %5lld %9.1f", s.name, static_cast<long long>(batch), fp32);
+      auto column = [&](const std::function<void()>& f) {
+        const double us = MedianMicros(f, iterations);
+        printf(" %9.1f %6.2f", us, fp32 / us);
+      };
+      const float* xp = x.data_ptr<float>();
+      float* yp = y.data_ptr<float>();
+      for (KernelPath p : paths) column([&] { W8A8Linear(packed, xp, batch, yp, false, p); });
+      column([&] { W4A8Linear(packed4, xp, batch, yp, false, best); });
+      column([&] { W8A8Linear(packed, xp, batch, yp, false, best, &two); });
+      column([&] { W4A8Linear(packed4, xp, batch, yp, false, best, &two); });
       printf("\n");
     }
   }
   printf(
-      "(quantd's W8A8 here is a plain row-by-row dot product per output, no blocking or "
-      "threads yet: issue 16's first slice)\n");
+      "(w4g128 and the 2-thread columns run on %s; a bare Linear's weights stay in cache "
+      "between calls, so these favour int8 less than a model whose weights stream from "
+      "memory)\n",
+      KernelPathName(best));
   return 0;
 }

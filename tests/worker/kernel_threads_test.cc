@@ -55,7 +55,7 @@ TEST(KernelThreadsTest, ThreadedKernelsEqualOneThread) {
   const KernelPath path = AvailablePaths(DetectCpuFeatures()).back();
   KernelThreads pool(2);
   std::vector<float> one(rows * out), two(rows * out);
-  PackedW8A8 w8 = PackW8A8(w.data(), out, in, b.data());
+  PackedW8A8 w8 = *PackW8A8(w.data(), out, in, b.data());
   W8A8Linear(w8, x.data(), rows, one.data(), true, path);
   W8A8Linear(w8, x.data(), rows, two.data(), true, path, &pool);
   EXPECT_EQ(one, two);

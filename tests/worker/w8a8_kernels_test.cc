@@ -37,7 +37,7 @@ TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
                      std::to_string(out));
         std::vector<float> w = Random(out * in, rng, 0.2f), x = Random(rows * in, rng, 1.0f),
                            b = Random(out, rng, 0.5f);
-        PackedW8A8 packed = PackW8A8(w.data(), out, in, b.data());
+        PackedW8A8 packed = *PackW8A8(w.data(), out, in, b.data());
         std::vector<float> ref(rows * out), got(rows * out);
         W8A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
         double max_ref = 0, max_err = 0;

@@ -55,7 +55,8 @@ void KernelThreads::WorkerLoop(int index) {
 
 void KernelThreads::ParallelFor(int64_t n, int64_t align,
                                 const std::function<void(int64_t, int64_t)>& fn) {
-  if (workers_.empty() || n <= align) {
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock() || workers_.empty() || n <= align) {
     if (n > 0) fn(0, n);
     return;
   }

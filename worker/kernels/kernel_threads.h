@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -25,7 +26,8 @@ class KernelThreads {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // fn(begin, end) over [0, n) in size() contiguous shares whose bounds are multiples of
-  // `align` (but the last); returns when every share is done.
+  // `align` (but the last); returns when every share is done. A call made while another thread's
+  // call is running runs on its caller alone.
   void ParallelFor(int64_t n, int64_t align, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
@@ -33,6 +35,7 @@ class KernelThreads {
   void RunShare(int index);
 
   const std::chrono::microseconds spin_;
+  std::mutex busy_;  // held for a whole ParallelFor
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> generation_{0};  // bumped once per ParallelFor (and at shutdown)
   std::atomic<int> pending_{0};          // workers still running the current call

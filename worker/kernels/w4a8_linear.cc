@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "worker/kernels/finite_weights.h"
 #include "worker/kernels/half_float.h"
 #include "worker/kernels/w4a8_dot.h"
 
@@ -86,6 +87,10 @@ float W4DotScalar(const uint8_t* codes, const float* w_scales, const int8_t* a,
   return sum;
 }
 
+int64_t W4PaddedInputs(int64_t in, int64_t group_size) {
+  return RoundUp(in, std::max(kW4ChunkInputs, group_size));
+}
+
 absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scales,
                                          const uint8_t* zeros, int64_t out, int64_t in,
                                          int64_t group_size, const float* bias) {
@@ -98,7 +103,7 @@ absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scal
   p.out = out;
   p.in = in;
   p.group_size = group_size;
-  p.in_padded = RoundUp(in, std::max(kW4ChunkInputs, group_size));
+  p.in_padded = W4PaddedInputs(in, group_size);
   p.groups = p.in_padded / group_size;
   const int64_t given_groups = (in + group_size - 1) / group_size;
   p.codes.assign(static_cast<size_t>(out * p.in_padded / 2), 0);
@@ -108,21 +113,12 @@ absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scal
     std::vector<uint8_t> pad(static_cast<size_t>(p.groups), 8);
     for (int64_t g = 0; g < given_groups; ++g) {
       const float s = scales[n * given_groups + g];
-      const uint16_t h = FloatToHalf(s);
-      if (!std::isfinite(s) || !std::isfinite(HalfToFloat(h))) {
+      if (!std::isfinite(s)) {
         return absl::InvalidArgumentError("w4a8: scale of output " + std::to_string(n) + " group " +
                                           std::to_string(g) + " is not a finite fp16 value");
       }
-      p.scales[n * p.groups + g] = h;
-      if (zeros) {
-        const uint8_t z = zeros[n * given_groups + g];
-        if (z > 15) {
-          return absl::InvalidArgumentError("w4a8: zero point of output " + std::to_string(n) +
-                                            " group " + std::to_string(g) + " is " +
-                                            std::to_string(z) + ", above 15");
-        }
-        p.zeros[n * p.groups + g] = pad[g] = z;
-      }
+      p.scales[n * p.groups + g] = FloatToHalf(s);
+      if (zeros) p.zeros[n * p.groups + g] = pad[g] = zeros[n * given_groups + g];
     }
     for (int64_t k = 0; k < in; ++k) {
       if (codes[n * in + k] > 15) {
@@ -134,11 +130,58 @@ absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scal
                  p.codes.data() + n * p.in_padded / 2);
   }
   if (bias) p.bias.assign(bias, bias + out);
+  return FinishW4A8(std::move(p));
+}
+
+absl::StatusOr<PackedW4A8> FinishW4A8(PackedW4A8 p) {
+  auto size_error = [](const char* field, size_t got, int64_t want) {
+    return absl::InvalidArgumentError(std::string("w4a8: ") + field + " has " +
+                                      std::to_string(got) + " values, expected " +
+                                      std::to_string(want));
+  };
+  if (!IsW4GroupSize(p.group_size)) {
+    return absl::InvalidArgumentError("w4a8: group size " + std::to_string(p.group_size) +
+                                      " is not 32, 64 or 128");
+  }
+  if (p.out <= 0 || p.in <= 0) return absl::InvalidArgumentError("w4a8: empty weight");
+  if (p.in_padded != W4PaddedInputs(p.in, p.group_size)) {
+    return absl::InvalidArgumentError("w4a8: padded width " + std::to_string(p.in_padded) +
+                                      " does not fit width " + std::to_string(p.in));
+  }
+  p.groups = p.in_padded / p.group_size;
+  if (static_cast<int64_t>(p.codes.size()) != p.out * p.in_padded / 2) {
+    return size_error("codes", p.codes.size(), p.out * p.in_padded / 2);
+  }
+  if (static_cast<int64_t>(p.scales.size()) != p.out * p.groups) {
+    return size_error("scales", p.scales.size(), p.out * p.groups);
+  }
+  if (!p.zeros.empty() && p.zeros.size() != p.scales.size()) {
+    return size_error("zeros", p.zeros.size(), p.out * p.groups);
+  }
+  if (!p.bias.empty() && static_cast<int64_t>(p.bias.size()) != p.out) {
+    return size_error("bias", p.bias.size(), p.out);
+  }
   p.scales_f32.resize(p.scales.size());
   p.zero_scales.resize(p.scales.size());
   for (size_t i = 0; i < p.scales.size(); ++i) {
+    const std::string where =
+        "output " + std::to_string(i / p.groups) + " group " + std::to_string(i % p.groups);
     p.scales_f32[i] = HalfToFloat(p.scales[i]);
-    p.zero_scales[i] = p.scales_f32[i] * static_cast<float>(p.zeros.empty() ? 8 : p.zeros[i]);
+    if (!std::isfinite(p.scales_f32[i])) {
+      return absl::InvalidArgumentError("w4a8: scale of " + where + " is not a finite fp16 value");
+    }
+    const uint8_t zero = p.zeros.empty() ? 8 : p.zeros[i];
+    if (zero > 15) {
+      return absl::InvalidArgumentError("w4a8: zero point of " + where + " is " +
+                                        std::to_string(zero) + ", above 15");
+    }
+    p.zero_scales[i] = p.scales_f32[i] * static_cast<float>(zero);
+  }
+  for (size_t n = 0; n < p.bias.size(); ++n) {
+    if (!std::isfinite(p.bias[n])) {
+      return absl::InvalidArgumentError("w4a8: bias of output " + std::to_string(n) +
+                                        " is not finite");
+    }
   }
   return p;
 }
@@ -149,6 +192,7 @@ absl::StatusOr<PackedW4A8> PackW4A8(const float* weight, int64_t out, int64_t in
     return absl::InvalidArgumentError("w4a8: group size " + std::to_string(group_size) +
                                       " is not 32, 64 or 128");
   }
+  RETURN_IF_ERROR(CheckFiniteWeights(weight, out, in, "w4a8"));
   const int64_t groups = (in + group_size - 1) / group_size;
   std::vector<uint8_t> codes(static_cast<size_t>(out * in)), zeros;
   std::vector<float> scales(static_cast<size_t>(out * groups));

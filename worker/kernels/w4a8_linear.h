@@ -31,6 +31,9 @@ struct PackedW4A8 {
 // True for the group sizes the kernels run: 32, 64, 128.
 bool IsW4GroupSize(int64_t group_size);
 
+// in rounded up to whole chunks and groups: the codes' row length.
+int64_t W4PaddedInputs(int64_t in, int64_t group_size);
+
 // From codes already chosen (a GPTQ checkpoint's, say): `codes` [out, in] in [0, 15], `scales`
 // [out, ceil(in / group_size)] (rounded to fp16 here), `zeros` the same shape or null for
 // symmetric, `bias` [out] or null. INVALID_ARGUMENT names what is out of range (a code above 15,
@@ -44,6 +47,11 @@ absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scal
 // scale is the one the codes are computed with.
 absl::StatusOr<PackedW4A8> PackW4A8(const float* weight, int64_t out, int64_t in,
                                     int64_t group_size, bool symmetric, const float* bias);
+
+// Checks a PackedW4A8 whose codes, scales, zeros and bias were filled in (a stored artifact's
+// state) against its shape and fills in the kernels' float copies. INVALID_ARGUMENT names the
+// first field that does not fit.
+absl::StatusOr<PackedW4A8> FinishW4A8(PackedW4A8 p);
 
 // The float weights the codes stand for, [out, in]: what an fp32 reference multiplies.
 std::vector<float> DequantizeW4A8(const PackedW4A8& w);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "quantd/status.h"
 #include "worker/kernels/cpu_features.h"
 #include "worker/kernels/kernel_threads.h"
 
@@ -24,8 +25,18 @@ struct PackedW8A8 {
 };
 
 // `weight` [out, in] row-major; `bias` [out] or null. scale = max|w| / 127 per row (1 for a row
-// of zeros).
-PackedW8A8 PackW8A8(const float* weight, int64_t out, int64_t in, const float* bias);
+// of zeros). INVALID_ARGUMENT for a weight or bias that is not finite.
+absl::StatusOr<PackedW8A8> PackW8A8(const float* weight, int64_t out, int64_t in,
+                                    const float* bias);
+
+// From codes already chosen (a stored artifact's): `weight` [out, in] in [-127, 127] (-128 would
+// overflow the AVX2 path's sign trick), `scales` [out] finite and positive, `bias` [out] or
+// empty. INVALID_ARGUMENT names the first value out of range.
+absl::StatusOr<PackedW8A8> PackW8A8Codes(const int8_t* weight, const float* scales, int64_t out,
+                                         int64_t in, std::vector<float> bias);
+
+// The int8 codes [out, in] without padding: what PackW8A8Codes takes back.
+std::vector<int8_t> UnpaddedCodes(const PackedW8A8& w);
 
 // x [rows, in] -> y [rows, out] on `path` (which the caller has checked this CPU runs), output
 // channels split over `threads` (null: the calling thread alone).
