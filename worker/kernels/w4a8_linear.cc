@@ -14,6 +14,11 @@ namespace {
 
 int64_t RoundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
+absl::Status GroupSizeError(int64_t group_size) {
+  return absl::InvalidArgumentError("w4a8: group size " + std::to_string(group_size) +
+                                    " is not 32, 64 or 128");
+}
+
 // One row's activations as int8 per group (padding zeros), with each group's scale and code sum.
 struct QuantizedActivations {
   std::vector<int8_t> q;
@@ -95,8 +100,7 @@ absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scal
                                          const uint8_t* zeros, int64_t out, int64_t in,
                                          int64_t group_size, const float* bias) {
   if (!IsW4GroupSize(group_size)) {
-    return absl::InvalidArgumentError("w4a8: group size " + std::to_string(group_size) +
-                                      " is not 32, 64 or 128");
+    return GroupSizeError(group_size);
   }
   if (out <= 0 || in <= 0) return absl::InvalidArgumentError("w4a8: empty weight");
   PackedW4A8 p;
@@ -140,8 +144,7 @@ absl::StatusOr<PackedW4A8> FinishW4A8(PackedW4A8 p) {
                                       std::to_string(want));
   };
   if (!IsW4GroupSize(p.group_size)) {
-    return absl::InvalidArgumentError("w4a8: group size " + std::to_string(p.group_size) +
-                                      " is not 32, 64 or 128");
+    return GroupSizeError(p.group_size);
   }
   if (p.out <= 0 || p.in <= 0) return absl::InvalidArgumentError("w4a8: empty weight");
   if (p.in_padded != W4PaddedInputs(p.in, p.group_size)) {
@@ -189,8 +192,7 @@ absl::StatusOr<PackedW4A8> FinishW4A8(PackedW4A8 p) {
 absl::StatusOr<PackedW4A8> PackW4A8(const float* weight, int64_t out, int64_t in,
                                     int64_t group_size, bool symmetric, const float* bias) {
   if (!IsW4GroupSize(group_size)) {
-    return absl::InvalidArgumentError("w4a8: group size " + std::to_string(group_size) +
-                                      " is not 32, 64 or 128");
+    return GroupSizeError(group_size);
   }
   RETURN_IF_ERROR(CheckFiniteWeights(weight, out, in, "w4a8"));
   const int64_t groups = (in + group_size - 1) / group_size;
