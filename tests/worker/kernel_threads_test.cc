@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "test_util/random_floats.h"
 #include "worker/kernels/w4a8_linear.h"
 #include "worker/kernels/w8a8_linear.h"
 
@@ -46,12 +47,10 @@ TEST(KernelThreadsTest, ManyCallsAndSleepsBetweenThem) {
 
 TEST(KernelThreadsTest, ThreadedKernelsEqualOneThread) {
   std::mt19937 rng(3);
-  std::normal_distribution<float> d(0, 1);
   const int64_t rows = 3, in = 200, out = 77;
-  std::vector<float> w(out * in), x(rows * in), b(out);
-  for (float& v : w) v = d(rng) * 0.1f;
-  for (float& v : x) v = d(rng);
-  for (float& v : b) v = d(rng);
+  const std::vector<float> w = testing::RandomFloats(out * in, rng, 0.1f),
+                           x = testing::RandomFloats(rows * in, rng, 1.0f),
+                           b = testing::RandomFloats(out, rng, 1.0f);
   const KernelPath path = AvailablePaths(DetectCpuFeatures()).back();
   KernelThreads pool(2);
   std::vector<float> one(rows * out), two(rows * out);

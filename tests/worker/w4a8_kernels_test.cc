@@ -9,6 +9,7 @@
 #include <cmath>
 #include <random>
 
+#include "test_util/random_floats.h"
 #include "worker/kernels/half_float.h"
 #include "worker/kernels/w4a8_linear.h"
 
@@ -22,12 +23,7 @@ constexpr double kW4A8ActivationTolerance = 0.03;
 // from the reference by a few float roundings of the terms' magnitude.
 constexpr double kW4A8SummationTolerance = 1e-5;
 
-std::vector<float> Random(size_t n, std::mt19937& rng, float scale) {
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using testing::RandomFloats;
 
 TEST(W4A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloat) {
   const std::vector<KernelPath> paths = AvailablePaths(DetectCpuFeatures());
@@ -40,8 +36,9 @@ TEST(W4A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
           SCOPED_TRACE("g" + std::to_string(group) + (symmetric ? " sym " : " asym ") +
                        std::to_string(rows) + "x" + std::to_string(in) + " -> " +
                        std::to_string(out));
-          std::vector<float> w = Random(out * in, rng, 0.2f), x = Random(rows * in, rng, 1.0f),
-                             b = Random(out, rng, 0.5f);
+          std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
+                             x = RandomFloats(rows * in, rng, 1.0f),
+                             b = RandomFloats(out, rng, 0.5f);
           auto packed = PackW4A8(w.data(), out, in, group, symmetric, b.data());
           ASSERT_TRUE(packed.ok()) << packed.status();
           const std::vector<float> dequantized = DequantizeW4A8(*packed);
@@ -84,7 +81,7 @@ TEST(W4A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
 TEST(W4A8KernelsTest, RoundToNearestWeightsAreWithinHalfAStepOfFloat) {
   std::mt19937 rng(5);
   const int64_t out = 5, in = 100, group = 32;
-  std::vector<float> w = Random(out * in, rng, 0.3f);
+  std::vector<float> w = RandomFloats(out * in, rng, 0.3f);
   for (bool symmetric : {true, false}) {
     auto packed = PackW4A8(w.data(), out, in, group, symmetric, nullptr);
     ASSERT_TRUE(packed.ok());

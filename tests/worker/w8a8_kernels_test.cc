@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 
+#include "test_util/random_floats.h"
 #include "worker/kernels/w8a8_linear.h"
 
 namespace quantd::kernels {
@@ -17,12 +18,7 @@ namespace {
 // half a step of each, so the sum stays within a few percent of the output's range.
 constexpr double kW8A8RelativeTolerance = 0.03;
 
-std::vector<float> Random(size_t n, std::mt19937& rng, float scale) {
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using testing::RandomFloats;
 
 TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloat) {
   const std::vector<KernelPath> paths = AvailablePaths(DetectCpuFeatures());
@@ -35,8 +31,8 @@ TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
       for (int64_t rows : {1, 3}) {
         SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(in) + " -> " +
                      std::to_string(out));
-        std::vector<float> w = Random(out * in, rng, 0.2f), x = Random(rows * in, rng, 1.0f),
-                           b = Random(out, rng, 0.5f);
+        std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
+                           x = RandomFloats(rows * in, rng, 1.0f), b = RandomFloats(out, rng, 0.5f);
         PackedW8A8 packed = *PackW8A8(w.data(), out, in, b.data());
         std::vector<float> ref(rows * out), got(rows * out);
         W8A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);

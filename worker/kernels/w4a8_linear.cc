@@ -61,10 +61,10 @@ float RowDot(KernelPath path, const uint8_t* codes, const float* w_scales, const
   return 0;
 }
 
-// Packs one row's codes [in] (padding with `pad` codes) into the chunk layout.
-void PackRowCodes(const uint8_t* codes, int64_t in, int64_t in_padded,
-                  const std::vector<uint8_t>& pad_per_group, int64_t group_size, uint8_t* out) {
-  auto code = [&](int64_t k) { return k < in ? codes[k] : pad_per_group[k / group_size]; };
+// Packs one row's codes [in] into the chunk layout. Padding codes are 0: the padded
+// activations are zero, so they add nothing whatever the code.
+void PackRowCodes(const uint8_t* codes, int64_t in, int64_t in_padded, uint8_t* out) {
+  auto code = [&](int64_t k) { return k < in ? codes[k] : uint8_t{0}; };
   for (int64_t c = 0; c < in_padded; c += kW4ChunkInputs) {
     for (int64_t j = 0; j < kW4ChunkInputs / 2; ++j) {
       out[c / 2 + j] = static_cast<uint8_t>(code(c + j) | (code(c + j + 32) << 4));
@@ -114,15 +114,9 @@ absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scal
   p.scales.assign(static_cast<size_t>(out * p.groups), 0);
   if (zeros) p.zeros.assign(static_cast<size_t>(out * p.groups), 8);
   for (int64_t n = 0; n < out; ++n) {
-    std::vector<uint8_t> pad(static_cast<size_t>(p.groups), 8);
-    for (int64_t g = 0; g < given_groups; ++g) {
-      const float s = scales[n * given_groups + g];
-      if (!std::isfinite(s)) {
-        return absl::InvalidArgumentError("w4a8: scale of output " + std::to_string(n) + " group " +
-                                          std::to_string(g) + " is not a finite fp16 value");
-      }
-      p.scales[n * p.groups + g] = FloatToHalf(s);
-      if (zeros) p.zeros[n * p.groups + g] = pad[g] = zeros[n * given_groups + g];
+    for (int64_t g = 0; g < given_groups; ++g) {  // FinishW4A8 checks what these become
+      p.scales[n * p.groups + g] = FloatToHalf(scales[n * given_groups + g]);
+      if (zeros) p.zeros[n * p.groups + g] = zeros[n * given_groups + g];
     }
     for (int64_t k = 0; k < in; ++k) {
       if (codes[n * in + k] > 15) {
@@ -130,8 +124,7 @@ absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scal
                                           std::to_string(k) + " is above 15");
       }
     }
-    PackRowCodes(codes + n * in, in, p.in_padded, pad, group_size,
-                 p.codes.data() + n * p.in_padded / 2);
+    PackRowCodes(codes + n * in, in, p.in_padded, p.codes.data() + n * p.in_padded / 2);
   }
   if (bias) p.bias.assign(bias, bias + out);
   return FinishW4A8(std::move(p));
@@ -264,11 +257,7 @@ void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, boo
       }
     }
   };
-  if (threads) {
-    threads->ParallelFor(w.out, 8, outputs);
-  } else {
-    outputs(0, w.out);
-  }
+  SplitOutputs(threads, w.out, outputs);
 }
 
 }  // namespace quantd::kernels

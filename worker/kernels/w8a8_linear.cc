@@ -126,11 +126,7 @@ void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, boo
       }
     }
   };
-  if (threads) {
-    threads->ParallelFor(w.out, 8, outputs);
-  } else {
-    outputs(0, w.out);
-  }
+  SplitOutputs(threads, w.out, outputs);
 }
 
 }  // namespace quantd::kernels

@@ -1,6 +1,9 @@
 // TORCH_LIBRARY(quantd): the classes, their pickling and the ops, registered when the library is
 // loaded (by the linker for quantd's own binaries, by torch.ops.load_library in Python).
+#include <ATen/Parallel.h>
 #include <torch/library.h>
+
+#include <algorithm>
 
 #include "worker/kernels/op_library/kernel_runtime.h"
 #include "worker/kernels/op_library/op_library.h"
@@ -11,27 +14,31 @@ namespace quantd::kernels {
 std::string OpKernelPathName() { return KernelPathName(OpKernelPath()); }
 
 std::string OpLibraryDescription() {
-  KernelThreads* threads = OpThreads();
+  const int threads = std::max(1, at::get_num_threads());  // what OpThreads() would size
   return "quantd_ops " + std::to_string(kOpLibraryVersion) + " (" + OpKernelPathName() + ", " +
-         std::to_string(threads ? threads->size() : 1) + " thread" + (threads ? "s" : "") + ")";
+         std::to_string(threads) + " thread" + (threads > 1 ? "s" : "") + ")";
 }
 
+namespace {
+
+// in_features() / out_features(), as torch.nn.Linear names them, on either class.
+template <typename Class>
+torch::class_<Class>& WithShape(torch::class_<Class>&& c) {
+  using Self = const c10::intrusive_ptr<Class>&;
+  return c.def("in_features", [](Self self) { return self->packed.in; })
+      .def("out_features", [](Self self) { return self->packed.out; });
+}
+
+}  // namespace
+
 TORCH_LIBRARY(quantd, m) {
-  m.class_<W8A8LinearClass>("W8A8Linear")
+  WithShape(m.class_<W8A8LinearClass>("W8A8Linear"))
       .def(torch::init(&MakeW8A8Linear))
-      .def("in_features",
-           [](const c10::intrusive_ptr<W8A8LinearClass>& self) { return self->packed.in; })
-      .def("out_features",
-           [](const c10::intrusive_ptr<W8A8LinearClass>& self) { return self->packed.out; })
       .def_pickle(
           [](const c10::intrusive_ptr<W8A8LinearClass>& self) { return W8A8GetState(self); },
           [](W8A8State state) { return W8A8SetState(std::move(state)); });
-  m.class_<W4A8LinearClass>("W4A8Linear")
+  WithShape(m.class_<W4A8LinearClass>("W4A8Linear"))
       .def(torch::init(&MakeW4A8Linear))
-      .def("in_features",
-           [](const c10::intrusive_ptr<W4A8LinearClass>& self) { return self->packed.in; })
-      .def("out_features",
-           [](const c10::intrusive_ptr<W4A8LinearClass>& self) { return self->packed.out; })
       .def("group_size",
            [](const c10::intrusive_ptr<W4A8LinearClass>& self) { return self->packed.group_size; })
       .def_pickle(

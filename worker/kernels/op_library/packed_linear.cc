@@ -5,7 +5,6 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
-#include <functional>
 
 #include "worker/kernels/op_library/kernel_runtime.h"
 #include "worker/kernels/op_library/op_library.h"
@@ -57,8 +56,12 @@ void CheckVersion(int64_t version, const char* cls) {
               kOpLibraryVersion, "; load a newer ", kOpLibraryFile);
 }
 
-at::Tensor RunRows(const at::Tensor& x, int64_t in, int64_t out, const char* op,
-                   const std::function<void(const float*, int64_t, float*)>& run) {
+// x [..., in] through `kernel` (W8A8Linear or W4A8Linear) on the process's path and threads.
+template <typename Packed>
+at::Tensor RunRows(const at::Tensor& x, const Packed& p, bool relu, const char* op,
+                   void (*kernel)(const Packed&, const float*, int64_t, float*, bool, KernelPath,
+                                  KernelThreads*)) {
+  const int64_t in = p.in, out = p.out;
   TORCH_CHECK(x.scalar_type() == at::kFloat, op, ": input must be float32, got ",
               c10::toString(x.scalar_type()));
   TORCH_CHECK(x.dim() >= 1 && x.size(-1) == in, op, ": input's last dimension must be ", in,
@@ -68,7 +71,9 @@ at::Tensor RunRows(const at::Tensor& x, int64_t in, int64_t out, const char* op,
   shape.back() = out;
   at::Tensor y = at::empty(shape, x.options());
   const int64_t rows = in ? c.numel() / in : 0;
-  if (rows > 0) run(c.data_ptr<float>(), rows, y.data_ptr<float>());
+  if (rows > 0) {
+    kernel(p, c.data_ptr<float>(), rows, y.data_ptr<float>(), relu, OpKernelPath(), OpThreads());
+  }
   return y;
 }
 
@@ -127,20 +132,12 @@ c10::intrusive_ptr<W4A8LinearClass> QuantizeW4A8Linear(const at::Tensor& weight,
 
 at::Tensor RunW8A8Linear(const at::Tensor& x, const c10::intrusive_ptr<W8A8LinearClass>& w,
                          bool relu) {
-  const PackedW8A8& p = w->packed;
-  return RunRows(x, p.in, p.out, "quantd::w8a8_linear",
-                 [&](const float* in, int64_t rows, float* out) {
-                   W8A8Linear(p, in, rows, out, relu, OpKernelPath(), OpThreads());
-                 });
+  return RunRows(x, w->packed, relu, "quantd::w8a8_linear", &W8A8Linear);
 }
 
 at::Tensor RunW4A8Linear(const at::Tensor& x, const c10::intrusive_ptr<W4A8LinearClass>& w,
                          bool relu) {
-  const PackedW4A8& p = w->packed;
-  return RunRows(x, p.in, p.out, "quantd::w4a8_linear",
-                 [&](const float* in, int64_t rows, float* out) {
-                   W4A8Linear(p, in, rows, out, relu, OpKernelPath(), OpThreads());
-                 });
+  return RunRows(x, w->packed, relu, "quantd::w4a8_linear", &W4A8Linear);
 }
 
 W8A8State W8A8GetState(const c10::intrusive_ptr<W8A8LinearClass>& self) {
