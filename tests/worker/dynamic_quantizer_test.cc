@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "test_util/quantd_process.h"
 #include "worker/engine/model_io.h"
 #include "worker/engine/runtime_setup.h"
@@ -94,6 +96,60 @@ TEST(DynamicQuantizerTest, QnnpackEngineWorksToo) {
   EXPECT_EQ(result->quantized.size(), 3u);
   EXPECT_EQ(result->quantized[0].scheme, "per_tensor_symmetric_qint8");
   ASSERT_TRUE(SelectQuantizedEngine("onednn").ok());
+}
+
+// quantd's kernels: each Linear becomes quantd::w8a8_linear with the ReLU after it fused in,
+// and the saved model reloads (its classes' pickled state) with the same outputs.
+TEST(DynamicQuantizerTest, QuantdKernelsRewriteEveryLinearAndFuseTheReluAfterIt) {
+  torch::jit::Module float_model = LoadFixture("fashion_mlp.pt");
+  DynamicQuantOptions options;
+  options.kernels = LinearKernels::kQuantd;
+  auto result = QuantizeDynamic(float_model, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->quantized.size(), 3u);
+  EXPECT_EQ(CountNodes(result->module, "aten::linear"), 0);
+  EXPECT_EQ(CountNodes(result->module, "aten::relu"), 0);
+  EXPECT_EQ(CountNodes(result->module, "quantd::w8a8_linear"), 3);
+  EXPECT_TRUE(result->quantized[0].fused_relu);
+  EXPECT_TRUE(result->quantized[1].fused_relu);
+  EXPECT_FALSE(result->quantized[2].fused_relu);  // the logits stay signed
+  for (const auto& l : result->quantized) EXPECT_GT(l.weight_sqnr_db, 30.0) << l.name;
+
+  torch::manual_seed(2);
+  at::Tensor x = torch::randn({512, 784});
+  c10::InferenceMode guard;
+  at::Tensor yf = float_model.forward({x}).toTensor();
+  at::Tensor yq = result->module.forward({x}).toTensor();
+  double agree = yf.argmax(1).eq(yq.argmax(1)).to(at::kDouble).mean().item<double>();
+  EXPECT_GE(agree, kMinTop1Agreement);
+  EXPECT_LT(yq.min().item<double>(), 0.0);  // no ReLU was fused onto the logits
+  EXPECT_TRUE(yq.isfinite().all().item<bool>());
+
+  auto bytes = SaveTorchScript(result->module);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  auto reloaded = LoadTorchScript(*bytes, "model.quantd.pt");
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_TRUE(reloaded->forward({x}).toTensor().equal(yq));
+}
+
+TEST(DynamicQuantizerTest, QuantdKernelsRefusePerTensorWeightsAndNonFiniteOnes) {
+  DynamicQuantOptions options;
+  options.kernels = LinearKernels::kQuantd;
+  options.granularity = WeightGranularity::kPerTensor;
+  auto per_tensor = QuantizeDynamic(LoadFixture("fashion_mlp.pt"), options);
+  EXPECT_EQ(per_tensor.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(per_tensor.status().message().find("ptq.granularity"), std::string::npos);
+
+  torch::jit::Module m("NanLinear");
+  at::Tensor w = torch::ones({4, 3});
+  w[2][1] = std::numeric_limits<float>::quiet_NaN();
+  m.register_parameter("weight", w, false);
+  m.define("def forward(self, x):\n  return torch.linear(x, self.weight)\n");
+  options.granularity = WeightGranularity::kPerChannel;
+  auto nan = QuantizeDynamic(m, options);
+  EXPECT_EQ(nan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(nan.status().message().find("self.weight has NaN or Inf"), std::string::npos)
+      << nan.status();
 }
 
 TEST(DynamicQuantizerTest, ModelWithoutLinearIsAPreconditionFailure) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "test_util/handler_tasks.h"
@@ -11,7 +12,9 @@
 #include "test_util/python_check.h"
 #include "test_util/quantd_process.h"
 #include "worker/engine/runtime_setup.h"
+#include "worker/engine/model_io.h"
 #include "worker/handlers/engine_choice.h"
+#include "worker/kernels/op_library/op_library.h"
 
 namespace quantd::worker {
 namespace {
@@ -185,14 +188,97 @@ TEST(PtqHandlerStaticTest, AutoEngineMeasuresEachCandidate) {
   ASSERT_TRUE(r.ok()) << r.status();
   auto report = nlohmann::json::parse(ctx.stored["report"]);
   ASSERT_TRUE(report.contains("engine_selection"));
-  EXPECT_EQ(report["engine_selection"]["candidates"].size(), 3u);  // onednn, qnnpack, float
+  const auto& cands = report["engine_selection"]["candidates"];
+  ASSERT_EQ(cands.size(), 4u);  // onednn, qnnpack, quantd, float
+  EXPECT_EQ(cands[2]["engine"], "quantd");
+  EXPECT_EQ(cands[3]["engine"], "float");
   // Which engine wins depends on the CPU and its load; that the choice follows the rule from
   // the numbers it reports does not.
-  std::string chosen = report["engine"];
-  const auto& cands = report["engine_selection"]["candidates"];
-  std::string fastest = cands[0]["batch1_median_ms"] <= cands[1]["batch1_median_ms"]
-                            ? cands[0]["engine"] : cands[1]["engine"];
-  EXPECT_EQ(chosen, fastest);
+  std::string portable = cands[0]["batch1_median_ms"] <= cands[1]["batch1_median_ms"]
+                             ? cands[0]["engine"] : cands[1]["engine"];
+  double portable_ms = std::min(cands[0]["batch1_median_ms"].get<double>(),
+                                cands[1]["batch1_median_ms"].get<double>());
+  bool quantd_faster = cands[2]["batch1_median_ms"].get<double>() < portable_ms;
+  EXPECT_EQ(cands[2]["kept"].get<bool>(), quantd_faster) << cands.dump();
+  EXPECT_EQ(report["engine"], quantd_faster ? "quantd" : portable);
+  EXPECT_EQ(ctx.stored.count("model.quantd.pt"), quantd_faster ? 1u : 0u);
+  EXPECT_EQ(ctx.stored.count("model"), 1u);  // the portable model, always
+  auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
+  EXPECT_EQ(manifest["engine"], portable);
+  EXPECT_EQ(manifest.contains("quantd_model"), quantd_faster);
+}
+
+// Engine QUANTD: model.quantd.pt on quantd's kernels next to the portable oneDNN model; the
+// report headlines quantd's numbers and keeps the portable model's beside them.
+TEST(PtqHandlerStaticTest, QuantdEngineStoresItsModelNextToThePortableOne) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "fashion_mlp.pt");
+  task.mutable_spec()->mutable_ptq()->set_engine(v1::QUANTD);
+  task.mutable_spec()->mutable_ptq()->mutable_inputs()->set_npy_sha256(
+      ctx.Add(testing::ReadFile(testing::FixturePath("fashion_test_images.npy"))));
+  auto r = RunPtqTask(task, ctx);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<std::string> names;
+  for (const auto& o : r->outputs) names.push_back(o.name());
+  EXPECT_EQ(names, (std::vector<std::string>{"model.quantd.pt", "model", "report", "manifest"}));
+
+  auto report = nlohmann::json::parse(ctx.stored["report"]);
+  EXPECT_EQ(report["engine"], "quantd");
+  EXPECT_EQ(report["kernels"]["library"], "libquantd_ops.so");
+  EXPECT_EQ(report["kernels"]["path"], kernels::OpKernelPathName());
+  EXPECT_EQ(report["layers"].size(), 3u);
+  EXPECT_TRUE(report["layers"][0]["fused_relu"].get<bool>());
+  EXPECT_GE(report["accuracy"]["top1_agreement"]["value"].get<double>(), 0.99);
+  EXPECT_EQ(report["portable_model"]["file"], "model");
+  EXPECT_EQ(report["portable_model"]["engine"], "onednn");
+  EXPECT_GE(report["portable_model"]["output[0]"]["top1_agreement"]["value"].get<double>(), 0.99);
+  EXPECT_FALSE(report.contains("engine_selection"));
+
+  auto manifest = nlohmann::json::parse(ctx.stored["manifest"]);
+  EXPECT_EQ(manifest["engine"], "onednn");
+  EXPECT_EQ(manifest["quantd_model"]["needs"]["library"], "libquantd_ops.so");
+  EXPECT_EQ(manifest["quantd_model"]["needs"]["version"], 1);
+  EXPECT_EQ(manifest["quantd_model"]["kernels"]["path"], kernels::OpKernelPathName());
+  EXPECT_TRUE(manifest["quantd_model"]["round_trip"]["bit_exact"].get<bool>());
+  EXPECT_EQ(manifest["outputs"]["model.quantd.pt"]["sha256"], r->outputs[0].sha256());
+
+  // Each file is what it says: quantd's ops in one, PyTorch's stock int8 in the other.
+  auto quantd_model = LoadTorchScript(ctx.stored["model.quantd.pt"], "model.quantd.pt");
+  auto portable = LoadTorchScript(ctx.stored["model"], "model");
+  ASSERT_TRUE(quantd_model.ok() && portable.ok());
+  auto kinds = [](torch::jit::Module& m) {
+    std::set<std::string> k;
+    for (auto* n : m.get_method("forward").graph()->nodes()) k.insert(n->kind().toQualString());
+    return k;
+  };
+  EXPECT_TRUE(kinds(*quantd_model).count("quantd::w8a8_linear"));
+  EXPECT_FALSE(kinds(*portable).count("quantd::w8a8_linear"));
+  EXPECT_TRUE(kinds(*portable).count("quantized::linear_dynamic"));
+}
+
+TEST(PtqHandlerStaticTest, QuantdEngineRefusesPerTensorWeightsByField) {
+  testing::InMemoryTaskContext ctx;
+  v1::Task task = PtqTask(ctx, "qnetwork.pt");
+  task.mutable_spec()->mutable_ptq()->set_engine(v1::QUANTD);
+  task.mutable_spec()->mutable_ptq()->set_granularity(v1::PER_TENSOR);
+  auto r = RunPtqTask(task, ctx);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("ptq.granularity"), std::string::npos) << r.status();
+  EXPECT_EQ(ctx.stored.count("model"), 0u);
+}
+
+TEST(EngineChoiceTest, QuantdIsKeptOnlyWhenFasterThanThePortableModelAndWithinBudget) {
+  // Injected timings: quantd 0.02 ms vs onednn's 0.05 ms at batch 1.
+  QuantdChoice faster = ChooseQuantd({"quantd", 0.02, 0}, {"onednn", 0.05, 0}, true);
+  EXPECT_TRUE(faster.keep);
+  EXPECT_NE(faster.reason.find("0.0200 ms vs onednn's 0.0500 ms"), std::string::npos)
+      << faster.reason;
+  EXPECT_FALSE(ChooseQuantd({"quantd", 0.06, 0}, {"qnnpack", 0.05, 0}, true).keep);
+  EXPECT_FALSE(ChooseQuantd({"quantd", 0.05, 0}, {"onednn", 0.05, 0}, true).keep);  // a tie
+  QuantdChoice over_budget = ChooseQuantd({"quantd", 0.02, 0}, {"onednn", 0.05, 0}, false);
+  EXPECT_FALSE(over_budget.keep);
+  EXPECT_NE(over_budget.reason.find("outside ptq.budget"), std::string::npos);
+  EXPECT_FALSE(ChooseQuantd({"quantd", 0, 0}, {"onednn", 0.05, 0}, true).keep);  // not timed
 }
 
 TEST(EngineChoiceTest, FastestBatch1MedianWinsAndTiesKeepTheFirst) {

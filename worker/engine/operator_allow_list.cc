@@ -181,6 +181,7 @@ class Walker {
 
 bool OperatorAllowed(const std::string& kind) {
   if (kind.rfind("quantized::", 0) == 0) return true;  // int8 kernels compute, nothing else
+  if (kind.rfind("quantd::", 0) == 0) return true;     // so do quantd's own (libquantd_ops.so)
   if (kind.rfind("prim::", 0) == 0) return PrimOps().count(kind) > 0;
   if (kind.rfind("aten::", 0) == 0) return AtenOps().count(kind) > 0;
   return false;

@@ -13,6 +13,23 @@ size_t FastestEngine(const std::vector<EngineTiming>& candidates) {
   return best;
 }
 
+QuantdChoice ChooseQuantd(const EngineTiming& quantd, const EngineTiming& portable,
+                          bool within_budget) {
+  char numbers[160];
+  snprintf(numbers, sizeof(numbers), "batch-1 median %.4f ms vs %s's %.4f ms",
+           quantd.batch1_median_ms, portable.engine.c_str(), portable.batch1_median_ms);
+  if (!(quantd.batch1_median_ms > 0) || !(portable.batch1_median_ms > 0)) {
+    return {false, "not timed"};
+  }
+  if (quantd.batch1_median_ms >= portable.batch1_median_ms) {
+    return {false, std::string("not faster: ") + numbers};
+  }
+  if (!within_budget) {
+    return {false, std::string("faster (") + numbers + ") but outside ptq.budget"};
+  }
+  return {true, std::string("faster: ") + numbers};
+}
+
 nlohmann::ordered_json SpeedNotes(double speedup, double throughput_ratio) {
   nlohmann::ordered_json notes = nlohmann::ordered_json::array();
   if (speedup > 0 && speedup < 1.0) {

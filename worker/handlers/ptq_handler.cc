@@ -1,5 +1,6 @@
-// PTQ orchestration: fetch inputs, float reference, quantize (per engine when auto), evaluate,
-// time, and store model + report + manifest.
+// PTQ orchestration: fetch inputs, float reference, quantize (per engine when auto, and on
+// quantd's own kernels when asked), evaluate, time, and store model (+ model.quantd.pt) + report
+// + manifest.
 #include "worker/handlers/ptq_handler.h"
 
 #include <torch/csrc/jit/passes/freeze_module.h>
@@ -26,6 +27,7 @@
 #include "worker/handlers/result_exports.h"
 #include "worker/handlers/task_phases.h"
 #include "worker/handlers/validation_report.h"
+#include "worker/kernels/op_library/op_library.h"
 
 namespace quantd::worker {
 namespace {
@@ -33,6 +35,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr uint32_t kDefaultSensitivityLayers = 32;
+constexpr const char* kQuantdModelFile = "model.quantd.pt";
 constexpr int64_t kSensitivitySamples = 1024;
 
 absl::StatusOr<ModelOutputs> RunAll(torch::jit::Module& module, const at::Tensor& samples,
@@ -44,6 +47,7 @@ absl::Status CheckCancelled(TaskContext& ctx) {
   return ctx.Cancelled() ? absl::CancelledError("task cancelled") : absl::OkStatus();
 }
 
+// PyTorch's int8 engines the portable model may come from; QUANTD's portable model is oneDNN's.
 std::vector<std::string> EnginesFor(const v1::PtqSpec& spec) {
   if (spec.engine() == v1::QNNPACK) return {"qnnpack"};
   if (spec.engine() != v1::AUTO) return {"onednn"};
@@ -100,12 +104,27 @@ struct PtqRun {
     QuantizedModel model;
     ModelTiming timing;
   };
-  std::vector<Candidate> candidates;  // one per engine tried
-  size_t chosen = 0;
+  std::vector<Candidate> candidates;  // one per PyTorch engine tried
+  size_t chosen = 0;                  // the portable model's
   bool choose_engine = false;
   bool timed = false;  // the chosen model's timing is already measured
   ModelOutputs quant_outs;
   std::vector<OutputAgreement> agreement;
+  std::vector<std::string> reverted;  // layers the accuracy-aware budget put back in float
+
+  // The model on quantd's own kernels (engine QUANTD, or AUTO where it could be built), stored
+  // as model.quantd.pt next to the portable model when kept.
+  struct QuantdCandidate {
+    QuantizedModel model;
+    ModelTiming timing;
+    bool timed = false;
+    ModelOutputs outs;
+    std::vector<OutputAgreement> agreement;
+    std::optional<Gate> budget_gate;
+    QuantdChoice choice;
+  };
+  std::optional<QuantdCandidate> quantd;
+  std::string quantd_unavailable;  // AUTO: why there is no quantd candidate
 
   std::vector<LayerSensitivity> sensitivity;
   std::string sensitivity_error;
@@ -116,7 +135,28 @@ struct PtqRun {
   TaskResult result;
 
   Candidate& Chosen() { return candidates[chosen]; }
+  bool QuantdKept() const { return quantd && quantd->choice.keep; }
 };
+
+ModelTiming TimeQuantized(PtqRun& r, torch::jit::Module& module) {
+  return TimeModel(module, r.inputs.samples, r.spec.latency_iterations(),
+                   r.spec.throughput_batch(), r.ctx);
+}
+
+// quantd's candidate, with the layers the portable model keeps in float kept in float too.
+absl::Status BuildQuantd(PtqRun& r) {
+  v1::PtqSpec spec = r.spec;
+  for (const auto& layer : r.reverted) spec.add_keep_float_modules(layer);
+  auto built = QuantizeForQuantdKernels(r.loaded, spec);
+  if (!built.ok()) {
+    if (r.spec.engine() == v1::QUANTD) return built.status();
+    r.quantd_unavailable = std::string(built.status().message());
+    r.quantd.reset();
+    return absl::OkStatus();
+  }
+  r.quantd = PtqRun::QuantdCandidate{std::move(*built)};
+  return absl::OkStatus();
+}
 
 absl::Status Download(PtqRun& r) {
   ASSIGN_OR_RETURN(r.model_bytes, r.ctx.FetchArtifact(r.spec.model_sha256()));
@@ -144,16 +184,13 @@ absl::Status FloatReference(PtqRun& r) {
 // Every engine asked for; with several (auto), each is timed and the fastest is kept.
 absl::Status Quantize(PtqRun& r) {
   std::vector<std::string> engines = EnginesFor(r.spec);
-  r.choose_engine = r.timed = engines.size() > 1;
+  r.choose_engine = r.timed = r.spec.engine() == v1::AUTO;
   for (const auto& engine : engines) {
     RETURN_IF_ERROR(SelectQuantizedEngine(engine));
     ASSIGN_OR_RETURN(QuantizedModel qm,
                      QuantizePtq(r.loaded, r.spec, r.calib_samples, r.should_stop));
     PtqRun::Candidate c{engine, std::move(qm), {}};
-    if (r.choose_engine) {
-      c.timing = TimeModel(c.model.module, r.inputs.samples, r.spec.latency_iterations(),
-                           r.spec.throughput_batch(), r.ctx);
-    }
+    if (r.choose_engine) c.timing = TimeQuantized(r, c.model.module);
     r.candidates.push_back(std::move(c));
     RETURN_IF_ERROR(CheckCancelled(r.ctx));
   }
@@ -163,7 +200,14 @@ absl::Status Quantize(PtqRun& r) {
                        c.timing.throughput.samples_per_second});
   }
   r.chosen = FastestEngine(timings);
-  return SelectQuantizedEngine(r.Chosen().engine);
+  RETURN_IF_ERROR(SelectQuantizedEngine(r.Chosen().engine));
+  if (r.spec.engine() != v1::AUTO && r.spec.engine() != v1::QUANTD) return absl::OkStatus();
+  RETURN_IF_ERROR(BuildQuantd(r));
+  if (r.quantd && r.choose_engine) {
+    r.quantd->timing = TimeQuantized(r, r.quantd->model.module);
+    r.quantd->timed = true;
+  }
+  return CheckCancelled(r.ctx);
 }
 
 // Which layers hurt (one quantized layer at a time). Not every model can quantize one layer
@@ -205,6 +249,7 @@ absl::Status ApplyBudget(PtqRun& r, const Evaluation& eval) {
                      RevertUntilBudget(r.loaded, r.spec, r.sensitivity, r.calib_samples, eval,
                                        static_cast<int>(r.spec.top_k()), r.should_stop));
     if (!reverted.reverted.empty()) {
+      r.reverted = reverted.reverted;
       r.Chosen().model = std::move(reverted.model);
       r.quant_outs = reverted.quant_outs;
       r.agreement = reverted.agreement;
@@ -227,13 +272,34 @@ absl::Status Evaluate(PtqRun& r) {
   return ApplyBudget(r, eval);
 }
 
+// quantd's model is evaluated on the same inputs, after the budget settled which layers the
+// portable model keeps in float.
+absl::Status EvaluateQuantd(PtqRun& r) {
+  if (r.quantd && !r.reverted.empty()) RETURN_IF_ERROR(BuildQuantd(r));
+  if (!r.quantd) return absl::OkStatus();
+  PtqRun::QuantdCandidate& q = *r.quantd;
+  ASSIGN_OR_RETURN(q.outs, RunAll(q.model.module, r.inputs.samples, "quantd"));
+  q.agreement = CompareEveryOutput(r.float_outs, q.outs, r.spec.top_k(), r.inputs.labels);
+  if (r.spec.has_budget()) {
+    ASSIGN_OR_RETURN(q.budget_gate, BudgetGate(r.spec.budget(), q.agreement.front(), "ptq.budget"));
+    q.budget_gate->name = "quantd." + q.budget_gate->name;
+  }
+  return CheckCancelled(r.ctx);
+}
+
 absl::Status Benchmark(PtqRun& r) {
   r.float_timing = TimeModel(r.float_model, r.inputs.samples, r.spec.latency_iterations(),
                              r.spec.throughput_batch(), r.ctx);
-  if (!r.timed) {
-    r.Chosen().timing = TimeModel(r.Chosen().model.module, r.inputs.samples,
-                                  r.spec.latency_iterations(), r.spec.throughput_batch(), r.ctx);
-  }
+  if (!r.timed) r.Chosen().timing = TimeQuantized(r, r.Chosen().model.module);
+  if (!r.quantd) return absl::OkStatus();
+  PtqRun::QuantdCandidate& q = *r.quantd;
+  if (!q.timed) q.timing = TimeQuantized(r, q.model.module);
+  bool within_budget = !q.budget_gate || q.budget_gate->Passed();
+  const PtqRun::Candidate& portable = r.Chosen();
+  q.choice = ChooseQuantd({"quantd", q.timing.batch1.median_ms, 0},
+                          {portable.engine, portable.timing.batch1.median_ms, 0}, within_budget);
+  if (r.spec.engine() == v1::QUANTD) q.choice = {true, "ptq.engine is QUANTD"};
+  if (q.choice.keep && q.budget_gate) r.gates.push_back(*q.budget_gate);
   return absl::OkStatus();
 }
 
@@ -253,9 +319,20 @@ json EngineSelection(const PtqRun& r) {
     cands.push_back({{"engine", c.engine}, {"batch1_median_ms", c.timing.batch1.median_ms},
                      {"throughput_samples_per_s", c.timing.throughput.samples_per_second}});
   }
+  if (r.quantd) {
+    const PtqRun::QuantdCandidate& q = *r.quantd;
+    cands.push_back({{"engine", "quantd"}, {"batch1_median_ms", q.timing.batch1.median_ms},
+                     {"throughput_samples_per_s", q.timing.throughput.samples_per_second},
+                     {"kept", q.choice.keep}, {"reason", q.choice.reason}});
+  } else {
+    cands.push_back({{"engine", "quantd"}, {"kept", false}, {"reason", r.quantd_unavailable}});
+  }
   cands.push_back({{"engine", "float"}, {"batch1_median_ms", r.float_timing.batch1.median_ms},
                    {"throughput_samples_per_s", r.float_timing.throughput.samples_per_second}});
-  return {{"rule", "fastest int8 engine at batch-1 median"}, {"candidates", cands}};
+  return {{"rule", "the portable model (file model) is the fastest PyTorch int8 engine at "
+                   "batch-1 median; quantd's (model.quantd.pt) is stored next to it only when "
+                   "faster than that at batch 1 and within ptq.budget"},
+          {"candidates", cands}};
 }
 
 absl::Status Export(PtqRun& r) {
@@ -266,21 +343,54 @@ absl::Status Export(PtqRun& r) {
   return absl::OkStatus();
 }
 
+// The portable model's headline next to quantd's, so one report compares the two files.
+json PortableSection(const PtqRun::Candidate& c, const std::vector<OutputAgreement>& agreement,
+                     size_t bytes) {
+  return {{"file", "model"},
+          {"engine", c.engine},
+          {"weights", c.model.weights},
+          {"activations", c.model.activations},
+          {"bytes", bytes},
+          {"batch1_median_ms", c.timing.batch1.median_ms},
+          {"throughput_samples_per_s", c.timing.throughput.samples_per_second},
+          {"output[0]", OutputMetricsJson(agreement.front())}};
+}
+
 absl::Status Store(PtqRun& r) {
-  PtqRun::Candidate& chosen = r.Chosen();
-  ASSIGN_OR_RETURN(std::string quant_bytes, SaveTorchScript(chosen.model.module));
+  PtqRun::Candidate& portable = r.Chosen();
+  ASSIGN_OR_RETURN(std::string portable_bytes, SaveTorchScript(portable.model.module));
+  std::string quantd_bytes;
+  if (r.QuantdKept()) {
+    ASSIGN_OR_RETURN(quantd_bytes, SaveTorchScript(r.quantd->model.module));
+  }
+  // The report headlines the fastest model stored: quantd's when kept, else the portable one.
+  const bool headline_quantd = r.QuantdKept();
+  const QuantizedModel& shown = headline_quantd ? r.quantd->model : portable.model;
   ValidationReportInputs ri;
   ri.mode = r.spec.mode() == v1::STATIC ? "static" : "dynamic";
-  ri.engine = chosen.engine;
-  ri.weights = chosen.model.weights;
-  ri.activations = chosen.model.activations;
-  ri.SetComparison(r.inputs.description, r.float_outs, r.agreement, r.model_bytes.size(),
-                   quant_bytes.size(), r.float_timing, chosen.timing);
-  ri.details = chosen.model.details;
+  ri.engine = headline_quantd ? "quantd" : portable.engine;
+  ri.weights = shown.weights;
+  ri.activations = shown.activations;
+  if (headline_quantd) {
+    ri.SetComparison(r.inputs.description, r.float_outs, r.quantd->agreement,
+                     r.model_bytes.size(), quantd_bytes.size(), r.float_timing,
+                     r.quantd->timing);
+  } else {
+    ri.SetComparison(r.inputs.description, r.float_outs, r.agreement, r.model_bytes.size(),
+                     portable_bytes.size(), r.float_timing, portable.timing);
+  }
+  ri.details = shown.details;
+  if (headline_quantd) {
+    ri.details["portable_model"] = PortableSection(portable, r.agreement, portable_bytes.size());
+  }
   if (!r.sensitivity.empty() || !r.sensitivity_error.empty()) {
     ri.details["per_layer"] = PerLayerSection(r);
   }
   if (!r.budget_report.is_null()) {
+    if (r.quantd && r.quantd->budget_gate) {
+      const Gate& g = *r.quantd->budget_gate;
+      r.budget_report["quantd_model"] = {{g.name, g.value}, {"passed", g.Passed()}};
+    }
     ri.details["budget"] = r.budget_report;
     ri.details["gates"] = GatesJson(r.gates);
   }
@@ -296,13 +406,28 @@ absl::Status Store(PtqRun& r) {
                                {"digest_sha256", r.calibration->digest},
                                {"source", r.calibration->description}};
   }
-  mi.extra["engine"] = chosen.engine;
+  mi.extra["engine"] = portable.engine;
   mi.extra["evaluation_samples"] = r.agreement.front().samples;
-  mi.extra["layer_decisions"] = chosen.model.decisions;
+  mi.extra["layer_decisions"] = portable.model.decisions;
   if (!r.gates.empty()) mi.extra["gates"] = GatesJson(r.gates);
   v1::TaskMetrics metrics = HeadlineMetrics(ri);
   RETURN_IF_ERROR(StoreResultExports(r.exports, r.ctx, &mi, &report, &metrics));
-  ModelToStore stored{quant_bytes, FirstBatchProbe(r.inputs.samples, r.quant_outs)};
+  if (headline_quantd) {
+    json round_trip;
+    ModelToStore quantd_model{quantd_bytes, FirstBatchProbe(r.inputs.samples, r.quantd->outs)};
+    ASSIGN_OR_RETURN(v1::ArtifactRef ref, StoreVerifiedModel(r.ctx, kQuantdModelFile,
+                                                             quantd_model, &round_trip));
+    mi.outputs.push_back(ref);
+    mi.extra["quantd_model"] = {
+        {"file", kQuantdModelFile},
+        {"needs", {{"library", kernels::kOpLibraryFile},
+                   {"version", kernels::kOpLibraryVersion}}},
+        {"kernels", r.quantd->model.details["kernels"]},
+        {"why", r.quantd->choice.reason},
+        {"layer_decisions", r.quantd->model.decisions},
+        {"round_trip", round_trip}};
+  }
+  ModelToStore stored{portable_bytes, FirstBatchProbe(r.inputs.samples, r.quant_outs)};
   ASSIGN_OR_RETURN(std::vector<v1::ArtifactRef> outputs,
                    StoreJobOutputs(r.task, r.ctx, stored, report, std::move(mi), r.timer));
   r.result = TaskResult{outputs, GateFailureSummary(r.gates), metrics};
@@ -311,7 +436,8 @@ absl::Status Store(PtqRun& r) {
 
 constexpr TaskPhase<PtqRun> kPtqPhases[] = {
     {"download", Download}, {"float_reference", FloatReference}, {"quantize", Quantize},
-    {"evaluate", Evaluate}, {"benchmark", Benchmark}, {"export", Export}, {"store", Store},
+    {"evaluate", Evaluate}, {"evaluate_quantd", EvaluateQuantd}, {"benchmark", Benchmark},
+    {"export", Export}, {"store", Store},
 };
 
 }  // namespace

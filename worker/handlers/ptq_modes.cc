@@ -1,9 +1,12 @@
 // Dynamic and static PTQ with their report sections.
 #include "worker/handlers/ptq_modes.h"
 
+#include <ATen/Parallel.h>
+
 #include "absl/strings/ascii.h"
 #include "worker/engine/dynamic_quantizer.h"
 #include "worker/engine/static_quantizer.h"
+#include "worker/kernels/op_library/op_library.h"
 
 namespace quantd::worker {
 namespace {
@@ -11,10 +14,11 @@ namespace {
 using json = nlohmann::ordered_json;
 
 absl::StatusOr<QuantizedModel> Dynamic(const torch::jit::Module& float_model,
-                                       const v1::PtqSpec& spec) {
+                                       const v1::PtqSpec& spec, LinearKernels which) {
   DynamicQuantOptions options;
   options.granularity = spec.granularity() == v1::PER_TENSOR ? WeightGranularity::kPerTensor
                                                              : WeightGranularity::kPerChannel;
+  options.kernels = which;
   options.keep_float_modules.assign(spec.keep_float_modules().begin(),
                                     spec.keep_float_modules().end());
   ASSIGN_OR_RETURN(DynamicQuantResult r, QuantizeDynamic(float_model, options));
@@ -22,11 +26,20 @@ absl::StatusOr<QuantizedModel> Dynamic(const torch::jit::Module& float_model,
   out.module = std::move(r.module);
   out.weights = r.quantized.front().scheme;
   out.activations = "dynamic per-tensor affine quint8 (range computed per batch at run time)";
+  if (which == LinearKernels::kQuantd) {
+    out.activations = "dynamic per-row symmetric int8 (scale max|x| / 127 per row at run time)";
+    out.details["kernels"] = {{"library", kernels::kOpLibraryFile},
+                              {"version", kernels::kOpLibraryVersion},
+                              {"op", "quantd::w8a8_linear"},
+                              {"path", kernels::OpKernelPathName()},
+                              {"threads", std::max(1, at::get_num_threads())}};
+  }
   json layers = json::array();
   for (const auto& l : r.quantized) {
     layers.push_back({{"name", l.name}, {"in_features", l.in_features},
                       {"out_features", l.out_features}, {"scheme", l.scheme},
                       {"weight_sqnr_db", l.weight_sqnr_db}});
+    if (which == LinearKernels::kQuantd) layers.back()["fused_relu"] = l.fused_relu;
     out.decisions.push_back({{"layer", l.name}, {"decision", l.scheme}});
     // Frozen weight constants are named self.<module path>.weight.
     std::string path = l.name;
@@ -113,7 +126,12 @@ absl::StatusOr<QuantizedModel> QuantizePtq(const torch::jit::Module& float_model
     if (!calibration) return absl::InternalError("static PTQ without calibration data");
     return Static(float_model, spec, *calibration, should_stop);
   }
-  return Dynamic(float_model, spec);
+  return Dynamic(float_model, spec, LinearKernels::kPyTorch);
+}
+
+absl::StatusOr<QuantizedModel> QuantizeForQuantdKernels(const torch::jit::Module& float_model,
+                                                        const v1::PtqSpec& spec) {
+  return Dynamic(float_model, spec, LinearKernels::kQuantd);
 }
 
 }  // namespace quantd::worker

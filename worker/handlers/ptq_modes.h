@@ -29,4 +29,10 @@ absl::StatusOr<QuantizedModel> QuantizePtq(const torch::jit::Module& float_model
                                            const std::optional<at::Tensor>& calibration,
                                            const std::function<bool()>& should_stop);
 
+// The quantd engine, in either mode: every constant-weight Linear on quantd's W8A8 kernels
+// (activations quantized per row at run time, so no calibration), everything else float. The
+// model needs bin/libquantd_ops.so to load; details["kernels"] says which path it ran on.
+absl::StatusOr<QuantizedModel> QuantizeForQuantdKernels(const torch::jit::Module& float_model,
+                                                        const v1::PtqSpec& spec);
+
 }  // namespace quantd::worker
