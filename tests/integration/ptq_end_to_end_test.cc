@@ -91,6 +91,72 @@ TEST(PtqEndToEndTest, FashionMlpKeepsTestAccuracyWithinOnePoint) {
   EXPECT_GE(agreement, kMinTop1Agreement);
 }
 
+// Engine QUANTD through the real binaries and quantctl: model.quantd.pt runs in Python once the
+// op library is loaded and gives exactly the report's numbers; without the library it says what
+// it needs; the portable model loads in plain PyTorch.
+TEST(PtqEndToEndTest, QuantdModelGivesTheReportsNumbersInPythonWithTheOpLibrary) {
+  auto q = QuantdProcess::Start({});
+  std::string dir = MakeTempDir("quantd-engine");
+  CommandResult run = RunQuantctl(
+      q->address(), "submit ptq --model " + FixturePath("fashion_mlp.pt") + " --inputs " +
+                        FixturePath("fashion_test_images.npy") + " --labels " +
+                        FixturePath("fashion_test_labels.npy") +
+                        " --engine quantd --latency-iterations 20 --wait --json");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  auto job = nlohmann::json::parse(run.out.substr(run.out.rfind("\n{") == std::string::npos
+                                                      ? 0 : run.out.rfind("\n{") + 1));
+  ASSERT_EQ(job["state"], "succeeded") << run.out;
+  std::set<std::string> names;
+  for (const auto& o : job["outputs"]) names.insert(o["name"]);
+  EXPECT_EQ(names, (std::set<std::string>{"manifest", "model", "model.quantd.pt", "report"}));
+  std::string id = job["id"];
+  std::string quantd_model = Download(*q, id, "model.quantd.pt", dir);
+  std::string portable = Download(*q, id, "model", dir);
+  auto report = nlohmann::json::parse(ReadFile(Download(*q, id, "report", dir)));
+  ASSERT_EQ(report["engine"], "quantd");
+  auto manifest = nlohmann::json::parse(ReadFile(Download(*q, id, "manifest", dir)));
+  EXPECT_EQ(manifest["quantd_model"]["needs"]["library"], "libquantd_ops.so");
+
+  auto out = RunPython(
+      "import sys, torch, numpy as np\n"
+      "sys.path.insert(0, '" + std::string(QUANTD_SOURCE_DIR) + "/client/python')\n"
+      "from quantd_models import load_model\n"
+      "try:\n"
+      "    load_model('" + quantd_model + "')\n"
+      "    print('loaded without the library')\n"
+      "except RuntimeError as e:\n"
+      "    print('needs', 'libquantd_ops.so' in str(e))\n"
+      "p = torch.jit.load('" + portable + "')\n"
+      "q = load_model('" + quantd_model + "', op_library='" + QUANTD_BIN_DIR +
+      "/libquantd_ops.so')\n"
+      "print(torch.ops.quantd.op_library().split(' (')[0])\n"
+      "f = torch.jit.load('" + FixturePath("fashion_mlp.pt") + "')\n"
+      "x = torch.from_numpy(np.load('" + FixturePath("fashion_test_images.npy") + "'))\n"
+      "y = torch.from_numpy(np.load('" + FixturePath("fashion_test_labels.npy") + "'))\n"
+      "with torch.no_grad():\n"
+      "    pq = torch.cat([q(x[i:i + 512]) for i in range(0, len(x), 512)]).argmax(1)\n"
+      "    pf = f(x).argmax(1)\n"
+      "    pp = torch.cat([p(x[i:i + 512]) for i in range(0, len(x), 512)]).argmax(1)\n"
+      "print('%.12f %.12f %.12f' % ((pq == pf).double().mean().item(),\n"
+      "      (pq == y).double().mean().item(), (pp == pf).double().mean().item()))\n");
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::istringstream lines(*out);
+  std::string needs, library;
+  std::getline(lines, needs);
+  std::getline(lines, library);
+  EXPECT_EQ(needs, "needs True");
+  EXPECT_EQ(library, "quantd_ops 1");
+  double agreement = 0, accuracy = 0, portable_agreement = 0;
+  lines >> agreement >> accuracy >> portable_agreement;
+  EXPECT_NEAR(report["accuracy"]["top1_agreement"]["value"].get<double>(), agreement, 1e-9);
+  EXPECT_NEAR(report["accuracy"]["task_accuracy"]["quantized"]["value"].get<double>(), accuracy, 1e-9)
+      << report["accuracy"].dump();
+  EXPECT_NEAR(
+      report["portable_model"]["output[0]"]["top1_agreement"]["value"].get<double>(),
+      portable_agreement, 1e-9);
+  EXPECT_GE(agreement, kMinTop1Agreement);
+}
+
 TEST(PtqEndToEndTest, QuantctlSubmitWaitJsonAndExitCodes) {
   auto q = QuantdProcess::Start({});
   std::string dir = MakeTempDir("cli");
