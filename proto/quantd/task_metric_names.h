@@ -33,6 +33,8 @@ inline constexpr char kInt8[] = "int8";                           // 1 when the 
 inline constexpr char kPplFloat[] = "ppl_float";
 inline constexpr char kPplQuantized[] = "ppl_quantized";
 inline constexpr char kPplRise[] = "ppl_rise";
+// The same codes decoding on quantd's kernels (int8 activations): their own perplexity rise.
+inline constexpr char kKernelsPplRise[] = "kernels_ppl_rise";
 inline constexpr char kDecodeTokensPerS[] = "decode_tokens_per_s";
 inline constexpr char kDecodeSpeedup[] = "decode_speedup";
 inline constexpr char kQuantizeSeconds[] = "quantize_seconds";

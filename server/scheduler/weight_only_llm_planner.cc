@@ -15,6 +15,7 @@ namespace quantd::server {
 namespace {
 
 constexpr uint32_t kDefaultCalibrationRows = 512;  // seed 002
+constexpr double kDefaultMinDecodeSpeedup = 1.5;  // seed 002: "at least 1.5x faster than FP16"
 constexpr size_t kMaxPrompts = 16, kMaxPromptBytes = 4096;
 constexpr int kMaxCandidates = 16;
 
@@ -128,6 +129,7 @@ absl::Status ResolveWeightOnlyLlmSpec(v1::JobSpec* spec, storage::ArtifactIndex*
   if (w->max_size_bytes() < 0) {
     return absl::InvalidArgumentError("weight_only_llm.max_size_bytes: must not be negative");
   }
+  if (!w->has_min_decode_speedup()) w->set_min_decode_speedup(kDefaultMinDecodeSpeedup);
   if (!(w->min_decode_speedup() >= 0) || !std::isfinite(w->min_decode_speedup())) {
     return absl::InvalidArgumentError("weight_only_llm.min_decode_speedup: must not be negative");
   }

@@ -25,6 +25,8 @@ void Judge(const v1::WeightOnlyLlmSpec& spec, const storage::TaskSummary& t,
            v1::LeaderboardRow* r) {
   AddGateVerdict(metric::kPplRise, Metric(*r, metric::kPplRise, 1e300), spec.max_ppl_rise(),
                  "<=", r);
+  AddGateVerdict(metric::kKernelsPplRise, Metric(*r, metric::kKernelsPplRise, 1e300),
+                 spec.max_ppl_rise(), "<=", r);
   if (spec.max_size_bytes() > 0) {
     AddGateVerdict(metric::kSizeBytes, Metric(*r, metric::kSizeBytes, 1e300),
                    static_cast<double>(spec.max_size_bytes()), "<=", r);

@@ -2,7 +2,7 @@
 // quantization seconds, checkpoint size, decode tokens/s against fp32), then a ~200M-parameter
 // random-init model of the same architecture for speed and memory (trained weights are not
 // needed to time them). Prints tables; asserts nothing.
-//   llm_bench FIXTURE_DIR [--skip-large]
+//   llm_bench FIXTURE_DIR [--skip-large | --large-only]
 #include <sys/resource.h>
 
 #include <chrono>
@@ -12,10 +12,14 @@
 #include <sstream>
 
 #include "tests/bench/llm_fixture_files.h"
+#include "worker/export/llama_gguf.h"
+#include "worker/export/node_runtime.h"
+#include "worker/kernels/op_library/op_library.h"
 #include "worker/engine/runtime_setup.h"
 #include "worker/llm/decode_benchmark.h"
 #include "worker/llm/decoder_quantizer.h"
 #include "worker/llm/gptq_checkpoint_writer.h"
+#include "worker/llm/kernel_decoder.h"
 #include "worker/llm/perplexity.h"
 
 using namespace quantd::worker;
@@ -58,8 +62,8 @@ void Fixture(const std::string& dir) {
          static_cast<long long>(ckpt.config.vocab_size), float_ppl,
          static_cast<long long>(eval.size(0)), static_cast<long long>(eval.size(1)),
          float_speed.decode_tokens_per_s, static_cast<long long>(files["model.safetensors"].size()));
-  printf("%-6s %4s %6s %10s %10s %12s %10s %12s\n", "method", "bits", "group", "ppl", "rise %",
-         "quantize s", "size B", "decode x fp32");
+  printf("%-6s %4s %6s %10s %10s %12s %10s %12s %12s %14s\n", "method", "bits", "group", "ppl",
+         "rise %", "quantize s", "size B", "kernels ppl", "kernels", "decode x fp32");
   for (WeightOnlyMethod m : {WeightOnlyMethod::kRtn, WeightOnlyMethod::kGptq, WeightOnlyMethod::kAwq}) {
     for (int bits : {3, 4, 8}) {
       for (int64_t group : {32, 128}) {
@@ -74,17 +78,21 @@ void Fixture(const std::string& dir) {
         CheckpointFiles out = *WriteGptqCheckpoint(config, q, ckpt.source_dtype, r,
                                                    {Name(m), 0.01, false, true, "bench"});
         double ppl = MeasurePerplexity(q, eval, 32)->perplexity;
-        DecodeSpeed speed = MeasureDecodeSpeed(q, prompt, 128);
-        printf("%-6s %4d %6lld %10.4f %10.3f %12.2f %10zu %12.2f\n", Name(m), bits,
+        KernelDecoder k = *OnQuantdKernels(q, r.linears);
+        double kernel_ppl = MeasurePerplexity(k.decoder, eval, 32)->perplexity;
+        DecodeSpeed speed = MeasureDecodeSpeed(k.decoder, prompt, 128);
+        printf("%-6s %4d %6lld %10.4f %10.3f %12.2f %10zu %12.4f %12s %14.2f\n", Name(m), bits,
                static_cast<long long>(group), ppl, 100 * (ppl / float_ppl - 1), seconds,
-               out["model.safetensors"].size(),
+               out["model.safetensors"].size(), kernel_ppl, k.placements[0].scheme.c_str(),
                speed.decode_tokens_per_s / float_speed.decode_tokens_per_s);
       }
     }
   }
 }
 
-void Large() {
+// The ~200M-parameter random-init model of the fixture's architecture (trained weights are not
+// needed to time it): 12 x 1024, GQA 16/4, MLP 2816, vocab 32000, untied head.
+LlamaConfig LargeConfig() {
   LlamaConfig c;
   c.architecture = "LlamaForCausalLM";
   c.hidden_size = 1024;
@@ -95,79 +103,212 @@ void Large() {
   c.head_dim = 64;
   c.vocab_size = 32000;
   c.max_positions = 2048;
+  return c;
+}
+
+// Deterministic weights, one Linear at a time through `linear` (which may pack and drop it),
+// so a packed model never holds the float one whole.
+LlamaWeights LargeWeights(const LlamaConfig& c,
+                          const std::function<void(const std::string&, LinearWeights&)>& linear) {
   torch::manual_seed(0);
   auto init = [](int64_t out, int64_t in) { return torch::randn({out, in}) / std::sqrt(in); };
   LlamaWeights w;
   w.embed_tokens = torch::randn({c.vocab_size, c.hidden_size}) * 0.02;
   w.norm = torch::ones({c.hidden_size});
   w.lm_head = init(c.vocab_size, c.hidden_size);
-  int64_t params = w.embed_tokens.numel() + w.lm_head.numel();
+  const int64_t h = c.hidden_size, kv = c.num_kv_heads * c.head_dim, m = c.intermediate_size;
   for (int64_t i = 0; i < c.num_layers; ++i) {
     LlamaBlockWeights& b = w.layers.emplace_back();
-    b.input_norm = torch::ones({c.hidden_size});
-    b.post_attention_norm = torch::ones({c.hidden_size});
-    b.q_proj.weight = init(1024, 1024);
-    b.k_proj.weight = init(256, 1024);
-    b.v_proj.weight = init(256, 1024);
-    b.o_proj.weight = init(1024, 1024);
-    b.gate_proj.weight = init(2816, 1024);
-    b.up_proj.weight = init(2816, 1024);
-    b.down_proj.weight = init(1024, 2816);
-    params += 2 * 1024 * 1024 + 2 * 256 * 1024 + 3 * 2816 * 1024;
+    b.input_norm = torch::ones({h});
+    b.post_attention_norm = torch::ones({h});
+    const std::pair<int64_t, int64_t> shapes[] = {{h, h}, {kv, h}, {kv, h}, {h, h},
+                                                  {m, h}, {m, h}, {h, m}};
+    size_t j = 0;
+    for (auto& [name, l] : b.Linears()) {
+      l->weight = init(shapes[j].first, shapes[j].second);
+      ++j;
+      if (linear) linear("model.layers." + std::to_string(i) + "." + name, *l);
+    }
   }
+  return w;
+}
+
+int64_t Parameters(const LlamaConfig& c) {
+  const int64_t h = c.hidden_size, kv = c.num_kv_heads * c.head_dim, m = c.intermediate_size;
+  return 2 * c.vocab_size * h + c.num_layers * (2 * h * h + 2 * kv * h + 3 * m * h);
+}
+
+// Round-to-nearest codes for every Linear (no calibration: the weights are random anyway).
+std::map<std::string, QuantizedLinear> RtnCodes(const LlamaWeights& w, int bits, int64_t group) {
+  std::map<std::string, QuantizedLinear> codes;
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    for (const auto& [name, l] : w.layers[i].Linears()) {
+      codes["model.layers." + std::to_string(i) + "." + name] =
+          QuantizeRtn(l->weight, {bits, group, true});
+    }
+  }
+  return codes;
+}
+
+std::vector<int64_t> Prompt(const LlamaConfig& c, int64_t n, int64_t stride) {
+  std::vector<int64_t> p(n);
+  for (int64_t i = 0; i < n; ++i) p[i] = (i * stride) % c.vocab_size;
+  return p;
+}
+
+// Decode (128 tokens after a 32-token prompt) and prefill (a 512-token prompt) on `threads`.
+struct Speeds {
+  double decode = 0, prefill = 0;
+};
+Speeds Measure(const LlamaDecoder& d, const LlamaConfig& c, int threads) {
+  at::set_num_threads(threads);
+  Speeds s;
+  s.decode = MeasureDecodeSpeed(d, Prompt(c, 32, 7919), 128, 3).decode_tokens_per_s;
+  s.prefill = MeasureDecodeSpeed(d, Prompt(c, 512, 104729), 1, 3).prefill_tokens_per_s;
+  at::set_num_threads(1);
+  return s;
+}
+
+// llama.cpp (node-llama-cpp 3.21.1) decoding a GGUF quantd exported from `codes` (Q4_0 for
+// 4-bit symmetric groups of 32), one thread: the same prompt and token count as Measure.
+double LlamaCppDecode(const LlamaConfig& c, const LlamaWeights& fp32,
+                      const std::map<std::string, QuantizedLinear>& codes) {
+  LlamaCheckpoint ckpt;
+  ckpt.config = c;
+  ckpt.weights = fp32;
+  ckpt.source_dtype = "F16";  // what the exporter writes the float tensors (head, embedding) as
+  for (size_t i = 0; i < ckpt.weights.layers.size(); ++i) {
+    for (auto& [name, l] : ckpt.weights.layers[i].Linears()) {
+      const QuantizedLinear& q = codes.at("model.layers." + std::to_string(i) + "." + name);
+      l->stored = q;
+      l->weight = q.Dequantize();
+    }
+  }
+  GgufVocabulary vocab = ByteLevelVocabulary();
+  for (int64_t t = 256; t < c.vocab_size; ++t) {
+    vocab.tokens.push_back("t" + std::to_string(t));
+    vocab.scores.push_back(0);
+    vocab.types.push_back(1);
+  }
+  auto gguf = ExportLlamaGguf(ckpt, vocab, "bench-200m");
+  if (!gguf.ok()) {
+    fprintf(stderr, "gguf export: %s\n", std::string(gguf.status().message()).c_str());
+    return 0;
+  }
+  const std::string dir = *MakeScratchDir("llm-bench");
+  const std::string file = dir + "/model.gguf", request = dir + "/request.json";
+  (void)WriteScratchFile(file, gguf->bytes);
+  nlohmann::json req = {{"gguf", file}, {"rows", nlohmann::json::array()},
+                        {"prompts", {Prompt(c, 32, 7919)}}, {"new_tokens", 129},
+                        {"threads", 1}};
+  (void)WriteScratchFile(request, req.dump());
+  auto answer = RunRuntimeScript("llama.cpp", "llama_cpp_check.mjs", request, 1800, nullptr);
+  std::filesystem::remove_all(dir);
+  if (!answer.ok()) {
+    fprintf(stderr, "llama.cpp: %s\n", std::string(answer.status().message()).c_str());
+    return 0;
+  }
+  return (*answer)["decode_tokens_per_s"].get<double>();
+}
+
+// Peak RSS of a fresh process holding one form of the model and decoding 16 tokens with it:
+// this binary again, with --rss FORM, printing its own VmHWM (ru_maxrss would carry the
+// parent's peak across fork and exec).
+double ChildPeakRssMb(const char* self, const char* form) {
+  FILE* child = popen((std::string(self) + " --rss " + form).c_str(), "r");
+  if (!child) return -1;
+  double mb = -1;
+  if (fscanf(child, "%lf", &mb) != 1) mb = -1;
+  return pclose(child) == 0 ? mb : -1;
+}
+
+double HighWaterRssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
+int RssChild(const std::string& form) {
+  torch::NoGradGuard no_grad;
+  at::set_num_threads(1);
+  const LlamaConfig c = LargeConfig();
+  std::optional<LlamaDecoder> d;
+  if (form == "fp32") {
+    d.emplace(c, LargeWeights(c, nullptr));
+  } else {
+    // Each Linear packed as it is made; the head and embedding as OnQuantdKernels places them.
+    const int bits = form == "w4a8" ? 4 : 8;
+    std::map<std::string, QuantizedLinear> none;
+    LlamaWeights w = LargeWeights(c, [&](const std::string& name, LinearWeights& l) {
+      l.kernel = bits == 4 ? *KernelLinear::FromCodes(QuantizeRtn(l.weight, {4, 128, true}),
+                                                      l.bias, name)
+                           : *KernelLinear::FromFloat(l.weight, l.bias, name);
+      l.weight = at::Tensor();
+    });
+    d.emplace(std::move(OnQuantdKernels(LlamaDecoder(c, std::move(w)), none)->decoder));
+  }
+  MeasureDecodeSpeed(*d, Prompt(c, 32, 7919), 16, 1);
+  printf("%.1f\n", HighWaterRssMb());
+  return 0;
+}
+
+void Large(const char* self) {
+  torch::NoGradGuard no_grad;
+  at::set_num_threads(1);
+  const LlamaConfig c = LargeConfig();
+  LlamaWeights w = LargeWeights(c, nullptr);
   LlamaDecoder fp32(c, w);
-  std::vector<int64_t> prompt(32);
-  for (int64_t i = 0; i < 32; ++i) prompt[i] = (i * 7919) % c.vocab_size;
-  std::vector<int64_t> long_prompt(512);
-  for (int64_t i = 0; i < 512; ++i) long_prompt[i] = (i * 104729) % c.vocab_size;
-  at::Tensor calibration = torch::randint(0, c.vocab_size, {64, 128}, torch::kInt64);
-  printf("\nrandom-init Llama, %.0fM parameters (12 x 1024, GQA 16/4, MLP 2816, vocab 32000), "
-         "%d threads; peak RSS so far %.0f MB\n",
-         params / 1e6, at::get_num_threads(), PeakRssMb());
-  DecodeSpeed f = MeasureDecodeSpeed(fp32, prompt, 128, 3);
-  DecodeSpeed fp = MeasureDecodeSpeed(fp32, long_prompt, 1, 3);
-  printf("%-22s %14s %14s %14s %12s\n", "model", "quantize s", "prefill tok/s", "decode tok/s",
-         "peak RSS MB");
-  printf("%-22s %14s %14.0f %14.1f %12.0f\n", "fp32", "-", fp.prefill_tokens_per_s,
-         f.decode_tokens_per_s, PeakRssMb());
-  {
-    // The other float path a decode speedup is judged against, where the CPU has bf16 dot
-    // products (the report's decode_speedup uses the faster of the two).
-    LlamaDecoder bf16 = fp32.CastTo(at::kBFloat16);
-    DecodeSpeed bd = MeasureDecodeSpeed(bf16, prompt, 128, 3);
-    DecodeSpeed bp = MeasureDecodeSpeed(bf16, long_prompt, 1, 3);
-    printf("%-22s %14s %14.0f %14.1f %12.0f   (%.2fx fp32 decode%s)\n", "bf16", "-",
-           bp.prefill_tokens_per_s, bd.decode_tokens_per_s, PeakRssMb(),
-           bd.decode_tokens_per_s / f.decode_tokens_per_s,
-           HasBf16DotProducts(CpuFlags()) ? "" : "; no bf16 dot products on this CPU");
+  printf("\nrandom-init Llama, %.0fM parameters (12 x 1024, GQA 16/4, MLP 2816, vocab 32000, "
+         "untied head); decode: batch 1, 128 tokens after a 32-token prompt; prefill: a "
+         "512-token prompt; kernel path %s\n",
+         Parameters(c) / 1e6, quantd::kernels::OpKernelPathName().c_str());
+  printf("%-34s %8s %14s %14s %14s\n", "model", "threads", "prefill tok/s", "decode tok/s",
+         "x fastest float");
+  struct Row {
+    std::string name;
+    int threads;
+    Speeds s;
+  };
+  std::vector<Row> rows;
+  rows.push_back({"fp32 (LibTorch, OpenBLAS)", 1, Measure(fp32, c, 1)});
+  rows.push_back({"bf16 (LibTorch, oneDNN)", 1, Measure(fp32.CastTo(at::kBFloat16), c, 1)});
+  const double fastest_float = std::max(rows[0].s.decode, rows[1].s.decode);
+  std::map<std::string, QuantizedLinear> g128 = RtnCodes(w, 4, 128), g32 = RtnCodes(w, 4, 32);
+  std::map<std::string, QuantizedLinear> int8 = RtnCodes(w, 8, 128);
+  for (auto* codes : {&g128, &g32, &int8}) {
+    KernelDecoder k = *OnQuantdKernels(LlamaDecoder(c, w), *codes);
+    const std::string name = "quantd " + k.placements[0].scheme + ", head w8a8";
+    for (int threads : {1, 2}) rows.push_back({name, threads, Measure(k.decoder, c, threads)});
   }
-  for (WeightOnlyMethod m : {WeightOnlyMethod::kRtn, WeightOnlyMethod::kGptq}) {
-    LlamaDecoder q = fp32;
-    DecoderQuantOptions o;
-    o.method = m;
-    o.quant = {4, 128, true};
-    auto t0 = Clock::now();
-    auto r = QuantizeDecoder(q, calibration, o, nullptr);
-    double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    DecodeSpeed d = MeasureDecodeSpeed(q, prompt, 128, 3);
-    DecodeSpeed p = MeasureDecodeSpeed(q, long_prompt, 1, 3);
-    printf("%-22s %14.1f %14.0f %14.1f %12.0f\n",
-           (std::string(Name(m)) + " w4g128 (dequant.)").c_str(), r.ok() ? seconds : -1.0,
-           p.prefill_tokens_per_s, d.decode_tokens_per_s, PeakRssMb());
+  rows.push_back({"llama.cpp Q4_0 (quantd's GGUF)", 1, {LlamaCppDecode(c, w, g32), 0}});
+  for (const Row& r : rows) {
+    printf("%-34s %8d %14.0f %14.1f %14.2f\n", r.name.c_str(), r.threads, r.s.prefill,
+           r.s.decode, r.s.decode / fastest_float);
   }
-  printf("(quantized rows run dequantized fp32 weights: the same kernels as fp32, so equal "
-         "speed is expected until quantd's own int4 kernels)\n");
+  const double rss_fp32 = ChildPeakRssMb(self, "fp32"), rss_w4 = ChildPeakRssMb(self, "w4a8"),
+               rss_w8 = ChildPeakRssMb(self, "w8a8");
+  printf("peak RSS of a process holding the model and decoding 16 tokens: fp32 %.0f MB, "
+         "w4a8 g128 %.0f MB (%.2fx), w8a8 %.0f MB (%.2fx)\n",
+         rss_fp32, rss_w4, rss_w4 / rss_fp32, rss_w8, rss_w8 / rss_fp32);
+  printf("(llama.cpp's GGUF keeps the head and embedding in F16 as quantd's exporter writes "
+         "them; quantd runs its head on W8A8. node-llama-cpp attaches no persistent thread "
+         "pool, so llama.cpp is compared at one thread.)\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--rss") return RssChild(argv[2]);
   if (argc < 2) {
-    fprintf(stderr, "usage: llm_bench FIXTURE_DIR [--skip-large]\n");
+    fprintf(stderr, "usage: llm_bench FIXTURE_DIR [--skip-large | --large-only]\n");
     return 2;
   }
   torch::NoGradGuard no_grad;
-  Fixture(argv[1]);
-  if (!(argc > 2 && std::string(argv[2]) == "--skip-large")) Large();
+  const std::string mode = argc > 2 ? argv[2] : "";
+  if (mode != "--large-only") Fixture(argv[1]);
+  if (mode != "--skip-large") Large(argv[0]);
   return 0;
 }

@@ -47,6 +47,7 @@ class WeightOnlyLlmSchedulingTest : public ::testing::Test {
     auto& v = *m.mutable_values();
     v[metric::kPplQuantized] = ppl;
     v[metric::kPplRise] = rise;
+    v[metric::kKernelsPplRise] = rise;
     v[metric::kSizeBytes] = size;
     v[metric::kDecodeTokensPerS] = tokens_per_s;
     v[metric::kDecodeSpeedup] = tokens_per_s / 100;
@@ -148,6 +149,9 @@ TEST_F(WeightOnlyLlmSchedulingTest, RulesPickTheSmallestMostAccurateOrFastestPas
   auto r = h_.scheduler->Submit(spec);
   ASSERT_TRUE(r.ok()) << r.status();
   v1::Job job = r->job;
+  // The seed's decode-speedup gate is on by default; these cases judge the rules without it.
+  EXPECT_DOUBLE_EQ(job.spec().weight_only_llm().min_decode_speedup(), 1.5);
+  job.mutable_spec()->mutable_weight_only_llm()->set_min_decode_speedup(0);
   std::vector<storage::TaskSummary> tasks(3);
   v1::TaskMetrics metrics[] = {Metrics(6.09, 0.005, 700000, 40), Metrics(6.25, 0.031, 560000, 45),
                                Metrics(6.06, 0.0001, 1200000, 50)};
@@ -184,9 +188,10 @@ TEST_F(WeightOnlyLlmSchedulingTest, RulesPickTheSmallestMostAccurateOrFastestPas
   EXPECT_EQ(board.rows(1).candidate(), "gptq_w3g128");
   const v1::LeaderboardRow& slow = board.rows(2);
   EXPECT_EQ(slow.candidate(), "gptq_w4g128");
-  ASSERT_EQ(slow.gates_size(), 2);
-  EXPECT_EQ(slow.gates(1).rule(), ">=");
-  EXPECT_FALSE(slow.gates(1).passed());
+  ASSERT_EQ(slow.gates_size(), 3);  // ppl rise, on the kernels too, decode speedup
+  EXPECT_EQ(slow.gates(1).name(), metric::kKernelsPplRise);
+  EXPECT_EQ(slow.gates(2).rule(), ">=");
+  EXPECT_FALSE(slow.gates(2).passed());
   EXPECT_NE(board.decision().find("rtn_w8g128 wins: smallest passing of 1"), std::string::npos)
       << board.decision();
 }
@@ -236,8 +241,9 @@ TEST_F(WeightOnlyLlmSchedulingTest, AJobOfOneSettingIsItsOneRow) {
   auto g = h_.scheduler->LeaseTask("w", 0);
   ASSERT_TRUE(g.ok() && g->has_value());
   EXPECT_EQ((*g)->task.spec().weight_only_llm().candidates_size(), 0) << "outputs unprefixed";
+  // Decoding at 2x the float path: within the default 1.5x decode-speedup gate.
   ASSERT_TRUE(h_.scheduler->CompleteTask((*g)->lease_id, Outputs("", 'a'), "",
-                                         Metrics(6.07, 0.002, 700000, 40)).ok());
+                                         Metrics(6.07, 0.002, 700000, 200)).ok());
   auto job = h_.scheduler->Get(id);
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(job->state(), v1::SUCCEEDED);

@@ -21,6 +21,11 @@ bool SpinUntil(const Ready& ready, std::chrono::microseconds spin) {
 
 }  // namespace
 
+std::pair<int64_t, int64_t> ShareBounds(int64_t n, int64_t align, int index, int parts) {
+  const int64_t units = (n + align - 1) / align;
+  return {std::min(n, units * index / parts * align), std::min(n, units * (index + 1) / parts * align)};
+}
+
 KernelThreads::KernelThreads(int threads, std::chrono::microseconds spin) : spin_(spin) {
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
@@ -33,10 +38,7 @@ KernelThreads::~KernelThreads() {
 }
 
 void KernelThreads::RunShare(int index) {
-  const int parts = size();
-  const int64_t units = (n_ + align_ - 1) / align_;
-  const int64_t begin = std::min(n_, units * index / parts * align_);
-  const int64_t end = std::min(n_, units * (index + 1) / parts * align_);
+  const auto [begin, end] = ShareBounds(n_, align_, index, size());
   if (begin < end) (*fn_)(begin, end);
 }
 
@@ -73,7 +75,7 @@ void KernelThreads::ParallelFor(int64_t n, int64_t align,
   fn_ = nullptr;
 }
 
-void SplitOutputs(KernelThreads* threads, int64_t out,
+void SplitOutputs(ThreadSplitter* threads, int64_t out,
                   const std::function<void(int64_t, int64_t)>& fn) {
   if (threads) {
     threads->ParallelFor(out, 8, fn);

@@ -1,7 +1,9 @@
-// The kernels' own persistent threads: a Linear's output channels split over them, the caller
-// taking the first share. Between calls the workers spin for a while before sleeping, so a
-// decoder's Linears (microseconds apart between tokens) find them awake; a pool of one runs
-// everything on the caller. Torch-free.
+// How a Linear's output channels are spread over threads (ThreadSplitter), and the kernels' own
+// persistent threads (KernelThreads): the caller takes the first share; between calls workers
+// spin for a while before sleeping, so a decoder's Linears (microseconds apart between tokens)
+// find them awake. A process that already has an intra-op pool hands that in instead (the op
+// library hands in LibTorch's, so two pools never spin against each other on the same cores).
+// Torch-free.
 #pragma once
 
 #include <atomic>
@@ -14,21 +16,33 @@
 
 namespace quantd::kernels {
 
-class KernelThreads {
+class ThreadSplitter {
+ public:
+  virtual ~ThreadSplitter() = default;
+  virtual int size() const = 0;  // threads, the caller included
+  // fn(begin, end) over [0, n) in size() contiguous shares whose bounds are multiples of
+  // `align` (but the last); returns when every share is done.
+  virtual void ParallelFor(int64_t n, int64_t align,
+                           const std::function<void(int64_t, int64_t)>& fn) = 0;
+};
+
+// Share `index` of `parts` over [0, n) in units of `align`: the one split every splitter uses.
+std::pair<int64_t, int64_t> ShareBounds(int64_t n, int64_t align, int index, int parts);
+
+class KernelThreads : public ThreadSplitter {
  public:
   // `threads` >= 1 counts the caller. `spin` is how long an idle worker polls before it sleeps.
   explicit KernelThreads(int threads,
                          std::chrono::microseconds spin = std::chrono::microseconds(2000));
-  ~KernelThreads();
+  ~KernelThreads() override;
   KernelThreads(const KernelThreads&) = delete;
   KernelThreads& operator=(const KernelThreads&) = delete;
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  int size() const override { return static_cast<int>(workers_.size()) + 1; }
 
-  // fn(begin, end) over [0, n) in size() contiguous shares whose bounds are multiples of
-  // `align` (but the last); returns when every share is done. A call made while another thread's
-  // call is running runs on its caller alone.
-  void ParallelFor(int64_t n, int64_t align, const std::function<void(int64_t, int64_t)>& fn);
+  // A call made while another thread's call is running runs on its caller alone.
+  void ParallelFor(int64_t n, int64_t align,
+                   const std::function<void(int64_t, int64_t)>& fn) override;
 
  private:
   void WorkerLoop(int index);
@@ -46,7 +60,7 @@ class KernelThreads {
 
 // A Linear's output channels [0, out) over `threads` in shares aligned to 8 (whole cache lines of
 // float outputs), or on the caller alone when `threads` is null.
-void SplitOutputs(KernelThreads* threads, int64_t out,
+void SplitOutputs(ThreadSplitter* threads, int64_t out,
                   const std::function<void(int64_t, int64_t)>& fn);
 
 }  // namespace quantd::kernels

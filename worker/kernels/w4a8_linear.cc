@@ -232,7 +232,7 @@ std::vector<float> DequantizeW4A8(const PackedW4A8& w) {
 }
 
 void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, bool relu,
-                KernelPath path, KernelThreads* threads) {
+                KernelPath path, ThreadSplitter* threads) {
   std::vector<QuantizedActivations> acts(static_cast<size_t>(rows));
   for (int64_t m = 0; m < rows; ++m) {
     acts[m].q.resize(static_cast<size_t>(w.in_padded));

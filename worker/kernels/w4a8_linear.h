@@ -59,6 +59,6 @@ std::vector<float> DequantizeW4A8(const PackedW4A8& w);
 // x [rows, in] -> y [rows, out] on `path` (which the caller has checked this CPU runs), output
 // channels split over `threads` (null: the calling thread alone).
 void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, bool relu,
-                KernelPath path, KernelThreads* threads = nullptr);
+                KernelPath path, ThreadSplitter* threads = nullptr);
 
 }  // namespace quantd::kernels

@@ -94,7 +94,7 @@ std::vector<int8_t> UnpaddedCodes(const PackedW8A8& w) {
 }
 
 void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, bool relu,
-                KernelPath path, KernelThreads* threads) {
+                KernelPath path, ThreadSplitter* threads) {
   std::vector<int8_t> q(static_cast<size_t>(rows * w.in_padded), 0);
   std::vector<float> x_scales(static_cast<size_t>(rows));
   for (int64_t m = 0; m < rows; ++m) {

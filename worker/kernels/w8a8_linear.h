@@ -41,6 +41,6 @@ std::vector<int8_t> UnpaddedCodes(const PackedW8A8& w);
 // x [rows, in] -> y [rows, out] on `path` (which the caller has checked this CPU runs), output
 // channels split over `threads` (null: the calling thread alone).
 void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, bool relu,
-                KernelPath path, KernelThreads* threads = nullptr);
+                KernelPath path, ThreadSplitter* threads = nullptr);
 
 }  // namespace quantd::kernels

@@ -14,6 +14,7 @@
 
 #include "quantd/status.h"
 #include "worker/llm/group_quantizer.h"
+#include "worker/llm/kernel_linear.h"
 #include "worker/llm/llama_config.h"
 
 namespace quantd::worker {
@@ -27,6 +28,8 @@ struct LinearWeights {
   // A GPTQ-layout checkpoint's integer form of this Linear, as stored (exporters re-block it
   // without rounding again); unset for float Linears.
   std::optional<QuantizedLinear> stored;
+  // Set when the Linear runs on quantd's kernels (kernel_decoder.h); `weight` is then released.
+  KernelLinear kernel;
 };
 
 struct LlamaBlockWeights {
@@ -63,6 +66,7 @@ struct LlamaWeights {
   std::vector<LlamaBlockWeights> layers;
   at::Tensor norm;
   at::Tensor lm_head;  // [vocab, hidden]; the embedding itself when tied
+  KernelLinear lm_head_kernel;  // set when the LM head runs on quantd's kernels
 };
 
 // A checkpoint in the GPTQ layout (config.json carries quantization_config): how its Linears

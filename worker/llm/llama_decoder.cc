@@ -13,6 +13,7 @@ at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
 }
 
 at::Tensor Linear(const LinearWeights& l, const at::Tensor& x) {
+  if (l.kernel.defined()) return l.kernel(x);
   at::Tensor y = torch::matmul(x, l.weight.t());
   return l.bias.defined() ? y + l.bias : y;
 }
@@ -41,7 +42,11 @@ LlamaDecoder LlamaDecoder::CastTo(at::ScalarType dtype) const {
   const bool tied = weights_.lm_head.is_same(weights_.embed_tokens);
   cast(w.embed_tokens);
   cast(w.norm);
-  w.lm_head = tied ? w.embed_tokens : w.lm_head.to(dtype);
+  if (tied) {
+    w.lm_head = w.embed_tokens;
+  } else {
+    cast(w.lm_head);
+  }
   for (LlamaBlockWeights& b : w.layers) {
     cast(b.input_norm);
     cast(b.post_attention_norm);
@@ -54,7 +59,9 @@ LlamaDecoder LlamaDecoder::CastTo(at::ScalarType dtype) const {
 }
 
 at::Tensor LlamaDecoder::Embed(const at::Tensor& ids) const {
+  // The rows in the dtype the blocks compute in (the kernel decoder keeps its table in fp16).
   return weights_.embed_tokens.index_select(0, ids.reshape({-1}))
+      .to(weights_.norm.scalar_type())
       .view({ids.size(0), ids.size(1), config_.hidden_size});
 }
 
@@ -117,8 +124,9 @@ at::Tensor LlamaDecoder::Block(int64_t layer, const at::Tensor& hidden, int64_t 
 }
 
 at::Tensor LlamaDecoder::Logits(const at::Tensor& hidden) const {
-  return torch::matmul(RmsNorm(hidden, weights_.norm, config_.rms_norm_eps),
-                       weights_.lm_head.t());
+  at::Tensor x = RmsNorm(hidden, weights_.norm, config_.rms_norm_eps);
+  if (weights_.lm_head_kernel.defined()) return weights_.lm_head_kernel(x);
+  return torch::matmul(x, weights_.lm_head.t());
 }
 
 at::Tensor LlamaDecoder::Forward(const at::Tensor& ids) const {

@@ -1,15 +1,31 @@
-// One path per process; one pool per intra-op thread count asked for (kept, so a pointer handed
-// out stays valid when LibTorch's count changes).
+// One path per process; the splitter is a stateless view of LibTorch's intra-op pool.
 #include "worker/kernels/op_library/kernel_runtime.h"
 
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 
-#include <map>
-#include <memory>
-#include <mutex>
-
 namespace quantd::kernels {
+namespace {
+
+// One share per intra-op thread through at::parallel_for, whose pool (OpenMP in Debian's
+// LibTorch) keeps its workers spinning briefly between regions, so a decoder's back-to-back
+// Linears find them awake.
+class IntraOpThreads : public ThreadSplitter {
+ public:
+  int size() const override { return at::get_num_threads(); }
+  void ParallelFor(int64_t n, int64_t align,
+                   const std::function<void(int64_t, int64_t)>& fn) override {
+    const int parts = size();
+    at::parallel_for(0, parts, 1, [&](int64_t first, int64_t last) {
+      for (int64_t share = first; share < last; ++share) {
+        const auto [begin, end] = ShareBounds(n, align, static_cast<int>(share), parts);
+        if (begin < end) fn(begin, end);
+      }
+    });
+  }
+};
+
+}  // namespace
 
 KernelPath OpKernelPath() {
   static const absl::StatusOr<KernelPath> path = KernelPathFromEnvironment();
@@ -17,15 +33,10 @@ KernelPath OpKernelPath() {
   return *path;
 }
 
-KernelThreads* OpThreads() {
-  static std::mutex mu;
-  static std::map<int, std::unique_ptr<KernelThreads>> pools;
-  const int threads = std::max(1, at::get_num_threads());
-  if (threads == 1) return nullptr;
-  std::lock_guard<std::mutex> lock(mu);
-  std::unique_ptr<KernelThreads>& pool = pools[threads];
-  if (!pool) pool = std::make_unique<KernelThreads>(threads);
-  return pool.get();
+ThreadSplitter* OpThreads() {
+  static IntraOpThreads intra_op;
+  if (at::get_num_threads() <= 1 || at::in_parallel_region()) return nullptr;
+  return &intra_op;
 }
 
 }  // namespace quantd::kernels

@@ -1,6 +1,7 @@
-// The process-wide state the ops run with, made once: the kernel path (cpuid, or
-// QUANTD_KERNEL_PATH) and quantd's own threads, sized to LibTorch's intra-op thread count and
-// kept alive (warm) between calls, as LibTorch keeps its own intra-op pool.
+// The process-wide state the ops run with: the kernel path (cpuid, or QUANTD_KERNEL_PATH), made
+// once, and the threads a Linear's outputs split over: LibTorch's own intra-op pool, so the ops
+// and the aten ops around them share one set of threads (two pools spinning on the same cores
+// would steal them from each other) and follow at::set_num_threads / torch.set_num_threads.
 #pragma once
 
 #include "worker/kernels/cpu_features.h"
@@ -12,7 +13,8 @@ namespace quantd::kernels {
 // with the variable's message.
 KernelPath OpKernelPath();
 
-// Threads for at::get_num_threads() workers; null when that is 1 (the caller runs alone).
-KernelThreads* OpThreads();
+// LibTorch's intra-op threads as a splitter; null when there is one thread (or the caller is
+// already inside a parallel region), so the caller runs alone.
+ThreadSplitter* OpThreads();
 
 }  // namespace quantd::kernels

@@ -14,7 +14,7 @@ namespace quantd::kernels {
 std::string OpKernelPathName() { return KernelPathName(OpKernelPath()); }
 
 std::string OpLibraryDescription() {
-  const int threads = std::max(1, at::get_num_threads());  // what OpThreads() would size
+  const int threads = std::max(1, at::get_num_threads());  // the intra-op threads ops split over
   return "quantd_ops " + std::to_string(kOpLibraryVersion) + " (" + OpKernelPathName() + ", " +
          std::to_string(threads) + " thread" + (threads > 1 ? "s" : "") + ")";
 }

@@ -60,7 +60,7 @@ void CheckVersion(int64_t version, const char* cls) {
 template <typename Packed>
 at::Tensor RunRows(const at::Tensor& x, const Packed& p, bool relu, const char* op,
                    void (*kernel)(const Packed&, const float*, int64_t, float*, bool, KernelPath,
-                                  KernelThreads*)) {
+                                  ThreadSplitter*)) {
   const int64_t in = p.in, out = p.out;
   TORCH_CHECK(x.scalar_type() == at::kFloat, op, ": input must be float32, got ",
               c10::toString(x.scalar_type()));
