@@ -184,7 +184,7 @@ class QuantdClient:
 
     def quantize_llm(self, checkpoint_dir, calibration, evaluation, method="gptq", bits=4,
                      group_size=128, symmetric=True, act_order=False, max_ppl_rise=None,
-                     seq_len=0, calibration_rows=0, eval_rows=0, prompts=(), new_tokens=0,
+                     min_decode_speedup=None, seq_len=0, calibration_rows=0, eval_rows=0, prompts=(), new_tokens=0,
                      candidates=(), rule="", export=(), request_id=""):
         """Submits a WEIGHT_ONLY_LLM job on a Hugging Face folder (config.json + safetensors;
         every regular file is uploaded). `method` rtn|gptq|awq; `group_size` -1 per channel.
@@ -196,7 +196,10 @@ class QuantdClient:
         outputs are under "<name>/", e.g. gptq_w4g128/checkpoint/model.safetensors.
 
         `export=("gguf",)` also writes model.gguf from the stored checkpoint, checked by
-        llama.cpp in the same task."""
+        llama.cpp in the same task.
+
+        `min_decode_speedup` gates batch-1 decode on quantd's kernels against the fastest float
+        path on the worker (default 1.5, the seed's; 0 turns it off)."""
         w = jobs_pb2.WeightOnlyLlmSpec(
             method=jobs_pb2.WeightOnlyMethod.Value(method.upper()), bits=bits,
             group_size=group_size, symmetric=symmetric, act_order=act_order,
@@ -215,6 +218,8 @@ class QuantdClient:
         w.export.extend(jobs_pb2.ExportFormat.Value(f.upper()) for f in export)
         if max_ppl_rise is not None:
             w.max_ppl_rise = max_ppl_rise
+        if min_decode_speedup is not None:
+            w.min_decode_speedup = min_decode_speedup
         self._add_folder(checkpoint_dir, w.checkpoint)
         return self.submit(jobs_pb2.JobSpec(weight_only_llm=w, client_request_id=request_id))
 

@@ -17,8 +17,10 @@
 namespace quantd::testing {
 namespace {
 
+// Speed gates depend on the machine's load, so these tests turn the default one off (the
+// scheduler tests check it is on by default).
 const std::string kFixtureArgs =
-    " --calibration-rows 64 --eval-rows 24 --new-tokens 16";
+    " --calibration-rows 64 --eval-rows 24 --new-tokens 16 --min-decode-speedup 0";
 
 std::string LlmArgs(const std::string& extra) {
   return "submit weight_only_llm --checkpoint " + FixturePath("tiny_llama") + " --calibration " +
@@ -47,6 +49,15 @@ TEST(WeightOnlyLlmTest, GptqCheckpointReadsBackToTheReportedPerplexity) {
   EXPECT_EQ(report["generations"].size(), 3u);
   EXPECT_EQ(report["gates"][0]["name"], "ppl_rise");
   EXPECT_EQ(report["gates"][0]["passed"], true);
+  // The decode speed is the kernels': W4A8 from the stored codes, held to the same rise.
+  EXPECT_EQ(report["speed"]["quantized_runs_on"], "quantd's kernels");
+  EXPECT_EQ(report["speed"]["kernels"]["linears_by_scheme"]["w4a8 g128"], 28);
+  EXPECT_EQ(report["speed"]["kernels"]["library"], "libquantd_ops.so");
+  EXPECT_EQ(report["gates"][1]["name"], "kernels_ppl_rise");
+  EXPECT_EQ(report["gates"][1]["passed"], true);
+  EXPECT_NEAR(report["speed"]["kernels"]["perplexity"].get<double>(),
+              report["perplexity"]["quantized"].get<double>(),
+              0.01 * report["perplexity"]["quantized"].get<double>());
   EXPECT_LT(report["size"]["ratio_vs_fp16"].get<double>(), 0.5);
 
   // An independent reader: hand-parsed safetensors, bits unpacked with numpy, the reference
@@ -105,7 +116,8 @@ TEST(WeightOnlyLlmTest, AnUnreachableGateWithFallbackRecordsEveryAttemptAndKeeps
       "submit weight_only_llm --checkpoint " + FixturePath("tiny_llama") + " --calibration " +
           FixturePath("tiny_llama_calib_ids.npy") + " --calibration-rows 16 --eval " +
           FixturePath("tiny_llama_eval_ids.npy") +
-          " --eval-rows 16 --new-tokens 8 --method rtn --bits 3 --max-ppl-rise 0 --fallback -o " +
+          " --eval-rows 16 --new-tokens 8 --method rtn --bits 3 --max-ppl-rise 0 --fallback "
+          "--min-decode-speedup 0 -o " +
           dir,
       1);
   EXPECT_EQ(job["state"], "failed");
@@ -184,7 +196,8 @@ TEST(WeightOnlyLlmTest, SentencePieceTextIsTokenizedByTheCheckpointsTokenizer) {
     return "submit weight_only_llm --checkpoint " + checkpoint + " --calibration-text " +
            FixturePath("sp_llama_calib.txt") + " --eval-text " +
            FixturePath("sp_llama_eval.txt") + " --seq-len 64 --calibration-rows 16 "
-           "--eval-rows 8 --new-tokens 8 --method rtn --bits 8 --group-size 32 --prompt 'The fortune says' " +
+           "--eval-rows 8 --new-tokens 8 --method rtn --bits 8 --group-size 32 --min-decode-speedup 0 "
+           "--prompt 'The fortune says' " +
            extra;
   };
   nlohmann::json job = SubmitAndWait(q->address(), submit(FixturePath("sp_llama"), "-o " + dir));
@@ -301,7 +314,7 @@ std::string SlowJobId(QuantdProcess& q) {
       q.address(), "submit weight_only_llm --checkpoint " + FixturePath("tiny_llama") +
                        " --calibration " + FixturePath("tiny_llama_calib_ids.npy") + " --eval " +
                        FixturePath("tiny_llama_eval_ids.npy") +
-                       " --eval-rows 24 --new-tokens 16 --json");
+                       " --eval-rows 24 --new-tokens 16 --min-decode-speedup 0 --json");
   EXPECT_EQ(submitted.exit_code, 0) << submitted.err;
   return LastJson(submitted.out)["id"];
 }

@@ -59,7 +59,8 @@ class PythonClientTest(unittest.TestCase):
         job = self.q.wait(self.q.quantize_llm(
             os.path.join(FIX, "tiny_llama"), os.path.join(FIX, "tiny_llama_calib_ids.npy"),
             os.path.join(FIX, "tiny_llama_eval.txt"), method="awq", bits=4, group_size=64,
-            calibration_rows=32, new_tokens=8, prompts=["Q: Why"]).id, timeout=600)
+            calibration_rows=32, new_tokens=8, prompts=["Q: Why"],
+            min_decode_speedup=0).id, timeout=600)  # speed is not this test's to judge
         self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
         self.assertEqual(job.model_name, "tiny_llama")
         config = json.load(open(self.q.download(job.id, "checkpoint/config.json",
@@ -72,12 +73,15 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(report["generations"][0]["prompt"], "Q: Why")
         self.assertEqual(len(report["generations"][0]["quantized"]), 8)
         self.assertLess(report["perplexity"]["rise"], 0.02)
+        # Decoded on quantd's kernels straight from the stored 4-bit codes.
+        self.assertEqual(report["speed"]["kernels"]["linears_by_scheme"], {"w4a8 g64": 28})
+        self.assertLess(report["speed"]["kernels"]["rise"], 0.02)
 
     def test_quantize_llm_candidates_are_ranked(self):
         job = self.q.wait(self.q.quantize_llm(
             os.path.join(FIX, "tiny_llama"), os.path.join(FIX, "tiny_llama_calib_ids.npy"),
             os.path.join(FIX, "tiny_llama_eval_ids.npy"), method="rtn", calibration_rows=16,
-            eval_rows=16, new_tokens=8, rule="most_accurate",
+            eval_rows=16, new_tokens=8, rule="most_accurate", min_decode_speedup=0,
             candidates=[{"bits": 8}, {"bits": 4, "group_size": 32, "name": "int4"}]).id,
             timeout=600)
         self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
@@ -93,7 +97,8 @@ class PythonClientTest(unittest.TestCase):
         job = self.q.wait(self.q.quantize_llm(
             os.path.join(FIX, "tiny_llama"), os.path.join(FIX, "tiny_llama_calib_ids.npy"),
             os.path.join(FIX, "tiny_llama_eval_ids.npy"), method="rtn", group_size=32,
-            calibration_rows=8, eval_rows=8, new_tokens=8, export=["gguf"]).id, timeout=600)
+            calibration_rows=8, eval_rows=8, new_tokens=8, export=["gguf"],
+            min_decode_speedup=0).id, timeout=600)
         self.assertEqual(job.state, jobs_pb2.SUCCEEDED, job.error)
         exported = self.q.wait(self.q.export(job.id).id, timeout=600)
         self.assertEqual(exported.state, jobs_pb2.SUCCEEDED, exported.error)
