@@ -2,6 +2,7 @@
 // Face convention); GQA shares each key/value head among num_heads / num_kv_heads query heads.
 #include "worker/llm/llama_decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -92,26 +93,42 @@ at::Tensor LlamaDecoder::Block(int64_t layer, const at::Tensor& hidden, int64_t 
   q = Rotate(q, start);
   k = Rotate(k, start);
   if (cache) {
+    // Keys and values go into the cache's spare room; it grows by doubling, so a token's step
+    // copies only its own keys, not every earlier one.
     at::Tensor& ck = cache->keys[static_cast<size_t>(layer)];
     at::Tensor& cv = cache->values[static_cast<size_t>(layer)];
-    if (ck.defined()) {
-      k = torch::cat({ck, k}, 2);
-      v = torch::cat({cv, v}, 2);
+    const int64_t length = start + t;
+    if (!ck.defined() || ck.size(2) < length) {
+      const int64_t capacity = std::max<int64_t>(length, ck.defined() ? 2 * ck.size(2) : 64);
+      at::Tensor nk = torch::empty({b, c.num_kv_heads, capacity, d}, k.options());
+      at::Tensor nv = torch::empty({b, c.num_kv_heads, capacity, d}, v.options());
+      if (ck.defined()) {
+        nk.narrow(2, 0, start).copy_(ck.narrow(2, 0, start));
+        nv.narrow(2, 0, start).copy_(cv.narrow(2, 0, start));
+      }
+      ck = nk;
+      cv = nv;
     }
-    ck = k;
-    cv = v;
+    ck.narrow(2, start, t).copy_(k);
+    cv.narrow(2, start, t).copy_(v);
+    k = ck.narrow(2, 0, length);
+    v = cv.narrow(2, 0, length);
   }
   const int64_t total = k.size(2);  // keys: earlier positions plus these
+  // Grouped-query attention without copying keys per query head: the `group` query heads that
+  // share a key/value head become rows of one matmul against it.
   const int64_t group = c.num_heads / c.num_kv_heads;
-  if (group > 1) {
-    k = k.repeat_interleave(group, 1);
-    v = v.repeat_interleave(group, 1);
-  }
-  at::Tensor scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));
+  at::Tensor qg = q.reshape({b, c.num_kv_heads, group * t, d});
+  at::Tensor scores = torch::matmul(qg, k.transpose(2, 3)) / std::sqrt(static_cast<double>(d));
   // Query i (absolute position total - t + i) sees keys up to its own position.
-  at::Tensor mask = torch::ones({t, total}, torch::kBool).triu(total - t + 1);
-  scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
-  at::Tensor attn = torch::matmul(torch::softmax(scores, -1), v);  // [B, heads, T, d]
+  if (t > 1) {
+    at::Tensor mask = torch::ones({t, total}, torch::kBool).triu(total - t + 1);
+    scores = scores.view({b, c.num_kv_heads, group, t, total})
+                 .masked_fill(mask, -std::numeric_limits<float>::infinity())
+                 .view({b, c.num_kv_heads, group * t, total});
+  }
+  at::Tensor attn = torch::matmul(torch::softmax(scores, -1), v)  // [B, kv, group * T, d]
+                        .view({b, c.num_heads, t, d});
   at::Tensor merged = attn.transpose(1, 2).reshape({b, t, c.num_heads * d});
   seen("self_attn.o_proj", merged);
   at::Tensor h = hidden + Linear(w.o_proj, merged);

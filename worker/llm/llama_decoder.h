@@ -15,7 +15,8 @@ namespace quantd::worker {
 
 // Keys and values of every block for the positions seen so far.
 struct KvCache {
-  std::vector<at::Tensor> keys;    // per layer [B, kv_heads, length, head_dim]
+  // Per layer [B, kv_heads, capacity, head_dim], of which the first `length` positions are filled.
+  std::vector<at::Tensor> keys;
   std::vector<at::Tensor> values;
   int64_t length = 0;
 };
