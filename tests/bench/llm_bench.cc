@@ -106,16 +106,25 @@ LlamaConfig LargeConfig() {
   return c;
 }
 
-// Deterministic weights, one Linear at a time through `linear` (which may pack and drop it),
-// so a packed model never holds the float one whole.
+// Deterministic weights, one Linear at a time (the head first) through `linear`, which may pack
+// and drop it, and the embedding made in `embedding_dtype` a slice at a time: a packed model
+// never holds the float one whole.
 LlamaWeights LargeWeights(const LlamaConfig& c,
-                          const std::function<void(const std::string&, LinearWeights&)>& linear) {
+                          const std::function<void(const std::string&, LinearWeights&)>& linear,
+                          at::ScalarType embedding_dtype = at::kFloat) {
   torch::manual_seed(0);
   auto init = [](int64_t out, int64_t in) { return torch::randn({out, in}) / std::sqrt(in); };
   LlamaWeights w;
-  w.embed_tokens = torch::randn({c.vocab_size, c.hidden_size}) * 0.02;
+  LinearWeights head{init(c.vocab_size, c.hidden_size)};
+  if (linear) linear("lm_head", head);
+  w.lm_head = head.weight;
+  w.lm_head_kernel = head.kernel;
+  w.embed_tokens = torch::empty({c.vocab_size, c.hidden_size}, embedding_dtype);
+  for (int64_t row = 0; row < c.vocab_size; row += 4096) {
+    const int64_t n = std::min<int64_t>(4096, c.vocab_size - row);
+    w.embed_tokens.narrow(0, row, n).copy_(torch::randn({n, c.hidden_size}) * 0.02);
+  }
   w.norm = torch::ones({c.hidden_size});
-  w.lm_head = init(c.vocab_size, c.hidden_size);
   const int64_t h = c.hidden_size, kv = c.num_kv_heads * c.head_dim, m = c.intermediate_size;
   for (int64_t i = 0; i < c.num_layers; ++i) {
     LlamaBlockWeights& b = w.layers.emplace_back();
@@ -214,12 +223,17 @@ double LlamaCppDecode(const LlamaConfig& c, const LlamaWeights& fp32,
 // Peak RSS of a fresh process holding one form of the model and decoding 16 tokens with it:
 // this binary again, with --rss FORM, printing its own VmHWM (ru_maxrss would carry the
 // parent's peak across fork and exec).
-double ChildPeakRssMb(const char* self, const char* form) {
+struct ChildRss {
+  double peak = -1, baseline = -1;
+  double Model() const { return peak - baseline; }
+};
+ChildRss ChildPeakRssMb(const char* self, const char* form) {
+  ChildRss r;
   FILE* child = popen((std::string(self) + " --rss " + form).c_str(), "r");
-  if (!child) return -1;
-  double mb = -1;
-  if (fscanf(child, "%lf", &mb) != 1) mb = -1;
-  return pclose(child) == 0 ? mb : -1;
+  if (!child) return r;
+  if (fscanf(child, "%lf %lf", &r.peak, &r.baseline) != 2) r = {};
+  if (pclose(child) != 0) r = {};
+  return r;
 }
 
 double HighWaterRssMb() {
@@ -231,27 +245,44 @@ double HighWaterRssMb() {
   return -1;
 }
 
+double CurrentRssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
+// Prints the process's peak RSS and its RSS just before the model was made (LibTorch loaded and
+// warmed up), both in MB.
 int RssChild(const std::string& form) {
   torch::NoGradGuard no_grad;
   at::set_num_threads(1);
   const LlamaConfig c = LargeConfig();
+  (void)torch::matmul(torch::ones({64, 64}), torch::ones({64, 64}));  // load what LibTorch loads
+  const double baseline = CurrentRssMb();
   std::optional<LlamaDecoder> d;
   if (form == "fp32") {
     d.emplace(c, LargeWeights(c, nullptr));
   } else {
-    // Each Linear packed as it is made; the head and embedding as OnQuantdKernels places them.
+    // Each Linear packed as it is made, the head W8A8 and the embedding fp16, as
+    // OnQuantdKernels places them.
     const int bits = form == "w4a8" ? 4 : 8;
-    std::map<std::string, QuantizedLinear> none;
-    LlamaWeights w = LargeWeights(c, [&](const std::string& name, LinearWeights& l) {
-      l.kernel = bits == 4 ? *KernelLinear::FromCodes(QuantizeRtn(l.weight, {4, 128, true}),
-                                                      l.bias, name)
-                           : *KernelLinear::FromFloat(l.weight, l.bias, name);
-      l.weight = at::Tensor();
-    });
-    d.emplace(std::move(OnQuantdKernels(LlamaDecoder(c, std::move(w)), none)->decoder));
+    LlamaWeights w = LargeWeights(
+        c,
+        [&](const std::string& name, LinearWeights& l) {
+          l.kernel = bits == 4 && name != "lm_head"
+                         ? *KernelLinear::FromCodes(QuantizeRtn(l.weight, {4, 128, true}), l.bias,
+                                                    name)
+                         : *KernelLinear::FromFloat(l.weight, l.bias, name);
+          l.weight = at::Tensor();
+        },
+        at::kHalf);
+    d.emplace(std::move(OnQuantdKernels(LlamaDecoder(c, std::move(w)), {})->decoder));
   }
   MeasureDecodeSpeed(*d, Prompt(c, 32, 7919), 16, 1);
-  printf("%.1f\n", HighWaterRssMb());
+  printf("%.1f %.1f\n", HighWaterRssMb(), baseline);
   return 0;
 }
 
@@ -288,11 +319,15 @@ void Large(const char* self) {
     printf("%-34s %8d %14.0f %14.1f %14.2f\n", r.name.c_str(), r.threads, r.s.prefill,
            r.s.decode, r.s.decode / fastest_float);
   }
-  const double rss_fp32 = ChildPeakRssMb(self, "fp32"), rss_w4 = ChildPeakRssMb(self, "w4a8"),
-               rss_w8 = ChildPeakRssMb(self, "w8a8");
-  printf("peak RSS of a process holding the model and decoding 16 tokens: fp32 %.0f MB, "
-         "w4a8 g128 %.0f MB (%.2fx), w8a8 %.0f MB (%.2fx)\n",
-         rss_fp32, rss_w4, rss_w4 / rss_fp32, rss_w8, rss_w8 / rss_fp32);
+  const ChildRss f32 = ChildPeakRssMb(self, "fp32"), w4 = ChildPeakRssMb(self, "w4a8"),
+                 w8 = ChildPeakRssMb(self, "w8a8");
+  printf("peak RSS of a fresh process making the model (Linear by Linear) and decoding 16 tokens; "
+         "the model's part = peak minus the RSS before it was made (LibTorch loaded: %.0f MB):\n",
+         f32.baseline);
+  printf("  fp32 %.0f MB (model %.0f MB), w4a8 g128 %.0f MB (model %.0f MB, %.2fx), w8a8 %.0f MB "
+         "(model %.0f MB, %.2fx); process peaks %.2fx and %.2fx\n",
+         f32.peak, f32.Model(), w4.peak, w4.Model(), w4.Model() / f32.Model(), w8.peak,
+         w8.Model(), w8.Model() / f32.Model(), w4.peak / f32.peak, w8.peak / f32.peak);
   printf("(llama.cpp's GGUF keeps the head and embedding in F16 as quantd's exporter writes "
          "them; quantd runs its head on W8A8. node-llama-cpp attaches no persistent thread "
          "pool, so llama.cpp is compared at one thread.)\n");

@@ -39,7 +39,10 @@ absl::StatusOr<KernelDecoder> OnQuantdKernels(
       bytes += linear->kernel.bytes();
     }
   }
-  ASSIGN_OR_RETURN(w.lm_head_kernel, KernelLinear::FromFloat(w.lm_head, at::Tensor(), "lm_head"));
+  if (!w.lm_head_kernel.defined()) {
+    ASSIGN_OR_RETURN(w.lm_head_kernel,
+                     KernelLinear::FromFloat(w.lm_head, at::Tensor(), "lm_head"));
+  }
   placements.push_back({"lm_head", "w8a8", "the LM head is float in the checkpoint"});
   bytes += w.lm_head_kernel.bytes();
   // Only rows are read from the embedding, one per token: fp16 halves the table for an error
