@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util/python_check.h"
+#include "test_util/quantctl_json.h"
 #include "test_util/quantd_process.h"
 
 namespace quantd::testing {
@@ -97,15 +98,12 @@ TEST(PtqEndToEndTest, FashionMlpKeepsTestAccuracyWithinOnePoint) {
 TEST(PtqEndToEndTest, QuantdModelGivesTheReportsNumbersInPythonWithTheOpLibrary) {
   auto q = QuantdProcess::Start({});
   std::string dir = MakeTempDir("quantd-engine");
-  CommandResult run = RunQuantctl(
+  nlohmann::json job = SubmitAndWait(
       q->address(), "submit ptq --model " + FixturePath("fashion_mlp.pt") + " --inputs " +
                         FixturePath("fashion_test_images.npy") + " --labels " +
                         FixturePath("fashion_test_labels.npy") +
-                        " --engine quantd --latency-iterations 20 --wait --json");
-  ASSERT_EQ(run.exit_code, 0) << run.out;
-  auto job = nlohmann::json::parse(run.out.substr(run.out.rfind("\n{") == std::string::npos
-                                                      ? 0 : run.out.rfind("\n{") + 1));
-  ASSERT_EQ(job["state"], "succeeded") << run.out;
+                        " --engine quantd --latency-iterations 20");
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
   std::set<std::string> names;
   for (const auto& o : job["outputs"]) names.insert(o["name"]);
   EXPECT_EQ(names, (std::set<std::string>{"manifest", "model", "model.quantd.pt", "report"}));

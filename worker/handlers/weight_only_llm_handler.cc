@@ -362,8 +362,9 @@ double KernelsRise(const LlmRun& r) {
 json KernelsJson(const LlmRun& r) {
   json schemes = json::object(), w8a8_because = json::array();
   for (const KernelPlacement& p : r.kernels->placements) {
+    if (p.linear == "lm_head") continue;  // reported on its own below
     schemes[p.scheme] = schemes.value(p.scheme, 0) + 1;
-    if (p.scheme == "w8a8" && p.linear != "lm_head") w8a8_because.push_back(p.why);
+    if (p.scheme == "w8a8") w8a8_because.push_back(p.why);
   }
   json out = {{"library", kernels::kOpLibraryFile},
               {"version", kernels::kOpLibraryVersion},
