@@ -9,6 +9,7 @@
 #include <random>
 
 #include "test_util/random_floats.h"
+#include "worker/kernels/round_half_even.h"
 #include "worker/kernels/w8a8_linear.h"
 
 namespace quantd::kernels {
@@ -75,6 +76,18 @@ TEST(W8A8KernelsTest, ThePathComesFromCpuidOrTheEnvironment) {
   setenv("QUANTD_KERNEL_PATH", "scalar", 1);
   EXPECT_EQ(*KernelPathFromEnvironment(), KernelPath::kScalar);
   unsetenv("QUANTD_KERNEL_PATH");
+}
+
+// Activation codes round as std::nearbyint does (ties to even), ties and negatives included.
+TEST(RoundHalfEvenTest, EqualsNearbyintOverTheCodeRange) {
+  for (float v = -140.0f; v <= 140.0f; v += 0.125f) {
+    ASSERT_EQ(RoundHalfEven(v), std::nearbyint(v)) << v;
+    const float above = std::nextafter(v, 1e9f), below = std::nextafter(v, -1e9f);
+    ASSERT_EQ(RoundHalfEven(above), std::nearbyint(above)) << above;
+    ASSERT_EQ(RoundHalfEven(below), std::nearbyint(below)) << below;
+  }
+  EXPECT_EQ(RoundHalfEven(2.5f), 2.0f);
+  EXPECT_EQ(RoundHalfEven(-3.5f), -4.0f);
 }
 
 }  // namespace

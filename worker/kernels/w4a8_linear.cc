@@ -7,6 +7,7 @@
 
 #include "worker/kernels/finite_weights.h"
 #include "worker/kernels/half_float.h"
+#include "worker/kernels/round_half_even.h"
 #include "worker/kernels/w4a8_dot.h"
 
 namespace quantd::kernels {
@@ -37,7 +38,8 @@ void QuantizeGroups(const float* x, int64_t in, int64_t group_size, QuantizedAct
     const float inv = 1.0f / scale;
     int32_t sum = 0;
     for (int64_t k = begin; k < end; ++k) {
-      const int8_t v = static_cast<int8_t>(std::clamp(std::nearbyint(x[k] * inv), -127.0f, 127.0f));
+      const int8_t v =
+          static_cast<int8_t>(std::clamp(RoundHalfEven(x[k] * inv), -127.0f, 127.0f));
       a->q[k] = v;
       sum += v;
     }

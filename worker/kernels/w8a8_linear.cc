@@ -6,6 +6,7 @@
 #include <string>
 
 #include "worker/kernels/finite_weights.h"
+#include "worker/kernels/round_half_even.h"
 #include "worker/kernels/w8a8_dot.h"
 
 namespace quantd::kernels {
@@ -20,7 +21,7 @@ float QuantizeRow(const float* x, int64_t n, int8_t* q) {
   const float scale = max > 0 ? max / 127.0f : 1.0f;
   const float inv = 1.0f / scale;
   for (int64_t k = 0; k < n; ++k) {
-    q[k] = static_cast<int8_t>(std::clamp(std::nearbyint(x[k] * inv), -127.0f, 127.0f));
+    q[k] = static_cast<int8_t>(std::clamp(RoundHalfEven(x[k] * inv), -127.0f, 127.0f));
   }
   return scale;
 }
