@@ -1,13 +1,17 @@
 // scripts/bench kernels: quantd's W8A8 Linear on each path this CPU has and W4A8 (groups of 128)
 // on the fastest, at one thread and on two of quantd's own threads, next to fp32 Linear in
-// LibTorch (OpenBLAS), per shape at batch 1 and 64, in one run: median µs and the ratio
+// LibTorch (OpenBLAS) and PyTorch's dynamic int8 Linear on oneDNN and QNNPACK (what the portable
+// PTQ model runs), per shape at batch 1 and 64, in one run: median µs and the ratio
 // fp32 / kernel (> 1: the kernel is faster). Measured, never asserted.
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/quantized/PackedParams.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +40,39 @@ struct Shape {
   int64_t in, out;
 };
 
+// PyTorch's dynamic int8 Linear on one quantized engine: per-channel symmetric qint8 weights
+// prepacked once, activations quantized per call, as quantd's portable PTQ models run.
+class StockInt8Linear {
+ public:
+  StockInt8Linear(at::QEngine engine, const at::Tensor& w, const at::Tensor& b) : engine_(engine) {
+    at::globalContext().setQEngine(engine_);
+    at::Tensor scales = (w.abs().amax({1}) / 127.0).clamp_min(1e-12).to(at::kDouble);
+    at::Tensor q = at::quantize_per_channel(w, scales, at::zeros({w.size(0)}, at::kLong), 0,
+                                            at::kQInt8);
+    packed_ = c10::Dispatcher::singleton()
+                  .findSchemaOrThrow("quantized::linear_prepack", "")
+                  .typed<Packed(at::Tensor, c10::optional<at::Tensor>)>()
+                  .call(q, b);
+  }
+  void operator()(const at::Tensor& x) const {
+    static const auto op = c10::Dispatcher::singleton()
+                               .findSchemaOrThrow("quantized::linear_dynamic", "")
+                               .typed<at::Tensor(at::Tensor, const Packed&, bool)>();
+    at::globalContext().setQEngine(engine_);
+    op.call(x, packed_, false);
+  }
+
+ private:
+  using Packed = c10::intrusive_ptr<LinearPackedParamsBase>;
+  at::QEngine engine_;
+  Packed packed_;
+};
+
+bool HasEngine(at::QEngine e) {
+  const auto& engines = at::globalContext().supportedQEngines();
+  return std::find(engines.begin(), engines.end(), e) != engines.end();
+}
+
 }  // namespace
 
 int main() {
@@ -44,8 +81,11 @@ int main() {
   const KernelPath best = paths.back();
   KernelThreads two(2);
   const Shape shapes[] = {{"mlp fc1 784->512", 784, 512},        {"mlp fc2 512->512", 512, 512},
-                          {"mlp fc3 512->10", 512, 10},          {"llm fixture 128->344", 128, 344},
+                          {"mlp fc3 512->10", 512, 10},          {"qnet fc1 8->64", 8, 64},
+                          {"qnet fc2 64->64", 64, 64},           {"qnet fc3 64->4", 64, 4},
+                          {"llm fixture 128->344", 128, 344},
                           {"llm 200M q 1024->1024", 1024, 1024}, {"4096x4096", 4096, 4096}};
+  const bool qnnpack = HasEngine(at::QEngine::QNNPACK);
   printf(
       "fp32 = LibTorch at::linear on 1 thread (OpenBLAS, OPENBLAS_CORETYPE=%s); median us; "
       "x = fp32 / kernel\n",
@@ -53,12 +93,17 @@ int main() {
   printf("%-24s %5s %9s", "shape", "batch", "fp32");
   for (KernelPath p : paths)
     printf(" %9s %6s", (std::string("w8 ") + KernelPathName(p)).substr(0, 9).c_str(), "x");
-  printf(" %9s %6s %9s %6s %9s %6s\n", "w4g128", "x", "w8 2thr", "x", "w4 2thr", "x");
+  printf(" %9s %6s %9s %6s %9s %6s %9s %6s %9s %6s\n", "w4g128", "x", "w8 2thr", "x", "w4 2thr",
+         "x", "onednn", "x", "qnnpack", "x");
   for (const Shape& s : shapes) {
     at::Tensor w = torch::randn({s.out, s.in}) * 0.05, b = torch::randn({s.out}) * 0.1;
     PackedW8A8 packed = *PackW8A8(w.data_ptr<float>(), s.out, s.in, b.data_ptr<float>());
     PackedW4A8 packed4 =
         *PackW4A8(w.data_ptr<float>(), s.out, s.in, 128, true, b.data_ptr<float>());
+    const StockInt8Linear onednn(at::QEngine::ONEDNN, w, b);
+    const std::optional<StockInt8Linear> qnnpack_linear =
+        qnnpack ? std::optional<StockInt8Linear>(std::in_place, at::QEngine::QNNPACK, w, b)
+                : std::nullopt;
     for (int64_t batch : {1, 64}) {
       at::Tensor x = torch::randn({batch, s.in});
       at::Tensor y = torch::empty({batch, s.out});
@@ -75,13 +120,15 @@ int main() {
       column([&] { W4A8Linear(packed4, xp, batch, yp, false, best); });
       column([&] { W8A8Linear(packed, xp, batch, yp, false, best, &two); });
       column([&] { W4A8Linear(packed4, xp, batch, yp, false, best, &two); });
+      column([&] { onednn(x); });
+      if (qnnpack_linear) column([&] { (*qnnpack_linear)(x); });
       printf("\n");
     }
   }
   printf(
-      "(w4g128 and the 2-thread columns run on %s; a bare Linear's weights stay in cache "
-      "between calls, so these favour int8 less than a model whose weights stream from "
-      "memory)\n",
+      "(w4g128 and the 2-thread columns run on %s; onednn / qnnpack: PyTorch's dynamic int8 "
+      "Linear, 1 thread; a bare Linear's weights stay in cache between calls, so these favour "
+      "int8 less than a model whose weights stream from memory)\n",
       KernelPathName(best));
   return 0;
 }
