@@ -6,10 +6,12 @@
 #include <stdlib.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "test_util/random_floats.h"
-#include "worker/kernels/round_half_even.h"
+#include "worker/kernels/activation_codes.h"
+#include "worker/kernels/w4a8_linear.h"
 #include "worker/kernels/w8a8_linear.h"
 
 namespace quantd::kernels {
@@ -88,6 +90,37 @@ TEST(RoundHalfEvenTest, EqualsNearbyintOverTheCodeRange) {
   }
   EXPECT_EQ(RoundHalfEven(2.5f), 2.0f);
   EXPECT_EQ(RoundHalfEven(-3.5f), -4.0f);
+}
+
+// A NaN or Inf activation makes its own row's outputs NaN on every path (never quietly finite
+// numbers, never an undefined float-to-int8 cast); the other rows are untouched.
+TEST(NonFiniteActivationsTest, PoisonOnlyTheirOwnRow) {
+  const int64_t in = 100, out = 7;
+  std::mt19937 rng(3);
+  std::vector<float> w = RandomFloats(out * in, rng, 0.2f), x = RandomFloats(3 * in, rng, 1.0f);
+  x[in + 5] = std::numeric_limits<float>::quiet_NaN();
+  x[2 * in + 70] = -std::numeric_limits<float>::infinity();
+  PackedW8A8 w8 = *PackW8A8(w.data(), out, in, nullptr);
+  PackedW4A8 w4 = *PackW4A8(w.data(), out, in, 32, true, nullptr);
+  std::vector<float> clean(out), y(3 * out);
+  for (KernelPath path : AvailablePaths(DetectCpuFeatures())) {
+    for (bool four_bit : {false, true}) {
+      auto run = [&](const float* rows, int64_t n, float* dst) {
+        if (four_bit) {
+          W4A8Linear(w4, rows, n, dst, false, path);
+        } else {
+          W8A8Linear(w8, rows, n, dst, false, path);
+        }
+      };
+      run(x.data(), 3, y.data());
+      run(x.data(), 1, clean.data());
+      for (int64_t n = 0; n < out; ++n) {
+        EXPECT_EQ(y[n], clean[n]) << KernelPathName(path) << " w4 " << four_bit;
+        EXPECT_TRUE(std::isnan(y[out + n])) << KernelPathName(path) << " w4 " << four_bit;
+        EXPECT_TRUE(std::isnan(y[2 * out + n])) << KernelPathName(path) << " w4 " << four_bit;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <string>
 
+#include "worker/kernels/activation_codes.h"
 #include "worker/kernels/finite_weights.h"
 #include "worker/kernels/half_float.h"
-#include "worker/kernels/round_half_even.h"
 #include "worker/kernels/w4a8_dot.h"
 
 namespace quantd::kernels {
@@ -32,16 +32,15 @@ void QuantizeGroups(const float* x, int64_t in, int64_t group_size, QuantizedAct
   const int64_t groups = static_cast<int64_t>(a->scales.size());
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t begin = std::min(in, g * group_size), end = std::min(in, begin + group_size);
-    float max = 0;
-    for (int64_t k = begin; k < end; ++k) max = std::max(max, std::fabs(x[k]));
-    const float scale = max > 0 ? max / 127.0f : 1.0f;
-    const float inv = 1.0f / scale;
+    // A group holding NaN or Inf keeps zero codes and a NaN scale: its rows' outputs are NaN.
+    const float scale = ActivationScale(x + begin, end - begin);
     int32_t sum = 0;
-    for (int64_t k = begin; k < end; ++k) {
-      const int8_t v =
-          static_cast<int8_t>(std::clamp(RoundHalfEven(x[k] * inv), -127.0f, 127.0f));
-      a->q[k] = v;
-      sum += v;
+    if (!std::isnan(scale)) {
+      const float inv = 1.0f / scale;
+      for (int64_t k = begin; k < end; ++k) {
+        a->q[k] = ActivationCode(x[k], inv);
+        sum += a->q[k];
+      }
     }
     a->scales[g] = scale;
     a->scaled_sums[g] = scale * static_cast<float>(sum);

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "worker/kernels/activation_codes.h"
 #include "worker/kernels/finite_weights.h"
-#include "worker/kernels/round_half_even.h"
 #include "worker/kernels/w8a8_dot.h"
 
 namespace quantd::kernels {
@@ -14,15 +14,16 @@ namespace {
 
 int64_t Padded(int64_t n) { return (n + kW8A8RowAlign - 1) / kW8A8RowAlign * kW8A8RowAlign; }
 
-// Symmetric int8 of one row into `q` (padded with zeros); returns the scale.
+// Symmetric int8 of one row into `q` (padded with zeros); returns the scale (NaN, with zero
+// codes, for a row holding NaN or Inf).
 float QuantizeRow(const float* x, int64_t n, int8_t* q) {
-  float max = 0;
-  for (int64_t k = 0; k < n; ++k) max = std::max(max, std::fabs(x[k]));
-  const float scale = max > 0 ? max / 127.0f : 1.0f;
-  const float inv = 1.0f / scale;
-  for (int64_t k = 0; k < n; ++k) {
-    q[k] = static_cast<int8_t>(std::clamp(RoundHalfEven(x[k] * inv), -127.0f, 127.0f));
+  const float scale = ActivationScale(x, n);
+  if (std::isnan(scale)) {
+    std::fill(q, q + n, int8_t{0});
+    return scale;
   }
+  const float inv = 1.0f / scale;
+  for (int64_t k = 0; k < n; ++k) q[k] = ActivationCode(x[k], inv);
   return scale;
 }
 
