@@ -33,6 +33,10 @@ LlamaDecoder::LlamaDecoder(LlamaConfig config, LlamaWeights weights)
   inv_freq_ = (1.0 / torch::pow(config_.rope_theta,
                                 torch::arange(0, d, 2, torch::kFloat64) / static_cast<double>(d)))
                   .to(torch::kFloat32);
+  // Decoding rotates q and k in every block at every step: their cos / sin come from a table
+  // (up to kRopeTablePositions; beyond, they are computed per call the same way).
+  std::tie(rope_cos_, rope_sin_) =
+      RopeAngles(0, std::min<int64_t>(config_.max_positions, kRopeTablePositions));
 }
 
 LlamaDecoder LlamaDecoder::CastTo(at::ScalarType dtype) const {
@@ -66,13 +70,28 @@ at::Tensor LlamaDecoder::Embed(const at::Tensor& ids) const {
       .view({ids.size(0), ids.size(1), config_.hidden_size});
 }
 
-at::Tensor LlamaDecoder::Rotate(const at::Tensor& x, int64_t start) const {
-  const int64_t t = x.size(2);
+// cos and sin of every angle for positions [start, start + t), [t, head_dim], in float64 first.
+std::pair<at::Tensor, at::Tensor> LlamaDecoder::RopeAngles(int64_t start, int64_t t) const {
   at::Tensor positions =
       torch::arange(start, start + t, torch::kFloat64) / config_.rope_linear_factor;
   at::Tensor freqs = torch::outer(positions, inv_freq_.to(torch::kFloat64));  // [T, d/2]
   at::Tensor angles = torch::cat({freqs, freqs}, -1);
-  at::Tensor cos = angles.cos().to(x.scalar_type()), sin = angles.sin().to(x.scalar_type());
+  return {angles.cos().to(torch::kFloat32), angles.sin().to(torch::kFloat32)};
+}
+
+at::Tensor LlamaDecoder::Rotate(const at::Tensor& x, int64_t start) const {
+  const int64_t t = x.size(2);
+  at::Tensor cos, sin;
+  if (start + t <= rope_cos_.size(0)) {  // the table: the same values, computed once
+    cos = rope_cos_.narrow(0, start, t);
+    sin = rope_sin_.narrow(0, start, t);
+  } else {
+    std::tie(cos, sin) = RopeAngles(start, t);
+  }
+  if (cos.scalar_type() != x.scalar_type()) {
+    cos = cos.to(x.scalar_type());
+    sin = sin.to(x.scalar_type());
+  }
   return x * cos + RotateHalf(x) * sin;
 }
 

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "worker/llm/llama_checkpoint.h"
@@ -51,10 +52,14 @@ class LlamaDecoder {
 
  private:
   at::Tensor Rotate(const at::Tensor& x, int64_t start) const;  // x [B, heads, T, head_dim]
+  std::pair<at::Tensor, at::Tensor> RopeAngles(int64_t start, int64_t t) const;
+
+  static constexpr int64_t kRopeTablePositions = 4096;
 
   LlamaConfig config_;
   LlamaWeights weights_;
   at::Tensor inv_freq_;  // [head_dim / 2]
+  at::Tensor rope_cos_, rope_sin_;  // float32 [positions, head_dim]
 };
 
 }  // namespace quantd::worker
