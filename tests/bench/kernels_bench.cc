@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "worker/engine/dynamic_quantizer.h"
 #include "worker/kernels/w4a8_linear.h"
 #include "worker/kernels/w8a8_linear.h"
 
@@ -41,14 +42,14 @@ struct Shape {
 };
 
 // PyTorch's dynamic int8 Linear on one quantized engine: per-channel symmetric qint8 weights
-// prepacked once, activations quantized per call, as quantd's portable PTQ models run.
+// (the PTQ engine's own reference quantizer) prepacked once, activations quantized per call, as
+// quantd's portable PTQ models run.
 class StockInt8Linear {
  public:
   StockInt8Linear(at::QEngine engine, const at::Tensor& w, const at::Tensor& b) : engine_(engine) {
     at::globalContext().setQEngine(engine_);
-    at::Tensor scales = (w.abs().amax({1}) / 127.0).clamp_min(1e-12).to(at::kDouble);
-    at::Tensor q = at::quantize_per_channel(w, scales, at::zeros({w.size(0)}, at::kLong), 0,
-                                            at::kQInt8);
+    at::Tensor q = quantd::worker::QuantizeWeightSymmetric(
+        w, quantd::worker::WeightGranularity::kPerChannel);
     packed_ = c10::Dispatcher::singleton()
                   .findSchemaOrThrow("quantized::linear_prepack", "")
                   .typed<Packed(at::Tensor, c10::optional<at::Tensor>)>()

@@ -371,14 +371,10 @@ absl::Status Store(PtqRun& r) {
   ri.engine = headline_quantd ? "quantd" : portable.engine;
   ri.weights = shown.weights;
   ri.activations = shown.activations;
-  if (headline_quantd) {
-    ri.SetComparison(r.inputs.description, r.float_outs, r.quantd->agreement,
-                     r.model_bytes.size(), quantd_bytes.size(), r.float_timing,
-                     r.quantd->timing);
-  } else {
-    ri.SetComparison(r.inputs.description, r.float_outs, r.agreement, r.model_bytes.size(),
-                     portable_bytes.size(), r.float_timing, portable.timing);
-  }
+  ri.SetComparison(r.inputs.description, r.float_outs,
+                   headline_quantd ? r.quantd->agreement : r.agreement, r.model_bytes.size(),
+                   (headline_quantd ? quantd_bytes : portable_bytes).size(), r.float_timing,
+                   headline_quantd ? r.quantd->timing : portable.timing);
   ri.details = shown.details;
   if (headline_quantd) {
     ri.details["portable_model"] = PortableSection(portable, r.agreement, portable_bytes.size());
