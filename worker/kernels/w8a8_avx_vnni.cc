@@ -1,17 +1,25 @@
-// AVX-VNNI (256-bit vpdpbusd): a + 128 as unsigned bytes times signed w, four products per lane.
-#include "worker/kernels/vector_sums.h"
-#include "worker/kernels/w8a8_dot.h"
+// AVX-VNNI (256-bit vpdpbusd): a row's 4 codes + 128, as unsigned bytes, times a panel half's
+// signed weights, four products per lane; the caller's shift (128 * a column's sum) comes off in
+// the tile's last step.
+#include "worker/kernels/w8a8_tile_256.h"
 
 namespace quantd::kernels {
+namespace {
 
-int32_t DotShiftedAvxVnni(const int8_t* a, const int8_t* w, int64_t n) {
-  __m256i acc = _mm256_setzero_si256();
-  const __m256i shift = _mm256_set1_epi8(static_cast<char>(0x80));
-  for (int64_t k = 0; k < n; k += 32) {
-    const __m256i va = _mm256_xor_si256(Load256(a + k), shift);  // a + 128
-    acc = _mm256_dpbusd_avx_epi32(acc, va, Load256(w + k));
+struct VnniMac {
+  static constexpr bool kShifted = true;
+  using Row = __m256i;
+  static Row PrepareRow(__m256i codes) { return codes; }
+  static __m256i Step(__m256i acc, Row codes, __m256i w) {
+    return _mm256_dpbusd_avx_epi32(acc, codes, w);
   }
-  return HorizontalSum(acc);
+};
+
+}  // namespace
+
+void W8A8PanelsAvxVnni(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
+                       bool relu, float* y) {
+  RunW8A8Tiles<Tiles256<VnniMac>>(w, a, first, last, relu, y);
 }
 
 }  // namespace quantd::kernels

@@ -1,18 +1,18 @@
-// Packing, per-row activation quantization, the scalar reference and the path dispatch.
+// Packing into the panel layout, per-row activation quantization, the scalar reference and the
+// path dispatch.
 #include "worker/kernels/w8a8_linear.h"
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "worker/kernels/activation_codes.h"
 #include "worker/kernels/finite_weights.h"
-#include "worker/kernels/w8a8_dot.h"
+#include "worker/kernels/w8a8_paths.h"
 
 namespace quantd::kernels {
 namespace {
-
-int64_t Padded(int64_t n) { return (n + kW8A8RowAlign - 1) / kW8A8RowAlign * kW8A8RowAlign; }
 
 // Symmetric int8 of one row into `q` (padded with zeros); returns the scale (NaN, with zero
 // codes, for a row holding NaN or Inf).
@@ -27,12 +27,35 @@ float QuantizeRow(const float* x, int64_t n, int8_t* q) {
   return scale;
 }
 
+// Where code (output n, input k) sits in the panel layout.
+int64_t CodeOffset(const PackedW8A8& w, int64_t n, int64_t k) {
+  return w.PanelOffset(n / kW8PanelOutputs, k / kW8QuadInputs) +
+         n % kW8PanelOutputs * kW8QuadInputs + k % kW8QuadInputs;
+}
+
 }  // namespace
 
-int32_t DotScalar(const int8_t* a, const int8_t* w, int64_t n) {
-  int32_t sum = 0;
-  for (int64_t k = 0; k < n; ++k) sum += static_cast<int32_t>(a[k]) * w[k];
-  return sum;
+void QuantizeRowsScalar(const float* x, int64_t rows, int64_t in, int64_t stride, int8_t* codes,
+                        float* scales) {
+  for (int64_t m = 0; m < rows; ++m) {
+    int8_t* q = codes + m * stride;
+    scales[m] = QuantizeRow(x + m * in, in, q);
+    std::fill(q + in, q + stride, int8_t{0});
+  }
+}
+
+// The reference: every int32 sum in plain order over the same codes.
+void W8A8PanelsScalar(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
+                      bool relu, float* y) {
+  for (int64_t n = first * kW8PanelOutputs; n < std::min(w.out, last * kW8PanelOutputs); ++n) {
+    for (int64_t m = 0; m < a.rows; ++m) {
+      const int8_t* codes = a.codes + m * a.stride;
+      int32_t acc = 0;
+      for (int64_t k = 0; k < w.in; ++k) acc += int32_t{codes[k]} * w.weights[CodeOffset(w, n, k)];
+      y[m * w.out + n] = W8A8Output(acc, a.scales[m], w.scales[n],
+                                    w.bias.empty() ? nullptr : &w.bias[n], relu);
+    }
+  }
 }
 
 absl::StatusOr<PackedW8A8> PackW8A8(const float* weight, int64_t out, int64_t in,
@@ -55,8 +78,9 @@ absl::StatusOr<PackedW8A8> PackW8A8Codes(const int8_t* weight, const float* scal
   PackedW8A8 p;
   p.out = out;
   p.in = in;
-  p.in_padded = Padded(in);
-  p.weights.assign(static_cast<size_t>(out * p.in_padded), 0);
+  p.quads = (in + kW8QuadInputs - 1) / kW8QuadInputs;
+  p.panels = (out + kW8PanelOutputs - 1) / kW8PanelOutputs;
+  p.weights.assign(static_cast<size_t>(p.panels * kW8PanelOutputs * p.quads * kW8QuadInputs), 0);
   p.scales.assign(scales, scales + out);
   p.column_sums.resize(static_cast<size_t>(out));
   for (int64_t n = 0; n < out; ++n) {
@@ -64,7 +88,6 @@ absl::StatusOr<PackedW8A8> PackW8A8Codes(const int8_t* weight, const float* scal
       return absl::InvalidArgumentError("w8a8: scale of output " + std::to_string(n) +
                                         " is not a finite positive number");
     }
-    int8_t* row = p.weights.data() + n * p.in_padded;
     int32_t sum = 0;
     for (int64_t k = 0; k < in; ++k) {
       const int8_t v = weight[n * in + k];
@@ -72,7 +95,7 @@ absl::StatusOr<PackedW8A8> PackW8A8Codes(const int8_t* weight, const float* scal
         return absl::InvalidArgumentError("w8a8: code of output " + std::to_string(n) + " input " +
                                           std::to_string(k) + " is -128, outside [-127, 127]");
       }
-      row[k] = v;
+      p.weights[CodeOffset(p, n, k)] = v;
       sum += v;
     }
     p.column_sums[n] = sum;
@@ -90,45 +113,48 @@ absl::StatusOr<PackedW8A8> PackW8A8Codes(const int8_t* weight, const float* scal
 std::vector<int8_t> UnpaddedCodes(const PackedW8A8& w) {
   std::vector<int8_t> codes(static_cast<size_t>(w.out * w.in));
   for (int64_t n = 0; n < w.out; ++n) {
-    std::copy_n(w.weights.data() + n * w.in_padded, w.in, codes.data() + n * w.in);
+    for (int64_t k = 0; k < w.in; ++k) codes[n * w.in + k] = w.weights[CodeOffset(w, n, k)];
   }
   return codes;
 }
 
 void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, bool relu,
                 KernelPath path, ThreadSplitter* threads) {
-  std::vector<int8_t> q(static_cast<size_t>(rows * w.in_padded), 0);
-  std::vector<float> x_scales(static_cast<size_t>(rows));
-  for (int64_t m = 0; m < rows; ++m) {
-    x_scales[m] = QuantizeRow(x + m * w.in, w.in, q.data() + m * w.in_padded);
+  const int64_t stride = w.quads * kW8QuadInputs;
+  auto codes = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(rows * stride));
+  std::vector<float> scales(static_cast<size_t>(rows));
+  switch (path) {
+    case KernelPath::kScalar:
+      QuantizeRowsScalar(x, rows, w.in, stride, codes.get(), scales.data());
+      break;
+    case KernelPath::kAvx2:
+    case KernelPath::kAvxVnni:
+      QuantizeRowsAvx2(x, rows, w.in, stride, path == KernelPath::kAvxVnni, codes.get(),
+                       scales.data());
+      break;
+    case KernelPath::kAvx512Vnni:
+      QuantizeRowsAvx512(x, rows, w.in, stride, true, codes.get(), scales.data());
+      break;
   }
-  auto outputs = [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n) {
-      const int8_t* row = w.weights.data() + n * w.in_padded;
-      for (int64_t m = 0; m < rows; ++m) {
-        const int8_t* a = q.data() + m * w.in_padded;
-        int32_t acc = 0;
-        switch (path) {
-          case KernelPath::kScalar:
-            acc = DotScalar(a, row, w.in_padded);
-            break;
-          case KernelPath::kAvx2:
-            acc = DotAvx2(a, row, w.in_padded);
-            break;
-          case KernelPath::kAvxVnni:
-            acc = DotShiftedAvxVnni(a, row, w.in_padded) - 128 * w.column_sums[n];
-            break;
-          case KernelPath::kAvx512Vnni:
-            acc = DotShiftedAvx512Vnni(a, row, w.in_padded) - 128 * w.column_sums[n];
-            break;
-        }
-        float v = static_cast<float>(acc) * x_scales[m] * w.scales[n];
-        if (!w.bias.empty()) v += w.bias[n];
-        y[m * w.out + n] = relu ? std::max(v, 0.0f) : v;
-      }
+  const W8A8Activations a{codes.get(), scales.data(), rows, stride};
+  auto panels = [&](int64_t first, int64_t last) {
+    switch (path) {
+      case KernelPath::kScalar:
+        return W8A8PanelsScalar(w, a, first, last, relu, y);
+      case KernelPath::kAvx2:
+        return W8A8PanelsAvx2(w, a, first, last, relu, y);
+      case KernelPath::kAvxVnni:
+        return W8A8PanelsAvxVnni(w, a, first, last, relu, y);
+      case KernelPath::kAvx512Vnni:
+        return W8A8PanelsAvx512Vnni(w, a, first, last, relu, y);
     }
   };
-  SplitOutputs(threads, w.out, outputs);
+  // Whole panels per thread: 16 float outputs are whole cache lines of y.
+  if (threads) {
+    threads->ParallelFor(w.panels, 1, panels);
+  } else {
+    panels(0, w.panels);
+  }
 }
 
 }  // namespace quantd::kernels

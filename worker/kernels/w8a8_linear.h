@@ -4,6 +4,7 @@
 // reference's outputs bit for bit. Torch-free.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -13,15 +14,38 @@
 
 namespace quantd::kernels {
 
-// Rows padded to a multiple of 64 int8 values, so every path reads whole vectors.
-inline constexpr int64_t kW8A8RowAlign = 64;
+// The weights are laid out for register tiles rather than row by row. Inputs go in quads of 4
+// (the four products vpdpbusd adds into one int32 lane) and outputs in panels of 16 (one 512-bit
+// vector of sums, or two 256-bit ones), so a tile broadcasts 4 activation codes of a row against a
+// panel's 64 bytes and never reduces across lanes. Panels go in blocks of up to 4; within a block
+// each quad's panels are adjacent, so a tile of a block's panels reads one contiguous stream:
+// byte (panel p, quad q, output o, input j) of block b = p / 4 (holding pb panels) is at
+// b * 4 * 64 * quads + q * 64 * pb + (p % 4) * 64 + o * 4 + j. Padding (inputs up to a whole
+// quad, outputs up to a whole panel) holds zeros.
+inline constexpr int64_t kW8QuadInputs = 4;
+inline constexpr int64_t kW8PanelOutputs = 16;
+inline constexpr int64_t kW8BlockPanels = 4;
 
 struct PackedW8A8 {
-  int64_t out = 0, in = 0, in_padded = 0;
-  std::vector<int8_t> weights;       // [out, in_padded], zero padded
+  int64_t out = 0, in = 0;
+  int64_t quads = 0;   // ceil(in / 4): an activation row holds 4 * quads codes
+  int64_t panels = 0;  // ceil(out / 16)
+  std::vector<int8_t> weights;       // panels * 16 * quads * 4 codes, laid out as above
   std::vector<float> scales;         // [out]
-  std::vector<int32_t> column_sums;  // [out]: sum of a row's weights (the u8 paths' shift)
+  std::vector<int32_t> column_sums;  // [out]: sum of an output's codes (the u8 paths' shift)
   std::vector<float> bias;           // [out], or empty
+
+  // Where quad `quad` of panel `panel` starts in `weights`, and the distance from one quad of
+  // that panel to the next.
+  int64_t PanelOffset(int64_t panel, int64_t quad) const {
+    const int64_t block = panel / kW8BlockPanels;
+    return block * kW8BlockPanels * 64 * quads + quad * QuadStride(panel) +
+           panel % kW8BlockPanels * 64;
+  }
+  int64_t QuadStride(int64_t panel) const {
+    const int64_t first = panel / kW8BlockPanels * kW8BlockPanels;
+    return 64 * std::min(kW8BlockPanels, panels - first);
+  }
 };
 
 // `weight` [out, in] row-major; `bias` [out] or null. scale = max|w| / 127 per row (1 for a row

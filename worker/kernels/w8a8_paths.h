@@ -1,0 +1,50 @@
+// The per-instruction-set halves of W8A8Linear, each in a file compiled for its instruction set:
+// turning activation rows into int8 codes, and computing a range of weight panels' outputs from
+// them. Every path computes the same codes and the same int32 sums, and finishes each output with
+// W8A8Output's float steps in W8A8Output's order, so every path gives the scalar reference's
+// outputs bit for bit.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "worker/kernels/w8a8_linear.h"
+
+namespace quantd::kernels {
+
+// Activation rows as the panel kernels read them.
+struct W8A8Activations {
+  const int8_t* codes = nullptr;   // [rows, 4 * quads], zero codes past `in`
+  const float* scales = nullptr;  // [rows]: NaN for a row holding NaN or Inf (its codes are 0)
+  int64_t rows = 0;
+  int64_t stride = 0;  // 4 * quads
+};
+
+// One output from its exact int32 sum: the float steps every path takes, in this order.
+inline float W8A8Output(int32_t acc, float a_scale, float w_scale, const float* bias, bool relu) {
+  float v = static_cast<float>(acc) * a_scale * w_scale;
+  if (bias) v += *bias;
+  return relu ? std::max(v, 0.0f) : v;
+}
+
+// x [rows, in] -> codes [rows, stride] (zeros from `in` on) and per-row scales, as
+// activation_codes.h defines them. `shifted` stores code ^ 0x80, which is code + 128 read as an
+// unsigned byte: the operand vpdpbusd multiplies as unsigned.
+void QuantizeRowsScalar(const float* x, int64_t rows, int64_t in, int64_t stride, int8_t* codes,
+                        float* scales);
+void QuantizeRowsAvx2(const float* x, int64_t rows, int64_t in, int64_t stride, bool shifted,
+                      int8_t* codes, float* scales);
+void QuantizeRowsAvx512(const float* x, int64_t rows, int64_t in, int64_t stride, bool shifted,
+                        int8_t* codes, float* scales);
+
+// y [rows, w.out] for the outputs of panels [first, last). The VNNI paths take shifted codes.
+void W8A8PanelsScalar(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
+                      bool relu, float* y);
+void W8A8PanelsAvx2(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
+                    bool relu, float* y);
+void W8A8PanelsAvxVnni(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
+                       bool relu, float* y);
+void W8A8PanelsAvx512Vnni(const PackedW8A8& w, const W8A8Activations& a, int64_t first,
+                          int64_t last, bool relu, float* y);
+
+}  // namespace quantd::kernels
