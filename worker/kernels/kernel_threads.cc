@@ -75,13 +75,4 @@ void KernelThreads::ParallelFor(int64_t n, int64_t align,
   fn_ = nullptr;
 }
 
-void SplitOutputs(ThreadSplitter* threads, int64_t out,
-                  const std::function<void(int64_t, int64_t)>& fn) {
-  if (threads) {
-    threads->ParallelFor(out, 8, fn);
-  } else if (out > 0) {
-    fn(0, out);
-  }
-}
-
 }  // namespace quantd::kernels

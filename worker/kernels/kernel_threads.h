@@ -58,9 +58,4 @@ class KernelThreads : public ThreadSplitter {
   int64_t n_ = 0, align_ = 1;
 };
 
-// A Linear's output channels [0, out) over `threads` in shares aligned to 8 (whole cache lines of
-// float outputs), or on the caller alone when `threads` is null.
-void SplitOutputs(ThreadSplitter* threads, int64_t out,
-                  const std::function<void(int64_t, int64_t)>& fn);
-
 }  // namespace quantd::kernels

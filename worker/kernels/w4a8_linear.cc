@@ -1,4 +1,5 @@
-// W4A8 packing, per-group activation quantization, the scalar reference and the path dispatch.
+// W4A8 packing (the stored row layout in, the panel layout for the kernels), per-group
+// activation quantization, the scalar reference and the path dispatch.
 #include "worker/kernels/w4a8_linear.h"
 
 #include <algorithm>
@@ -8,7 +9,7 @@
 #include "worker/kernels/activation_codes.h"
 #include "worker/kernels/finite_weights.h"
 #include "worker/kernels/half_float.h"
-#include "worker/kernels/w4a8_dot.h"
+#include "worker/kernels/w4a8_paths.h"
 
 namespace quantd::kernels {
 namespace {
@@ -20,16 +21,11 @@ absl::Status GroupSizeError(int64_t group_size) {
                                     " is not 32, 64 or 128");
 }
 
-// One row's activations as int8 per group (padding zeros), with each group's scale and code sum.
-struct QuantizedActivations {
-  std::vector<int8_t> q;
-  std::vector<float> scales;
-  std::vector<float> scaled_sums;  // scale * sum of the group's int8 values: the zeros' share
-};
-
-void QuantizeGroups(const float* x, int64_t in, int64_t group_size, QuantizedActivations* a) {
-  std::fill(a->q.begin(), a->q.end(), 0);
-  const int64_t groups = static_cast<int64_t>(a->scales.size());
+// One row's activations as int8 per group into `q` [in_padded] (padding zeros), with each
+// group's scale and scale * code sum.
+void QuantizeGroups(const float* x, int64_t in, int64_t in_padded, int64_t group_size,
+                    int64_t groups, int8_t* q, float* scales, float* scaled_sums) {
+  std::fill(q, q + in_padded, int8_t{0});
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t begin = std::min(in, g * group_size), end = std::min(in, begin + group_size);
     // A group holding NaN or Inf keeps zero codes and a NaN scale: its rows' outputs are NaN.
@@ -38,28 +34,13 @@ void QuantizeGroups(const float* x, int64_t in, int64_t group_size, QuantizedAct
     if (!std::isnan(scale)) {
       const float inv = 1.0f / scale;
       for (int64_t k = begin; k < end; ++k) {
-        a->q[k] = ActivationCode(x[k], inv);
-        sum += a->q[k];
+        q[k] = ActivationCode(x[k], inv);
+        sum += q[k];
       }
     }
-    a->scales[g] = scale;
-    a->scaled_sums[g] = scale * static_cast<float>(sum);
+    scales[g] = scale;
+    scaled_sums[g] = scale * static_cast<float>(sum);
   }
-}
-
-float RowDot(KernelPath path, const uint8_t* codes, const float* w_scales, const int8_t* a,
-             const float* a_scales, int64_t chunks, int64_t group_size) {
-  switch (path) {
-    case KernelPath::kScalar:
-      return W4DotScalar(codes, w_scales, a, a_scales, chunks, group_size);
-    case KernelPath::kAvx2:
-      return W4DotAvx2(codes, w_scales, a, a_scales, chunks, group_size);
-    case KernelPath::kAvxVnni:
-      return W4DotAvxVnni(codes, w_scales, a, a_scales, chunks, group_size);
-    case KernelPath::kAvx512Vnni:
-      return W4DotAvx512Vnni(codes, w_scales, a, a_scales, chunks, group_size);
-  }
-  return 0;
 }
 
 // Packs one row's codes [in] into the chunk layout. Padding codes are 0: the padded
@@ -79,18 +60,29 @@ bool IsW4GroupSize(int64_t group_size) {
   return group_size == 32 || group_size == 64 || group_size == 128;
 }
 
-float W4DotScalar(const uint8_t* codes, const float* w_scales, const int8_t* a,
-                  const float* a_scales, int64_t chunks, int64_t group_size) {
-  float sum = 0;
-  for (int64_t g = 0; g < chunks * kW4ChunkInputs / group_size; ++g) {
-    int32_t isum = 0;
-    for (int64_t k = g * group_size; k < (g + 1) * group_size; ++k) {
-      const uint8_t byte = codes[k / kW4ChunkInputs * 32 + k % 32];
-      isum += (k % kW4ChunkInputs < 32 ? byte & 0x0F : byte >> 4) * a[k];
+// The reference: per output, the group sums in order, then the zero points' term.
+void W4A8PanelsScalar(const PackedW4A8& w, const W4A8Activations& a, int64_t first, int64_t last,
+                      bool relu, float* y) {
+  const int64_t lanes_per_group = w.panels * 16;
+  for (int64_t n = first * 16; n < std::min(w.out, last * 16); ++n) {
+    for (int64_t m = 0; m < a.rows; ++m) {
+      const int8_t* codes = a.codes + m * w.in_padded;
+      const float* a_scales = a.scales + m * w.groups;
+      const float* a_sums = a.scaled_sums + m * w.groups;
+      float dot = 0, zeros = 0;
+      for (int64_t g = 0; g < w.groups; ++g) {
+        int32_t isum = 0;
+        for (int64_t k = g * w.group_size; k < (g + 1) * w.group_size; ++k) {
+          isum += w.Code(n, k) * codes[k];
+        }
+        dot += static_cast<float>(isum) * (w.scales_f32[g * lanes_per_group + n] * a_scales[g]);
+        zeros += w.zero_scales[g * lanes_per_group + n] * a_sums[g];
+      }
+      float v = dot - zeros;
+      if (!w.bias.empty()) v += w.bias[n];
+      y[m * w.out + n] = relu ? std::max(v, 0.0f) : v;
     }
-    sum += static_cast<float>(isum) * (w_scales[g] * a_scales[g]);
   }
-  return sum;
 }
 
 int64_t W4PaddedInputs(int64_t in, int64_t group_size) {
@@ -158,13 +150,15 @@ absl::StatusOr<PackedW4A8> FinishW4A8(PackedW4A8 p) {
   if (!p.bias.empty() && static_cast<int64_t>(p.bias.size()) != p.out) {
     return size_error("bias", p.bias.size(), p.out);
   }
-  p.scales_f32.resize(p.scales.size());
-  p.zero_scales.resize(p.scales.size());
+  p.panels = (p.out + 15) / 16;
+  const int64_t lanes_per_group = p.panels * 16;
+  p.scales_f32.assign(static_cast<size_t>(p.groups * lanes_per_group), 0.0f);
+  p.zero_scales.assign(p.scales_f32.size(), 0.0f);
   for (size_t i = 0; i < p.scales.size(); ++i) {
-    const std::string where =
-        "output " + std::to_string(i / p.groups) + " group " + std::to_string(i % p.groups);
-    p.scales_f32[i] = HalfToFloat(p.scales[i]);
-    if (!std::isfinite(p.scales_f32[i])) {
+    const int64_t n = static_cast<int64_t>(i) / p.groups, g = static_cast<int64_t>(i) % p.groups;
+    const std::string where = "output " + std::to_string(n) + " group " + std::to_string(g);
+    const float scale = HalfToFloat(p.scales[i]);
+    if (!std::isfinite(scale)) {
       return absl::InvalidArgumentError("w4a8: scale of " + where + " is not a finite fp16 value");
     }
     const uint8_t zero = p.zeros.empty() ? 8 : p.zeros[i];
@@ -172,7 +166,20 @@ absl::StatusOr<PackedW4A8> FinishW4A8(PackedW4A8 p) {
       return absl::InvalidArgumentError("w4a8: zero point of " + where + " is " +
                                         std::to_string(zero) + ", above 15");
     }
-    p.zero_scales[i] = p.scales_f32[i] * static_cast<float>(zero);
+    p.scales_f32[g * lanes_per_group + n] = scale;
+    p.zero_scales[g * lanes_per_group + n] = scale * static_cast<float>(zero);
+  }
+  // From the stored row layout to the panel layout.
+  const std::vector<uint8_t> rows = std::move(p.codes);
+  p.codes.assign(static_cast<size_t>(p.panels * 16 * p.in_padded / 2), 0);
+  for (int64_t n = 0; n < p.out; ++n) {
+    const uint8_t* row = rows.data() + n * p.in_padded / 2;
+    for (int64_t k = 0; k < p.in_padded; ++k) {
+      const uint8_t byte = row[k / kW4ChunkInputs * 32 + k % 32];
+      const uint8_t code = k % kW4ChunkInputs < 32 ? byte & 0x0F : byte >> 4;
+      p.codes[p.PanelOffset(n / 16, k / kW4PairInputs) + n % 16 * 4 + k % 4] |=
+          static_cast<uint8_t>(code << (k % kW4PairInputs < 4 ? 0 : 4));
+    }
   }
   for (size_t n = 0; n < p.bias.size(); ++n) {
     if (!std::isfinite(p.bias[n])) {
@@ -217,16 +224,24 @@ absl::StatusOr<PackedW4A8> PackW4A8(const float* weight, int64_t out, int64_t in
                        group_size, bias);
 }
 
+std::vector<uint8_t> RowChunkCodes(const PackedW4A8& w) {
+  std::vector<uint8_t> rows(static_cast<size_t>(w.out * w.in_padded / 2), 0);
+  for (int64_t n = 0; n < w.out; ++n) {
+    uint8_t* row = rows.data() + n * w.in_padded / 2;
+    for (int64_t k = 0; k < w.in_padded; ++k) {
+      row[k / kW4ChunkInputs * 32 + k % 32] |=
+          static_cast<uint8_t>(w.Code(n, k) << (k % kW4ChunkInputs < 32 ? 0 : 4));
+    }
+  }
+  return rows;
+}
+
 std::vector<float> DequantizeW4A8(const PackedW4A8& w) {
   std::vector<float> out(static_cast<size_t>(w.out * w.in));
   for (int64_t n = 0; n < w.out; ++n) {
-    const uint8_t* row = w.codes.data() + n * w.in_padded / 2;
     for (int64_t k = 0; k < w.in; ++k) {
-      const int64_t c = k / kW4ChunkInputs, j = k % kW4ChunkInputs;
-      const uint8_t byte = row[c * 32 + j % 32];
-      const int code = j < 32 ? (byte & 0x0F) : (byte >> 4);
       const int64_t g = k / w.group_size;
-      out[n * w.in + k] = HalfToFloat(w.scales[n * w.groups + g]) * (code - w.Zero(n, g));
+      out[n * w.in + k] = HalfToFloat(w.scales[n * w.groups + g]) * (w.Code(n, k) - w.Zero(n, g));
     }
   }
   return out;
@@ -234,31 +249,32 @@ std::vector<float> DequantizeW4A8(const PackedW4A8& w) {
 
 void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, bool relu,
                 KernelPath path, ThreadSplitter* threads) {
-  std::vector<QuantizedActivations> acts(static_cast<size_t>(rows));
+  std::vector<int8_t> codes(static_cast<size_t>(rows * w.in_padded));
+  std::vector<float> scales(static_cast<size_t>(rows * w.groups)), sums(scales.size());
   for (int64_t m = 0; m < rows; ++m) {
-    acts[m].q.resize(static_cast<size_t>(w.in_padded));
-    acts[m].scales.resize(static_cast<size_t>(w.groups));
-    acts[m].scaled_sums.resize(static_cast<size_t>(w.groups));
-    QuantizeGroups(x + m * w.in, w.in, w.group_size, &acts[m]);
+    QuantizeGroups(x + m * w.in, w.in, w.in_padded, w.group_size, w.groups,
+                   codes.data() + m * w.in_padded, scales.data() + m * w.groups,
+                   sums.data() + m * w.groups);
   }
-  const int64_t chunks = w.in_padded / kW4ChunkInputs;
-  auto outputs = [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n) {
-      const uint8_t* codes = w.codes.data() + n * w.in_padded / 2;
-      const float* w_scales = w.scales_f32.data() + n * w.groups;
-      const float* zero_scales = w.zero_scales.data() + n * w.groups;
-      for (int64_t m = 0; m < rows; ++m) {
-        const QuantizedActivations& a = acts[m];
-        float zeros = 0;  // sum_g w_scale * zero * a_scale * sum(a), in group order on every path
-        for (int64_t g = 0; g < w.groups; ++g) zeros += zero_scales[g] * a.scaled_sums[g];
-        float v = RowDot(path, codes, w_scales, a.q.data(), a.scales.data(), chunks, w.group_size) -
-                  zeros;
-        if (!w.bias.empty()) v += w.bias[n];
-        y[m * w.out + n] = relu ? std::max(v, 0.0f) : v;
-      }
+  const W4A8Activations a{codes.data(), scales.data(), sums.data(), rows};
+  auto panels = [&](int64_t first, int64_t last) {
+    switch (path) {
+      case KernelPath::kScalar:
+        return W4A8PanelsScalar(w, a, first, last, relu, y);
+      case KernelPath::kAvx2:
+        return W4A8PanelsAvx2(w, a, first, last, relu, y);
+      case KernelPath::kAvxVnni:
+        return W4A8PanelsAvxVnni(w, a, first, last, relu, y);
+      case KernelPath::kAvx512Vnni:
+        return W4A8PanelsAvx512Vnni(w, a, first, last, relu, y);
     }
   };
-  SplitOutputs(threads, w.out, outputs);
+  // Whole panels per thread: 16 float outputs are whole cache lines of y.
+  if (threads) {
+    threads->ParallelFor(w.panels, 1, panels);
+  } else {
+    panels(0, w.panels);
+  }
 }
 
 }  // namespace quantd::kernels

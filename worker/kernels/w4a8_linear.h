@@ -4,28 +4,52 @@
 // y = sum_g w_scale[g] * a_scale[g] * (sum(code * a) - zero[g] * sum(a)) (+ bias, ReLU).
 // The integer sums are exact on every path; the paths keep the float sum over groups in vector
 // lanes, so they differ from the scalar reference by float summation order alone. Torch-free.
+//
+// The codes are laid out for register tiles, as W8A8's are (w8a8_linear.h): outputs in panels of
+// 16, panels in blocks of 4, and inputs in pairs of quads: one 64-byte row of a panel holds, for
+// each of its 16 outputs, 4 bytes whose low nibbles are inputs 8t..8t+3 and high nibbles inputs
+// 8t+4..8t+7 (quad pair t). One load, a mask and a shift give two vectors of unsigned codes that
+// vpdpbusd / maddubs multiply by two broadcast quads of activation codes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "quantd/status.h"
 #include "worker/kernels/cpu_features.h"
 #include "worker/kernels/kernel_threads.h"
-#include "worker/kernels/w4a8_dot.h"
 
 namespace quantd::kernels {
 
+// A stored artifact keeps the codes in its own, older row layout (RowChunkCodes): 64 inputs of an
+// output in 32 bytes, byte j holding input j (low nibble) and input j + 32 (high nibble).
+inline constexpr int64_t kW4ChunkInputs = 64;
+inline constexpr int64_t kW4PairInputs = 8;  // inputs of one quad pair
+
 struct PackedW4A8 {
   int64_t out = 0, in = 0, in_padded = 0, group_size = 0, groups = 0;
-  std::vector<uint8_t> codes;      // [out, in_padded / 2] as w4a8_dot.h lays them out
+  int64_t panels = 0;              // ceil(out / 16)
+  std::vector<uint8_t> codes;      // panels * 16 * in_padded / 2 bytes, laid out as above
   std::vector<uint16_t> scales;    // [out, groups] fp16
-  std::vector<float> scales_f32;   // the same values as float: the kernels' copy
-  std::vector<float> zero_scales;  // [out, groups] scale * zero (8 when symmetric)
   std::vector<uint8_t> zeros;      // [out, groups] in [0, 15], or empty: symmetric, zero 8
   std::vector<float> bias;         // [out], or empty
+  // The kernels' float copies, [groups, panels * 16] so a panel's 16 are adjacent (zero past out).
+  std::vector<float> scales_f32;   // the scales
+  std::vector<float> zero_scales;  // scale * zero (8 when symmetric)
 
   uint8_t Zero(int64_t n, int64_t g) const { return zeros.empty() ? 8 : zeros[n * groups + g]; }
+  int64_t Pairs() const { return in_padded / kW4PairInputs; }
+  // As PackedW8A8's: where quad pair `pair` of `panel` starts, and the step to the next pair.
+  int64_t PanelOffset(int64_t panel, int64_t pair) const {
+    return panel / 4 * 4 * 64 * Pairs() + pair * PairStride(panel) + panel % 4 * 64;
+  }
+  int64_t PairStride(int64_t panel) const { return 64 * std::min<int64_t>(4, panels - panel / 4 * 4); }
+  // The code of output n, input k.
+  uint8_t Code(int64_t n, int64_t k) const {
+    const uint8_t byte = codes[PanelOffset(n / 16, k / kW4PairInputs) + n % 16 * 4 + k % 4];
+    return k % kW4PairInputs < 4 ? byte & 0x0F : byte >> 4;
+  }
 };
 
 // True for the group sizes the kernels run: 32, 64, 128.
@@ -48,10 +72,14 @@ absl::StatusOr<PackedW4A8> PackW4A8Codes(const uint8_t* codes, const float* scal
 absl::StatusOr<PackedW4A8> PackW4A8(const float* weight, int64_t out, int64_t in,
                                     int64_t group_size, bool symmetric, const float* bias);
 
-// Checks a PackedW4A8 whose codes, scales, zeros and bias were filled in (a stored artifact's
-// state) against its shape and fills in the kernels' float copies. INVALID_ARGUMENT names the
-// first field that does not fit.
+// Checks a PackedW4A8 whose codes (in the stored row layout, [out, in_padded / 2]), scales,
+// zeros and bias were filled in (a stored artifact's state) against its shape, lays the codes out
+// for the kernels and fills in the float copies. INVALID_ARGUMENT names the first field that does
+// not fit.
 absl::StatusOr<PackedW4A8> FinishW4A8(PackedW4A8 p);
+
+// The codes in the stored row layout, [out, in_padded / 2]: what FinishW4A8 takes back.
+std::vector<uint8_t> RowChunkCodes(const PackedW4A8& w);
 
 // The float weights the codes stand for, [out, in]: what an fp32 reference multiplies.
 std::vector<float> DequantizeW4A8(const PackedW4A8& w);

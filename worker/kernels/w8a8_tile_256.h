@@ -4,7 +4,7 @@
 // vpdpbusd on shifted codes). Include only from those two files.
 #pragma once
 
-#include "worker/kernels/vector_sums.h"
+#include "worker/kernels/vector_loads.h"
 #include "worker/kernels/w8a8_tile_loop.h"
 
 namespace quantd::kernels {

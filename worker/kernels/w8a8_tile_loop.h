@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 
+#include "worker/kernels/tile_dispatch.h"
 #include "worker/kernels/w8a8_paths.h"
 
 namespace quantd::kernels {
@@ -28,29 +28,6 @@ struct W8A8Tile {
   float* y;               // the tile's first row of outputs (y[0] is output 0)
   bool relu;
 };
-
-// Four activation codes of a row, as one int32 to broadcast.
-inline int32_t CodeQuad(const int8_t* codes) {
-  int32_t v;
-  std::memcpy(&v, codes, sizeof v);
-  return v;
-}
-
-template <class K, int MR, int NP = 1>
-void RunTileOfPanels(int np, const W8A8Tile& t) {
-  if constexpr (NP <= K::kMaxPanels) {
-    if (np == NP) return K::template Tile<MR, NP>(t);
-    RunTileOfPanels<K, MR, NP + 1>(np, t);
-  }
-}
-
-template <class K, int MR = 1>
-void RunTile(int mr, int np, const W8A8Tile& t) {
-  if constexpr (MR <= K::kMaxRows) {
-    if (mr == MR) return RunTileOfPanels<K, MR>(np, t);
-    RunTile<K, MR + 1>(mr, np, t);
-  }
-}
 
 // Weights are the outer loop: a tile's panels stay in cache while every row tile passes over them.
 template <class K>

@@ -168,7 +168,7 @@ W4A8State W4A8GetState(const c10::intrusive_ptr<W4A8LinearClass>& self) {
       kOpLibraryVersion,
       p.in,
       p.group_size,
-      ToTensor(p.codes, {p.out, p.in_padded / 2}, at::kByte),
+      ToTensor(RowChunkCodes(p), {p.out, p.in_padded / 2}, at::kByte),
       ToTensor(p.scales, {p.out, p.groups}, at::kHalf),
       ToTensor(p.zeros, {p.zeros.empty() ? 0 : p.out, p.zeros.empty() ? 0 : p.groups}, at::kByte),
       ToTensor(p.bias, {static_cast<int64_t>(p.bias.size())}, at::kFloat)};
