@@ -27,6 +27,22 @@ const char* KernelPathName(KernelPath path);  // "scalar", "avx2", "avx_vnni", "
 // Paths `cpu` can run, slowest first (the scalar reference is always there).
 std::vector<KernelPath> AvailablePaths(const CpuFeatures& cpu);
 
+// The one of four per-path implementations that runs `path`.
+template <typename Fn>
+Fn ForPath(KernelPath path, Fn scalar, Fn avx2, Fn avx_vnni, Fn avx512_vnni) {
+  switch (path) {
+    case KernelPath::kAvx2:
+      return avx2;
+    case KernelPath::kAvxVnni:
+      return avx_vnni;
+    case KernelPath::kAvx512Vnni:
+      return avx512_vnni;
+    case KernelPath::kScalar:
+      break;
+  }
+  return scalar;
+}
+
 // `forced` (QUANTD_KERNEL_PATH; empty = choose) names a path; else the fastest available.
 // INVALID_ARGUMENT naming the variable when the name is unknown or this CPU lacks the path.
 absl::StatusOr<KernelPath> ChooseKernelPath(const CpuFeatures& cpu, const std::string& forced);

@@ -23,7 +23,8 @@ bool SpinUntil(const Ready& ready, std::chrono::microseconds spin) {
 
 std::pair<int64_t, int64_t> ShareBounds(int64_t n, int64_t align, int index, int parts) {
   const int64_t units = (n + align - 1) / align;
-  return {std::min(n, units * index / parts * align), std::min(n, units * (index + 1) / parts * align)};
+  return {std::min(n, units * index / parts * align),
+          std::min(n, units * (index + 1) / parts * align)};
 }
 
 KernelThreads::KernelThreads(int threads, std::chrono::microseconds spin) : spin_(spin) {
@@ -73,6 +74,15 @@ void KernelThreads::ParallelFor(int64_t n, int64_t align,
     for (int left = pending_.load(); left != 0; left = pending_.load()) pending_.wait(left);
   }
   fn_ = nullptr;
+}
+
+void SplitPanels(ThreadSplitter* threads, int64_t panels,
+                 const std::function<void(int64_t, int64_t)>& fn) {
+  if (threads) {
+    threads->ParallelFor(panels, 1, fn);
+  } else if (panels > 0) {
+    fn(0, panels);
+  }
 }
 
 }  // namespace quantd::kernels

@@ -58,4 +58,9 @@ class KernelThreads : public ThreadSplitter {
   int64_t n_ = 0, align_ = 1;
 };
 
+// fn(first, last) over a Linear's weight panels [0, panels) split over `threads` (whole panels:
+// 16 float outputs are whole cache lines of y), or on the caller alone when `threads` is null.
+void SplitPanels(ThreadSplitter* threads, int64_t panels,
+                 const std::function<void(int64_t, int64_t)>& fn);
+
 }  // namespace quantd::kernels

@@ -7,8 +7,8 @@ namespace {
 
 struct MaddubsMac {
   static __m256i Step(__m256i acc, __m256i codes, __m256i a) {
-    return _mm256_add_epi32(acc,
-                            _mm256_madd_epi16(_mm256_maddubs_epi16(codes, a), _mm256_set1_epi16(1)));
+    return _mm256_add_epi32(
+        acc, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, a), _mm256_set1_epi16(1)));
   }
 };
 

@@ -72,8 +72,8 @@ struct Avx512 {
           if constexpr (S == 2) s = _mm512_add_epi32(s, sums[1][r][p]);
           const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(t.a_scales[r * w.groups + g]));
           acc[r][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[r][p]);
-          acc[r][p] = _mm512_fnmadd_ps(zero_scale, _mm512_set1_ps(t.a_sums[r * w.groups + g]),
-                                       acc[r][p]);
+          acc[r][p] =
+              _mm512_fnmadd_ps(zero_scale, _mm512_set1_ps(t.a_sums[r * w.groups + g]), acc[r][p]);
         }
       }
     }

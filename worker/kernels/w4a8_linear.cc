@@ -257,24 +257,10 @@ void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, boo
                    sums.data() + m * w.groups);
   }
   const W4A8Activations a{codes.data(), scales.data(), sums.data(), rows};
-  auto panels = [&](int64_t first, int64_t last) {
-    switch (path) {
-      case KernelPath::kScalar:
-        return W4A8PanelsScalar(w, a, first, last, relu, y);
-      case KernelPath::kAvx2:
-        return W4A8PanelsAvx2(w, a, first, last, relu, y);
-      case KernelPath::kAvxVnni:
-        return W4A8PanelsAvxVnni(w, a, first, last, relu, y);
-      case KernelPath::kAvx512Vnni:
-        return W4A8PanelsAvx512Vnni(w, a, first, last, relu, y);
-    }
-  };
-  // Whole panels per thread: 16 float outputs are whole cache lines of y.
-  if (threads) {
-    threads->ParallelFor(w.panels, 1, panels);
-  } else {
-    panels(0, w.panels);
-  }
+  const auto run =
+      ForPath(path, &W4A8PanelsScalar, &W4A8PanelsAvx2, &W4A8PanelsAvxVnni, &W4A8PanelsAvx512Vnni);
+  SplitPanels(threads, w.panels,
+              [&](int64_t first, int64_t last) { run(w, a, first, last, relu, y); });
 }
 
 }  // namespace quantd::kernels

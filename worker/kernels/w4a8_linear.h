@@ -29,11 +29,11 @@ inline constexpr int64_t kW4PairInputs = 8;  // inputs of one quad pair
 
 struct PackedW4A8 {
   int64_t out = 0, in = 0, in_padded = 0, group_size = 0, groups = 0;
-  int64_t panels = 0;              // ceil(out / 16)
-  std::vector<uint8_t> codes;      // panels * 16 * in_padded / 2 bytes, laid out as above
-  std::vector<uint16_t> scales;    // [out, groups] fp16
-  std::vector<uint8_t> zeros;      // [out, groups] in [0, 15], or empty: symmetric, zero 8
-  std::vector<float> bias;         // [out], or empty
+  int64_t panels = 0;            // ceil(out / 16)
+  std::vector<uint8_t> codes;    // panels * 16 * in_padded / 2 bytes, laid out as above
+  std::vector<uint16_t> scales;  // [out, groups] fp16
+  std::vector<uint8_t> zeros;    // [out, groups] in [0, 15], or empty: symmetric, zero 8
+  std::vector<float> bias;       // [out], or empty
   // The kernels' float copies, [groups, panels * 16] so a panel's 16 are adjacent (zero past out).
   std::vector<float> scales_f32;   // the scales
   std::vector<float> zero_scales;  // scale * zero (8 when symmetric)
@@ -44,7 +44,9 @@ struct PackedW4A8 {
   int64_t PanelOffset(int64_t panel, int64_t pair) const {
     return panel / 4 * 4 * 64 * Pairs() + pair * PairStride(panel) + panel % 4 * 64;
   }
-  int64_t PairStride(int64_t panel) const { return 64 * std::min<int64_t>(4, panels - panel / 4 * 4); }
+  int64_t PairStride(int64_t panel) const {
+    return 64 * std::min<int64_t>(4, panels - panel / 4 * 4);
+  }
   // The code of output n, input k.
   uint8_t Code(int64_t n, int64_t k) const {
     const uint8_t byte = codes[PanelOffset(n / 16, k / kW4PairInputs) + n % 16 * 4 + k % 4];

@@ -12,9 +12,9 @@ namespace quantd::kernels {
 
 // Activation rows as the panel kernels read them.
 struct W4A8Activations {
-  const int8_t* codes = nullptr;        // [rows, in_padded], zero codes past `in`
-  const float* scales = nullptr;        // [rows, groups]: NaN for a group holding NaN or Inf
-  const float* scaled_sums = nullptr;   // [rows, groups]: scale * the sum of the group's codes
+  const int8_t* codes = nullptr;       // [rows, in_padded], zero codes past `in`
+  const float* scales = nullptr;       // [rows, groups]: NaN for a group holding NaN or Inf
+  const float* scaled_sums = nullptr;  // [rows, groups]: scale * the sum of the group's codes
   int64_t rows = 0;
 };
 

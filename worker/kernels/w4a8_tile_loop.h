@@ -15,13 +15,13 @@ namespace {
 // One tile's operands.
 struct W4A8Tile {
   const PackedW4A8* w;
-  const uint8_t* codes;    // the tile's first panel, quad pair 0
-  int64_t pair_stride;     // bytes from one quad pair of a panel to the next
-  const int8_t* a_codes;   // the tile's first row: [in_padded] codes, then the next row's
-  const float* a_scales;   // [groups] per row
-  const float* a_sums;     // [groups] per row
-  int64_t first_output;    // of the tile's first panel
-  float* y;                // the tile's first row of outputs
+  const uint8_t* codes;   // the tile's first panel, quad pair 0
+  int64_t pair_stride;    // bytes from one quad pair of a panel to the next
+  const int8_t* a_codes;  // the tile's first row: [in_padded] codes, then the next row's
+  const float* a_scales;  // [groups] per row
+  const float* a_sums;    // [groups] per row
+  int64_t first_output;   // of the tile's first panel
+  float* y;               // the tile's first row of outputs
   bool relu;
 };
 
@@ -32,8 +32,15 @@ void RunW4A8Tiles(const PackedW4A8& w, const W4A8Activations& a, int64_t first, 
   for (int64_t p = first; p < last;) {
     const int64_t block_end = std::min(last, (p / 4 + 1) * 4);
     const int np = static_cast<int>(std::min<int64_t>(block_end - p, K::PanelsFor(full_rows)));
-    W4A8Tile t{&w, w.codes.data() + w.PanelOffset(p, 0), w.PairStride(p), nullptr, nullptr,
-               nullptr, p * 16, nullptr, relu};
+    W4A8Tile t{&w,
+               w.codes.data() + w.PanelOffset(p, 0),
+               w.PairStride(p),
+               nullptr,
+               nullptr,
+               nullptr,
+               p * 16,
+               nullptr,
+               relu};
     for (int64_t r = 0; r < a.rows; r += K::kMaxRows) {
       const int mr = static_cast<int>(std::min<int64_t>(K::kMaxRows, a.rows - r));
       t.a_codes = a.codes + r * w.in_padded;

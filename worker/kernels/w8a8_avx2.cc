@@ -76,7 +76,8 @@ void QuantizeRowsAvx2(const float* x, int64_t rows, int64_t in, int64_t stride, 
     for (; k < in; k += 8) {
       alignas(32) int32_t tail[8];
       _mm256_store_si256(reinterpret_cast<__m256i*>(tail), codes8(k));
-      for (int64_t j = k; j < std::min(in, k + 8); ++j) q[j] = static_cast<int8_t>(tail[j - k] ^ fill);
+      for (int64_t j = k; j < std::min(in, k + 8); ++j)
+        q[j] = static_cast<int8_t>(tail[j - k] ^ fill);
     }
   }
 }

@@ -26,26 +26,26 @@ struct Avx512 {
   template <int MR, int NP>
   static void Tile(const W8A8Tile& t) {
     __m512i acc[MR][NP];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_setzero_si512();
     }
     const int64_t quads = t.w->quads;
     const int8_t* wq = t.weights;
     for (int64_t q = 0; q < quads; ++q, wq += t.quad_stride) {
       __m512i wv[NP];
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int p = 0; p < NP; ++p) wv[p] = _mm512_loadu_si512(wq + 64 * p);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const __m512i av = _mm512_set1_epi32(CodeQuad(t.codes + r * t.code_stride + 4 * q));
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], av, wv[p]);
       }
     }
     const PackedW8A8& w = *t.w;
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int p = 0; p < NP; ++p) {
       const int64_t n = t.first_output + kW8PanelOutputs * p;
       const __mmask16 lanes = FirstLanes(w.out - n);
@@ -54,12 +54,11 @@ struct Avx512 {
       const __m512 w_scale = _mm512_maskz_loadu_ps(lanes, w.scales.data() + n);
       const __m512 bias =
           w.bias.empty() ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, w.bias.data() + n);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const __m512i sums = _mm512_sub_epi32(acc[r][p], shift);
-        __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sums),
-                                               _mm512_set1_ps(t.a_scales[r])),
-                                 w_scale);
+        __m512 v = _mm512_mul_ps(
+            _mm512_mul_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(t.a_scales[r])), w_scale);
         if (!w.bias.empty()) v = _mm512_add_ps(v, bias);
         if (t.relu) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // NaN stays NaN, as std::max
         _mm512_mask_storeu_ps(t.y + r * w.out + n, lanes, v);
@@ -104,7 +103,8 @@ void QuantizeRowsAvx512(const float* x, int64_t rows, int64_t in, int64_t stride
     for (int64_t k = 0; k < in; k += 16) {
       const __mmask16 lanes = FirstLanes(in - k);
       // cvtps rounds to nearest even, as RoundHalfEven does.
-      const __m512i c = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, row + k), inv));
+      const __m512i c =
+          _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, row + k), inv));
       const __m128i bytes = _mm512_cvtepi32_epi8(_mm512_max_epi32(_mm512_min_epi32(c, hi), lo));
       _mm_mask_storeu_epi8(q + k, lanes, _mm_xor_si128(bytes, flip));
     }

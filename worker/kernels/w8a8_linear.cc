@@ -52,8 +52,8 @@ void W8A8PanelsScalar(const PackedW8A8& w, const W8A8Activations& a, int64_t fir
       const int8_t* codes = a.codes + m * a.stride;
       int32_t acc = 0;
       for (int64_t k = 0; k < w.in; ++k) acc += int32_t{codes[k]} * w.weights[CodeOffset(w, n, k)];
-      y[m * w.out + n] = W8A8Output(acc, a.scales[m], w.scales[n],
-                                    w.bias.empty() ? nullptr : &w.bias[n], relu);
+      y[m * w.out + n] =
+          W8A8Output(acc, a.scales[m], w.scales[n], w.bias.empty() ? nullptr : &w.bias[n], relu);
     }
   }
 }
@@ -137,24 +137,10 @@ void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, boo
       break;
   }
   const W8A8Activations a{codes.get(), scales.data(), rows, stride};
-  auto panels = [&](int64_t first, int64_t last) {
-    switch (path) {
-      case KernelPath::kScalar:
-        return W8A8PanelsScalar(w, a, first, last, relu, y);
-      case KernelPath::kAvx2:
-        return W8A8PanelsAvx2(w, a, first, last, relu, y);
-      case KernelPath::kAvxVnni:
-        return W8A8PanelsAvxVnni(w, a, first, last, relu, y);
-      case KernelPath::kAvx512Vnni:
-        return W8A8PanelsAvx512Vnni(w, a, first, last, relu, y);
-    }
-  };
-  // Whole panels per thread: 16 float outputs are whole cache lines of y.
-  if (threads) {
-    threads->ParallelFor(w.panels, 1, panels);
-  } else {
-    panels(0, w.panels);
-  }
+  const auto run =
+      ForPath(path, &W8A8PanelsScalar, &W8A8PanelsAvx2, &W8A8PanelsAvxVnni, &W8A8PanelsAvx512Vnni);
+  SplitPanels(threads, w.panels,
+              [&](int64_t first, int64_t last) { run(w, a, first, last, relu, y); });
 }
 
 }  // namespace quantd::kernels

@@ -28,8 +28,8 @@ inline constexpr int64_t kW8BlockPanels = 4;
 
 struct PackedW8A8 {
   int64_t out = 0, in = 0;
-  int64_t quads = 0;   // ceil(in / 4): an activation row holds 4 * quads codes
-  int64_t panels = 0;  // ceil(out / 16)
+  int64_t quads = 0;                 // ceil(in / 4): an activation row holds 4 * quads codes
+  int64_t panels = 0;                // ceil(out / 16)
   std::vector<int8_t> weights;       // panels * 16 * quads * 4 codes, laid out as above
   std::vector<float> scales;         // [out]
   std::vector<int32_t> column_sums;  // [out]: sum of an output's codes (the u8 paths' shift)

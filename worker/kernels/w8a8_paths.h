@@ -14,7 +14,7 @@ namespace quantd::kernels {
 
 // Activation rows as the panel kernels read them.
 struct W8A8Activations {
-  const int8_t* codes = nullptr;   // [rows, 4 * quads], zero codes past `in`
+  const int8_t* codes = nullptr;  // [rows, 4 * quads], zero codes past `in`
   const float* scales = nullptr;  // [rows]: NaN for a row holding NaN or Inf (its codes are 0)
   int64_t rows = 0;
   int64_t stride = 0;  // 4 * quads

@@ -24,45 +24,45 @@ struct Tiles256 {
   template <int MR, int NP>
   static void Tile(const W8A8Tile& t) {
     __m256i acc[MR][NP][2];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int p = 0; p < NP; ++p) acc[r][p][0] = acc[r][p][1] = _mm256_setzero_si256();
     }
     const int64_t quads = t.w->quads;
     const int8_t* wq = t.weights;
     for (int64_t q = 0; q < quads; ++q, wq += t.quad_stride) {
       typename Mac::Row rows[MR];
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        rows[r] = Mac::PrepareRow(
-            _mm256_set1_epi32(CodeQuad(t.codes + r * t.code_stride + 4 * q)));
+        rows[r] = Mac::PrepareRow(_mm256_set1_epi32(CodeQuad(t.codes + r * t.code_stride + 4 * q)));
       }
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int p = 0; p < NP; ++p) {
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int h = 0; h < 2; ++h) {
           const __m256i wv = Load256(wq + 64 * p + 32 * h);
-          #pragma GCC unroll 8
+#pragma GCC unroll 8
           for (int r = 0; r < MR; ++r) acc[r][p][h] = Mac::Step(acc[r][p][h], rows[r], wv);
         }
       }
     }
     const PackedW8A8& w = *t.w;
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int p = 0; p < NP; ++p) {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int h = 0; h < 2; ++h) {
         const int64_t n = t.first_output + kW8PanelOutputs * p + 8 * h;
         if (n >= w.out) break;
         const __m256i lanes = FirstLanes8(w.out - n);
-        const __m256i shift = Mac::kShifted ? _mm256_slli_epi32(_mm256_maskload_epi32(
-                                                  w.column_sums.data() + n, lanes), 7)
-                                            : _mm256_setzero_si256();
+        const __m256i shift =
+            Mac::kShifted
+                ? _mm256_slli_epi32(_mm256_maskload_epi32(w.column_sums.data() + n, lanes), 7)
+                : _mm256_setzero_si256();
         const __m256 w_scale = _mm256_maskload_ps(w.scales.data() + n, lanes);
         const __m256 bias =
             w.bias.empty() ? _mm256_setzero_ps() : _mm256_maskload_ps(w.bias.data() + n, lanes);
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
           const __m256i sums = _mm256_sub_epi32(acc[r][p][h], shift);
           __m256 v = _mm256_mul_ps(

@@ -37,8 +37,15 @@ void RunW8A8Tiles(const PackedW8A8& w, const W8A8Activations& a, int64_t first, 
   for (int64_t p = first; p < last;) {
     const int64_t block_end = std::min(last, (p / kW8BlockPanels + 1) * kW8BlockPanels);
     const int np = static_cast<int>(std::min<int64_t>(block_end - p, K::PanelsFor(full_rows)));
-    W8A8Tile t{&w, w.weights.data() + w.PanelOffset(p, 0), w.QuadStride(p), nullptr, a.stride,
-               nullptr, p * kW8PanelOutputs, nullptr, relu};
+    W8A8Tile t{&w,
+               w.weights.data() + w.PanelOffset(p, 0),
+               w.QuadStride(p),
+               nullptr,
+               a.stride,
+               nullptr,
+               p * kW8PanelOutputs,
+               nullptr,
+               relu};
     for (int64_t r = 0; r < a.rows; r += K::kMaxRows) {
       const int mr = static_cast<int>(std::min<int64_t>(K::kMaxRows, a.rows - r));
       t.codes = a.codes + r * a.stride;
