@@ -2,6 +2,8 @@
 // (tests/fixtures/llama_checkpoints.py) on random checkpoints with GQA, Qwen2 biases, tied and
 // untied heads, linear RoPE scaling, F32 / F16 / BF16 tensors and shards; and the checkpoint
 // loader's refusals, each naming the file or tensor.
+#include "worker/llm/llama_decoder.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,7 +11,7 @@
 #include "test_util/checkpoint_folder.h"
 #include "worker/data/safetensors_file.h"
 #include "worker/llm/decode_benchmark.h"
-#include "worker/llm/llama_decoder.h"
+#include "worker/llm/kernel_decoder.h"
 
 namespace quantd::worker {
 namespace {
@@ -36,9 +38,42 @@ TEST_P(LlamaDecoderTest, MatchesTheIndependentReferenceWithAndWithoutTheKvCache)
   // A prompt, then one token at a time through the cache: the same logits.
   KvCache cache;
   std::vector<at::Tensor> steps = {decoder.Step(ids.narrow(1, 0, 5), cache)};
-  for (int64_t t = 5; t < ids.size(1); ++t) steps.push_back(decoder.Step(ids.narrow(1, t, 1), cache));
+  for (int64_t t = 5; t < ids.size(1); ++t)
+    steps.push_back(decoder.Step(ids.narrow(1, t, 1), cache));
   EXPECT_EQ(cache.length, ids.size(1));
   EXPECT_LE((torch::cat(steps, 1) - expected).abs().max().item<double>(), 1e-4 * scale) << name;
+
+  // One sequence at a time: its single tokens take the decode loop's own step.
+  for (int64_t b = 0; b < ids.size(0); ++b) {
+    KvCache one;
+    at::Tensor row = ids.narrow(0, b, 1);
+    std::vector<at::Tensor> got = {decoder.Step(row.narrow(1, 0, 3), one)};
+    for (int64_t t = 3; t < row.size(1); ++t) got.push_back(decoder.Step(row.narrow(1, t, 1), one));
+    EXPECT_EQ(one.length, row.size(1));
+    EXPECT_LE((torch::cat(got, 1) - expected.narrow(0, b, 1)).abs().max().item<double>(),
+              1e-4 * scale)
+        << name << " sequence " << b;
+  }
+}
+
+// On quantd's kernels (W8A8 from the float weights, fp16 embedding) the decode loop's step gives
+// what the whole-sequence forward on the same kernels gives. Activations are quantized per row
+// from values that agree to float rounding, so a code can flip by one: the tolerance is a
+// fraction of an int8 step of the logits' range.
+TEST(LlamaDecoderTest, TheDecodeStepOnQuantdKernelsMatchesTheirForward) {
+  auto ckpt = LoadLlamaCheckpoint(ReadFolder(Fixture("llama_gqa_untied")));
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+  auto kernels = OnQuantdKernels(LlamaDecoder(ckpt->config, ckpt->weights), {});
+  ASSERT_TRUE(kernels.ok()) << kernels.status();
+  const LlamaDecoder& decoder = kernels->decoder;
+  at::Tensor ids = NpyTensor(Fixture("llama_gqa_untied_ids.npy")).narrow(0, 0, 1);
+  at::Tensor whole = decoder.Forward(ids);
+  KvCache cache;
+  std::vector<at::Tensor> steps = {decoder.Step(ids.narrow(1, 0, 2), cache)};
+  for (int64_t t = 2; t < ids.size(1); ++t)
+    steps.push_back(decoder.Step(ids.narrow(1, t, 1), cache));
+  const double range = whole.abs().max().item<double>();
+  EXPECT_LE((torch::cat(steps, 1) - whole).abs().max().item<double>(), 0.02 * range);
 }
 
 INSTANTIATE_TEST_SUITE_P(RandomCheckpoints, LlamaDecoderTest,
@@ -56,7 +91,8 @@ TEST(LlamaDecoderTest, ABfloat16CopyComputesTheSameModelInBfloat16) {
     LlamaDecoder bf16 = LlamaDecoder(ckpt->config, ckpt->weights).CastTo(at::kBFloat16);
     EXPECT_EQ(bf16.weights().layers[0].q_proj.weight.scalar_type(), at::kBFloat16);
     EXPECT_EQ(bf16.weights().lm_head.is_same(bf16.weights().embed_tokens),
-              ckpt->config.tie_word_embeddings) << name;
+              ckpt->config.tie_word_embeddings)
+        << name;
     at::Tensor logits = bf16.Forward(ids);
     EXPECT_EQ(logits.scalar_type(), at::kBFloat16);
     // bf16 keeps 8 bits of mantissa: a few percent of the logits' range after two blocks.
@@ -66,7 +102,8 @@ TEST(LlamaDecoderTest, ABfloat16CopyComputesTheSameModelInBfloat16) {
     at::Tensor first = bf16.Step(ids.narrow(1, 0, 6), cache);
     at::Tensor next = bf16.Step(ids.narrow(1, 6, 1), cache);
     EXPECT_LE((next.to(at::kFloat) - expected.narrow(1, 6, 1)).abs().max().item<double>(),
-              0.05 * scale) << name;
+              0.05 * scale)
+        << name;
   }
 }
 
@@ -111,7 +148,8 @@ std::map<std::string, std::pair<SafetensorsEntry, std::string>> Tensors(const Ch
 
 std::string Rewrite(const std::map<std::string, std::pair<SafetensorsEntry, std::string>>& t) {
   SafetensorsWriter w;
-  for (const auto& [name, entry] : t) w.Add(name, entry.first.dtype, entry.first.shape, entry.second);
+  for (const auto& [name, entry] : t)
+    w.Add(name, entry.first.dtype, entry.first.shape, entry.second);
   return w.Finish();
 }
 
@@ -139,15 +177,17 @@ TEST(LlamaCheckpointTest, BrokenCheckpointsAreRefusedNamingTheFileOrTensor) {
   reshaped["model.norm.weight"].first.shape = {32, 2};
   CheckpointFiles reshaped_files = good;
   reshaped_files["model.safetensors"] = Rewrite(reshaped);
-  EXPECT_EQ(LoadError(reshaped_files), "model.safetensors: tensor 'model.norm.weight' has shape "
-                                       "[32, 2]; config.json implies [64]");
+  EXPECT_EQ(LoadError(reshaped_files),
+            "model.safetensors: tensor 'model.norm.weight' has shape "
+            "[32, 2]; config.json implies [64]");
 
   auto ints = tensors;
   ints["model.norm.weight"].first.dtype = SafetensorsDtype::kI32;
   CheckpointFiles int_files = good;
   int_files["model.safetensors"] = Rewrite(ints);
-  EXPECT_EQ(LoadError(int_files), "model.safetensors: tensor 'model.norm.weight' is I32; "
-                                  "weights must be F32, F16 or BF16");
+  EXPECT_EQ(LoadError(int_files),
+            "model.safetensors: tensor 'model.norm.weight' is I32; "
+            "weights must be F32, F16 or BF16");
 
   CheckpointFiles sharded = ReadFolder(Fixture("mistral_bf16_scaled_sharded"));
   sharded.erase("model-00002-of-00002.safetensors");
@@ -165,8 +205,9 @@ TEST(LlamaCheckpointTest, BrokenCheckpointsAreRefusedNamingTheFileOrTensor) {
   gqa["config.json"] = R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64,
       "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
       "num_key_value_heads": 3, "vocab_size": 50})";
-  EXPECT_EQ(LoadError(gqa), "config.json: num_key_value_heads 3 does not divide "
-                            "num_attention_heads 4");
+  EXPECT_EQ(LoadError(gqa),
+            "config.json: num_key_value_heads 3 does not divide "
+            "num_attention_heads 4");
 }
 
 }  // namespace

@@ -112,22 +112,11 @@ at::Tensor LlamaDecoder::Block(int64_t layer, const at::Tensor& hidden, int64_t 
   q = Rotate(q, start);
   k = Rotate(k, start);
   if (cache) {
-    // Keys and values go into the cache's spare room; it grows by doubling, so a token's step
-    // copies only its own keys, not every earlier one.
+    // Keys and values go into the cache's spare room.
+    const int64_t length = start + t;
+    cache->Reserve(static_cast<size_t>(layer), length, k);
     at::Tensor& ck = cache->keys[static_cast<size_t>(layer)];
     at::Tensor& cv = cache->values[static_cast<size_t>(layer)];
-    const int64_t length = start + t;
-    if (!ck.defined() || ck.size(2) < length) {
-      const int64_t capacity = std::max<int64_t>(length, ck.defined() ? 2 * ck.size(2) : 64);
-      at::Tensor nk = torch::empty({b, c.num_kv_heads, capacity, d}, k.options());
-      at::Tensor nv = torch::empty({b, c.num_kv_heads, capacity, d}, v.options());
-      if (ck.defined()) {
-        nk.narrow(2, 0, start).copy_(ck.narrow(2, 0, start));
-        nv.narrow(2, 0, start).copy_(cv.narrow(2, 0, start));
-      }
-      ck = nk;
-      cv = nv;
-    }
     ck.narrow(2, start, t).copy_(k);
     cv.narrow(2, start, t).copy_(v);
     k = ck.narrow(2, 0, length);
@@ -172,12 +161,42 @@ at::Tensor LlamaDecoder::Forward(const at::Tensor& ids) const {
   return Logits(h);
 }
 
+void KvCache::Reserve(size_t layer, int64_t length, const at::Tensor& like_keys) {
+  if (keys.size() <= layer) {
+    keys.resize(layer + 1);
+    values.resize(layer + 1);
+  }
+  at::Tensor& ck = keys[layer];
+  at::Tensor& cv = values[layer];
+  if (ck.defined() && ck.size(2) >= length) return;
+  const int64_t kept = ck.defined() ? std::min(this->length, ck.size(2)) : 0;
+  const int64_t capacity = std::max<int64_t>(length, ck.defined() ? 2 * ck.size(2) : 64);
+  std::vector<int64_t> shape = like_keys.sizes().vec();  // [B, kv_heads, T, head_dim]
+  shape[2] = capacity;
+  at::Tensor nk = torch::empty(shape, like_keys.options());
+  at::Tensor nv = torch::empty(shape, like_keys.options());
+  if (kept > 0) {
+    nk.narrow(2, 0, kept).copy_(ck.narrow(2, 0, kept));
+    nv.narrow(2, 0, kept).copy_(cv.narrow(2, 0, kept));
+  }
+  ck = nk;
+  cv = nv;
+}
+
 at::Tensor LlamaDecoder::Step(const at::Tensor& ids, KvCache& cache) const {
   torch::NoGradGuard no_grad;
   if (cache.keys.empty()) {
     cache.keys.resize(static_cast<size_t>(config_.num_layers));
     cache.values.resize(static_cast<size_t>(config_.num_layers));
   }
+  auto plain_float = [](const at::Tensor& t) {
+    return t.scalar_type() == at::kFloat && t.is_contiguous();
+  };
+  bool one_token = ids.size(0) == 1 && ids.size(1) == 1 && plain_float(weights_.norm);
+  for (const LlamaBlockWeights& b : weights_.layers) {
+    one_token = one_token && plain_float(b.input_norm) && plain_float(b.post_attention_norm);
+  }
+  if (one_token) return StepOneToken(ids, cache);
   at::Tensor h = Embed(ids);
   for (int64_t i = 0; i < config_.num_layers; ++i) h = Block(i, h, cache.length, &cache);
   cache.length += ids.size(1);

@@ -20,6 +20,10 @@ struct KvCache {
   std::vector<at::Tensor> keys;
   std::vector<at::Tensor> values;
   int64_t length = 0;
+
+  // Makes room in `layer` for positions [0, length) (growing by doubling: a token's step copies
+  // only its own keys, not every earlier one); the first `length` old positions are kept.
+  void Reserve(size_t layer, int64_t length, const at::Tensor& like_keys);
 };
 
 // Called with each Linear's input inside a block ("self_attn.q_proj", ...), for calibration.
@@ -47,18 +51,23 @@ class LlamaDecoder {
 
   // The whole model on complete sequences: logits [B, T, vocab].
   at::Tensor Forward(const at::Tensor& ids) const;
-  // Appends ids [B, t] to the cache and returns their logits [B, t, vocab].
+  // Appends ids [B, t] to the cache and returns their logits [B, t, vocab]. One float32 token
+  // (B = t = 1, the decode loop) takes StepOneToken.
   at::Tensor Step(const at::Tensor& ids, KvCache& cache) const;
 
  private:
   at::Tensor Rotate(const at::Tensor& x, int64_t start) const;  // x [B, heads, T, head_dim]
+  // Block by block for one token, the element-wise steps (norms, RoPE, residuals, SiLU) as plain
+  // loops over the hidden vector instead of LibTorch ops on [1, 1, n] tensors: a decode step's
+  // cost was mostly those ops' dispatch, not arithmetic (single_token_step.cc).
+  at::Tensor StepOneToken(const at::Tensor& ids, KvCache& cache) const;
   std::pair<at::Tensor, at::Tensor> RopeAngles(int64_t start, int64_t t) const;
 
   static constexpr int64_t kRopeTablePositions = 4096;
 
   LlamaConfig config_;
   LlamaWeights weights_;
-  at::Tensor inv_freq_;  // [head_dim / 2]
+  at::Tensor inv_freq_;             // [head_dim / 2]
   at::Tensor rope_cos_, rope_sin_;  // float32 [positions, head_dim]
 };
 
