@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "worker/kernels/activation_codes.h"
+#include "worker/kernels/activation_rows.h"
 #include "worker/kernels/finite_weights.h"
 #include "worker/kernels/half_float.h"
 #include "worker/kernels/w4a8_paths.h"
@@ -22,24 +22,20 @@ absl::Status GroupSizeError(int64_t group_size) {
 }
 
 // One row's activations as int8 per group into `q` [in_padded] (padding zeros), with each
-// group's scale and scale * code sum.
-void QuantizeGroups(const float* x, int64_t in, int64_t in_padded, int64_t group_size,
-                    int64_t groups, int8_t* q, float* scales, float* scaled_sums) {
-  std::fill(q, q + in_padded, int8_t{0});
+// group's scale and scale * code sum: each group is one run of QuantizeActivationRows.
+void QuantizeGroups(KernelPath path, const float* x, int64_t in, int64_t group_size, int64_t groups,
+                    int8_t* q, float* scales, float* scaled_sums) {
+  const int64_t full = in / group_size, rest = in - full * group_size;
+  QuantizeActivationRows(path, x, full, group_size, group_size, false, q, scales);
+  for (int64_t g = full; g < groups; ++g) {  // the partial group, then padding groups (scale 1)
+    const int64_t n = g == full ? rest : 0;
+    QuantizeActivationRows(path, x + full * group_size, 1, n, group_size, false, q + g * group_size,
+                           scales + g);
+  }
   for (int64_t g = 0; g < groups; ++g) {
-    const int64_t begin = std::min(in, g * group_size), end = std::min(in, begin + group_size);
-    // A group holding NaN or Inf keeps zero codes and a NaN scale: its rows' outputs are NaN.
-    const float scale = ActivationScale(x + begin, end - begin);
     int32_t sum = 0;
-    if (!std::isnan(scale)) {
-      const float inv = 1.0f / scale;
-      for (int64_t k = begin; k < end; ++k) {
-        q[k] = ActivationCode(x[k], inv);
-        sum += q[k];
-      }
-    }
-    scales[g] = scale;
-    scaled_sums[g] = scale * static_cast<float>(sum);
+    for (int64_t k = g * group_size; k < (g + 1) * group_size; ++k) sum += q[k];
+    scaled_sums[g] = scales[g] * static_cast<float>(sum);
   }
 }
 
@@ -252,9 +248,8 @@ void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, boo
   std::vector<int8_t> codes(static_cast<size_t>(rows * w.in_padded));
   std::vector<float> scales(static_cast<size_t>(rows * w.groups)), sums(scales.size());
   for (int64_t m = 0; m < rows; ++m) {
-    QuantizeGroups(x + m * w.in, w.in, w.in_padded, w.group_size, w.groups,
-                   codes.data() + m * w.in_padded, scales.data() + m * w.groups,
-                   sums.data() + m * w.groups);
+    QuantizeGroups(path, x + m * w.in, w.in, w.group_size, w.groups, codes.data() + m * w.in_padded,
+                   scales.data() + m * w.groups, sums.data() + m * w.groups);
   }
   const W4A8Activations a{codes.data(), scales.data(), sums.data(), rows};
   const auto run =

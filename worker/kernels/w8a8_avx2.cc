@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "worker/kernels/activation_rows.h"
 #include "worker/kernels/w8a8_tile_256.h"
 
 namespace quantd::kernels {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "worker/kernels/activation_rows.h"
 #include "worker/kernels/w8a8_tile_loop.h"
 
 namespace quantd::kernels {

@@ -7,25 +7,12 @@
 #include <memory>
 #include <string>
 
-#include "worker/kernels/activation_codes.h"
+#include "worker/kernels/activation_rows.h"
 #include "worker/kernels/finite_weights.h"
 #include "worker/kernels/w8a8_paths.h"
 
 namespace quantd::kernels {
 namespace {
-
-// Symmetric int8 of one row into `q` (padded with zeros); returns the scale (NaN, with zero
-// codes, for a row holding NaN or Inf).
-float QuantizeRow(const float* x, int64_t n, int8_t* q) {
-  const float scale = ActivationScale(x, n);
-  if (std::isnan(scale)) {
-    std::fill(q, q + n, int8_t{0});
-    return scale;
-  }
-  const float inv = 1.0f / scale;
-  for (int64_t k = 0; k < n; ++k) q[k] = ActivationCode(x[k], inv);
-  return scale;
-}
 
 // Where code (output n, input k) sits in the panel layout.
 int64_t CodeOffset(const PackedW8A8& w, int64_t n, int64_t k) {
@@ -34,15 +21,6 @@ int64_t CodeOffset(const PackedW8A8& w, int64_t n, int64_t k) {
 }
 
 }  // namespace
-
-void QuantizeRowsScalar(const float* x, int64_t rows, int64_t in, int64_t stride, int8_t* codes,
-                        float* scales) {
-  for (int64_t m = 0; m < rows; ++m) {
-    int8_t* q = codes + m * stride;
-    scales[m] = QuantizeRow(x + m * in, in, q);
-    std::fill(q + in, q + stride, int8_t{0});
-  }
-}
 
 // The reference: every int32 sum in plain order over the same codes.
 void W8A8PanelsScalar(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
@@ -63,7 +41,9 @@ absl::StatusOr<PackedW8A8> PackW8A8(const float* weight, int64_t out, int64_t in
   RETURN_IF_ERROR(CheckFiniteWeights(weight, out, in, "w8a8"));
   std::vector<int8_t> codes(static_cast<size_t>(out * in));
   std::vector<float> scales(static_cast<size_t>(out));
-  for (int64_t n = 0; n < out; ++n) scales[n] = QuantizeRow(weight + n * in, in, &codes[n * in]);
+  // An output's weights quantize as an activation row does: max|w| / 127, to nearest.
+  QuantizeActivationRows(KernelPath::kScalar, weight, out, in, in, false, codes.data(),
+                         scales.data());
   return PackW8A8Codes(codes.data(), scales.data(), out, in,
                        bias ? std::vector<float>(bias, bias + out) : std::vector<float>());
 }
@@ -123,19 +103,8 @@ void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, boo
   const int64_t stride = w.quads * kW8QuadInputs;
   auto codes = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(rows * stride));
   std::vector<float> scales(static_cast<size_t>(rows));
-  switch (path) {
-    case KernelPath::kScalar:
-      QuantizeRowsScalar(x, rows, w.in, stride, codes.get(), scales.data());
-      break;
-    case KernelPath::kAvx2:
-    case KernelPath::kAvxVnni:
-      QuantizeRowsAvx2(x, rows, w.in, stride, path == KernelPath::kAvxVnni, codes.get(),
-                       scales.data());
-      break;
-    case KernelPath::kAvx512Vnni:
-      QuantizeRowsAvx512(x, rows, w.in, stride, true, codes.get(), scales.data());
-      break;
-  }
+  const bool shifted = path == KernelPath::kAvxVnni || path == KernelPath::kAvx512Vnni;
+  QuantizeActivationRows(path, x, rows, w.in, stride, shifted, codes.get(), scales.data());
   const W8A8Activations a{codes.get(), scales.data(), rows, stride};
   const auto run =
       ForPath(path, &W8A8PanelsScalar, &W8A8PanelsAvx2, &W8A8PanelsAvxVnni, &W8A8PanelsAvx512Vnni);

@@ -1,8 +1,8 @@
 // The per-instruction-set halves of W8A8Linear, each in a file compiled for its instruction set:
-// turning activation rows into int8 codes, and computing a range of weight panels' outputs from
-// them. Every path computes the same codes and the same int32 sums, and finishes each output with
-// W8A8Output's float steps in W8A8Output's order, so every path gives the scalar reference's
-// outputs bit for bit.
+// a range of weight panels' outputs from activation codes (activation_rows.h makes them). Every
+// path computes the same codes and the same int32 sums, and finishes each output with W8A8Output's
+// float steps in W8A8Output's order, so every path gives the scalar reference's outputs bit for
+// bit.
 #pragma once
 
 #include <algorithm>
@@ -26,16 +26,6 @@ inline float W8A8Output(int32_t acc, float a_scale, float w_scale, const float* 
   if (bias) v += *bias;
   return relu ? std::max(v, 0.0f) : v;
 }
-
-// x [rows, in] -> codes [rows, stride] (zeros from `in` on) and per-row scales, as
-// activation_codes.h defines them. `shifted` stores code ^ 0x80, which is code + 128 read as an
-// unsigned byte: the operand vpdpbusd multiplies as unsigned.
-void QuantizeRowsScalar(const float* x, int64_t rows, int64_t in, int64_t stride, int8_t* codes,
-                        float* scales);
-void QuantizeRowsAvx2(const float* x, int64_t rows, int64_t in, int64_t stride, bool shifted,
-                      int8_t* codes, float* scales);
-void QuantizeRowsAvx512(const float* x, int64_t rows, int64_t in, int64_t stride, bool shifted,
-                        int8_t* codes, float* scales);
 
 // y [rows, w.out] for the outputs of panels [first, last). The VNNI paths take shifted codes.
 void W8A8PanelsScalar(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
