@@ -75,11 +75,14 @@ void Fixture(const std::string& dir) {
         double ppl = MeasurePerplexity(q, eval, 32)->perplexity;
         KernelDecoder k = *OnQuantdKernels(q, r.linears);
         double kernel_ppl = MeasurePerplexity(k.decoder, eval, 32)->perplexity;
+        // fp32 timed again right before: side by side, not against a figure from minutes ago
+        // (the machine's speed drifts by tens of percent between them).
+        const DecodeSpeed fp32_now = MeasureDecodeSpeed(fp32, prompt, 128);
         DecodeSpeed speed = MeasureDecodeSpeed(k.decoder, prompt, 128);
         printf("%-6s %4d %6lld %10.4f %10.3f %12.2f %10zu %12.4f %12s %14.2f\n", Name(m), bits,
                static_cast<long long>(group), ppl, 100 * (ppl / float_ppl - 1), seconds,
                out["model.safetensors"].size(), kernel_ppl, k.placements[0].scheme.c_str(),
-               speed.decode_tokens_per_s / float_speed.decode_tokens_per_s);
+               speed.decode_tokens_per_s / fp32_now.decode_tokens_per_s);
       }
     }
   }

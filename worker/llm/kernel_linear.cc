@@ -1,6 +1,8 @@
 // Packing a decoder Linear for quantd's kernels, with LibTorch's errors turned into Status.
 #include "worker/llm/kernel_linear.h"
 
+#include "worker/kernels/op_library/kernel_runtime.h"
+
 #include "worker/engine/torch_guard.h"
 
 namespace quantd::worker {
@@ -55,6 +57,18 @@ absl::StatusOr<KernelLinear> KernelLinear::FromFloat(const at::Tensor& weight,
 at::Tensor KernelLinear::operator()(const at::Tensor& x) const {
   return w4_.defined() ? kernels::RunW4A8Linear(x, w4_, false)
                        : kernels::RunW8A8Linear(x, w8_, false);
+}
+
+void KernelLinear::Row(const float* x, float* y) const {
+  if (w4_.defined()) {
+    kernels::W4A8Linear(w4_->packed, x, 1, y, false, kernels::OpKernelPath(), kernels::OpThreads());
+  } else {
+    kernels::W8A8Linear(w8_->packed, x, 1, y, false, kernels::OpKernelPath(), kernels::OpThreads());
+  }
+}
+
+int64_t KernelLinear::out_features() const {
+  return w4_.defined() ? w4_->packed.out : w8_->packed.out;
 }
 
 std::string KernelLinear::scheme() const {

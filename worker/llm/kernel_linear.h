@@ -28,6 +28,10 @@ class KernelLinear {
   bool defined() const { return w4_.defined() || w8_.defined(); }
   // x [..., in] float32 -> [..., out].
   at::Tensor operator()(const at::Tensor& x) const;
+  // One row: x [in] -> y [out], straight into the caller's memory (the decode step's buffers),
+  // without the op's tensor checks and allocation.
+  void Row(const float* x, float* y) const;
+  int64_t out_features() const;
   std::string scheme() const;  // "w4a8 g128", "w4a8 g32 asym", "w8a8"
   int64_t bytes() const;       // the packed weights, scales and bias as held in memory
 

@@ -32,9 +32,14 @@ void RotateInPlace(float* x, int64_t heads, int64_t d, const float* cos, const f
   }
 }
 
-// The Linear on a [1, 1, n] input, as Block runs it (quantd's kernels where placed).
+// The Linear on a [1, 1, n] input, as Block runs it: quantd's kernels where placed (straight
+// into a fresh [1, 1, out] buffer), else LibTorch's matmul.
 at::Tensor LinearOf(const LinearWeights& l, const at::Tensor& x) {
-  if (l.kernel.defined()) return l.kernel(x).contiguous();
+  if (l.kernel.defined()) {
+    at::Tensor y = at::empty({1, 1, l.kernel.out_features()}, x.options());
+    l.kernel.Row(x.data_ptr<float>(), y.data_ptr<float>());
+    return y;
+  }
   at::Tensor y = torch::matmul(x, l.weight.t());
   return (l.bias.defined() ? y + l.bias : y).contiguous();
 }
