@@ -57,8 +57,9 @@ void Fixture(const std::string& dir) {
          static_cast<long long>(ckpt.config.vocab_size), float_ppl,
          static_cast<long long>(eval.size(0)), static_cast<long long>(eval.size(1)),
          float_speed.decode_tokens_per_s, static_cast<long long>(files["model.safetensors"].size()));
-  printf("%-6s %4s %6s %10s %10s %12s %10s %12s %12s %14s\n", "method", "bits", "group", "ppl",
-         "rise %", "quantize s", "size B", "kernels ppl", "kernels", "decode x fp32");
+  printf("%-6s %4s %6s %10s %10s %12s %10s %12s %16s %10s %10s %8s\n", "method", "bits", "group",
+         "ppl", "rise %", "quantize s", "size B", "kernels ppl", "kernels", "fp32 tok/s",
+         "ours tok/s", "x fp32");
   for (WeightOnlyMethod m : {WeightOnlyMethod::kRtn, WeightOnlyMethod::kGptq, WeightOnlyMethod::kAwq}) {
     for (int bits : {3, 4, 8}) {
       for (int64_t group : {32, 128}) {
@@ -79,9 +80,11 @@ void Fixture(const std::string& dir) {
         // (the machine's speed drifts by tens of percent between them).
         const DecodeSpeed fp32_now = MeasureDecodeSpeed(fp32, prompt, 128);
         DecodeSpeed speed = MeasureDecodeSpeed(k.decoder, prompt, 128);
-        printf("%-6s %4d %6lld %10.4f %10.3f %12.2f %10zu %12.4f %12s %14.2f\n", Name(m), bits,
-               static_cast<long long>(group), ppl, 100 * (ppl / float_ppl - 1), seconds,
-               out["model.safetensors"].size(), kernel_ppl, k.placements[0].scheme.c_str(),
+        printf("%-6s %4d %6lld %10.4f %10.3f %12.2f %10zu %12.4f %16s %10.0f %10.0f %8.2f\n",
+               Name(m), bits, static_cast<long long>(group), ppl, 100 * (ppl / float_ppl - 1),
+               seconds, out["model.safetensors"].size(), kernel_ppl,
+               k.placements[0].scheme.c_str(), fp32_now.decode_tokens_per_s,
+               speed.decode_tokens_per_s,
                speed.decode_tokens_per_s / fp32_now.decode_tokens_per_s);
       }
     }
