@@ -11,6 +11,7 @@
 #include "test_util/checkpoint_folder.h"
 #include "worker/data/safetensors_file.h"
 #include "worker/llm/decode_benchmark.h"
+#include "worker/llm/decoder_quantizer.h"
 #include "worker/llm/kernel_decoder.h"
 
 namespace quantd::worker {
@@ -56,22 +57,30 @@ TEST_P(LlamaDecoderTest, MatchesTheIndependentReferenceWithAndWithoutTheKvCache)
   }
 }
 
-// On quantd's kernels (W8A8 from the float weights, fp16 embedding) the decode loop's step gives
-// what the whole-sequence forward on the same kernels gives. Activations are quantized per row
-// from values that agree to float rounding, so a code can flip by one: the tolerance is a
-// fraction of an int8 step of the logits' range.
+// On quantd's kernels (4-bit RTN codes on W4A8, the head on W8A8, fp16 embedding) the decode
+// loop's step gives what the whole-sequence forward on the same kernels gives. Activations are
+// quantized per row from values that agree to float rounding, so a code can flip by one: the
+// tolerance is a fraction of an int8 step of the logits' range.
 TEST(LlamaDecoderTest, TheDecodeStepOnQuantdKernelsMatchesTheirForward) {
   auto ckpt = LoadLlamaCheckpoint(ReadFolder(Fixture("llama_gqa_untied")));
   ASSERT_TRUE(ckpt.ok()) << ckpt.status();
-  auto kernels = OnQuantdKernels(LlamaDecoder(ckpt->config, ckpt->weights), {});
+  at::Tensor ids = NpyTensor(Fixture("llama_gqa_untied_ids.npy"));
+  LlamaDecoder quantized(ckpt->config, ckpt->weights);
+  DecoderQuantOptions o;
+  o.method = WeightOnlyMethod::kRtn;
+  o.quant = {4, 32, false};
+  auto codes = QuantizeDecoder(quantized, ids, o, nullptr);
+  ASSERT_TRUE(codes.ok()) << codes.status();
+  auto kernels = OnQuantdKernels(quantized, codes->linears);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
+  ASSERT_EQ(kernels->placements.front().scheme.rfind("w4a8", 0), 0u);
   const LlamaDecoder& decoder = kernels->decoder;
-  at::Tensor ids = NpyTensor(Fixture("llama_gqa_untied_ids.npy")).narrow(0, 0, 1);
-  at::Tensor whole = decoder.Forward(ids);
+  at::Tensor row = ids.narrow(0, 0, 1);
+  at::Tensor whole = decoder.Forward(row);
   KvCache cache;
-  std::vector<at::Tensor> steps = {decoder.Step(ids.narrow(1, 0, 2), cache)};
-  for (int64_t t = 2; t < ids.size(1); ++t)
-    steps.push_back(decoder.Step(ids.narrow(1, t, 1), cache));
+  std::vector<at::Tensor> steps = {decoder.Step(row.narrow(1, 0, 2), cache)};
+  for (int64_t t = 2; t < row.size(1); ++t)
+    steps.push_back(decoder.Step(row.narrow(1, t, 1), cache));
   const double range = whole.abs().max().item<double>();
   EXPECT_LE((torch::cat(steps, 1) - whole).abs().max().item<double>(), 0.02 * range);
 }
