@@ -112,6 +112,17 @@ absl::StatusOr<QuantdFlags> ParseQuantdFlags(int argc, char** argv) {
       return absl::InvalidArgumentError("unknown flag " + flag);
     }
   }
+  {
+    // Two listeners on one port would both bind (gRPC sets SO_REUSEPORT) and split connections
+    // between them: clients would reach the wrong server and hang.
+    std::string host;
+    int port = 0;
+    RETURN_IF_ERROR(SplitHostPort("--listen", f.listen, &host, &port));
+    if (port != 0 && port == f.http_port) {
+      return absl::InvalidArgumentError("--http-listen: port " + std::to_string(port) +
+                                        " is --listen's port too; give them different ports");
+    }
+  }
   if (f.worker_binary.empty()) f.worker_binary = ExecutableDir() + "/quantd-worker";
   if (f.tls_cert.empty() != f.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key: give both or neither");

@@ -122,7 +122,9 @@ TEST(ChaosTest, KillsOfWorkersAndTheSchedulerLoseNothingAndChangeNoResult) {
   o.local_workers = 2;
   o.data_dir = MakeTempDir("chaos");
   o.grpc_port = FreeLoopbackPort();
-  o.http_port = FreeLoopbackPort();
+  do {  // a port just released can come back from the next bind
+    o.http_port = FreeLoopbackPort();
+  } while (o.http_port == o.grpc_port);
   auto q = QuantdProcess::Start(o);
   std::vector<Submitted> jobs = SubmitMix(q->client());
   std::mt19937 rng(2026);

@@ -106,7 +106,10 @@ std::unique_ptr<QuantdProcess> QuantdProcess::Start(Options options) {
   auto p = std::make_unique<QuantdProcess>();
   if (options.data_dir.empty()) options.data_dir = MakeTempDir("quantd-test");
   if (options.grpc_port == 0) options.grpc_port = FreeLoopbackPort();
-  if (options.http_port == 0) options.http_port = FreeLoopbackPort();
+  // A port just released can come back from the next bind: never hand both listeners one port.
+  while (options.http_port == 0 || options.http_port == options.grpc_port) {
+    options.http_port = FreeLoopbackPort();
+  }
   p->options_ = options;
   std::vector<std::string> args = {
       std::string(QUANTD_BIN_DIR) + "/quantd",
