@@ -17,7 +17,7 @@ void QuantizeRowsScalar(const float* x, int64_t rows, int64_t in, int64_t stride
     int8_t* q = codes + m * stride;
     const float scale = ActivationScale(row, in);
     scales[m] = scale;
-    std::fill(q, q + stride, static_cast<int8_t>(flip));
+    std::fill(std::isnan(scale) ? q : q + in, q + stride, static_cast<int8_t>(flip));
     if (std::isnan(scale)) continue;
     const float inv = 1.0f / scale;
     for (int64_t k = 0; k < in; ++k) q[k] = static_cast<int8_t>(ActivationCode(row[k], inv) ^ flip);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "worker/kernels/activation_rows.h"
@@ -245,13 +246,14 @@ std::vector<float> DequantizeW4A8(const PackedW4A8& w) {
 
 void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, bool relu,
                 KernelPath path, ThreadSplitter* threads) {
-  std::vector<int8_t> codes(static_cast<size_t>(rows * w.in_padded));
+  // Every byte is written: each row's group runs cover its in_padded codes.
+  auto codes = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(rows * w.in_padded));
   std::vector<float> scales(static_cast<size_t>(rows * w.groups)), sums(scales.size());
   for (int64_t m = 0; m < rows; ++m) {
-    QuantizeGroups(path, x + m * w.in, w.in, w.group_size, w.groups, codes.data() + m * w.in_padded,
+    QuantizeGroups(path, x + m * w.in, w.in, w.group_size, w.groups, codes.get() + m * w.in_padded,
                    scales.data() + m * w.groups, sums.data() + m * w.groups);
   }
-  const W4A8Activations a{codes.data(), scales.data(), sums.data(), rows};
+  const W4A8Activations a{codes.get(), scales.data(), sums.data(), rows};
   const auto run =
       ForPath(path, &W4A8PanelsScalar, &W4A8PanelsAvx2, &W4A8PanelsAvxVnni, &W4A8PanelsAvx512Vnni);
   SplitPanels(threads, w.panels,

@@ -19,6 +19,7 @@
 #include "quantd/status.h"
 #include "worker/kernels/cpu_features.h"
 #include "worker/kernels/kernel_threads.h"
+#include "worker/kernels/panel_layout.h"
 
 namespace quantd::kernels {
 
@@ -42,11 +43,9 @@ struct PackedW4A8 {
   int64_t Pairs() const { return in_padded / kW4PairInputs; }
   // As PackedW8A8's: where quad pair `pair` of `panel` starts, and the step to the next pair.
   int64_t PanelOffset(int64_t panel, int64_t pair) const {
-    return panel / 4 * 4 * 64 * Pairs() + pair * PairStride(panel) + panel % 4 * 64;
+    return kernels::PanelOffset(panels, Pairs(), panel, pair);
   }
-  int64_t PairStride(int64_t panel) const {
-    return 64 * std::min<int64_t>(4, panels - panel / 4 * 4);
-  }
+  int64_t PairStride(int64_t panel) const { return PanelStepStride(panels, panel); }
   // The code of output n, input k.
   uint8_t Code(int64_t n, int64_t k) const {
     const uint8_t byte = codes[PanelOffset(n / 16, k / kW4PairInputs) + n % 16 * 4 + k % 4];

@@ -30,7 +30,7 @@ void RunW4A8Tiles(const PackedW4A8& w, const W4A8Activations& a, int64_t first, 
                   bool relu, float* y) {
   const int full_rows = static_cast<int>(std::min<int64_t>(K::kMaxRows, a.rows));
   for (int64_t p = first; p < last;) {
-    const int64_t block_end = std::min(last, (p / 4 + 1) * 4);
+    const int64_t block_end = BlockEnd(p, last);
     const int np = static_cast<int>(std::min<int64_t>(block_end - p, K::PanelsFor(full_rows)));
     W4A8Tile t{&w,
                w.codes.data() + w.PanelOffset(p, 0),

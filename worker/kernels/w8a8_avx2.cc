@@ -53,8 +53,9 @@ void QuantizeRowsAvx2(const float* x, int64_t rows, int64_t in, int64_t stride, 
       non_finite = _mm256_or_ps(non_finite, _mm256_cmp_ps(v, inf, _CMP_NLT_UQ));  // NaN or Inf
       max = _mm256_max_ps(max, v);
     }
-    std::memset(q, fill, static_cast<size_t>(stride));
+    std::memset(q + in, fill, static_cast<size_t>(stride - in));  // padding
     if (_mm256_movemask_ps(non_finite)) {
+      std::memset(q, fill, static_cast<size_t>(in));
       scales[m] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }

@@ -92,8 +92,9 @@ void QuantizeRowsAvx512(const float* x, int64_t rows, int64_t in, int64_t stride
       non_finite |= _mm512_cmp_ps_mask(v, inf, _CMP_NLT_UQ);  // NaN or Inf
       max = _mm512_max_ps(max, v);
     }
-    std::memset(q, fill, static_cast<size_t>(stride));
+    std::memset(q + in, fill, static_cast<size_t>(stride - in));  // padding
     if (non_finite) {
+      std::memset(q, fill, static_cast<size_t>(in));
       scales[m] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }

@@ -11,6 +11,7 @@
 #include "quantd/status.h"
 #include "worker/kernels/cpu_features.h"
 #include "worker/kernels/kernel_threads.h"
+#include "worker/kernels/panel_layout.h"
 
 namespace quantd::kernels {
 
@@ -23,8 +24,7 @@ namespace quantd::kernels {
 // b * 4 * 64 * quads + q * 64 * pb + (p % 4) * 64 + o * 4 + j. Padding (inputs up to a whole
 // quad, outputs up to a whole panel) holds zeros.
 inline constexpr int64_t kW8QuadInputs = 4;
-inline constexpr int64_t kW8PanelOutputs = 16;
-inline constexpr int64_t kW8BlockPanels = 4;
+inline constexpr int64_t kW8PanelOutputs = kPanelOutputs;
 
 struct PackedW8A8 {
   int64_t out = 0, in = 0;
@@ -38,14 +38,9 @@ struct PackedW8A8 {
   // Where quad `quad` of panel `panel` starts in `weights`, and the distance from one quad of
   // that panel to the next.
   int64_t PanelOffset(int64_t panel, int64_t quad) const {
-    const int64_t block = panel / kW8BlockPanels;
-    return block * kW8BlockPanels * 64 * quads + quad * QuadStride(panel) +
-           panel % kW8BlockPanels * 64;
+    return kernels::PanelOffset(panels, quads, panel, quad);
   }
-  int64_t QuadStride(int64_t panel) const {
-    const int64_t first = panel / kW8BlockPanels * kW8BlockPanels;
-    return 64 * std::min(kW8BlockPanels, panels - first);
-  }
+  int64_t QuadStride(int64_t panel) const { return PanelStepStride(panels, panel); }
 };
 
 // `weight` [out, in] row-major; `bias` [out] or null. scale = max|w| / 127 per row (1 for a row

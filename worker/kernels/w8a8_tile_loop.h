@@ -35,7 +35,7 @@ void RunW8A8Tiles(const PackedW8A8& w, const W8A8Activations& a, int64_t first, 
                   bool relu, float* y) {
   const int full_rows = static_cast<int>(std::min<int64_t>(K::kMaxRows, a.rows));
   for (int64_t p = first; p < last;) {
-    const int64_t block_end = std::min(last, (p / kW8BlockPanels + 1) * kW8BlockPanels);
+    const int64_t block_end = BlockEnd(p, last);
     const int np = static_cast<int>(std::min<int64_t>(block_end - p, K::PanelsFor(full_rows)));
     W8A8Tile t{&w,
                w.weights.data() + w.PanelOffset(p, 0),
