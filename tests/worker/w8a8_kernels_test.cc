@@ -28,10 +28,11 @@ TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
   for (KernelPath p : paths) names += std::string(" ") + KernelPathName(p);
   fprintf(stderr, "kernel paths on this machine:%s\n", names.c_str());
   std::mt19937 rng(7);
-  // Outputs span partial panels (16) and blocks (64); rows span partial tiles (4 and 8).
+  // Outputs span partial panels (16) and blocks (64); rows span partial tiles (4 and 8; AMX's
+  // 16, which it runs from kAmxMinRows rows on).
   for (int64_t in : {1, 31, 33, 64, 100, 784}) {
     for (int64_t out : {1, 3, 17, 67, 100}) {
-      for (int64_t rows : {1, 3, 7, 13, 20}) {
+      for (int64_t rows : {1, 3, 7, 13, 20, 40}) {
         SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(in) + " -> " +
                      std::to_string(out));
         std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
@@ -78,9 +79,17 @@ TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
 TEST(W8A8KernelsTest, ThePathComesFromCpuidOrTheEnvironment) {
   CpuFeatures none;
   EXPECT_EQ(*ChooseKernelPath(none, ""), KernelPath::kScalar);
-  CpuFeatures all{true, true, true, false};
-  EXPECT_EQ(*ChooseKernelPath(all, ""), KernelPath::kAvx512Vnni);
+  CpuFeatures vnni{true, true, true, false};
+  EXPECT_EQ(*ChooseKernelPath(vnni, ""), KernelPath::kAvx512Vnni);
+  CpuFeatures all{true, true, true, true};
+  EXPECT_EQ(*ChooseKernelPath(all, ""), KernelPath::kAmxInt8);
   EXPECT_EQ(*ChooseKernelPath(all, "avx2"), KernelPath::kAvx2);
+  EXPECT_EQ(*ChooseKernelPath(all, "avx512_vnni"), KernelPath::kAvx512Vnni);
+  auto no_amx = ChooseKernelPath(vnni, "amx_int8");
+  ASSERT_FALSE(no_amx.ok());
+  EXPECT_EQ(std::string(no_amx.status().message()),
+            "QUANTD_KERNEL_PATH: this CPU has no amx_int8 (it has scalar, avx2, avx_vnni, "
+            "avx512_vnni)");
   auto missing = ChooseKernelPath(none, "avx512_vnni");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(std::string(missing.status().message()),

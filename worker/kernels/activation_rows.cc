@@ -35,6 +35,7 @@ void QuantizeActivationRows(KernelPath path, const float* x, int64_t runs, int64
     case KernelPath::kAvxVnni:
       return QuantizeRowsAvx2(x, runs, in, stride, shifted, codes, scales);
     case KernelPath::kAvx512Vnni:
+    case KernelPath::kAmxInt8:
       return QuantizeRowsAvx512(x, runs, in, stride, shifted, codes, scales);
   }
 }

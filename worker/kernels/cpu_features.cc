@@ -2,6 +2,8 @@
 #include "worker/kernels/cpu_features.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
@@ -12,6 +14,13 @@ uint64_t Xcr0() {
   uint32_t lo = 0, hi = 0;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
   return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+// Linux (5.16 on) hands tile data to a process only when it asks; an older kernel refuses the
+// request, and then AMX is not there for us.
+bool GrantTileData() {
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
 }
 
 }  // namespace
@@ -29,7 +38,7 @@ CpuFeatures DetectCpuFeatures() {
   f.avx2 = ymm && ((b >> 5) & 1);
   const bool avx512 = zmm && ((b >> 16) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);  // F BW VL
   f.avx512_vnni = avx512 && ((c >> 11) & 1);
-  f.amx_int8 = tiles && ((d >> 25) & 1);
+  f.amx_int8 = tiles && f.avx512_vnni && ((d >> 24) & 1) && ((d >> 25) & 1) && GrantTileData();
   unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
   if (__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) f.avx_vnni = ymm && ((a1 >> 4) & 1);
   return f;
@@ -45,6 +54,8 @@ const char* KernelPathName(KernelPath path) {
       return "avx_vnni";
     case KernelPath::kAvx512Vnni:
       return "avx512_vnni";
+    case KernelPath::kAmxInt8:
+      return "amx_int8";
   }
   return "?";
 }
@@ -54,6 +65,7 @@ std::vector<KernelPath> AvailablePaths(const CpuFeatures& cpu) {
   if (cpu.avx2) paths.push_back(KernelPath::kAvx2);
   if (cpu.avx2 && cpu.avx_vnni) paths.push_back(KernelPath::kAvxVnni);
   if (cpu.avx512_vnni) paths.push_back(KernelPath::kAvx512Vnni);
+  if (cpu.avx512_vnni && cpu.amx_int8) paths.push_back(KernelPath::kAmxInt8);
   return paths;
 }
 
@@ -65,15 +77,15 @@ absl::StatusOr<KernelPath> ChooseKernelPath(const CpuFeatures& cpu, const std::s
     if (forced == KernelPathName(p)) return p;
     have += std::string(have.empty() ? "" : ", ") + KernelPathName(p);
   }
-  for (KernelPath p :
-       {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvxVnni, KernelPath::kAvx512Vnni}) {
+  for (KernelPath p : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvxVnni,
+                       KernelPath::kAvx512Vnni, KernelPath::kAmxInt8}) {
     if (forced == KernelPathName(p)) {
       return absl::InvalidArgumentError("QUANTD_KERNEL_PATH: this CPU has no " + forced +
                                         " (it has " + have + ")");
     }
   }
   return absl::InvalidArgumentError("QUANTD_KERNEL_PATH: unknown path '" + forced +
-                                    "' (scalar, avx2, avx_vnni, avx512_vnni)");
+                                    "' (scalar, avx2, avx_vnni, avx512_vnni, amx_int8)");
 }
 
 absl::StatusOr<KernelPath> KernelPathFromEnvironment() {

@@ -3,6 +3,7 @@
 // machine has against the scalar reference). Torch-free.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,22 +15,30 @@ struct CpuFeatures {
   bool avx2 = false;
   bool avx_vnni = false;     // 256-bit vpdpbusd (VEX)
   bool avx512_vnni = false;  // with AVX-512 F/BW/VL and the OS saving ZMM state
-  bool amx_int8 = false;     // with the OS granting tile data
+  bool amx_int8 = false;     // AMX-TILE + AMX-INT8, the OS saving tile state and granting it
 };
 
-// cpuid and xgetbv on this machine.
+// cpuid and xgetbv on this machine. Where the CPU has AMX, this also asks Linux for tile data
+// (arch_prctl ARCH_REQ_XCOMP_PERM, once per process, idempotent): without that grant the first
+// tile instruction kills the process with SIGILL.
 CpuFeatures DetectCpuFeatures();
 
-enum class KernelPath { kScalar, kAvx2, kAvxVnni, kAvx512Vnni };
+// kAmxInt8 runs AMX tiles for calls of at least kAmxMinRows rows and the AVX-512 VNNI tiles for
+// fewer (AMX CPUs have both; a tile of 16 rows would mostly multiply padding).
+inline constexpr int64_t kAmxMinRows = 16;
+enum class KernelPath { kScalar, kAvx2, kAvxVnni, kAvx512Vnni, kAmxInt8 };
 
-const char* KernelPathName(KernelPath path);  // "scalar", "avx2", "avx_vnni", "avx512_vnni"
+// "scalar", "avx2", "avx_vnni", "avx512_vnni", "amx_int8"
+const char* KernelPathName(KernelPath path);
 
 // Paths `cpu` can run, slowest first (the scalar reference is always there).
 std::vector<KernelPath> AvailablePaths(const CpuFeatures& cpu);
 
-// The one of four per-path implementations that runs `path`.
+// The one of the per-path implementations that runs `path`; the AMX path's calls with fewer than
+// kAmxMinRows rows take the AVX-512 VNNI one.
 template <typename Fn>
-Fn ForPath(KernelPath path, Fn scalar, Fn avx2, Fn avx_vnni, Fn avx512_vnni) {
+Fn ForPath(KernelPath path, Fn scalar, Fn avx2, Fn avx_vnni, Fn avx512_vnni, Fn amx_int8,
+           int64_t rows) {
   switch (path) {
     case KernelPath::kAvx2:
       return avx2;
@@ -37,6 +46,8 @@ Fn ForPath(KernelPath path, Fn scalar, Fn avx2, Fn avx_vnni, Fn avx512_vnni) {
       return avx_vnni;
     case KernelPath::kAvx512Vnni:
       return avx512_vnni;
+    case KernelPath::kAmxInt8:
+      return rows >= kAmxMinRows ? amx_int8 : avx512_vnni;
     case KernelPath::kScalar:
       break;
   }

@@ -255,7 +255,8 @@ void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, boo
   }
   const W4A8Activations a{codes.get(), scales.data(), sums.data(), rows};
   const auto run =
-      ForPath(path, &W4A8PanelsScalar, &W4A8PanelsAvx2, &W4A8PanelsAvxVnni, &W4A8PanelsAvx512Vnni);
+      ForPath(path, &W4A8PanelsScalar, &W4A8PanelsAvx2, &W4A8PanelsAvxVnni, &W4A8PanelsAvx512Vnni,
+              &W4A8PanelsAvx512Vnni, rows);
   SplitPanels(threads, w.panels,
               [&](int64_t first, int64_t last) { run(w, a, first, last, relu, y); });
 }

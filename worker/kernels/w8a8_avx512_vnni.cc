@@ -10,15 +10,11 @@
 #include <limits>
 
 #include "worker/kernels/activation_rows.h"
+#include "worker/kernels/w8a8_panel_output_512.h"
 #include "worker/kernels/w8a8_tile_loop.h"
 
 namespace quantd::kernels {
 namespace {
-
-// The first `count` of 16 lanes (all 16 from 16 on).
-__mmask16 FirstLanes(int64_t count) {
-  return count >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << count) - 1);
-}
 
 struct Avx512 {
   static constexpr int kMaxRows = 8, kMaxPanels = 4;
@@ -45,25 +41,12 @@ struct Avx512 {
         for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], av, wv[p]);
       }
     }
-    const PackedW8A8& w = *t.w;
 #pragma GCC unroll 8
     for (int p = 0; p < NP; ++p) {
       const int64_t n = t.first_output + kW8PanelOutputs * p;
-      const __mmask16 lanes = FirstLanes(w.out - n);
-      const __m512i shift =
-          _mm512_slli_epi32(_mm512_maskz_loadu_epi32(lanes, w.column_sums.data() + n), 7);
-      const __m512 w_scale = _mm512_maskz_loadu_ps(lanes, w.scales.data() + n);
-      const __m512 bias =
-          w.bias.empty() ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, w.bias.data() + n);
+      const W8A8PanelOutput512 out(*t.w, n, t.relu);
 #pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        const __m512i sums = _mm512_sub_epi32(acc[r][p], shift);
-        __m512 v = _mm512_mul_ps(
-            _mm512_mul_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(t.a_scales[r])), w_scale);
-        if (!w.bias.empty()) v = _mm512_add_ps(v, bias);
-        if (t.relu) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // NaN stays NaN, as std::max
-        _mm512_mask_storeu_ps(t.y + r * w.out + n, lanes, v);
-      }
+      for (int r = 0; r < MR; ++r) out.Store(acc[r][p], t.a_scales[r], t.y + r * t.w->out + n);
     }
   }
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -98,18 +99,30 @@ std::vector<int8_t> UnpaddedCodes(const PackedW8A8& w) {
   return codes;
 }
 
+W8A8Rows QuantizeW8A8Rows(const PackedW8A8& w, const float* x, int64_t rows, KernelPath layout,
+                          KernelPath quantizer) {
+  const int64_t stride = w.quads * kW8QuadInputs;
+  const bool amx = layout == KernelPath::kAmxInt8;
+  const int64_t padded_rows = amx ? (rows + kAmxTileRows - 1) / kAmxTileRows * kAmxTileRows : rows;
+  const int64_t bytes = padded_rows * stride + (amx ? kAmxTileBytes : 0);
+  W8A8Rows q{std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(bytes)),
+             std::vector<float>(static_cast<size_t>(rows)),
+             {}};
+  const bool shifted = layout == KernelPath::kAvxVnni || layout == KernelPath::kAvx512Vnni || amx;
+  QuantizeActivationRows(quantizer, x, rows, w.in, stride, shifted, q.codes.get(), q.scales.data());
+  std::memset(q.codes.get() + rows * stride, shifted ? 0x80 : 0,
+              static_cast<size_t>(bytes - rows * stride));
+  q.view = {q.codes.get(), q.scales.data(), rows, stride};
+  return q;
+}
+
 void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, bool relu,
                 KernelPath path, ThreadSplitter* threads) {
-  const int64_t stride = w.quads * kW8QuadInputs;
-  auto codes = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(rows * stride));
-  std::vector<float> scales(static_cast<size_t>(rows));
-  const bool shifted = path == KernelPath::kAvxVnni || path == KernelPath::kAvx512Vnni;
-  QuantizeActivationRows(path, x, rows, w.in, stride, shifted, codes.get(), scales.data());
-  const W8A8Activations a{codes.get(), scales.data(), rows, stride};
-  const auto run =
-      ForPath(path, &W8A8PanelsScalar, &W8A8PanelsAvx2, &W8A8PanelsAvxVnni, &W8A8PanelsAvx512Vnni);
+  const W8A8Rows q = QuantizeW8A8Rows(w, x, rows, path, path);
+  const auto run = ForPath(path, &W8A8PanelsScalar, &W8A8PanelsAvx2, &W8A8PanelsAvxVnni,
+                           &W8A8PanelsAvx512Vnni, &W8A8PanelsAmx, rows);
   SplitPanels(threads, w.panels,
-              [&](int64_t first, int64_t last) { run(w, a, first, last, relu, y); });
+              [&](int64_t first, int64_t last) { run(w, q.view, first, last, relu, y); });
 }
 
 }  // namespace quantd::kernels
