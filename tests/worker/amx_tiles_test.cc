@@ -1,13 +1,18 @@
-// W8A8's AMX tile loop, run on a software model of the tile registers (amx_tile_model.h) so it is
-// held to the scalar reference on every machine, AMX or not: shapes with partial 16-quad steps,
-// partial panels, odd panel ranges and partial row tiles, padded exactly as W8A8Linear pads them.
-// Where the CPU has AMX, w8a8_kernels_test runs the same loop on the real tiles too.
+// The AMX tile loops, run on a software model of the tile registers (amx_tile_model.h) so they
+// are held to the scalar references on every machine, AMX or not: W8A8 bit for bit, W4A8 up to
+// float summation order, on shapes with partial 16-quad steps, every group size, partial panels,
+// odd panel ranges and partial row tiles, with activations padded exactly as the Linears pad them.
+// Where the CPU has AMX, w8a8_kernels_test and w4a8_kernels_test run the same loops on its tiles.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <random>
 
 #include "test_util/random_floats.h"
 #include "worker/amx_tile_model.h"
+#include "worker/kernels/w4a8_amx_tile_loop.h"
+#include "worker/kernels/w4a8_linear.h"
 #include "worker/kernels/w8a8_amx_tile_loop.h"
 #include "worker/kernels/w8a8_linear.h"
 
@@ -86,6 +91,120 @@ TEST(AmxTileLoopTest, ActivationRowsArePaddedToWholeTiles) {
   ASSERT_EQ(q.view.rows, rows);
   for (int64_t i = rows * 72; i < 32 * 72 + 64; ++i) {
     ASSERT_EQ(static_cast<uint8_t>(q.codes[i]), 0x80) << "byte " << i;
+  }
+}
+
+// W4A8's vector steps in scalar code, in the order the AVX-512 ones take them.
+struct ScalarW4A8Steps {
+  static void UnpackPair(const uint8_t* pair, uint8_t* rows) {
+    for (int b = 0; b < 64; ++b) {
+      rows[b] = pair[b] & 0x0F;
+      rows[64 + b] = pair[b] >> 4;
+    }
+  }
+  static void AddGroup(const PackedW4A8& w, const int32_t* sums, int rows, const float* a_scales,
+                       const float* a_sums, int64_t g, int64_t n, float* acc) {
+    const int64_t lane = g * w.panels * kPanelOutputs + n;
+    for (int r = 0; r < rows; ++r) {
+      for (int o = 0; o < kPanelOutputs; ++o) {
+        float& v = acc[r * kPanelOutputs + o];
+        v += static_cast<float>(sums[r * kPanelOutputs + o]) *
+             (w.scales_f32[lane + o] * a_scales[r * w.groups + g]);
+        v -= w.zero_scales[lane + o] * a_sums[r * w.groups + g];
+      }
+    }
+  }
+  static void Finish(const PackedW4A8& w, const float* acc, int rows, int64_t n, float* y,
+                     bool relu) {
+    for (int r = 0; r < rows; ++r) {
+      for (int64_t o = 0; o < kPanelOutputs && n + o < w.out; ++o) {
+        float v = acc[r * kPanelOutputs + o] + (w.bias.empty() ? 0.0f : w.bias[n + o]);
+        y[r * w.out + n + o] = relu ? std::max(v, 0.0f) : v;
+      }
+    }
+  }
+};
+
+// Paths sum the groups' float terms in another order than the reference: a few float roundings
+// of the terms' magnitude (w4a8_kernels_test's tolerance).
+constexpr double kW4A8SummationTolerance = 1e-5;
+
+TEST(AmxTileLoopTest, W4A8OnTheTileModelMatchesTheScalarReference) {
+  std::mt19937 rng(13);
+  for (int64_t group : {32, 64, 128}) {
+    for (bool symmetric : {true, false}) {
+      for (int64_t in : {1, 33, 100, 300}) {
+        for (int64_t out : {1, 17, 33}) {
+          for (int64_t rows : {1, 16, 17, 40}) {
+            SCOPED_TRACE("g" + std::to_string(group) + (symmetric ? " sym " : " asym ") +
+                         std::to_string(rows) + "x" + std::to_string(in) + " -> " +
+                         std::to_string(out));
+            std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
+                               x = RandomFloats(rows * in, rng, 1.0f),
+                               b = RandomFloats(out, rng, 0.5f);
+            const PackedW4A8 packed = *PackW4A8(w.data(), out, in, group, symmetric, b.data());
+            const std::vector<float> dequantized = DequantizeW4A8(packed);
+            std::vector<float> ref(rows * out);
+            W4A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
+            const W4A8Rows q =
+                QuantizeW4A8Rows(packed, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
+            for (bool relu : {false, true}) {
+              std::vector<float> got(rows * out, -1.0f);
+              AmxTileModel tiles;
+              RunW4A8AmxTiles<ScalarW4A8Steps>(tiles, packed, q.view, 0, 1, relu, got.data());
+              RunW4A8AmxTiles<ScalarW4A8Steps>(tiles, packed, q.view, 1, packed.panels, relu,
+                                               got.data());
+              for (int64_t m = 0; m < rows; ++m) {
+                for (int64_t n = 0; n < out; ++n) {
+                  double magnitude = 1e-3;  // sum of |terms|
+                  for (int64_t k = 0; k < in; ++k) {
+                    magnitude += std::fabs(double(x[m * in + k]) * dequantized[n * in + k]);
+                  }
+                  const float want = relu ? std::max(ref[m * out + n], 0.0f) : ref[m * out + n];
+                  ASSERT_NEAR(got[m * out + n], want, kW4A8SummationTolerance * magnitude)
+                      << "row " << m << " output " << n << " relu " << relu;
+                }
+              }
+              // One multiply per row tile pair, panel pair and group step.
+              const int64_t row_tiles = (rows + 15) / 16;
+              EXPECT_EQ(tiles.multiplies(), row_tiles * packed.panels * packed.in_padded /
+                                                std::min<int64_t>(group, 64));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// A NaN or Inf activation makes its own row's outputs NaN through the tiles too (its scale is NaN
+// and its codes zero); the rows beside it in the same tile are untouched.
+TEST(AmxTileLoopTest, NonFiniteRowsStayNaNAndAloneOnTheTileModel) {
+  std::mt19937 rng(17);
+  const int64_t in = 90, out = 20, rows = 18;
+  std::vector<float> w = RandomFloats(out * in, rng, 0.2f), x = RandomFloats(rows * in, rng, 1.0f);
+  x[16 * in + 3] = std::numeric_limits<float>::quiet_NaN();
+  x[5 * in + 80] = std::numeric_limits<float>::infinity();
+  const PackedW8A8 w8 = *PackW8A8(w.data(), out, in, nullptr);
+  const PackedW4A8 w4 = *PackW4A8(w.data(), out, in, 32, false, nullptr);
+  std::vector<float> ref8(rows * out), ref4(rows * out), got8(rows * out), got4(rows * out);
+  W8A8Linear(w8, x.data(), rows, ref8.data(), false, KernelPath::kScalar);
+  W4A8Linear(w4, x.data(), rows, ref4.data(), false, KernelPath::kScalar);
+  AmxTileModel tiles;
+  const W8A8Rows q8 = QuantizeW8A8Rows(w8, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
+  RunW8A8AmxTiles<ScalarW8A8Outputs>(tiles, w8, q8.view, 0, w8.panels, false, got8.data());
+  const W4A8Rows q4 = QuantizeW4A8Rows(w4, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
+  RunW4A8AmxTiles<ScalarW4A8Steps>(tiles, w4, q4.view, 0, w4.panels, false, got4.data());
+  for (int64_t m = 0; m < rows; ++m) {
+    for (int64_t n = 0; n < out; ++n) {
+      const size_t i = m * out + n;
+      if (m == 5 || m == 16) {
+        EXPECT_TRUE(std::isnan(got8[i]) && std::isnan(got4[i])) << "row " << m;
+      } else {
+        EXPECT_EQ(got8[i], ref8[i]) << "row " << m;
+        EXPECT_NEAR(got4[i], ref4[i], 1e-4) << "row " << m;
+      }
+    }
   }
 }
 

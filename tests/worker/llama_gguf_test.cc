@@ -191,8 +191,12 @@ TEST(LlamaGgufTest, EightBitsAreQ8_0AndAsymmetricFourBitsQ4_1) {
   auto parsed = ParseGguf(eight->bytes, "w8.gguf");
   ASSERT_TRUE(parsed.ok());
   for (const auto& t : parsed->tensors) {
-    if (t.name == "blk.0.ffn_down.weight") EXPECT_EQ(t.type, GgmlType::kQ8_0);
-    if (t.name == "token_embd.weight") EXPECT_EQ(t.type, GgmlType::kF32) << "kept as stored";
+    if (t.name == "blk.0.ffn_down.weight") {
+      EXPECT_EQ(t.type, GgmlType::kQ8_0);
+    }
+    if (t.name == "token_embd.weight") {
+      EXPECT_EQ(t.type, GgmlType::kF32) << "kept as stored";
+    }
   }
   auto asym = ExportLlamaGguf(StoredGptq(Gptq(4, 64, false)), ByteLevelVocabulary(), "asym");
   ASSERT_TRUE(asym.ok()) << asym.status();

@@ -32,7 +32,8 @@ TEST(W4A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
     for (bool symmetric : {true, false}) {
       for (int64_t in : {1, 31, 33, 64, 100, 200, 784}) {
         for (int64_t out : {1, 3, 17, 67}) {  // partial panels (16) and blocks (64)
-          const int64_t rows = std::vector<int64_t>{1, 3, 5}[(in + out) % 3];  // partial tiles
+          // Partial tiles: of 4 rows, and of AMX's 16 (which it runs from kAmxMinRows rows on).
+          const int64_t rows = std::vector<int64_t>{1, 3, 5, 20}[(in + out) % 4];
           SCOPED_TRACE("g" + std::to_string(group) + (symmetric ? " sym " : " asym ") +
                        std::to_string(rows) + "x" + std::to_string(in) + " -> " +
                        std::to_string(out));

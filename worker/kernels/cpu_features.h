@@ -26,6 +26,9 @@ CpuFeatures DetectCpuFeatures();
 // kAmxInt8 runs AMX tiles for calls of at least kAmxMinRows rows and the AVX-512 VNNI tiles for
 // fewer (AMX CPUs have both; a tile of 16 rows would mostly multiply padding).
 inline constexpr int64_t kAmxMinRows = 16;
+// The AMX path's tile registers: at most 16 rows of 64 bytes each.
+inline constexpr int64_t kAmxTileRows = 16;
+inline constexpr int64_t kAmxTileBytes = 64;
 enum class KernelPath { kScalar, kAvx2, kAvxVnni, kAvx512Vnni, kAmxInt8 };
 
 // "scalar", "avx2", "avx_vnni", "avx512_vnni", "amx_int8"

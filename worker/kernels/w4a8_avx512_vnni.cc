@@ -5,14 +5,11 @@
 // row keeps two sets of sums (low and high quads) so 8 vpdpbusd chains are in flight.
 #include <immintrin.h>
 
+#include "worker/kernels/avx512_lanes.h"
 #include "worker/kernels/w4a8_tile_loop.h"
 
 namespace quantd::kernels {
 namespace {
-
-__mmask16 FirstLanes(int64_t count) {
-  return count >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << count) - 1);
-}
 
 struct Avx512 {
   static constexpr int kMaxRows = 4, kMaxPanels = 4;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -244,21 +245,34 @@ std::vector<float> DequantizeW4A8(const PackedW4A8& w) {
   return out;
 }
 
+W4A8Rows QuantizeW4A8Rows(const PackedW4A8& w, const float* x, int64_t rows, KernelPath layout,
+                          KernelPath quantizer) {
+  const int64_t padded_rows = layout == KernelPath::kAmxInt8
+                                  ? (rows + kAmxTileRows - 1) / kAmxTileRows * kAmxTileRows
+                                  : rows;
+  W4A8Rows q{std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(padded_rows * w.in_padded)),
+             std::vector<float>(static_cast<size_t>(rows * w.groups)),
+             std::vector<float>(static_cast<size_t>(rows * w.groups)),
+             {}};
+  // Every byte of the real rows is written: each row's group runs cover its in_padded codes.
+  for (int64_t m = 0; m < rows; ++m) {
+    QuantizeGroups(quantizer, x + m * w.in, w.in, w.group_size, w.groups,
+                   q.codes.get() + m * w.in_padded, q.scales.data() + m * w.groups,
+                   q.scaled_sums.data() + m * w.groups);
+  }
+  std::memset(q.codes.get() + rows * w.in_padded, 0,
+              static_cast<size_t>((padded_rows - rows) * w.in_padded));
+  q.view = {q.codes.get(), q.scales.data(), q.scaled_sums.data(), rows};
+  return q;
+}
+
 void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, bool relu,
                 KernelPath path, ThreadSplitter* threads) {
-  // Every byte is written: each row's group runs cover its in_padded codes.
-  auto codes = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(rows * w.in_padded));
-  std::vector<float> scales(static_cast<size_t>(rows * w.groups)), sums(scales.size());
-  for (int64_t m = 0; m < rows; ++m) {
-    QuantizeGroups(path, x + m * w.in, w.in, w.group_size, w.groups, codes.get() + m * w.in_padded,
-                   scales.data() + m * w.groups, sums.data() + m * w.groups);
-  }
-  const W4A8Activations a{codes.get(), scales.data(), sums.data(), rows};
-  const auto run =
-      ForPath(path, &W4A8PanelsScalar, &W4A8PanelsAvx2, &W4A8PanelsAvxVnni, &W4A8PanelsAvx512Vnni,
-              &W4A8PanelsAvx512Vnni, rows);
+  const W4A8Rows q = QuantizeW4A8Rows(w, x, rows, path, path);
+  const auto run = ForPath(path, &W4A8PanelsScalar, &W4A8PanelsAvx2, &W4A8PanelsAvxVnni,
+                           &W4A8PanelsAvx512Vnni, &W4A8PanelsAmx, rows);
   SplitPanels(threads, w.panels,
-              [&](int64_t first, int64_t last) { run(w, a, first, last, relu, y); });
+              [&](int64_t first, int64_t last) { run(w, q.view, first, last, relu, y); });
 }
 
 }  // namespace quantd::kernels

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "worker/kernels/w4a8_linear.h"
 
@@ -18,6 +20,16 @@ struct W4A8Activations {
   int64_t rows = 0;
 };
 
+// x [rows, in] quantized per group for `layout`'s tiles by `quantizer` (every quantizer gives the
+// same codes); for AMX the code rows are padded with zero codes to whole 16-row tiles.
+struct W4A8Rows {
+  std::unique_ptr<int8_t[]> codes;
+  std::vector<float> scales, scaled_sums;
+  W4A8Activations view;
+};
+W4A8Rows QuantizeW4A8Rows(const PackedW4A8& w, const float* x, int64_t rows, KernelPath layout,
+                          KernelPath quantizer);
+
 // y [rows, w.out] for the outputs of panels [first, last):
 // y = sum_g w_scale * a_scale * sum(code * a) - sum_g w_scale * zero * a_scale * sum(a)
 // (+ bias, ReLU).
@@ -29,5 +41,7 @@ void W4A8PanelsAvxVnni(const PackedW4A8& w, const W4A8Activations& a, int64_t fi
                        bool relu, float* y);
 void W4A8PanelsAvx512Vnni(const PackedW4A8& w, const W4A8Activations& a, int64_t first,
                           int64_t last, bool relu, float* y);
+void W4A8PanelsAmx(const PackedW4A8& w, const W4A8Activations& a, int64_t first, int64_t last,
+                   bool relu, float* y);
 
 }  // namespace quantd::kernels

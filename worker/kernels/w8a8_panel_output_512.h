@@ -7,15 +7,11 @@
 
 #include <cstdint>
 
+#include "worker/kernels/avx512_lanes.h"
 #include "worker/kernels/w8a8_paths.h"
 
 namespace quantd::kernels {
 namespace {
-
-// The first `count` of 16 lanes (all 16 from 16 on).
-inline __mmask16 FirstLanes(int64_t count) {
-  return count >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << count) - 1);
-}
 
 // The outputs [n, n + 16) of `w` (fewer at its end): their shift, scales and bias, loaded once.
 class W8A8PanelOutput512 {

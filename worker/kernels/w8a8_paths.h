@@ -22,10 +22,6 @@ struct W8A8Activations {
   int64_t stride = 0;  // 4 * quads
 };
 
-// The AMX path's tile registers: 16 rows of 64 bytes each.
-inline constexpr int64_t kAmxTileRows = 16;
-inline constexpr int64_t kAmxTileBytes = 64;
-
 // x [rows, in] quantized for `layout`'s tiles by `quantizer` (every quantizer gives the same
 // codes): shifted codes for the VNNI and AMX paths, and for AMX the rows padded with zero codes to
 // whole 16-row tiles plus one tile row's 64 bytes, so every tile load stays inside the buffer.
