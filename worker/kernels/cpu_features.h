@@ -37,6 +37,13 @@ const char* KernelPathName(KernelPath path);
 // Paths `cpu` can run, slowest first (the scalar reference is always there).
 std::vector<KernelPath> AvailablePaths(const CpuFeatures& cpu);
 
+// The activation rows `path`'s tiles read for a call of `rows`: whole 16-row tiles on AMX (the
+// rows past `rows` hold zero codes).
+inline int64_t TileRows(KernelPath path, int64_t rows) {
+  return path == KernelPath::kAmxInt8 ? (rows + kAmxTileRows - 1) / kAmxTileRows * kAmxTileRows
+                                      : rows;
+}
+
 // The one of the per-path implementations that runs `path`; the AMX path's calls with fewer than
 // kAmxMinRows rows take the AVX-512 VNNI one.
 template <typename Fn>

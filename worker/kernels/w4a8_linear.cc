@@ -247,9 +247,7 @@ std::vector<float> DequantizeW4A8(const PackedW4A8& w) {
 
 W4A8Rows QuantizeW4A8Rows(const PackedW4A8& w, const float* x, int64_t rows, KernelPath layout,
                           KernelPath quantizer) {
-  const int64_t padded_rows = layout == KernelPath::kAmxInt8
-                                  ? (rows + kAmxTileRows - 1) / kAmxTileRows * kAmxTileRows
-                                  : rows;
+  const int64_t padded_rows = TileRows(layout, rows);
   W4A8Rows q{std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(padded_rows * w.in_padded)),
              std::vector<float>(static_cast<size_t>(rows * w.groups)),
              std::vector<float>(static_cast<size_t>(rows * w.groups)),

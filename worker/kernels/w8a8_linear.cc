@@ -103,8 +103,7 @@ W8A8Rows QuantizeW8A8Rows(const PackedW8A8& w, const float* x, int64_t rows, Ker
                           KernelPath quantizer) {
   const int64_t stride = w.quads * kW8QuadInputs;
   const bool amx = layout == KernelPath::kAmxInt8;
-  const int64_t padded_rows = amx ? (rows + kAmxTileRows - 1) / kAmxTileRows * kAmxTileRows : rows;
-  const int64_t bytes = padded_rows * stride + (amx ? kAmxTileBytes : 0);
+  const int64_t bytes = TileRows(layout, rows) * stride + (amx ? kAmxTileBytes : 0);
   W8A8Rows q{std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(bytes)),
              std::vector<float>(static_cast<size_t>(rows)),
              {}};
