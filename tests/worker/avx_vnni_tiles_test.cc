@@ -1,0 +1,117 @@
+// The AVX-VNNI paths' tile code on CPUs without AVX-VNNI: the same 256-bit tiles with vpdpbusd in
+// its EVEX encoding (where the CPU has AVX-512 VNNI) and emulated exactly on AVX2, held to the
+// scalar references as the paths themselves are: W8A8 bit for bit, W4A8 up to float summation
+// order. What stays untested without an AVX-VNNI CPU is one instruction's VEX encoding.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "test_util/random_floats.h"
+#include "worker/avx_vnni_stand_ins.h"
+#include "worker/kernels/w4a8_linear.h"
+#include "worker/kernels/w8a8_linear.h"
+
+namespace quantd::testing {
+namespace {
+
+using namespace kernels;
+
+using W8Panels = void (*)(const PackedW8A8&, const W8A8Activations&, int64_t, int64_t, bool,
+                          float*);
+using W4Panels = void (*)(const PackedW4A8&, const W4A8Activations&, int64_t, int64_t, bool,
+                          float*);
+
+struct StandIn {
+  const char* name;
+  W8Panels w8;
+  W4Panels w4;
+};
+
+// The stand-ins this CPU runs.
+std::vector<StandIn> StandIns() {
+  const CpuFeatures cpu = DetectCpuFeatures();
+  std::vector<StandIn> s;
+  if (cpu.avx2) s.push_back({"emulated on avx2", &W8A8PanelsVnniEmulated, &W4A8PanelsVnniEmulated});
+  if (cpu.avx512_vnni) s.push_back({"evex", &W8A8PanelsVnniEvex, &W4A8PanelsVnniEvex});
+  return s;
+}
+
+TEST(AvxVnniTilesTest, W8A8EqualsTheScalarReference) {
+  const std::vector<StandIn> stand_ins = StandIns();
+  if (stand_ins.empty()) GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937 rng(19);
+  // Rows span the tiles' 4 (and the one-row tile of 4 panels); outputs partial panels and blocks.
+  for (int64_t in : {1, 31, 33, 100, 784}) {
+    for (int64_t out : {1, 3, 17, 67, 100}) {
+      for (int64_t rows : {1, 3, 4, 5, 13}) {
+        SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(in) + " -> " +
+                     std::to_string(out));
+        std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
+                           x = RandomFloats(rows * in, rng, 1.0f), b = RandomFloats(out, rng, 0.5f);
+        const PackedW8A8 packed = *PackW8A8(w.data(), out, in, b.data());
+        std::vector<float> ref(rows * out);
+        W8A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
+        const W8A8Rows q =
+            QuantizeW8A8Rows(packed, x.data(), rows, KernelPath::kAvxVnni, KernelPath::kScalar);
+        for (const StandIn& s : stand_ins) {
+          for (bool relu : {false, true}) {
+            std::vector<float> got(rows * out, -1.0f);
+            s.w8(packed, q.view, 0, packed.panels, relu, got.data());
+            for (size_t i = 0; i < got.size(); ++i) {
+              ASSERT_EQ(got[i], relu ? std::max(ref[i], 0.0f) : ref[i])
+                  << s.name << " output " << i << " relu " << relu;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(AvxVnniTilesTest, W4A8MatchesTheScalarReference) {
+  const std::vector<StandIn> stand_ins = StandIns();
+  if (stand_ins.empty()) GTEST_SKIP() << "this CPU has no AVX2";
+  constexpr double kW4A8SummationTolerance = 1e-5;  // w4a8_kernels_test's
+  std::mt19937 rng(23);
+  for (int64_t group : {32, 64, 128}) {
+    for (bool symmetric : {true, false}) {
+      for (int64_t in : {1, 33, 200}) {
+        for (int64_t out : {1, 17, 67}) {
+          for (int64_t rows : {1, 3, 5}) {
+            SCOPED_TRACE("g" + std::to_string(group) + (symmetric ? " sym " : " asym ") +
+                         std::to_string(rows) + "x" + std::to_string(in) + " -> " +
+                         std::to_string(out));
+            std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
+                               x = RandomFloats(rows * in, rng, 1.0f),
+                               b = RandomFloats(out, rng, 0.5f);
+            const PackedW4A8 packed = *PackW4A8(w.data(), out, in, group, symmetric, b.data());
+            const std::vector<float> dequantized = DequantizeW4A8(packed);
+            std::vector<float> ref(rows * out);
+            W4A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
+            const W4A8Rows q =
+                QuantizeW4A8Rows(packed, x.data(), rows, KernelPath::kAvxVnni, KernelPath::kScalar);
+            for (const StandIn& s : stand_ins) {
+              std::vector<float> got(rows * out, -1.0f);
+              s.w4(packed, q.view, 0, packed.panels, false, got.data());
+              for (int64_t m = 0; m < rows; ++m) {
+                for (int64_t n = 0; n < out; ++n) {
+                  double magnitude = 1e-3;
+                  for (int64_t k = 0; k < in; ++k) {
+                    magnitude += std::fabs(double(x[m * in + k]) * dequantized[n * in + k]);
+                  }
+                  ASSERT_NEAR(got[m * out + n], ref[m * out + n],
+                              kW4A8SummationTolerance * magnitude)
+                      << s.name << " row " << m << " output " << n;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace quantd::testing
