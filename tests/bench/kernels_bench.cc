@@ -48,8 +48,8 @@ class StockInt8Linear {
  public:
   StockInt8Linear(at::QEngine engine, const at::Tensor& w, const at::Tensor& b) : engine_(engine) {
     at::globalContext().setQEngine(engine_);
-    at::Tensor q = quantd::worker::QuantizeWeightSymmetric(
-        w, quantd::worker::WeightGranularity::kPerChannel);
+    at::Tensor q =
+        quantd::worker::QuantizeWeightSymmetric(w, quantd::worker::WeightGranularity::kPerChannel);
     packed_ = c10::Dispatcher::singleton()
                   .findSchemaOrThrow("quantized::linear_prepack", "")
                   .typed<Packed(at::Tensor, c10::optional<at::Tensor>)>()
@@ -81,21 +81,20 @@ int main() {
   const std::vector<KernelPath> paths = AvailablePaths(DetectCpuFeatures());
   const KernelPath best = paths.back();
   KernelThreads two(2);
-  const Shape shapes[] = {{"mlp fc1 784->512", 784, 512},        {"mlp fc2 512->512", 512, 512},
-                          {"mlp fc3 512->10", 512, 10},          {"qnet fc1 8->64", 8, 64},
-                          {"qnet fc2 64->64", 64, 64},           {"qnet fc3 64->4", 64, 4},
-                          {"llm fixture 128->344", 128, 344},
-                          {"llm 200M q 1024->1024", 1024, 1024}, {"4096x4096", 4096, 4096}};
+  const Shape shapes[] = {{"mlp fc1 784->512", 784, 512},     {"mlp fc2 512->512", 512, 512},
+                          {"mlp fc3 512->10", 512, 10},       {"qnet fc1 8->64", 8, 64},
+                          {"qnet fc2 64->64", 64, 64},        {"qnet fc3 64->4", 64, 4},
+                          {"llm fixture 128->344", 128, 344}, {"llm 200M q 1024->1024", 1024, 1024},
+                          {"4096x4096", 4096, 4096}};
   const bool qnnpack = HasEngine(at::QEngine::QNNPACK);
   printf(
       "fp32 = LibTorch at::linear on 1 thread (OpenBLAS, OPENBLAS_CORETYPE=%s); median us; "
       "x = fp32 / kernel\n",
       getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(OpenBLAS's own)");
   printf("%-24s %5s %9s", "shape", "batch", "fp32");
-  for (KernelPath p : paths)
-    printf(" %9s %6s", (std::string("w8 ") + KernelPathName(p)).substr(0, 9).c_str(), "x");
-  printf(" %9s %6s %9s %6s %9s %6s %9s %6s %9s %6s\n", "w4g128", "x", "w8 2thr", "x", "w4 2thr",
-         "x", "onednn", "x", "qnnpack", "x");
+  for (KernelPath p : paths) printf(" %11s %6s", KernelPathName(p), "x");
+  printf(" %11s %6s %11s %6s %11s %6s %11s %6s %11s %6s\n", "w4g128", "x", "w8 2thr", "x",
+         "w4 2thr", "x", "onednn", "x", "qnnpack", "x");
   for (const Shape& s : shapes) {
     at::Tensor w = torch::randn({s.out, s.in}) * 0.05, b = torch::randn({s.out}) * 0.1;
     PackedW8A8 packed = *PackW8A8(w.data_ptr<float>(), s.out, s.in, b.data_ptr<float>());
@@ -113,7 +112,7 @@ int main() {
       printf("%-24s %5lld %9.1f", s.name, static_cast<long long>(batch), fp32);
       auto column = [&](const std::function<void()>& f) {
         const double us = MedianMicros(f, iterations);
-        printf(" %9.1f %6.2f", us, fp32 / us);
+        printf(" %11.1f %6.2f", us, fp32 / us);
       };
       const float* xp = x.data_ptr<float>();
       float* yp = y.data_ptr<float>();
@@ -127,9 +126,10 @@ int main() {
     }
   }
   printf(
-      "(w4g128 and the 2-thread columns run on %s; onednn / qnnpack: PyTorch's dynamic int8 "
+      "(the path columns run W8A8, amx_int8 on AMX tiles from %lld rows and on avx512_vnni "
+      "below; w4g128 and the 2-thread columns run on %s; onednn / qnnpack: PyTorch's dynamic int8 "
       "Linear, 1 thread; a bare Linear's weights stay in cache between calls, so these favour "
       "int8 less than a model whose weights stream from memory)\n",
-      KernelPathName(best));
+      static_cast<long long>(kAmxMinRows), KernelPathName(best));
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "test_util/random_floats.h"
+#include "test_util/w4a8_case.h"
 #include "worker/amx_tile_model.h"
 #include "worker/kernels/w4a8_amx_tile_loop.h"
 #include "worker/kernels/w4a8_linear.h"
@@ -58,7 +59,8 @@ TEST(AmxTileLoopTest, OnTheTileModelEqualsTheScalarReference) {
             std::vector<float> got(rows * out, -1.0f);
             AmxTileModel tiles;
             RunW8A8AmxTiles<ScalarW8A8Outputs>(tiles, packed, q.view, 0, split, relu, got.data());
-            RunW8A8AmxTiles<ScalarW8A8Outputs>(tiles, packed, q.view, split, packed.panels, relu, got.data());
+            RunW8A8AmxTiles<ScalarW8A8Outputs>(tiles, packed, q.view, split, packed.panels, relu,
+                                               got.data());
             for (size_t i = 0; i < got.size(); ++i) {
               ASSERT_EQ(got[i], relu ? std::max(ref[i], 0.0f) : ref[i])
                   << "row " << i / out << " output " << i % out << " relu " << relu;
@@ -125,10 +127,6 @@ struct ScalarW4A8Steps {
   }
 };
 
-// Paths sum the groups' float terms in another order than the reference: a few float roundings
-// of the terms' magnitude (w4a8_kernels_test's tolerance).
-constexpr double kW4A8SummationTolerance = 1e-5;
-
 TEST(AmxTileLoopTest, W4A8OnTheTileModelMatchesTheScalarReference) {
   std::mt19937 rng(13);
   for (int64_t group : {32, 64, 128}) {
@@ -136,38 +134,20 @@ TEST(AmxTileLoopTest, W4A8OnTheTileModelMatchesTheScalarReference) {
       for (int64_t in : {1, 33, 100, 300}) {
         for (int64_t out : {1, 17, 33}) {
           for (int64_t rows : {1, 16, 17, 40}) {
-            SCOPED_TRACE("g" + std::to_string(group) + (symmetric ? " sym " : " asym ") +
-                         std::to_string(rows) + "x" + std::to_string(in) + " -> " +
-                         std::to_string(out));
-            std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
-                               x = RandomFloats(rows * in, rng, 1.0f),
-                               b = RandomFloats(out, rng, 0.5f);
-            const PackedW4A8 packed = *PackW4A8(w.data(), out, in, group, symmetric, b.data());
-            const std::vector<float> dequantized = DequantizeW4A8(packed);
-            std::vector<float> ref(rows * out);
-            W4A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
-            const W4A8Rows q =
-                QuantizeW4A8Rows(packed, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
+            const W4A8Case c = MakeW4A8Case(group, symmetric, rows, in, out, rng);
+            SCOPED_TRACE(c.Name(group, symmetric));
+            const W4A8Rows q = QuantizeW4A8Rows(c.packed, c.x.data(), rows, KernelPath::kAmxInt8,
+                                                KernelPath::kScalar);
             for (bool relu : {false, true}) {
               std::vector<float> got(rows * out, -1.0f);
               AmxTileModel tiles;
-              RunW4A8AmxTiles<ScalarW4A8Steps>(tiles, packed, q.view, 0, 1, relu, got.data());
-              RunW4A8AmxTiles<ScalarW4A8Steps>(tiles, packed, q.view, 1, packed.panels, relu,
+              RunW4A8AmxTiles<ScalarW4A8Steps>(tiles, c.packed, q.view, 0, 1, relu, got.data());
+              RunW4A8AmxTiles<ScalarW4A8Steps>(tiles, c.packed, q.view, 1, c.packed.panels, relu,
                                                got.data());
-              for (int64_t m = 0; m < rows; ++m) {
-                for (int64_t n = 0; n < out; ++n) {
-                  double magnitude = 1e-3;  // sum of |terms|
-                  for (int64_t k = 0; k < in; ++k) {
-                    magnitude += std::fabs(double(x[m * in + k]) * dequantized[n * in + k]);
-                  }
-                  const float want = relu ? std::max(ref[m * out + n], 0.0f) : ref[m * out + n];
-                  ASSERT_NEAR(got[m * out + n], want, kW4A8SummationTolerance * magnitude)
-                      << "row " << m << " output " << n << " relu " << relu;
-                }
-              }
-              // One multiply per row tile pair, panel pair and group step.
+              ASSERT_TRUE(NearW4A8Reference(c, got, relu));
+              // One multiply per row tile, panel and step of min(group, 64) inputs.
               const int64_t row_tiles = (rows + 15) / 16;
-              EXPECT_EQ(tiles.multiplies(), row_tiles * packed.panels * packed.in_padded /
+              EXPECT_EQ(tiles.multiplies(), row_tiles * c.packed.panels * c.packed.in_padded /
                                                 std::min<int64_t>(group, 64));
             }
           }
@@ -191,9 +171,11 @@ TEST(AmxTileLoopTest, NonFiniteRowsStayNaNAndAloneOnTheTileModel) {
   W8A8Linear(w8, x.data(), rows, ref8.data(), false, KernelPath::kScalar);
   W4A8Linear(w4, x.data(), rows, ref4.data(), false, KernelPath::kScalar);
   AmxTileModel tiles;
-  const W8A8Rows q8 = QuantizeW8A8Rows(w8, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
+  const W8A8Rows q8 =
+      QuantizeW8A8Rows(w8, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
   RunW8A8AmxTiles<ScalarW8A8Outputs>(tiles, w8, q8.view, 0, w8.panels, false, got8.data());
-  const W4A8Rows q4 = QuantizeW4A8Rows(w4, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
+  const W4A8Rows q4 =
+      QuantizeW4A8Rows(w4, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
   RunW4A8AmxTiles<ScalarW4A8Steps>(tiles, w4, q4.view, 0, w4.panels, false, got4.data());
   for (int64_t m = 0; m < rows; ++m) {
     for (int64_t n = 0; n < out; ++n) {

@@ -20,8 +20,8 @@ struct EmulatedMac {
     const __m256i u_odd = _mm256_srli_epi16(u, 8);
     const __m256i s_even = _mm256_srai_epi16(_mm256_slli_epi16(s, 8), 8);
     const __m256i s_odd = _mm256_srai_epi16(s, 8);
-    return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(u_even, s_even),
-                                                  _mm256_madd_epi16(u_odd, s_odd)));
+    return _mm256_add_epi32(
+        acc, _mm256_add_epi32(_mm256_madd_epi16(u_even, s_even), _mm256_madd_epi16(u_odd, s_odd)));
   }
 };
 

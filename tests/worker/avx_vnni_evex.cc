@@ -18,13 +18,13 @@ struct EvexMac {
 
 }  // namespace
 
-void W8A8PanelsVnniEvex(const PackedW8A8& w, const W8A8Activations& a, int64_t first,
-                        int64_t last, bool relu, float* y) {
+void W8A8PanelsVnniEvex(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
+                        bool relu, float* y) {
   RunW8A8Tiles<Tiles256<EvexMac>>(w, a, first, last, relu, y);
 }
 
-void W4A8PanelsVnniEvex(const PackedW4A8& w, const W4A8Activations& a, int64_t first,
-                        int64_t last, bool relu, float* y) {
+void W4A8PanelsVnniEvex(const PackedW4A8& w, const W4A8Activations& a, int64_t first, int64_t last,
+                        bool relu, float* y) {
   RunW4A8Tiles<W4Tiles256<EvexMac>>(w, a, first, last, relu, y);
 }
 

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "test_util/random_floats.h"
+#include "test_util/w4a8_case.h"
 #include "worker/avx_vnni_stand_ins.h"
 #include "worker/kernels/w4a8_linear.h"
 #include "worker/kernels/w8a8_linear.h"
@@ -72,39 +73,20 @@ TEST(AvxVnniTilesTest, W8A8EqualsTheScalarReference) {
 TEST(AvxVnniTilesTest, W4A8MatchesTheScalarReference) {
   const std::vector<StandIn> stand_ins = StandIns();
   if (stand_ins.empty()) GTEST_SKIP() << "this CPU has no AVX2";
-  constexpr double kW4A8SummationTolerance = 1e-5;  // w4a8_kernels_test's
   std::mt19937 rng(23);
   for (int64_t group : {32, 64, 128}) {
     for (bool symmetric : {true, false}) {
       for (int64_t in : {1, 33, 200}) {
         for (int64_t out : {1, 17, 67}) {
           for (int64_t rows : {1, 3, 5}) {
-            SCOPED_TRACE("g" + std::to_string(group) + (symmetric ? " sym " : " asym ") +
-                         std::to_string(rows) + "x" + std::to_string(in) + " -> " +
-                         std::to_string(out));
-            std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
-                               x = RandomFloats(rows * in, rng, 1.0f),
-                               b = RandomFloats(out, rng, 0.5f);
-            const PackedW4A8 packed = *PackW4A8(w.data(), out, in, group, symmetric, b.data());
-            const std::vector<float> dequantized = DequantizeW4A8(packed);
-            std::vector<float> ref(rows * out);
-            W4A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
-            const W4A8Rows q =
-                QuantizeW4A8Rows(packed, x.data(), rows, KernelPath::kAvxVnni, KernelPath::kScalar);
+            const W4A8Case c = MakeW4A8Case(group, symmetric, rows, in, out, rng);
+            SCOPED_TRACE(c.Name(group, symmetric));
+            const W4A8Rows q = QuantizeW4A8Rows(c.packed, c.x.data(), rows, KernelPath::kAvxVnni,
+                                                KernelPath::kScalar);
             for (const StandIn& s : stand_ins) {
               std::vector<float> got(rows * out, -1.0f);
-              s.w4(packed, q.view, 0, packed.panels, false, got.data());
-              for (int64_t m = 0; m < rows; ++m) {
-                for (int64_t n = 0; n < out; ++n) {
-                  double magnitude = 1e-3;
-                  for (int64_t k = 0; k < in; ++k) {
-                    magnitude += std::fabs(double(x[m * in + k]) * dequantized[n * in + k]);
-                  }
-                  ASSERT_NEAR(got[m * out + n], ref[m * out + n],
-                              kW4A8SummationTolerance * magnitude)
-                      << s.name << " row " << m << " output " << n;
-                }
-              }
+              s.w4(c.packed, q.view, 0, c.packed.panels, false, got.data());
+              ASSERT_TRUE(NearW4A8Reference(c, got, false)) << s.name;
             }
           }
         }

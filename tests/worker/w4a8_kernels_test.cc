@@ -10,6 +10,7 @@
 #include <random>
 
 #include "test_util/random_floats.h"
+#include "test_util/w4a8_case.h"
 #include "worker/kernels/half_float.h"
 #include "worker/kernels/w4a8_linear.h"
 
@@ -19,9 +20,6 @@ namespace {
 // int8 activations per group: each product is off by at most half an activation step, so the sum
 // stays within a few percent of the output's range.
 constexpr double kW4A8ActivationTolerance = 0.03;
-// Paths sum the groups' float terms in vector lanes instead of in order: each output may differ
-// from the reference by a few float roundings of the terms' magnitude.
-constexpr double kW4A8SummationTolerance = 1e-5;
 
 using testing::RandomFloats;
 
@@ -34,43 +32,24 @@ TEST(W4A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
         for (int64_t out : {1, 3, 17, 67}) {  // partial panels (16) and blocks (64)
           // Partial tiles: of 4 rows, and of AMX's 16 (which it runs from kAmxMinRows rows on).
           const int64_t rows = std::vector<int64_t>{1, 3, 5, 20}[(in + out) % 4];
-          SCOPED_TRACE("g" + std::to_string(group) + (symmetric ? " sym " : " asym ") +
-                       std::to_string(rows) + "x" + std::to_string(in) + " -> " +
-                       std::to_string(out));
-          std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
-                             x = RandomFloats(rows * in, rng, 1.0f),
-                             b = RandomFloats(out, rng, 0.5f);
-          auto packed = PackW4A8(w.data(), out, in, group, symmetric, b.data());
-          ASSERT_TRUE(packed.ok()) << packed.status();
-          const std::vector<float> dequantized = DequantizeW4A8(*packed);
-          std::vector<float> ref(rows * out), got(rows * out);
-          W4A8Linear(*packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
+          const W4A8Case c = MakeW4A8Case(group, symmetric, rows, in, out, rng);
+          SCOPED_TRACE(c.Name(group, symmetric));
           double max_ref = 0, max_err = 0;
-          std::vector<double> magnitude(rows * out);  // sum of |terms| per output
           for (int64_t m = 0; m < rows; ++m) {
             for (int64_t n = 0; n < out; ++n) {
-              double f = b[n];
-              for (int64_t k = 0; k < in; ++k) {
-                const double term = double(x[m * in + k]) * dequantized[n * in + k];
-                f += term;
-                magnitude[m * out + n] += std::fabs(term);
-              }
+              double f = c.bias[n];
+              for (int64_t k = 0; k < in; ++k)
+                f += double(c.x[m * in + k]) * c.dequantized[n * in + k];
               max_ref = std::max(max_ref, std::fabs(f));
-              max_err = std::max(max_err, std::fabs(f - ref[m * out + n]));
+              max_err = std::max(max_err, std::fabs(f - c.ref[m * out + n]));
             }
           }
           EXPECT_LE(max_err, kW4A8ActivationTolerance * std::max(max_ref, 1.0));
+          std::vector<float> got(rows * out);
           for (KernelPath p : paths) {
             for (bool relu : {false, true}) {
-              W4A8Linear(*packed, x.data(), rows, got.data(), relu, p);
-              for (size_t i = 0; i < got.size(); ++i) {
-                const float want = relu ? std::max(ref[i], 0.0f) : ref[i];
-                ASSERT_NEAR(got[i], want, kW4A8SummationTolerance * (magnitude[i] + 1e-3))
-                    << KernelPathName(p) << (relu ? " relu" : "") << " output " << i;
-                if (relu) {
-                  ASSERT_GE(got[i], 0.0f);
-                }
-              }
+              W4A8Linear(c.packed, c.x.data(), rows, got.data(), relu, p);
+              ASSERT_TRUE(NearW4A8Reference(c, got, relu)) << KernelPathName(p);
             }
           }
         }

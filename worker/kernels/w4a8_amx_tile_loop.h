@@ -66,8 +66,8 @@ void RunW4A8AmxTiles(Tiles& tiles, const PackedW4A8& w, const W4A8Activations& a
           const int rows = static_cast<int>(std::min<int64_t>(kAmxTileRows, a.rows - row));
           for (int j = 0; j < np; ++j) {
             tiles.StoreSums(i, j, sums);
-            V::AddGroup(w, sums, rows, a.scales + row * w.groups, a.scaled_sums + row * w.groups,
-                        g, (p + j) * kPanelOutputs, acc[i][j]);
+            V::AddGroup(w, sums, rows, a.scales + row * w.groups, a.scaled_sums + row * w.groups, g,
+                        (p + j) * kPanelOutputs, acc[i][j]);
           }
         }
       }

@@ -248,10 +248,11 @@ std::vector<float> DequantizeW4A8(const PackedW4A8& w) {
 W4A8Rows QuantizeW4A8Rows(const PackedW4A8& w, const float* x, int64_t rows, KernelPath layout,
                           KernelPath quantizer) {
   const int64_t padded_rows = TileRows(layout, rows);
-  W4A8Rows q{std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(padded_rows * w.in_padded)),
-             std::vector<float>(static_cast<size_t>(rows * w.groups)),
-             std::vector<float>(static_cast<size_t>(rows * w.groups)),
-             {}};
+  W4A8Rows q{
+      std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(padded_rows * w.in_padded)),
+      std::vector<float>(static_cast<size_t>(rows * w.groups)),
+      std::vector<float>(static_cast<size_t>(rows * w.groups)),
+      {}};
   // Every byte of the real rows is written: each row's group runs cover its in_padded codes.
   for (int64_t m = 0; m < rows; ++m) {
     QuantizeGroups(quantizer, x + m * w.in, w.in, w.group_size, w.groups,

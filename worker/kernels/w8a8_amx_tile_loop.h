@@ -67,7 +67,7 @@ void RunW8A8AmxTiles(Tiles& tiles, const PackedW8A8& w, const W8A8Activations& a
         for (int j = 0; j < np; ++j) {
           tiles.StoreSums(i, j, sums);
           Out::Finish(w, sums, rows, a.scales + row, (p + j) * kPanelOutputs, y + row * w.out,
-                    relu);
+                      relu);
         }
       }
     }

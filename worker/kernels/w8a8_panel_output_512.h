@@ -20,7 +20,8 @@ class W8A8PanelOutput512 {
       : lanes_(FirstLanes(w.out - n)),
         shift_(_mm512_slli_epi32(_mm512_maskz_loadu_epi32(lanes_, w.column_sums.data() + n), 7)),
         w_scale_(_mm512_maskz_loadu_ps(lanes_, w.scales.data() + n)),
-        bias_(w.bias.empty() ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes_, w.bias.data() + n)),
+        bias_(w.bias.empty() ? _mm512_setzero_ps()
+                             : _mm512_maskz_loadu_ps(lanes_, w.bias.data() + n)),
         has_bias_(!w.bias.empty()),
         relu_(relu) {}
 

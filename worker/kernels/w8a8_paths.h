@@ -40,7 +40,8 @@ inline float W8A8Output(int32_t acc, float a_scale, float w_scale, const float* 
   return relu ? std::max(v, 0.0f) : v;
 }
 
-// y [rows, w.out] for the outputs of panels [first, last). The VNNI and AMX paths take shifted codes.
+// y [rows, w.out] for the outputs of panels [first, last). The VNNI and AMX paths take shifted
+// codes.
 void W8A8PanelsScalar(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
                       bool relu, float* y);
 void W8A8PanelsAvx2(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
