@@ -21,7 +21,10 @@ namespace quantd::kernels {
 namespace {
 
 using testing::AmxTileModel;
+using testing::MakeW4A8Case;
+using testing::NearW4A8Reference;
 using testing::RandomFloats;
+using testing::W4A8Case;
 
 // W8A8's float steps after the tiles, in scalar code: W8A8Output on each sum.
 struct ScalarW8A8Outputs {

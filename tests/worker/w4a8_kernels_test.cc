@@ -21,7 +21,10 @@ namespace {
 // stays within a few percent of the output's range.
 constexpr double kW4A8ActivationTolerance = 0.03;
 
+using testing::MakeW4A8Case;
+using testing::NearW4A8Reference;
 using testing::RandomFloats;
+using testing::W4A8Case;
 
 TEST(W4A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloat) {
   const std::vector<KernelPath> paths = AvailablePaths(DetectCpuFeatures());
