@@ -11,6 +11,7 @@
 
 #include "test_util/random_floats.h"
 #include "test_util/w4a8_case.h"
+#include "test_util/w8a8_case.h"
 #include "worker/amx_tile_model.h"
 #include "worker/kernels/w4a8_amx_tile_loop.h"
 #include "worker/kernels/w4a8_linear.h"
@@ -22,9 +23,11 @@ namespace {
 
 using testing::AmxTileModel;
 using testing::MakeW4A8Case;
+using testing::MakeW8A8Case;
 using testing::NearW4A8Reference;
 using testing::RandomFloats;
 using testing::W4A8Case;
+using testing::W8A8Case;
 
 // W8A8's float steps after the tiles, in scalar code: W8A8Output on each sum.
 struct ScalarW8A8Outputs {
@@ -47,15 +50,12 @@ TEST(AmxTileLoopTest, OnTheTileModelEqualsTheScalarReference) {
   for (int64_t in : {1, 31, 64, 65, 100, 784, 1030}) {
     for (int64_t out : {1, 17, 33, 67}) {
       for (int64_t rows : {1, 5, 16, 17, 32, 40}) {
-        SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(in) + " -> " +
-                     std::to_string(out));
-        std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
-                           x = RandomFloats(rows * in, rng, 1.0f), b = RandomFloats(out, rng, 0.5f);
-        const PackedW8A8 packed = *PackW8A8(w.data(), out, in, b.data());
-        std::vector<float> ref(rows * out);
-        W8A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
+        const W8A8Case c = MakeW8A8Case(rows, in, out, rng);
+        SCOPED_TRACE(c.Name());
+        const PackedW8A8& packed = c.packed;
+        const std::vector<float>& ref = c.ref;
         const W8A8Rows q =
-            QuantizeW8A8Rows(packed, x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
+            QuantizeW8A8Rows(packed, c.x.data(), rows, KernelPath::kAmxInt8, KernelPath::kScalar);
         for (bool relu : {false, true}) {
           // All panels at once, then split at panel 1 as a thread's share would be.
           for (int64_t split : {packed.panels, int64_t{1}}) {

@@ -9,6 +9,7 @@
 
 #include "test_util/random_floats.h"
 #include "test_util/w4a8_case.h"
+#include "test_util/w8a8_case.h"
 #include "worker/avx_vnni_stand_ins.h"
 #include "worker/kernels/w4a8_linear.h"
 #include "worker/kernels/w8a8_linear.h"
@@ -46,15 +47,12 @@ TEST(AvxVnniTilesTest, W8A8EqualsTheScalarReference) {
   for (int64_t in : {1, 31, 33, 100, 784}) {
     for (int64_t out : {1, 3, 17, 67, 100}) {
       for (int64_t rows : {1, 3, 4, 5, 13}) {
-        SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(in) + " -> " +
-                     std::to_string(out));
-        std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
-                           x = RandomFloats(rows * in, rng, 1.0f), b = RandomFloats(out, rng, 0.5f);
-        const PackedW8A8 packed = *PackW8A8(w.data(), out, in, b.data());
-        std::vector<float> ref(rows * out);
-        W8A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
+        const W8A8Case c = MakeW8A8Case(rows, in, out, rng);
+        SCOPED_TRACE(c.Name());
+        const PackedW8A8& packed = c.packed;
+        const std::vector<float>& ref = c.ref;
         const W8A8Rows q =
-            QuantizeW8A8Rows(packed, x.data(), rows, KernelPath::kAvxVnni, KernelPath::kScalar);
+            QuantizeW8A8Rows(packed, c.x.data(), rows, KernelPath::kAvxVnni, KernelPath::kScalar);
         for (const StandIn& s : stand_ins) {
           for (bool relu : {false, true}) {
             std::vector<float> got(rows * out, -1.0f);

@@ -1,7 +1,8 @@
 // quantd's W8A8 kernels: every path this machine has gives the scalar reference's outputs bit for
 // bit (they compute the same int32 sums) on shapes whose widths are not multiples of 32, odd
-// output counts and partial tiles; the reference is within the rounding bound of float; and the path is
-// chosen from cpuid, or forced by QUANTD_KERNEL_PATH with a clear error for one the CPU lacks.
+// output counts and partial tiles; the reference is within the rounding bound of float; and the
+// path is chosen from cpuid, or forced by QUANTD_KERNEL_PATH with a clear error for one the CPU
+// lacks.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -10,6 +11,7 @@
 #include <random>
 
 #include "test_util/random_floats.h"
+#include "test_util/w8a8_case.h"
 #include "worker/kernels/activation_codes.h"
 #include "worker/kernels/w4a8_linear.h"
 #include "worker/kernels/w8a8_linear.h"
@@ -20,7 +22,9 @@ namespace {
 // Float rounding of the reference's few float steps, relative to the sum of |products|.
 constexpr double kW8A8FloatSlack = 1e-5;
 
+using testing::MakeW8A8Case;
 using testing::RandomFloats;
+using testing::W8A8Case;
 
 TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloat) {
   const std::vector<KernelPath> paths = AvailablePaths(DetectCpuFeatures());
@@ -33,13 +37,14 @@ TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
   for (int64_t in : {1, 31, 33, 64, 100, 784}) {
     for (int64_t out : {1, 3, 17, 67, 100}) {
       for (int64_t rows : {1, 3, 7, 13, 20, 40}) {
-        SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(in) + " -> " +
-                     std::to_string(out));
-        std::vector<float> w = RandomFloats(out * in, rng, 0.2f),
-                           x = RandomFloats(rows * in, rng, 1.0f), b = RandomFloats(out, rng, 0.5f);
-        PackedW8A8 packed = *PackW8A8(w.data(), out, in, b.data());
-        std::vector<float> ref(rows * out), got(rows * out);
-        W8A8Linear(packed, x.data(), rows, ref.data(), false, KernelPath::kScalar);
+        const W8A8Case c = MakeW8A8Case(rows, in, out, rng);
+        SCOPED_TRACE(c.Name());
+        const std::vector<float>& w = c.w;
+        const std::vector<float>& x = c.x;
+        const std::vector<float>& b = c.bias;
+        const std::vector<float>& ref = c.ref;
+        const PackedW8A8& packed = c.packed;
+        std::vector<float> got(rows * out);
         // Rounding moves each activation by at most half its row's step and each weight by
         // half its output's: |error| <= sum_k (s_x/2 |w_k| + s_w/2 |x_k| + s_x s_w / 4), plus
         // float rounding (kW8A8FloatSlack of the output's scale).
@@ -58,8 +63,8 @@ TEST(W8A8KernelsTest, EveryPathEqualsTheScalarReferenceAndTheReferenceIsNearFloa
               s_w = std::max(s_w, std::fabs(double(w[n * in + k])) / 127);
               w_abs += std::fabs(w[n * in + k]);
             }
-            const double bound = s_x / 2 * w_abs + s_w / 2 * x_abs + s_x * s_w / 4 * in +
-                                 kW8A8FloatSlack * f_abs;
+            const double bound =
+                s_x / 2 * w_abs + s_w / 2 * x_abs + s_x * s_w / 4 * in + kW8A8FloatSlack * f_abs;
             ASSERT_LE(std::fabs(f - ref[m * out + n]), bound) << "row " << m << " output " << n;
           }
         }
