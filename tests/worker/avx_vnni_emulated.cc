@@ -11,10 +11,7 @@ namespace {
 
 using namespace kernels;
 
-struct EmulatedMac {
-  static constexpr bool kShifted = true;
-  using Row = __m256i;
-  static Row PrepareRow(__m256i codes) { return codes; }
+struct EmulatedDot {
   static __m256i Step(__m256i acc, __m256i u, __m256i s) {
     const __m256i u_even = _mm256_and_si256(u, _mm256_set1_epi16(0x00FF));
     const __m256i u_odd = _mm256_srli_epi16(u, 8);
@@ -29,12 +26,12 @@ struct EmulatedMac {
 
 void W8A8PanelsVnniEmulated(const PackedW8A8& w, const W8A8Activations& a, int64_t first,
                             int64_t last, bool relu, float* y) {
-  RunW8A8Tiles<Tiles256<EmulatedMac>>(w, a, first, last, relu, y);
+  RunW8A8Tiles<Tiles256<UnsignedCodesMac<EmulatedDot>>>(w, a, first, last, relu, y);
 }
 
 void W4A8PanelsVnniEmulated(const PackedW4A8& w, const W4A8Activations& a, int64_t first,
                             int64_t last, bool relu, float* y) {
-  RunW4A8Tiles<W4Tiles256<EmulatedMac>>(w, a, first, last, relu, y);
+  RunW4A8Tiles<W4Tiles256<EmulatedDot>>(w, a, first, last, relu, y);
 }
 
 }  // namespace quantd::testing

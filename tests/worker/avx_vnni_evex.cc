@@ -9,10 +9,7 @@ namespace {
 
 using namespace kernels;
 
-struct EvexMac {
-  static constexpr bool kShifted = true;  // W8A8 hands in codes + 128, as VnniMac takes them
-  using Row = __m256i;
-  static Row PrepareRow(__m256i codes) { return codes; }
+struct EvexDot {
   static __m256i Step(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
 };
 
@@ -20,12 +17,12 @@ struct EvexMac {
 
 void W8A8PanelsVnniEvex(const PackedW8A8& w, const W8A8Activations& a, int64_t first, int64_t last,
                         bool relu, float* y) {
-  RunW8A8Tiles<Tiles256<EvexMac>>(w, a, first, last, relu, y);
+  RunW8A8Tiles<Tiles256<UnsignedCodesMac<EvexDot>>>(w, a, first, last, relu, y);
 }
 
 void W4A8PanelsVnniEvex(const PackedW4A8& w, const W4A8Activations& a, int64_t first, int64_t last,
                         bool relu, float* y) {
-  RunW4A8Tiles<W4Tiles256<EvexMac>>(w, a, first, last, relu, y);
+  RunW4A8Tiles<W4Tiles256<EvexDot>>(w, a, first, last, relu, y);
 }
 
 }  // namespace quantd::testing

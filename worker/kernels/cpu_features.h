@@ -37,6 +37,12 @@ const char* KernelPathName(KernelPath path);
 // Paths `cpu` can run, slowest first (the scalar reference is always there).
 std::vector<KernelPath> AvailablePaths(const CpuFeatures& cpu);
 
+// The path whose tiles run a call of `rows` on `path`: the AMX path's calls of fewer than
+// kAmxMinRows rows run on the AVX-512 VNNI tiles, and are quantized for them (no padding rows).
+inline KernelPath TilePath(KernelPath path, int64_t rows) {
+  return path == KernelPath::kAmxInt8 && rows < kAmxMinRows ? KernelPath::kAvx512Vnni : path;
+}
+
 // The activation rows `path`'s tiles read for a call of `rows`: whole 16-row tiles on AMX (the
 // rows past `rows` hold zero codes).
 inline int64_t TileRows(KernelPath path, int64_t rows) {
@@ -44,11 +50,9 @@ inline int64_t TileRows(KernelPath path, int64_t rows) {
                                       : rows;
 }
 
-// The one of the per-path implementations that runs `path`; the AMX path's calls with fewer than
-// kAmxMinRows rows take the AVX-512 VNNI one.
+// The one of the per-path implementations that runs `path`.
 template <typename Fn>
-Fn ForPath(KernelPath path, Fn scalar, Fn avx2, Fn avx_vnni, Fn avx512_vnni, Fn amx_int8,
-           int64_t rows) {
+Fn ForPath(KernelPath path, Fn scalar, Fn avx2, Fn avx_vnni, Fn avx512_vnni, Fn amx_int8) {
   switch (path) {
     case KernelPath::kAvx2:
       return avx2;
@@ -57,7 +61,7 @@ Fn ForPath(KernelPath path, Fn scalar, Fn avx2, Fn avx_vnni, Fn avx512_vnni, Fn 
     case KernelPath::kAvx512Vnni:
       return avx512_vnni;
     case KernelPath::kAmxInt8:
-      return rows >= kAmxMinRows ? amx_int8 : avx512_vnni;
+      return amx_int8;
     case KernelPath::kScalar:
       break;
   }

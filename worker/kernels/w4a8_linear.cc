@@ -267,9 +267,10 @@ W4A8Rows QuantizeW4A8Rows(const PackedW4A8& w, const float* x, int64_t rows, Ker
 
 void W4A8Linear(const PackedW4A8& w, const float* x, int64_t rows, float* y, bool relu,
                 KernelPath path, ThreadSplitter* threads) {
-  const W4A8Rows q = QuantizeW4A8Rows(w, x, rows, path, path);
-  const auto run = ForPath(path, &W4A8PanelsScalar, &W4A8PanelsAvx2, &W4A8PanelsAvxVnni,
-                           &W4A8PanelsAvx512Vnni, &W4A8PanelsAmx, rows);
+  const KernelPath tiles = TilePath(path, rows);
+  const W4A8Rows q = QuantizeW4A8Rows(w, x, rows, tiles, path);
+  const auto run = ForPath(tiles, &W4A8PanelsScalar, &W4A8PanelsAvx2, &W4A8PanelsAvxVnni,
+                           &W4A8PanelsAvx512Vnni, &W4A8PanelsAmx);
   SplitPanels(threads, w.panels,
               [&](int64_t first, int64_t last) { run(w, q.view, first, last, relu, y); });
 }

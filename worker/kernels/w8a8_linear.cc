@@ -117,9 +117,10 @@ W8A8Rows QuantizeW8A8Rows(const PackedW8A8& w, const float* x, int64_t rows, Ker
 
 void W8A8Linear(const PackedW8A8& w, const float* x, int64_t rows, float* y, bool relu,
                 KernelPath path, ThreadSplitter* threads) {
-  const W8A8Rows q = QuantizeW8A8Rows(w, x, rows, path, path);
-  const auto run = ForPath(path, &W8A8PanelsScalar, &W8A8PanelsAvx2, &W8A8PanelsAvxVnni,
-                           &W8A8PanelsAvx512Vnni, &W8A8PanelsAmx, rows);
+  const KernelPath tiles = TilePath(path, rows);
+  const W8A8Rows q = QuantizeW8A8Rows(w, x, rows, tiles, path);
+  const auto run = ForPath(tiles, &W8A8PanelsScalar, &W8A8PanelsAvx2, &W8A8PanelsAvxVnni,
+                           &W8A8PanelsAvx512Vnni, &W8A8PanelsAmx);
   SplitPanels(threads, w.panels,
               [&](int64_t first, int64_t last) { run(w, q.view, first, last, relu, y); });
 }

@@ -16,6 +16,17 @@ inline __m256i FirstLanes8(int64_t count) {
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// The Mac of a path whose dot step multiplies unsigned by signed bytes four to an int32 lane
+// (vpdpbusd; tests run its stand-ins): the shifted codes go in as they are, and Tiles256 takes
+// off the shift. W4A8's 256-bit tiles take the same Dot directly.
+template <class Dot>
+struct UnsignedCodesMac {
+  static constexpr bool kShifted = true;
+  using Row = __m256i;
+  static Row PrepareRow(__m256i codes) { return codes; }
+  static __m256i Step(__m256i acc, Row codes, __m256i w) { return Dot::Step(acc, codes, w); }
+};
+
 template <class Mac>
 struct Tiles256 {
   static constexpr int kMaxRows = 4, kMaxPanels = 4;
